@@ -1,0 +1,282 @@
+// Every environment variable the pipeline reads, with its default, what it expects and what it means.
+// This table is the documentation: `pipeline --help` prints it and the README's table is checked against it.
+// Names and defaults of the seed system (KAFKA_BROKERS … LOG_LEVEL) are a compatibility contract: keep them.
+
+export type Role = 'producer' | 'consumer' | 'api'
+
+export interface VarSpec<T> {
+  readonly name: string
+  readonly description: string
+  /** The default as it would be written in the environment; undefined means "not set". */
+  readonly default: string | undefined
+  /** What a valid value looks like, for error messages. */
+  readonly expects: string
+  /** Roles that read it; all roles when absent. */
+  readonly roles?: readonly Role[]
+  /** Hides the value in logs and `pipeline config`. */
+  readonly secret?: boolean
+  readonly parse: (raw: string) => T
+}
+
+export class InvalidValue extends Error {}
+
+const fail = (why: string): never => {
+  throw new InvalidValue(why)
+}
+
+export const parsers = {
+  string: (raw: string) => raw,
+  nonEmpty: (raw: string) => (raw.trim() === '' ? fail('it is empty') : raw.trim()),
+  port: (raw: string) => {
+    const n = Number(raw)
+    return Number.isInteger(n) && n >= 0 && n <= 65535 && raw.trim() !== '' ? n : fail(`"${raw}" is not a port`)
+  },
+  positiveInt:
+    (max = Number.MAX_SAFE_INTEGER) =>
+    (raw: string) => {
+      const n = Number(raw)
+      return Number.isInteger(n) && n > 0 && n <= max && /^\d+$/.test(raw.trim())
+        ? n
+        : fail(`"${raw}" is not a whole number between 1 and ${max}`)
+    },
+  hostPorts: (raw: string) => {
+    const list = raw
+      .split(',')
+      .map(s => s.trim())
+      .filter(s => s !== '')
+    if (list.length === 0) fail('it is empty')
+    for (const item of list) {
+      const m = /^(\[[0-9a-fA-F:]+\]|[^:\s]+):(\d+)$/.exec(item)
+      if (!m || parsers.port(m[2] ?? '') === 0) fail(`"${item}" is not host:port`)
+    }
+    return list
+  },
+  hostPort: (raw: string) => {
+    const list = parsers.hostPorts(raw)
+    return list.length === 1 ? (list[0] as string) : fail(`"${raw}" is more than one host:port`)
+  },
+  bool: (raw: string) => {
+    const v = raw.trim().toLowerCase()
+    if (['1', 'true', 'yes', 'on'].includes(v)) return true
+    if (['0', 'false', 'no', 'off'].includes(v)) return false
+    return fail(`"${raw}" is not true or false`)
+  },
+  logLevel: (raw: string) => {
+    const v = raw.trim().toLowerCase()
+    const map: Record<string, LogLevel> = {
+      debug: 'debug',
+      info: 'info',
+      warn: 'warn',
+      warning: 'warn',
+      error: 'error',
+      trace: 'trace',
+      fatal: 'fatal',
+      silent: 'silent',
+    }
+    return map[v] ?? fail(`"${raw}" is not one of DEBUG, INFO, WARN, ERROR`)
+  },
+} as const
+
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent'
+
+export const spec = {
+  kafkaBrokers: {
+    name: 'KAFKA_BROKERS',
+    description: 'Comma-separated Kafka bootstrap brokers',
+    default: 'localhost:9092',
+    expects: 'host:port[,host:port…]',
+    roles: ['producer', 'consumer'],
+    parse: parsers.hostPorts,
+  },
+  kafkaTopic: {
+    name: 'KAFKA_TOPIC',
+    description: 'Topic the producer writes and the consumer reads',
+    default: 'events',
+    expects: 'a Kafka topic name (letters, digits, . _ -; at most 249)',
+    roles: ['producer', 'consumer'],
+    parse: (raw: string) => (/^[a-zA-Z0-9._-]{1,249}$/.test(raw) ? raw : fail(`"${raw}" is not a valid topic name`)),
+  },
+  kafkaGroupId: {
+    name: 'KAFKA_GROUP_ID',
+    description: 'Consumer group of the consumer',
+    default: 'consumer-group',
+    expects: 'a non-empty string',
+    roles: ['consumer'],
+    parse: parsers.nonEmpty,
+  },
+  kafkaClientId: {
+    name: 'KAFKA_CLIENT_ID',
+    description: 'Client id sent to Kafka (shows in broker logs and quotas)',
+    default: 'event-pipeline',
+    expects: 'a non-empty string',
+    roles: ['producer', 'consumer'],
+    parse: parsers.nonEmpty,
+  },
+  kafkaPartitions: {
+    name: 'KAFKA_PARTITIONS',
+    description: 'Partitions of the topic when the pipeline has to create it',
+    default: '3',
+    expects: 'a whole number between 1 and 10000',
+    roles: ['producer', 'consumer'],
+    parse: parsers.positiveInt(10_000),
+  },
+  kafkaAutostart: {
+    name: 'KAFKA_AUTOSTART',
+    description:
+      'Start the local broker of scripts/kafka when KAFKA_BROKERS is the default localhost:9092 and nothing answers there',
+    default: 'true',
+    expects: 'true or false',
+    parse: parsers.bool,
+  },
+  databaseUrl: {
+    name: 'DATABASE_URL',
+    description:
+      'Store: sqlite:<file> (or sqlite::memory:), postgres://user:pass@host:port/db, or mssql://user:pass@host:port/db. When unset, MSSQL_CONN is used if set, else the SQLite file',
+    default: undefined,
+    expects: 'a sqlite:, postgres:// or mssql:// URL',
+    roles: ['consumer', 'api'],
+    secret: true,
+    parse: (raw: string) =>
+      /^(sqlite:|postgres(ql)?:\/\/|mssql:\/\/)/.test(raw.trim())
+        ? raw.trim()
+        : fail('it does not start with sqlite:, postgres:// or mssql://'),
+  },
+  mssqlConn: {
+    name: 'MSSQL_CONN',
+    description:
+      'MS SQL Server connection string in the seed format (server=host,port;user id=…;password=…;database=…;encrypt=disable)',
+    default: undefined,
+    expects: 'key=value pairs separated by ;',
+    roles: ['consumer', 'api'],
+    secret: true,
+    parse: (raw: string) => (/=/.test(raw) ? raw.trim() : fail('it has no key=value pair')),
+  },
+  sqlitePath: {
+    name: 'SQLITE_PATH',
+    description: 'SQLite file used when neither DATABASE_URL nor MSSQL_CONN is set',
+    default: './data/pipeline.sqlite',
+    expects: 'a file path',
+    roles: ['consumer', 'api'],
+    parse: parsers.nonEmpty,
+  },
+  redisAddr: {
+    name: 'REDIS_ADDR',
+    description: 'Redis address of the dead-letter queue',
+    default: 'localhost:6379',
+    expects: 'host:port',
+    roles: ['consumer'],
+    parse: parsers.hostPort,
+  },
+  redisPassword: {
+    name: 'REDIS_PASSWORD',
+    description: 'Redis password (optional)',
+    default: '',
+    expects: 'a string',
+    roles: ['consumer'],
+    secret: true,
+    parse: parsers.string,
+  },
+  dlqKey: {
+    name: 'DLQ_KEY',
+    description: 'Redis list that holds dead-lettered records (LPUSH, newest first)',
+    default: 'dlq:events',
+    expects: 'a non-empty string',
+    roles: ['consumer'],
+    parse: parsers.nonEmpty,
+  },
+  servicePort: {
+    name: 'SERVICE_PORT',
+    description: 'HTTP port of a role started alone (pipeline producer|consumer|api); ignored by `pipeline all`',
+    default: undefined,
+    expects: 'a port number (0-65535)',
+    parse: parsers.port,
+  },
+  producerPort: {
+    name: 'PRODUCER_PORT',
+    description: 'HTTP port of the producer (POST /produce)',
+    default: '8080',
+    expects: 'a port number (0-65535)',
+    roles: ['producer'],
+    parse: parsers.port,
+  },
+  consumerPort: {
+    name: 'CONSUMER_PORT',
+    description: 'HTTP port of the consumer (/health, /ready, /metrics)',
+    default: '8081',
+    expects: 'a port number (0-65535)',
+    roles: ['consumer'],
+    parse: parsers.port,
+  },
+  apiPort: {
+    name: 'API_PORT',
+    description: 'HTTP port of the read API',
+    default: '8082',
+    expects: 'a port number (0-65535)',
+    roles: ['api'],
+    parse: parsers.port,
+  },
+  host: {
+    name: 'HOST',
+    description: 'Address the HTTP servers listen on',
+    default: '0.0.0.0',
+    expects: 'an IP address or host name',
+    parse: parsers.nonEmpty,
+  },
+  logLevel: {
+    name: 'LOG_LEVEL',
+    description: 'Log level: DEBUG, INFO, WARN or ERROR',
+    default: 'INFO',
+    expects: 'DEBUG, INFO, WARN or ERROR',
+    parse: parsers.logLevel,
+  },
+  bodyLimitBytes: {
+    name: 'PRODUCE_BODY_LIMIT',
+    description: 'Largest POST /produce body in bytes (413 past it)',
+    default: '1048576',
+    expects: 'a whole number of bytes between 1 and 104857600',
+    roles: ['producer'],
+    parse: parsers.positiveInt(100 * 1024 * 1024),
+  },
+  produceBatchMax: {
+    name: 'PRODUCE_BATCH_MAX',
+    description: 'Most events in one POST /produce array',
+    default: '1000',
+    expects: 'a whole number between 1 and 100000',
+    roles: ['producer'],
+    parse: parsers.positiveInt(100_000),
+  },
+  consumerBatchMax: {
+    name: 'CONSUMER_BATCH_MAX',
+    description: 'Most records the consumer applies in one SQL transaction',
+    default: '1000',
+    expects: 'a whole number between 1 and 100000',
+    roles: ['consumer'],
+    parse: parsers.positiveInt(100_000),
+  },
+  consumerBatchWaitMs: {
+    name: 'CONSUMER_BATCH_WAIT_MS',
+    description: 'Longest the consumer waits to fill a batch before applying what it has',
+    default: '20',
+    expects: 'a whole number of milliseconds between 1 and 60000',
+    roles: ['consumer'],
+    parse: parsers.positiveInt(60_000),
+  },
+  fkRetryMs: {
+    name: 'FK_RETRY_MS',
+    description:
+      'How long a record that violates a foreign key is retried before it is dead-lettered (its parent may be in flight on another partition)',
+    default: '2000',
+    expects: 'a whole number of milliseconds between 1 and 600000',
+    roles: ['consumer'],
+    parse: parsers.positiveInt(600_000),
+  },
+  shutdownTimeoutMs: {
+    name: 'SHUTDOWN_TIMEOUT_MS',
+    description: 'Longest a role takes to drain and exit after SIGTERM before it exits anyway',
+    default: '9000',
+    expects: 'a whole number of milliseconds between 1 and 600000',
+    parse: parsers.positiveInt(600_000),
+  },
+} as const satisfies Record<string, VarSpec<unknown>>
+
+export type Spec = typeof spec

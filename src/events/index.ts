@@ -1,0 +1,10 @@
+export { type Event, eventIdOf, keyOf, parseEvent, parseRecord } from './parse.ts'
+export {
+  type EventType,
+  eventTypes,
+  type InventoryAdjusted,
+  limits,
+  type OrderPlaced,
+  type PaymentSettled,
+  type UserCreated,
+} from './schemas.ts'

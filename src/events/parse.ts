@@ -1,0 +1,151 @@
+// parse(raw) → Event, or a PipelineError that says exactly what is wrong. Used by the producer on request
+// bodies and by the consumer on every Kafka record, whoever produced it.
+import { Compile } from 'typebox/compile'
+import { PipelineError } from '../errors.ts'
+import {
+  dataSchemas,
+  Envelope,
+  type EventType,
+  eventTypes,
+  type InventoryAdjusted,
+  limits,
+  type OrderPlaced,
+  type PaymentSettled,
+  type UserCreated,
+} from './schemas.ts'
+
+interface Base<T extends EventType, D> {
+  readonly eventId: string
+  readonly type: T
+  /** ISO-8601 UTC with milliseconds, normalised so that string order is time order. */
+  readonly timestamp: string
+  readonly data: D
+}
+
+export type Event =
+  | Base<'UserCreated', UserCreated>
+  | Base<'OrderPlaced', OrderPlaced>
+  | Base<'PaymentSettled', PaymentSettled>
+  | Base<'InventoryAdjusted', InventoryAdjusted>
+
+const envelope = Compile(Envelope)
+const data = {
+  UserCreated: Compile(dataSchemas.UserCreated),
+  OrderPlaced: Compile(dataSchemas.OrderPlaced),
+  PaymentSettled: Compile(dataSchemas.PaymentSettled),
+  InventoryAdjusted: Compile(dataSchemas.InventoryAdjusted),
+} as const
+
+const knownTypes: ReadonlySet<string> = new Set(eventTypes)
+const dateFields = { createdAt: true, settledAt: true, adjustedAt: true } as const
+const moneyFields = { total: true, amount: true } as const
+
+type Checker = { Errors(value: unknown): Iterable<{ instancePath: string; message: string; params?: unknown }> }
+
+function violations(checker: Checker, value: unknown, prefix: string): string[] {
+  const out = new Set<string>()
+  for (const e of checker.Errors(value)) {
+    const params = e.params as { additionalProperties?: string[]; requiredProperties?: string[] } | undefined
+    if (params?.additionalProperties) {
+      for (const name of params.additionalProperties) out.add(`${prefix}${e.instancePath}/${name}: unknown field`)
+    } else if (params?.requiredProperties) {
+      for (const name of params.requiredProperties) out.add(`${prefix}${e.instancePath}/${name}: is required`)
+    } else if (e.message !== 'schema is false') {
+      out.add(`${prefix}${e.instancePath || '/'}: ${e.message}`)
+    }
+  }
+  return [...out]
+}
+
+function schemaError(problems: string[]): PipelineError {
+  return new PipelineError('SCHEMA_VIOLATION', `invalid event: ${problems.join('; ')}`, {
+    paths: problems.map(p => p.slice(0, p.indexOf(':'))),
+  })
+}
+
+/** A date-time that is also a real instant within DATETIME2's range, normalised to ISO UTC with ms. */
+function normaliseDate(value: string, path: string, problems: string[]): string {
+  const ms = Date.parse(value)
+  const year = Number.isFinite(ms) ? new Date(ms).getUTCFullYear() : Number.NaN
+  if (!(year >= 1 && year <= 9999)) {
+    problems.push(`${path}: is not a real date between years 0001 and 9999`)
+    return value
+  }
+  return new Date(ms).toISOString()
+}
+
+/** Validates an already-decoded JSON value as an event. Throws PipelineError (never retryable). */
+export function parseEvent(value: unknown): Event {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new PipelineError('SCHEMA_VIOLATION', 'invalid event: an event is a JSON object', { paths: ['/'] })
+  }
+  const v = value as Record<string, unknown>
+  const type = v['type']
+  if (typeof type === 'string' && !knownTypes.has(type)) {
+    throw new PipelineError(
+      'UNKNOWN_TYPE',
+      `unknown event type ${JSON.stringify(type.slice(0, limits.idLength))}; expected one of ${eventTypes.join(', ')}`,
+      { paths: ['/type'] },
+    )
+  }
+  const problems = violations(envelope, v, '')
+  if (typeof type === 'string' && knownTypes.has(type) && typeof v['data'] === 'object' && v['data'] !== null) {
+    problems.push(...violations(data[type as EventType], v['data'], '/data'))
+  }
+  if (problems.length > 0) throw schemaError(problems)
+
+  const body = { ...(v['data'] as Record<string, unknown>) }
+  const timestamp = normaliseDate(v['timestamp'] as string, '/timestamp', problems)
+  for (const [field, fieldValue] of Object.entries(body)) {
+    if (field in dateFields) body[field] = normaliseDate(fieldValue as string, `/data/${field}`, problems)
+    if (field in moneyFields && Number((fieldValue as number).toFixed(2)) !== fieldValue) {
+      problems.push(`/data/${field}: has more than 2 decimal places`)
+    }
+  }
+  if (problems.length > 0) throw schemaError(problems)
+  return { eventId: v['eventId'] as string, type: type as EventType, timestamp, data: body } as Event
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+/** Decodes a Kafka record value (bytes) and validates it. */
+export function parseRecord(value: Uint8Array | null | undefined): Event {
+  if (value === null || value === undefined || value.length === 0) {
+    throw new PipelineError('INVALID_JSON', 'record has no value')
+  }
+  let text: string
+  try {
+    text = utf8.decode(value)
+  } catch {
+    throw new PipelineError('INVALID_JSON', 'record value is not valid UTF-8')
+  }
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (error) {
+    throw new PipelineError('INVALID_JSON', `record value is not JSON: ${(error as Error).message}`)
+  }
+  return parseEvent(json)
+}
+
+/** The Kafka key of an event: per-key order holds because a key always lands on the same partition. */
+export function keyOf(event: Event): string {
+  switch (event.type) {
+    case 'UserCreated':
+      return event.data.userId
+    case 'OrderPlaced':
+    case 'PaymentSettled':
+      return event.data.orderId
+    case 'InventoryAdjusted':
+      return event.data.sku
+  }
+}
+
+/** Best-effort eventId of something that failed to parse, for logs and the DLQ. */
+export function eventIdOf(value: unknown): string | null {
+  if (typeof value === 'object' && value !== null && 'eventId' in value) {
+    const id = (value as { eventId: unknown }).eventId
+    if (typeof id === 'string') return id.slice(0, 200)
+  }
+  return null
+}

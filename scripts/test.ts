@@ -2,7 +2,7 @@
 // down with this machine's commands), then run every test under test/ with node:test.
 //   node scripts/test.ts [--no-checks] [--no-services] [test files or globs…]
 import { spawnSync } from 'node:child_process'
-import { existsSync, readdirSync } from 'node:fs'
+import { existsSync, readdirSync, statSync } from 'node:fs'
 import { Redis } from 'ioredis'
 import pg from 'pg'
 import { startLocalKafka } from './kafka/local-broker.ts'
@@ -127,7 +127,10 @@ const testArgs = [
   '--test',
   '--test-concurrency=2',
   '--test-timeout=300000',
-  ...(files.length > 0 ? files : ['test/**/*.test.ts']),
+  // A folder stands for every test file under it.
+  ...(files.length > 0 ? files : ['test']).map(f =>
+    existsSync(f) && statSync(f).isDirectory() ? `${f.replace(/\/$/, '')}/**/*.test.ts` : f,
+  ),
 ]
 say(`node ${testArgs.join(' ')}`)
 const result = spawnSync(process.execPath, testArgs, { stdio: 'inherit' })

@@ -1,5 +1,9 @@
 // The `pipeline` command: `pipeline all|producer|consumer|api|migrate|config|config-table`.
-import { ConfigError, configTable, describeConfig, loadConfig } from '../config/index.ts'
+import { brokerAnswers, startLocalKafka } from '../../scripts/kafka/local-broker.ts'
+import { type Config, ConfigError, configTable, describeConfig, loadConfig, type Role } from '../config/index.ts'
+import { createLogger } from '../observability/index.ts'
+import { createStore } from '../store/index.ts'
+import { runRoles } from './roles.ts'
 
 const usage = `usage: pipeline <command>
 
@@ -14,6 +18,41 @@ commands:
 
 configuration (environment variables):
 `
+
+const localBrokers = new Set(['localhost:9092', '127.0.0.1:9092'])
+
+/** With the default KAFKA_BROKERS and nothing answering there, start the project's own local broker. */
+async function ensureKafka(config: Config): Promise<void> {
+  const local = config.kafkaBrokers.length === 1 && localBrokers.has(config.kafkaBrokers[0] as string)
+  if (!local || !config.kafkaAutostart || (await brokerAnswers(config.kafkaBrokers, 2000))) return
+  process.stderr.write(
+    'pipeline: no Kafka answers on localhost:9092; starting the local broker (KAFKA_AUTOSTART=false to skip)\n',
+  )
+  await startLocalKafka(line => process.stderr.write(`pipeline: kafka: ${line}\n`))
+}
+
+async function serve(config: Config, roles: Role[], alone: boolean): Promise<number> {
+  const logger = createLogger(config.logLevel, 'pipeline')
+  if (roles.includes('producer') || roles.includes('consumer')) await ensureKafka(config)
+  const running = await runRoles(config, roles, alone)
+  logger.info({ addresses: running.addresses }, 'pipeline started')
+  const signal = await new Promise<NodeJS.Signals>(resolve => {
+    process.once('SIGTERM', () => resolve('SIGTERM'))
+    process.once('SIGINT', () => resolve('SIGINT'))
+  })
+  logger.info({ signal }, 'shutting down')
+  const timer = setTimeout(() => {
+    logger.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown took too long; exiting anyway')
+    process.exit(1)
+  }, config.shutdownTimeoutMs)
+  timer.unref()
+  await running.stop()
+  clearTimeout(timer)
+  logger.info('stopped')
+  // Everything is closed; should a library still hold a handle, it must not keep the process alive.
+  setTimeout(() => process.exit(0), 1000).unref()
+  return 0
+}
 
 async function main(argv: string[]): Promise<number> {
   const command = argv[0]
@@ -30,6 +69,22 @@ async function main(argv: string[]): Promise<number> {
     case 'config':
       process.stdout.write(`${JSON.stringify(describeConfig(config), null, 2)}\n`)
       return 0
+    case 'migrate': {
+      const store = await createStore(config.database)
+      try {
+        await store.migrate()
+      } finally {
+        await store.close()
+      }
+      process.stdout.write(`pipeline: ${store.engine} schema is up to date\n`)
+      return 0
+    }
+    case 'all':
+      return serve(config, ['producer', 'consumer', 'api'], false)
+    case 'producer':
+    case 'consumer':
+    case 'api':
+      return serve(config, [command], true)
     default:
       process.stderr.write(`pipeline: unknown command "${command}"\n\n${usage}`)
       return 2

@@ -1,0 +1,81 @@
+// The read API (:8082): what the consumer stored, by id.
+import type { FastifyInstance, FastifyReply } from 'fastify'
+import type { Registry } from 'prom-client'
+import { limits } from '../events/index.ts'
+import { buildBaseApp } from '../http/index.ts'
+import type { Logger } from '../observability/index.ts'
+import type { Store } from '../store/index.ts'
+
+export interface ApiAppOptions {
+  store: Store
+  logger: Logger
+  registry: Registry
+  /** How many of a user's orders GET /users/:id returns. */
+  recentOrders?: number
+}
+
+// Ids are what the producer accepts: 1..100 characters, no leading or trailing blanks, no control characters.
+// Anything else cannot exist in the store, so it is a malformed request, not a miss.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what is rejected here
+const invalidId = /^\s|\s$|[\u0000-\u001f\u007f]/
+
+function badId(reply: FastifyReply, name: string, id: string): boolean {
+  if (id.length === 0 || id.length > limits.idLength || invalidId.test(id)) {
+    reply.code(400).send({
+      error: {
+        code: 'INVALID_ID',
+        message: `${name} must be 1 to ${limits.idLength} characters without surrounding blanks`,
+      },
+    })
+    return true
+  }
+  return false
+}
+
+function notFound(reply: FastifyReply, what: string, id: string) {
+  return reply.code(404).send({ error: { code: 'NOT_FOUND', message: `${what} ${JSON.stringify(id)} not found` } })
+}
+
+export function buildApiApp(options: ApiAppOptions): FastifyInstance {
+  const { store } = options
+  const recent = options.recentOrders ?? 5
+  const app = buildBaseApp({
+    role: 'api',
+    logger: options.logger,
+    registry: options.registry,
+    ready: async () => {
+      try {
+        await store.ping()
+        return { database: { ok: true } }
+      } catch (error) {
+        return { database: { ok: false, error: (error as Error).message } }
+      }
+    },
+  })
+
+  app.get<{ Params: { id: string } }>('/users/:id', async (request, reply) => {
+    const { id } = request.params
+    if (badId(reply, 'user id', id)) return reply
+    const [user, recentOrders] = await Promise.all([store.getUser(id), store.getRecentOrders(id, recent)])
+    if (user === undefined) return notFound(reply, 'user', id)
+    return { user, recentOrders }
+  })
+
+  app.get<{ Params: { id: string } }>('/orders/:id', async (request, reply) => {
+    const { id } = request.params
+    if (badId(reply, 'order id', id)) return reply
+    const [order, payment] = await Promise.all([store.getOrder(id), store.getPayment(id)])
+    if (order === undefined) return notFound(reply, 'order', id)
+    return { order, payment: payment ?? null }
+  })
+
+  app.get<{ Params: { sku: string } }>('/inventory/:sku', async (request, reply) => {
+    const { sku } = request.params
+    if (badId(reply, 'sku', sku)) return reply
+    const inventory = await store.getInventory(sku)
+    if (inventory === undefined) return notFound(reply, 'sku', sku)
+    return inventory
+  })
+
+  return app
+}

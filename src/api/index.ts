@@ -1,0 +1,1 @@
+export { type ApiAppOptions, buildApiApp } from './app.ts'

@@ -1,0 +1,7 @@
+export {
+  type ConsumerService,
+  type ConsumerServiceOptions,
+  type ConsumerStatus,
+  createConsumerService,
+} from './consumer.ts'
+export { createProcessor, type InboundRecord, type Processor } from './process.ts'

@@ -1,0 +1,34 @@
+// The dead-letter record, as the seed README describes it: the original payload plus what went wrong.
+import type { ErrorCode } from '../errors.ts'
+
+export interface DeadLetter {
+  /** The record's eventId when it could be read, else null. */
+  eventId: string | null
+  /** Where the record was; null for an event the producer rejected before it reached Kafka. */
+  topic: string | null
+  partition: number | null
+  /** Kafka offset as a decimal string (offsets are 64-bit). */
+  offset: string | null
+  key: string | null
+  /** The original record value as received: UTF-8 text when it decodes, else base64 (see payloadEncoding). */
+  payload: string | null
+  payloadEncoding: 'utf8' | 'base64'
+  error: { code: ErrorCode; message: string }
+  /** How many times the pipeline tried before giving up. */
+  attempts: number
+  failedAt: string
+  /** Which role dead-lettered it. */
+  source: 'consumer' | 'producer'
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+/** The payload field of a DLQ record: the bytes as text when they are UTF-8, else base64 so nothing is lost. */
+export function encodePayload(bytes: Uint8Array | null | undefined): Pick<DeadLetter, 'payload' | 'payloadEncoding'> {
+  if (bytes === null || bytes === undefined) return { payload: null, payloadEncoding: 'utf8' }
+  try {
+    return { payload: utf8.decode(bytes), payloadEncoding: 'utf8' }
+  } catch {
+    return { payload: Buffer.from(bytes).toString('base64'), payloadEncoding: 'base64' }
+  }
+}

@@ -1,0 +1,93 @@
+// One prom-client registry per role, so `pipeline all` serves three separate /metrics like the seed system's
+// three processes. Metric names are the seed's: events_produced_total, messages_processed_total,
+// dlq_count_total, db_latency_seconds, http_requests_total, http_latency_seconds.
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import type { Role } from '../config/index.ts'
+
+export function createRegistry(role: Role, defaultMetrics = true): Registry {
+  const registry = new Registry()
+  registry.setDefaultLabels({ role })
+  if (defaultMetrics) collectDefaultMetrics({ register: registry })
+  return registry
+}
+
+export function httpMetrics(registry: Registry) {
+  return {
+    requests: new Counter({
+      name: 'http_requests_total',
+      help: 'HTTP requests served, by method, route and status code',
+      labelNames: ['method', 'route', 'status'] as const,
+      registers: [registry],
+    }),
+    latency: new Histogram({
+      name: 'http_latency_seconds',
+      help: 'HTTP request latency in seconds, by method and route',
+      labelNames: ['method', 'route'] as const,
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+  }
+}
+
+export function producerMetrics(registry: Registry) {
+  return {
+    produced: new Counter({
+      name: 'events_produced_total',
+      help: 'Events acknowledged by Kafka, by event type',
+      labelNames: ['type'] as const,
+      registers: [registry],
+    }),
+    rejected: new Counter({
+      name: 'events_rejected_total',
+      help: 'Events rejected by the producer before Kafka, by error code',
+      labelNames: ['code'] as const,
+      registers: [registry],
+    }),
+  }
+}
+
+export function consumerMetrics(registry: Registry) {
+  return {
+    processed: new Counter({
+      name: 'messages_processed_total',
+      help: 'Records applied to the store, by event type',
+      labelNames: ['type'] as const,
+      registers: [registry],
+    }),
+    dlq: new Counter({
+      name: 'dlq_count_total',
+      help: 'Records pushed to the dead-letter queue',
+      labelNames: ['code'] as const,
+      registers: [registry],
+    }),
+    dbLatency: new Histogram({
+      name: 'db_latency_seconds',
+      help: 'Latency of one store transaction (a batch), in seconds',
+      labelNames: ['operation'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    batchSize: new Histogram({
+      name: 'consumer_batch_size',
+      help: 'Records per applied batch',
+      buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000],
+      registers: [registry],
+    }),
+    lag: new Gauge({
+      name: 'consumer_lag',
+      help: 'Records between the committed offset and the end of the partition',
+      labelNames: ['topic', 'partition'] as const,
+      registers: [registry],
+    }),
+    retries: new Counter({
+      name: 'consumer_retries_total',
+      help: 'Batches retried after a transient failure, by error code',
+      labelNames: ['code'] as const,
+      registers: [registry],
+    }),
+  }
+}
+
+export type HttpMetrics = ReturnType<typeof httpMetrics>
+export type ProducerMetrics = ReturnType<typeof producerMetrics>
+export type ConsumerMetrics = ReturnType<typeof consumerMetrics>

@@ -1,0 +1,161 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { createStore, type Store } from '../../src/store/index.ts'
+import {
+  inventoryAdjusted,
+  keyOfTest,
+  orderPlaced,
+  paymentSettled,
+  type TestEvent,
+  userCreated,
+} from '../helpers/events.ts'
+import { committedOffsets, eventually, produceRaw } from '../helpers/kafka.ts'
+import { type Cleanup, kafkaTopic, redisPrefix, sqliteFile, uniqueName } from '../helpers/resources.ts'
+import { startConsumer } from './harness.ts'
+
+async function sqliteStore(t: Cleanup): Promise<Store> {
+  const store = await createStore({ engine: 'sqlite', path: sqliteFile(t) })
+  await store.migrate()
+  t.after(() => store.close())
+  return store
+}
+
+const json = (e: TestEvent) => ({ key: keyOfTest(e), value: JSON.stringify(e) })
+
+async function offsetsTotal(groupId: string, topic: string): Promise<bigint> {
+  let sum = 0n
+  for (const v of (await committedOffsets(groupId, topic)).values()) sum += v
+  return sum
+}
+
+describe('consumer', () => {
+  it('applies good records, dead-letters a poison record in the middle of a batch, and commits everything', async t => {
+    const topic = await kafkaTopic(t, 1)
+    const store = await sqliteStore(t)
+    const { redis, prefix } = redisPrefix(t)
+    const dlqKey = `${prefix}dlq:events`
+    const u = userCreated(uniqueName('u'))
+    const o = orderPlaced(uniqueName('o'), u.data.userId)
+    const unknown = { ...userCreated('x'), type: 'InvalidEvent' }
+    const missingData = { eventId: 'missing-data', type: 'UserCreated', timestamp: '2025-01-11T12:04:00Z' }
+    await produceRaw(topic, [
+      json(u),
+      { key: 'k', value: 'this is not json {' },
+      { key: 'k', value: Buffer.from([0xff, 0xfe, 0x00]) },
+      { key: 'k', value: JSON.stringify(unknown) },
+      { key: 'k', value: JSON.stringify(missingData) },
+      { key: 'k', value: null },
+      json(o),
+    ])
+    const { groupId } = await startConsumer(t, { topic, store, dlqKey })
+    await eventually('7 offsets committed', async () => (await offsetsTotal(groupId, topic)) === 7n)
+
+    assert.equal((await store.getUser(u.data.userId))?.name, u.data.name)
+    assert.equal((await store.getOrder(o.data.orderId))?.total, 123.45)
+    const entries = (await redis.lrange(dlqKey, 0, -1)).map(e => JSON.parse(e))
+    assert.equal(entries.length, 5)
+    // LPUSH: newest first, so the list read backwards is offset order.
+    const byOffset = entries.reverse()
+    assert.deepEqual(
+      byOffset.map(e => [e.offset, e.error.code]),
+      [
+        ['1', 'INVALID_JSON'],
+        ['2', 'INVALID_JSON'],
+        ['3', 'UNKNOWN_TYPE'],
+        ['4', 'SCHEMA_VIOLATION'],
+        ['5', 'INVALID_JSON'],
+      ],
+    )
+    const first = byOffset[0]
+    assert.equal(first.payload, 'this is not json {')
+    assert.equal(first.topic, topic)
+    assert.equal(first.partition, 0)
+    assert.equal(first.key, 'k')
+    assert.equal(typeof first.failedAt, 'string')
+    assert.equal(byOffset[1].payloadEncoding, 'base64')
+    assert.deepEqual(Buffer.from(byOffset[1].payload, 'base64'), Buffer.from([0xff, 0xfe, 0x00]))
+    assert.equal(byOffset[3].eventId, 'missing-data')
+    assert.match(byOffset[3].error.message, /\/data/)
+    assert.equal(JSON.parse(byOffset[3].payload).eventId, 'missing-data')
+  })
+
+  it('dead-letters an order for an unknown user after a bounded retry, naming the constraint', async t => {
+    const topic = await kafkaTopic(t, 1)
+    const store = await sqliteStore(t)
+    const { redis, prefix } = redisPrefix(t)
+    const dlqKey = `${prefix}dlq:events`
+    const orphan = orderPlaced(uniqueName('o'), 'non-existent-user')
+    const u = userCreated(uniqueName('u'))
+    await produceRaw(topic, [json(orphan), json(u)])
+    const { groupId } = await startConsumer(t, { topic, store, dlqKey, fkRetryMs: 300 })
+    await eventually('2 offsets committed', async () => (await offsetsTotal(groupId, topic)) === 2n)
+    const [entry] = (await redis.lrange(dlqKey, 0, -1)).map(e => JSON.parse(e))
+    assert.equal(entry.eventId, orphan.eventId)
+    assert.equal(entry.error.code, 'CONSTRAINT_VIOLATION')
+    assert.match(entry.error.message, /FK_Orders_Users/i)
+    assert.ok(entry.attempts > 1, 'retried before dead-lettering')
+    assert.equal(await store.getOrder(orphan.data.orderId), undefined)
+    assert.ok(await store.getUser(u.data.userId))
+  })
+
+  it('applies a parent that arrives on another partition after its child, within the retry window', async t => {
+    const topic = await kafkaTopic(t, 2)
+    const store = await sqliteStore(t)
+    const { redis, prefix } = redisPrefix(t)
+    const dlqKey = `${prefix}dlq:events`
+    const u = userCreated(uniqueName('u'))
+    const o = orderPlaced(uniqueName('o'), u.data.userId)
+    await produceRaw(topic, [{ ...json(o), partition: 0 }])
+    const { groupId } = await startConsumer(t, { topic, store, dlqKey, fkRetryMs: 5000 })
+    await new Promise(resolve => setTimeout(resolve, 500))
+    await produceRaw(topic, [{ ...json(u), partition: 1 }])
+    await eventually('both committed', async () => (await offsetsTotal(groupId, topic)) === 2n)
+    assert.ok(await store.getOrder(o.data.orderId))
+    assert.equal(await redis.llen(dlqKey), 0)
+  })
+
+  it('applies deltas exactly once under redelivery, and an old event never overwrites a newer one', async t => {
+    const topic = await kafkaTopic(t, 3)
+    const store = await sqliteStore(t)
+    const { prefix } = redisPrefix(t)
+    const dlqKey = `${prefix}dlq:events`
+    const sku = uniqueName('sku')
+    const deltas = [inventoryAdjusted(sku, 10), inventoryAdjusted(sku, -3), inventoryAdjusted(sku, 5)]
+    const uid = uniqueName('u')
+    const newer = userCreated(uid, { name: 'Newer', timestamp: '2025-06-01T00:00:00.000Z' })
+    const older = userCreated(uid, { name: 'Older', timestamp: '2025-01-01T00:00:00.000Z' })
+    // Each delta twice (a producer retry), the newer user event before the older one.
+    await produceRaw(topic, [...deltas, ...deltas, newer, older].map(json))
+    const first = await startConsumer(t, { topic, store, dlqKey })
+    await eventually('8 committed', async () => (await offsetsTotal(first.groupId, topic)) === 8n)
+    await first.close()
+    assert.equal((await store.getInventory(sku))?.quantity, 12)
+    assert.equal((await store.getUser(uid))?.name, 'Newer')
+
+    // A second group reads the whole topic again: a full redelivery.
+    const second = await startConsumer(t, { topic, store, dlqKey, groupId: uniqueName('replay') })
+    await eventually('replayed', async () => (await offsetsTotal(second.groupId, topic)) === 8n)
+    assert.equal((await store.getInventory(sku))?.quantity, 12)
+    assert.equal((await store.getUser(uid))?.name, 'Newer')
+  })
+
+  it('updates a row when the same eventId comes again with changed fields (the seed idempotency sample)', async t => {
+    const topic = await kafkaTopic(t, 1)
+    const store = await sqliteStore(t)
+    const { prefix } = redisPrefix(t)
+    const uid = uniqueName('user')
+    const first = userCreated(uid, { name: 'Test User', email: 'test@example.com' })
+    const again = { ...first, data: { ...first.data, name: 'Test User Updated', email: 'test.updated@example.com' } }
+    const o = orderPlaced(uniqueName('o'), uid)
+    const p = paymentSettled(o.data.orderId, { amount: 99.99 })
+    await produceRaw(topic, [json(first), json(o), json(p)])
+    const { groupId } = await startConsumer(t, { topic, store, dlqKey: `${prefix}dlq` })
+    await eventually('3 committed', async () => (await offsetsTotal(groupId, topic)) === 3n)
+    await produceRaw(topic, [json(again)])
+    await eventually('4 committed', async () => (await offsetsTotal(groupId, topic)) === 4n)
+    const user = await store.getUser(uid)
+    assert.equal(user?.name, 'Test User Updated')
+    assert.equal(user?.email, 'test.updated@example.com')
+    assert.equal((await store.getPayment(o.data.orderId))?.amount, 99.99)
+  })
+})

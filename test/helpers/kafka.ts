@@ -1,0 +1,63 @@
+// Raw access to the real broker for tests: write any bytes to a topic, read a group's committed offsets.
+import { Admin, ProduceAcks, Producer } from '@platformatic/kafka'
+
+import { testServices } from './services.ts'
+
+export interface RawRecord {
+  key?: string | Buffer
+  value: string | Buffer | null
+  partition?: number
+}
+
+const toBuffer = (v: string | Buffer) => (typeof v === 'string' ? Buffer.from(v) : v)
+
+/** Writes records exactly as given (no validation, any bytes) and waits for the broker's acknowledgement. */
+export async function produceRaw(topic: string, records: RawRecord[]): Promise<void> {
+  const producer = new Producer({
+    clientId: 'test-raw-producer',
+    bootstrapBrokers: [...testServices.kafkaBrokers],
+    acks: ProduceAcks.ALL,
+  })
+  try {
+    await producer.send({
+      messages: records.map(r => ({
+        topic,
+        key: r.key === undefined ? undefined : toBuffer(r.key),
+        value: (r.value === null ? null : toBuffer(r.value)) as Buffer,
+        partition: r.partition,
+      })),
+    })
+  } finally {
+    await producer.close()
+  }
+}
+
+/** The group's committed offset per partition (partitions without a commit are absent). */
+export async function committedOffsets(groupId: string, topic: string): Promise<Map<number, bigint>> {
+  const admin = new Admin({ clientId: 'test-admin', bootstrapBrokers: [...testServices.kafkaBrokers] })
+  try {
+    const [group] = await admin.listConsumerGroupOffsets({ groups: [groupId] })
+    const out = new Map<number, bigint>()
+    for (const t of group?.topics ?? []) {
+      if (t.name !== topic) continue
+      for (const p of t.partitions) if (p.committedOffset >= 0n) out.set(p.partitionIndex, p.committedOffset)
+    }
+    return out
+  } finally {
+    await admin.close()
+  }
+}
+
+/** Polls `check` until it returns true or `timeoutMs` passes; then fails with `what`. */
+export async function eventually(
+  what: string,
+  check: () => Promise<boolean> | boolean,
+  timeoutMs = 20_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if (await check()) return
+    await new Promise(resolve => setTimeout(resolve, 100))
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`)
+}

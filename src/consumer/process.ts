@@ -226,11 +226,12 @@ export function createProcessor(options: ProcessorOptions) {
         // Commit only after the DLQ push succeeded: a failed push must leave the offsets uncommitted, so the
         // push is retried here until Redis answers (or shutdown aborts, and the records are seen again).
         await untilDone('dead-letter push', () => dlq.push(letters), signal)
-        for (const f of final) {
+        for (const [i, f] of final.entries()) {
           metrics.dlq.inc({ code: f.error.code })
           logger.error(
             {
               ...fieldsOf(f.record, f.event),
+              eventId: letters[i]?.eventId ?? null,
               err: { code: f.error.code, message: f.error.message },
               attempts: f.attempts,
             },

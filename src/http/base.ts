@@ -1,0 +1,125 @@
+// What every role's Fastify app shares: request ids, /health, /ready, /metrics, HTTP metrics, one error
+// handler, JSON 404s and a "closing" state for graceful shutdown. The app is returned unstarted so tests can
+// `inject` into it and the process module decides when to listen.
+import { randomUUID } from 'node:crypto'
+import type { IncomingMessage } from 'node:http'
+import Fastify, { type FastifyInstance } from 'fastify'
+import type { Registry } from 'prom-client'
+import type { Role } from '../config/index.ts'
+import { httpMetrics, type Logger } from '../observability/index.ts'
+import { errorHandler, notFoundHandler } from './errors.ts'
+
+export interface Check {
+  ok: boolean
+  error?: string
+}
+
+export type Checks = Record<string, Check>
+
+export interface BaseAppOptions {
+  role: Role
+  logger: Logger
+  registry: Registry
+  /** The readiness checks of the role (Kafka answers, the database answers, …). */
+  ready: () => Promise<Checks>
+  /** Largest request body in bytes (Fastify's default, 1 MiB, when absent). */
+  bodyLimit?: number
+  /** Longest /ready waits for `ready` before it reports not ready. */
+  readyTimeoutMs?: number
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** True once shutdown began: /ready answers 503 and handlers refuse new work. */
+    readonly closing: boolean
+    markClosing(): void
+  }
+}
+
+/** A client's id is kept only when it is short and plain, so it cannot forge log fields or bloat every line. */
+const acceptableRequestId = /^[\w.:@/+=-]{1,128}$/
+
+function requestIdOf(req: IncomingMessage): string {
+  const header = req.headers['x-request-id']
+  const value = Array.isArray(header) ? header[0] : header
+  return value !== undefined && acceptableRequestId.test(value) ? value : randomUUID()
+}
+
+async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms)
+  })
+  try {
+    return await Promise.race([work, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** Starts shutdown for an app built by buildBaseApp: /ready answers 503 and handlers refuse new work. */
+export function markClosing(app: FastifyInstance): void {
+  app.markClosing()
+}
+
+export function buildBaseApp(options: BaseAppOptions): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: options.logger,
+    genReqId: requestIdOf,
+    // genReqId reads (and vets) x-request-id itself; Fastify's own header lookup would skip the vetting.
+    requestIdHeader: false,
+    ...(options.bodyLimit === undefined ? {} : { bodyLimit: options.bodyLimit }),
+  }) as unknown as FastifyInstance
+
+  let closing = false
+  app.decorate('closing', {
+    getter: () => closing,
+  })
+  app.decorate('markClosing', () => {
+    closing = true
+  })
+  // Whoever closes the app without calling markClosing first still gets a 503 /ready while it drains.
+  app.addHook('preClose', async () => {
+    closing = true
+  })
+
+  const metrics = httpMetrics(options.registry)
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+  })
+  app.addHook('onResponse', async (request, reply) => {
+    // The route pattern, not the URL: one series per route, whatever ids clients put in paths.
+    const route = request.is404 ? 'unknown' : (request.routeOptions.url ?? 'unknown')
+    const method = request.method
+    metrics.requests.inc({ method, route, status: String(reply.statusCode) })
+    metrics.latency.observe({ method, route }, reply.elapsedTime / 1000)
+  })
+
+  app.setErrorHandler(errorHandler)
+  app.setNotFoundHandler(notFoundHandler)
+
+  app.get('/health', async () => ({ status: 'ok' }))
+
+  const readyTimeoutMs = options.readyTimeoutMs ?? 3000
+  app.get('/ready', async (_request, reply) => {
+    let checks: Checks
+    if (closing) {
+      checks = { shutdown: { ok: false, error: 'shutting down' } }
+    } else {
+      try {
+        checks = await withTimeout(options.ready(), readyTimeoutMs, 'readiness check')
+      } catch (error) {
+        checks = { ready: { ok: false, error: (error as Error).message } }
+      }
+    }
+    const ok = Object.values(checks).every(c => c.ok)
+    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not ready', checks })
+  })
+
+  app.get('/metrics', async (_request, reply) => {
+    const text = await options.registry.metrics()
+    return reply.type(options.registry.contentType).send(text)
+  })
+
+  return app
+}

@@ -1,0 +1,10 @@
+export { type BaseAppOptions, buildBaseApp, type Check, type Checks, markClosing } from './base.ts'
+export {
+  describePipelineError,
+  type ErrorBody,
+  HttpError,
+  type HttpErrorCode,
+  type HttpOnlyCode,
+  httpOnlyCodes,
+  mapError,
+} from './errors.ts'

@@ -1,0 +1,9 @@
+export {
+  type BatchEntryResult,
+  buildProducerApp,
+  type ProduceResult,
+  type ProducerAppOptions,
+  type RejectedSink,
+} from './app.ts'
+export { murmur2, partitionOf } from './partition.ts'
+export { createPublisher, type PublishedOffset, type Publisher, type PublisherOptions } from './publisher.ts'

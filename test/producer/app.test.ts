@@ -1,0 +1,270 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+import type { DeadLetter } from '../../src/dlq/index.ts'
+import { keyOf, parseEvent } from '../../src/events/index.ts'
+import { createLogger, createRegistry } from '../../src/observability/index.ts'
+import { buildProducerApp, createPublisher, type Publisher, partitionOf } from '../../src/producer/index.ts'
+import { orderPlaced, userCreated } from '../helpers/events.ts'
+import { type Cleanup, kafkaTopic } from '../helpers/resources.ts'
+import { capturingLogger, consumeBack, type LogLine, place, testPublisher } from './helpers.ts'
+
+interface Setup {
+  app: FastifyInstance
+  lines: LogLine[]
+  dead: DeadLetter[][]
+  topic: string
+}
+
+const config = { bodyLimitBytes: 64 * 1024, produceBatchMax: 5 }
+
+async function setup(
+  t: Cleanup,
+  over: { publisher?: Publisher; sinkFails?: boolean; bodyLimitBytes?: number } = {},
+): Promise<Setup> {
+  const topic = over.publisher ? over.publisher.topic : await kafkaTopic(t)
+  const publisher = over.publisher ?? (await testPublisher(t, topic))
+  const { logger, lines } = capturingLogger()
+  const dead: DeadLetter[][] = []
+  const app = buildProducerApp({
+    config: { ...config, bodyLimitBytes: over.bodyLimitBytes ?? config.bodyLimitBytes },
+    logger,
+    registry: createRegistry('producer', false),
+    publisher,
+    rejected: async records => {
+      if (over.sinkFails) throw new Error('redis is down')
+      dead.push(records)
+    },
+  })
+  t.after(() => app.close())
+  return { app, lines, dead, topic }
+}
+
+async function deadPublisher(t: Cleanup): Promise<Publisher> {
+  const publisher = await createPublisher({
+    connection: { clientId: 'test-dead', bootstrapBrokers: ['127.0.0.1:1'] },
+    topic: 'unreachable',
+    partitions: 1,
+    logger: createLogger('silent', 'producer'),
+    timeoutMs: 600,
+    readyCacheMs: 0,
+  })
+  t.after(() => publisher.close())
+  return publisher
+}
+
+function produce(app: FastifyInstance, payload: unknown, headers: Record<string, string> = {}) {
+  return app.inject({
+    method: 'POST',
+    url: '/produce',
+    payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
+    headers: { 'content-type': 'application/json', ...headers },
+  })
+}
+
+/** Every error body is JSON {error:{code,message}} and never shows a stack frame. */
+function errorOf(res: LightMyRequestResponse): { code: string; message: string; paths?: string[] } {
+  assert.doesNotMatch(res.body, /\n\s+at |"stack"|\.ts:\d+/)
+  return (res.json() as { error: { code: string; message: string; paths?: string[] } }).error
+}
+
+describe('POST /produce', () => {
+  it('publishes one event and answers with where Kafka put it', async t => {
+    const { app, lines, topic } = await setup(t)
+    const raw = userCreated('user-1')
+    const res = await produce(app, raw, { 'x-request-id': 'req-one' })
+    assert.equal(res.statusCode, 200)
+    assert.equal(res.headers['x-request-id'], 'req-one')
+    const body = res.json() as { eventId: string; topic: string; partition: number; offset: string }
+    assert.equal(body.eventId, raw.eventId)
+    assert.equal(body.topic, topic)
+    assert.equal(body.partition, partitionOf('user-1', 3))
+    assert.match(body.offset, /^\d+$/)
+
+    const [record] = await consumeBack(topic, 1)
+    assert.equal(place(record!), place(body))
+    assert.equal(record!.key, 'user-1')
+    assert.equal(record!.eventId, raw.eventId)
+    assert.deepEqual(JSON.parse(record!.value), parseEvent(raw))
+
+    const logged = lines.find(l => l.msg === 'event published')
+    assert.ok(logged)
+    assert.equal(logged['reqId'], 'req-one')
+    for (const field of ['eventId', 'type', 'key', 'topic', 'partition', 'offset', 'latencyMs']) {
+      assert.ok(logged[field] !== undefined, field)
+    }
+  })
+
+  it('answers a batch entry by entry, publishes the valid ones and dead-letters the others', async t => {
+    const { app, dead, topic } = await setup(t)
+    const good1 = userCreated('user-b1')
+    const good2 = orderPlaced('order-b1', 'user-b1')
+    const bad = { ...userCreated('user-b2'), data: { userId: 7 } }
+    const unknown = { eventId: 'e-unknown', type: 'UserDeleted', timestamp: good1.timestamp, data: {} }
+    const res = await produce(app, [good1, bad, good2, unknown])
+    assert.equal(res.statusCode, 200)
+    const { offsets } = res.json() as { offsets: Record<string, unknown>[] }
+    assert.equal(offsets.length, 4)
+    assert.equal(offsets[0]!['eventId'], good1.eventId)
+    assert.equal(offsets[2]!['eventId'], good2.eventId)
+    const rejected = offsets[1] as { eventId: string; error: { code: string; message: string; paths: string[] } }
+    assert.deepEqual(Object.keys(rejected).sort(), ['error', 'eventId'])
+    assert.equal(rejected.eventId, bad.eventId)
+    assert.equal(rejected.error.code, 'SCHEMA_VIOLATION')
+    assert.deepEqual(rejected.error.paths.sort(), ['/data/createdAt', '/data/email', '/data/name', '/data/userId'])
+    assert.equal((offsets[3]!['error'] as { code: string }).code, 'UNKNOWN_TYPE')
+
+    const records = await consumeBack(topic, 2)
+    const byPlace = new Map(records.map(r => [place(r), r]))
+    for (const [i, raw] of [
+      [0, good1],
+      [2, good2],
+    ] as const) {
+      const at = offsets[i] as { topic: string; partition: number; offset: string }
+      assert.equal(at.topic, topic)
+      const record = byPlace.get(place(at))
+      assert.ok(record)
+      assert.equal(record.key, keyOf(parseEvent(raw)))
+      assert.equal(record.eventId, raw.eventId)
+    }
+
+    assert.equal(dead.length, 1)
+    const letters = dead[0]!
+    assert.deepEqual(
+      letters.map(l => [l.eventId, l.error.code]),
+      [
+        [bad.eventId, 'SCHEMA_VIOLATION'],
+        ['e-unknown', 'UNKNOWN_TYPE'],
+      ],
+    )
+    for (const l of letters) {
+      assert.equal(l.source, 'producer')
+      assert.equal(l.attempts, 1)
+      assert.deepEqual([l.topic, l.partition, l.offset], [null, null, null])
+    }
+    assert.deepEqual(JSON.parse(letters[0]!.payload!), bad)
+  })
+
+  it('refuses invalid JSON with 400 INVALID_JSON and dead-letters the text', async t => {
+    const { app, dead } = await setup(t)
+    const res = await produce(app, '{"eventId": "x",')
+    assert.equal(res.statusCode, 400)
+    assert.equal(errorOf(res).code, 'INVALID_JSON')
+    assert.equal(dead[0]?.[0]?.payload, '{"eventId": "x",')
+    const empty = await produce(app, '')
+    assert.equal(empty.statusCode, 400)
+    assert.equal(errorOf(empty).code, 'INVALID_JSON')
+    assert.equal(dead.length, 1, 'an empty body is not dead-lettered')
+  })
+
+  it('lists every failing path of an invalid event', async t => {
+    const { app, dead } = await setup(t)
+    const { data: _data, ...noData } = userCreated('user-x')
+    let error = errorOf(await produce(app, noData))
+    assert.deepEqual([error.code, error.paths], ['SCHEMA_VIOLATION', ['/data']])
+
+    const wrong = orderPlaced('order-x', 'user-x')
+    error = errorOf(
+      await produce(app, { ...wrong, data: { ...wrong.data, orderId: 5, total: 'abc', createdAt: 'no' } }),
+    )
+    assert.deepEqual(
+      [error.code, error.paths],
+      ['SCHEMA_VIOLATION', ['/data/orderId', '/data/total', '/data/createdAt']],
+    )
+
+    const res = await produce(app, { ...wrong, type: 'OrderCancelled' })
+    assert.equal(res.statusCode, 400)
+    error = errorOf(res)
+    assert.deepEqual([error.code, error.paths], ['UNKNOWN_TYPE', ['/type']])
+    assert.equal(dead.length, 3)
+  })
+
+  it('refuses empty and oversized batches, naming the limit', async t => {
+    const { app } = await setup(t)
+    const empty = await produce(app, [])
+    assert.equal(empty.statusCode, 400)
+    assert.equal(errorOf(empty).code, 'EMPTY_BATCH')
+    const big = await produce(
+      app,
+      Array.from({ length: 6 }, (_, i) => userCreated(`u${i}`)),
+    )
+    assert.equal(big.statusCode, 400)
+    assert.equal(errorOf(big).code, 'BATCH_TOO_LARGE')
+    assert.match(errorOf(big).message, /at most 5 events/)
+  })
+
+  it('answers 413 past the body limit and 415 to anything but JSON', async t => {
+    const { app } = await setup(t, { bodyLimitBytes: 300 })
+    const large = await produce(app, { ...userCreated('u'), pad: 'x'.repeat(400) })
+    assert.equal(large.statusCode, 413)
+    assert.equal(errorOf(large).code, 'PAYLOAD_TOO_LARGE')
+
+    const body = JSON.stringify(userCreated('u'))
+    for (const contentType of ['text/plain', 'application/x-www-form-urlencoded', 'application/jsonx']) {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/produce',
+        payload: body,
+        headers: { 'content-type': contentType },
+      })
+      assert.equal(res.statusCode, 415, contentType)
+      assert.equal(errorOf(res).code, 'UNSUPPORTED_MEDIA_TYPE')
+    }
+    const none = await app.inject({ method: 'POST', url: '/produce' })
+    assert.equal(none.statusCode, 415)
+    const charset = await produce(app, body, { 'content-type': 'application/json; charset=utf-8' })
+    assert.equal(charset.statusCode, 200)
+  })
+
+  it('keeps answering 400 when the rejected sink fails, and logs a warning', async t => {
+    const { app, lines } = await setup(t, { sinkFails: true })
+    const res = await produce(app, { type: 'UserCreated' })
+    assert.equal(res.statusCode, 400)
+    assert.equal(errorOf(res).code, 'SCHEMA_VIOLATION')
+    assert.ok(lines.some(l => l.msg === 'could not dead-letter rejected events' && l.level === 'warn'))
+    assert.ok(lines.some(l => l.msg === 'event rejected' && l.level === 'warn'))
+  })
+
+  it('answers JSON 404s and serves /health, /ready and /metrics', async t => {
+    const { app } = await setup(t)
+    const notFound = await app.inject('/nope')
+    assert.equal(notFound.statusCode, 404)
+    assert.equal(errorOf(notFound).code, 'NOT_FOUND')
+    assert.deepEqual((await app.inject('/health')).json(), { status: 'ok' })
+    const ready = await app.inject('/ready')
+    assert.equal(ready.statusCode, 200)
+    assert.deepEqual(ready.json(), { status: 'ready', checks: { kafka: { ok: true } } })
+
+    assert.equal((await produce(app, userCreated('user-m'))).statusCode, 200)
+    assert.equal((await produce(app, { type: 'Nope' })).statusCode, 400)
+    const metrics = (await app.inject('/metrics')).body
+    assert.match(metrics, /events_produced_total\{type="UserCreated",role="producer"\} 1/)
+    assert.match(metrics, /events_rejected_total\{code="UNKNOWN_TYPE",role="producer"\} 1/)
+    assert.match(metrics, /http_requests_total\{method="POST",route="\/produce",status="200",role="producer"\} 1/)
+    assert.match(metrics, /http_latency_seconds_count\{role="producer",method="POST",route="\/produce"\} 2/)
+  })
+
+  it('answers 503 with Retry-After, and is not ready, when Kafka is unreachable', async t => {
+    const publisher = await deadPublisher(t)
+    const { app } = await setup(t, { publisher })
+    const started = Date.now()
+    const res = await produce(app, userCreated('user-down'))
+    assert.equal(res.statusCode, 503)
+    assert.equal(errorOf(res).code, 'KAFKA_UNAVAILABLE')
+    assert.ok(Number(res.headers['retry-after']) > 0)
+    assert.ok(Date.now() - started < 3000)
+    const ready = await app.inject('/ready')
+    assert.equal(ready.statusCode, 503)
+    assert.equal((ready.json() as { checks: { kafka: { ok: boolean } } }).checks.kafka.ok, false)
+  })
+
+  it('answers 503 SHUTTING_DOWN once closing', async t => {
+    const { app } = await setup(t)
+    app.markClosing()
+    const res = await produce(app, userCreated('user-late'))
+    assert.equal(res.statusCode, 503)
+    assert.equal(errorOf(res).code, 'SHUTTING_DOWN')
+    assert.ok(res.headers['retry-after'])
+    assert.equal((await app.inject('/ready')).statusCode, 503)
+  })
+})

@@ -11,7 +11,11 @@ import { type Cleanup, kafkaTopic, postgresDatabase, sqliteFile, uniqueName } fr
 import { redisHostPort, testServices } from '../helpers/services.ts'
 
 const post = (url: string, body: unknown) =>
-  fetch(`${url}/produce`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  fetch(`${url}/produce`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  })
 
 const getJson = async (url: string) => {
   const response = await fetch(url)
@@ -57,12 +61,22 @@ function samples(suffix: string) {
       data: { sku, delta: -2, reason: 'order', adjustedAt: '2025-01-11T12:03:00Z' },
     },
     missingData: { eventId: id(5), type: 'UserCreated', timestamp: '2025-01-11T12:04:00Z' },
-    invalidType: { eventId: id(6), type: 'InvalidEvent', timestamp: '2025-01-11T12:05:00Z', data: { someField: 'someValue' } },
+    invalidType: {
+      eventId: id(6),
+      type: 'InvalidEvent',
+      timestamp: '2025-01-11T12:05:00Z',
+      data: { someField: 'someValue' },
+    },
     orphanOrder: {
       eventId: id(7),
       type: 'OrderPlaced',
       timestamp: '2025-01-11T12:06:00Z',
-      data: { orderId: `order-999-${suffix}`, userId: `non-existent-user-${suffix}`, total: 99.99, createdAt: '2025-01-11T12:06:00Z' },
+      data: {
+        orderId: `order-999-${suffix}`,
+        userId: `non-existent-user-${suffix}`,
+        total: 99.99,
+        createdAt: '2025-01-11T12:06:00Z',
+      },
     },
     sameUser: (name: string, email: string) => ({
       eventId: id(8),
@@ -73,7 +87,11 @@ function samples(suffix: string) {
   }
 }
 
-async function runChecklist(t: Cleanup, database: { DATABASE_URL: string }, countUsers: (id: string) => Promise<number>) {
+async function runChecklist(
+  t: Cleanup,
+  database: { DATABASE_URL: string },
+  countUsers: (id: string) => Promise<number>,
+) {
   const topic = await kafkaTopic(t)
   const dlqKey = uniqueName('dlq')
   const groupId = uniqueName('group')
@@ -82,7 +100,13 @@ async function runChecklist(t: Cleanup, database: { DATABASE_URL: string }, coun
     await redis.del(dlqKey)
     redis.disconnect()
   })
-  const p = await startPipeline(t, 'all', { KAFKA_TOPIC: topic, KAFKA_GROUP_ID: groupId, DLQ_KEY: dlqKey, FK_RETRY_MS: '500', ...database })
+  const p = await startPipeline(t, 'all', {
+    KAFKA_TOPIC: topic,
+    KAFKA_GROUP_ID: groupId,
+    DLQ_KEY: dlqKey,
+    FK_RETRY_MS: '500',
+    ...database,
+  })
   const s = samples(Math.random().toString(16).slice(2, 10))
   const { producer, consumer, api } = p.urls
 
@@ -114,9 +138,15 @@ async function runChecklist(t: Cleanup, database: { DATABASE_URL: string }, coun
   assert.equal((await getJson(`${api}/inventory/${s.sku}`)).body.quantity, -2)
 
   // Two more orders (one in a batch request): GET /users shows the newest first.
-  const batch = await post(producer, [s.orderPlaced(2, `${s.order}-b`, 67.89, 8), s.orderPlaced(3, `${s.order}-c`, 234.56, 9)])
+  const batch = await post(producer, [
+    s.orderPlaced(2, `${s.order}-b`, 67.89, 8),
+    s.orderPlaced(3, `${s.order}-c`, 234.56, 9),
+  ])
   assert.equal(batch.status, 200)
-  await eventually('three orders', async () => (await getJson(`${api}/users/${s.user}`)).body.recentOrders?.length === 3)
+  await eventually(
+    'three orders',
+    async () => (await getJson(`${api}/users/${s.user}`)).body.recentOrders?.length === 3,
+  )
   const recent = (await getJson(`${api}/users/${s.user}`)).body.recentOrders as { orderId: string }[]
   assert.deepEqual(
     recent.map(o => o.orderId),
@@ -192,7 +222,11 @@ async function runChecklist(t: Cleanup, database: { DATABASE_URL: string }, coun
   assert.equal(code, 0, `clean exit (stderr: ${p.stderr.join('')})`)
   assert.ok(ms < 10_000, `exited in ${ms} ms`)
   // The record acknowledged first is really in Kafka, at the offset the producer reported.
-  const check = new Consumer({ clientId: 'e2e-check', groupId: uniqueName('check'), bootstrapBrokers: [...testServices.kafkaBrokers] })
+  const check = new Consumer({
+    clientId: 'e2e-check',
+    groupId: uniqueName('check'),
+    bootstrapBrokers: [...testServices.kafkaBrokers],
+  })
   t.after(() => check.close(true))
   const stream = await check.consume({ topics: [topic], mode: 'earliest', autocommit: false, maxWaitTime: 200 })
   for await (const message of stream) {

@@ -1,0 +1,188 @@
+// Engine-independent planning of one applyBatch call: the batch is collapsed to one row per key before any SQL
+// runs, because a multi-row upsert may not touch the same row twice (PostgreSQL refuses it outright) and
+// because the winner per key must not depend on the order rows happen to be written in.
+import { PipelineError } from '../errors.ts'
+import type { Source, SourcedEvent } from './types.ts'
+
+/** What every state row remembers about the event that last wrote it. */
+export interface Stamp {
+  readonly eventId: string
+  /** ISO-8601 UTC with milliseconds, so string order is time order. */
+  readonly eventTs: string
+  readonly source: Source
+}
+
+export interface UserRow extends Stamp {
+  readonly userId: string
+  readonly name: string
+  readonly email: string
+  readonly createdAt: string
+}
+
+export interface OrderRow extends Stamp {
+  readonly orderId: string
+  readonly userId: string
+  /** Decimal text with exactly two places ('123.45'): exact in both engines, unlike a double. */
+  readonly total: string
+  readonly status: string
+  readonly createdAt: string
+}
+
+export interface PaymentRow extends Stamp {
+  readonly orderId: string
+  readonly status: string
+  readonly amount: string
+  readonly settledAt: string
+}
+
+export interface DeltaRow {
+  readonly eventId: string
+  readonly sku: string
+  readonly delta: number
+  readonly reason: string | null
+  readonly adjustedAt: string
+  readonly source: Source
+  /** Position in the batch: the source of the last applied delta is what the inventory row keeps. */
+  readonly position: number
+}
+
+/** The net effect of the newly applied deltas on one inventory row. */
+export interface InventoryChange {
+  readonly sku: string
+  readonly delta: number
+  readonly lastAdjustedAt: string
+  readonly source: Source
+}
+
+export interface BatchPlan {
+  readonly users: readonly UserRow[]
+  readonly orders: readonly OrderRow[]
+  readonly payments: readonly PaymentRow[]
+  /** Deltas with distinct eventIds, sorted by eventId. */
+  readonly deltas: readonly DeltaRow[]
+  /** State events in the batch, winners and losers: upserts + stale always add up to it. */
+  readonly stateEvents: number
+  /** Deltas dropped because an earlier record of the same batch carried the same eventId. */
+  readonly duplicateDeltas: number
+}
+
+export const defaultOrderStatus = 'placed'
+
+/** DECIMAL(18,2) as exact text. NaN and infinities are refused here: PostgreSQL's NUMERIC would store NaN. */
+export function moneyText(value: number, field: string): string {
+  if (!Number.isFinite(value)) {
+    throw new PipelineError('DATA_OUT_OF_RANGE', `${field} ${value} is not a finite amount of money`)
+  }
+  return value.toFixed(2)
+}
+
+// Later records win ties (>=): the same eventId redelivered with changed fields must update the row.
+function keep<R extends Stamp>(winners: Map<string, R>, key: string, row: R): void {
+  const current = winners.get(key)
+  if (current === undefined || row.eventTs >= current.eventTs) winners.set(key, row)
+}
+
+// Rows go to the database sorted by key so that two transactions touching the same keys lock them in the same
+// order and cannot deadlock each other.
+function sortedValues<R>(rows: Map<string, R>): R[] {
+  return [...rows.keys()].sort().map(key => rows.get(key)!)
+}
+
+export function planBatch(batch: readonly SourcedEvent[]): BatchPlan {
+  const users = new Map<string, UserRow>()
+  const orders = new Map<string, OrderRow>()
+  const payments = new Map<string, PaymentRow>()
+  const deltas = new Map<string, DeltaRow>()
+  let stateEvents = 0
+  let duplicateDeltas = 0
+  batch.forEach(({ event, source }, position) => {
+    const stamp = { eventId: event.eventId, eventTs: event.timestamp, source }
+    switch (event.type) {
+      case 'UserCreated': {
+        const { userId, name, email, createdAt } = event.data
+        keep(users, userId, { ...stamp, userId, name, email, createdAt })
+        stateEvents++
+        break
+      }
+      case 'OrderPlaced': {
+        const { orderId, userId, total, status, createdAt } = event.data
+        const row = {
+          orderId,
+          userId,
+          total: moneyText(total, 'total'),
+          status: status ?? defaultOrderStatus,
+          createdAt,
+        }
+        keep(orders, orderId, { ...stamp, ...row })
+        stateEvents++
+        break
+      }
+      case 'PaymentSettled': {
+        const { orderId, status, amount, settledAt } = event.data
+        keep(payments, orderId, { ...stamp, orderId, status, amount: moneyText(amount, 'amount'), settledAt })
+        stateEvents++
+        break
+      }
+      case 'InventoryAdjusted': {
+        if (deltas.has(event.eventId)) {
+          duplicateDeltas++
+          break
+        }
+        const { sku, delta, reason, adjustedAt } = event.data
+        deltas.set(event.eventId, {
+          eventId: event.eventId,
+          sku,
+          delta,
+          reason: reason ?? null,
+          adjustedAt,
+          source,
+          position,
+        })
+        break
+      }
+    }
+  })
+  return {
+    users: sortedValues(users),
+    orders: sortedValues(orders),
+    payments: sortedValues(payments),
+    deltas: sortedValues(deltas),
+    stateEvents,
+    duplicateDeltas,
+  }
+}
+
+/** Sums the deltas the ledger accepted (the `applied` eventIds) per sku, sorted by sku. */
+export function inventoryChanges(deltas: readonly DeltaRow[], applied: ReadonlySet<string>): InventoryChange[] {
+  const bySku = new Map<string, { delta: number; lastAdjustedAt: string; source: Source; position: number }>()
+  for (const row of deltas) {
+    if (!applied.has(row.eventId)) continue
+    const current = bySku.get(row.sku)
+    if (current === undefined) {
+      bySku.set(row.sku, {
+        delta: row.delta,
+        lastAdjustedAt: row.adjustedAt,
+        source: row.source,
+        position: row.position,
+      })
+      continue
+    }
+    current.delta += row.delta
+    if (row.adjustedAt > current.lastAdjustedAt) current.lastAdjustedAt = row.adjustedAt
+    if (row.position > current.position) {
+      current.source = row.source
+      current.position = row.position
+    }
+  }
+  return [...bySku.keys()].sort().map(sku => {
+    const { delta, lastAdjustedAt, source } = bySku.get(sku)!
+    return { sku, delta, lastAdjustedAt, source }
+  })
+}
+
+/** Splits rows into runs of at most `size`, for engines that cap the parameters of one statement. */
+export function chunks<T>(rows: readonly T[], size: number): T[][] {
+  const out: T[][] = []
+  for (let i = 0; i < rows.length; i += size) out.push(rows.slice(i, i + size))
+  return out
+}

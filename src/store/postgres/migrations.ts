@@ -1,0 +1,85 @@
+// The PostgreSQL schema: the seed's tables and types (VARCHAR, DECIMAL(18,2) as NUMERIC, timestamps as
+// timestamptz(3) — millisecond precision, exactly what events carry) plus the event and source columns that
+// idempotency needs. Constraint and index names are quoted to keep the seed's spelling (FK_Orders_Users).
+import { sql, type Transaction } from 'kysely'
+import { applyMigrations, type Migration } from '../migrator.ts'
+import type { Tables } from '../tables.ts'
+
+const stateColumns = `updated_at timestamptz(3) NOT NULL DEFAULT now(),
+    event_id VARCHAR(100) NOT NULL,
+    event_ts timestamptz(3) NOT NULL,
+    source_topic VARCHAR(255) NOT NULL,
+    source_partition INT NOT NULL,
+    source_offset BIGINT NOT NULL`
+
+const sourceColumns = `source_topic VARCHAR(255) NOT NULL,
+    source_partition INT NOT NULL,
+    source_offset BIGINT NOT NULL`
+
+export const createMigrationTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
+  version INT PRIMARY KEY,
+  applied_at timestamptz(3) NOT NULL DEFAULT now()
+)`
+
+export const migrations: readonly Migration[] = [
+  {
+    version: 1,
+    description: 'seed tables plus event and source columns, inventory ledger',
+    statements: [
+      `CREATE TABLE users (
+        user_id VARCHAR(100) PRIMARY KEY,
+        name VARCHAR(255),
+        email VARCHAR(255),
+        created_at timestamptz(3),
+        ${stateColumns}
+      )`,
+      `CREATE TABLE orders (
+        order_id VARCHAR(100) PRIMARY KEY,
+        user_id VARCHAR(100) NOT NULL,
+        total NUMERIC(18,2),
+        status VARCHAR(50),
+        created_at timestamptz(3),
+        ${stateColumns},
+        CONSTRAINT "FK_Orders_Users" FOREIGN KEY (user_id) REFERENCES users (user_id)
+      )`,
+      // (user_id, created_at) rather than the seed's (user_id): the same lookups, and "newest orders of a user"
+      // becomes an index range scan instead of a sort.
+      'CREATE INDEX "IX_orders_user_id" ON orders (user_id, created_at)',
+      'CREATE INDEX "IX_orders_created_at" ON orders (created_at)',
+      `CREATE TABLE payments (
+        order_id VARCHAR(100) PRIMARY KEY,
+        status VARCHAR(50),
+        amount NUMERIC(18,2),
+        settled_at timestamptz(3),
+        ${stateColumns}
+      )`,
+      `CREATE TABLE inventory (
+        sku VARCHAR(100) PRIMARY KEY,
+        quantity INT NOT NULL,
+        last_adjusted_at timestamptz(3),
+        ${sourceColumns}
+      )`,
+      `CREATE TABLE inventory_ledger (
+        event_id VARCHAR(100) PRIMARY KEY,
+        sku VARCHAR(100) NOT NULL,
+        delta INT NOT NULL,
+        reason VARCHAR(255),
+        adjusted_at timestamptz(3) NOT NULL,
+        ${sourceColumns},
+        applied_at timestamptz(3) NOT NULL DEFAULT now()
+      )`,
+    ],
+  },
+]
+
+// An arbitrary constant naming "the schema of this pipeline" among advisory locks of the database.
+const migrationLock = 0x6576_7069_7065n
+
+/**
+ * The transaction-scoped advisory lock comes before anything else, even the CREATE TABLE IF NOT EXISTS of the
+ * bookkeeping table, which is itself not safe to run twice at the same moment. It is released by the commit.
+ */
+export async function migrate(trx: Transaction<Tables>): Promise<void> {
+  await sql`select pg_advisory_xact_lock(${migrationLock.toString()}::bigint)`.execute(trx)
+  await applyMigrations(trx, createMigrationTable, migrations)
+}

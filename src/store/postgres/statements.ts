@@ -1,0 +1,133 @@
+// PostgreSQL write statements: one statement per table per batch, whatever its size, as
+// INSERT … SELECT FROM unnest(array, array, …). The text never changes (one parameter per column, not per
+// value), so the server parses it once per connection's statement and there is no parameter limit to chunk for.
+import { CompiledQuery } from 'kysely'
+import type { DeltaRow, InventoryChange, OrderRow, PaymentRow, UserRow } from '../batch.ts'
+import type { Statements } from '../sql-store.ts'
+import type { Source } from '../types.ts'
+
+type Param = string | number | null
+
+interface Column<R> {
+  readonly name: string
+  /** PostgreSQL element type of the array parameter. */
+  readonly type: string
+  readonly value: (row: R) => Param
+}
+
+const col = <R>(name: string, type: string, value: (row: R) => Param): Column<R> => ({ name, type, value })
+
+function sourceColumns<R extends { source: Source }>(): Column<R>[] {
+  return [
+    col('source_topic', 'varchar', r => r.source.topic),
+    col('source_partition', 'int', r => r.source.partition),
+    // As text: pg would otherwise need BigInt support, and the array literal is text anyway.
+    col('source_offset', 'bigint', r => r.source.offset.toString()),
+  ]
+}
+
+function stampColumns<R extends { eventId: string; eventTs: string; source: Source }>(): Column<R>[] {
+  return [
+    col('event_id', 'varchar', r => r.eventId),
+    col('event_ts', 'timestamptz', r => r.eventTs),
+    ...sourceColumns<R>(),
+  ]
+}
+
+function insertFromArrays<R>(table: string, columns: readonly Column<R>[], tail: string): string {
+  const names = columns.map(c => c.name).join(', ')
+  const arrays = columns.map((c, i) => `$${i + 1}::${c.type}[]`).join(', ')
+  return `INSERT INTO ${table} (${names}) SELECT * FROM unnest(${arrays}) ${tail}`
+}
+
+/** ON CONFLICT clause of a state table: only an event at least as new as the row's replaces it. */
+function newerWins<R>(table: string, key: string, columns: readonly Column<R>[]): string {
+  const set = columns.filter(c => c.name !== key).map(c => `${c.name} = excluded.${c.name}`)
+  return `ON CONFLICT (${key}) DO UPDATE SET ${[...set, 'updated_at = now()'].join(', ')}
+    WHERE ${table}.event_ts <= excluded.event_ts`
+}
+
+interface Shape<R> {
+  readonly text: string
+  readonly columns: readonly Column<R>[]
+}
+
+function upsertShape<R extends { eventId: string; eventTs: string; source: Source }>(
+  table: string,
+  key: string,
+  dataColumns: readonly Column<R>[],
+): Shape<R> {
+  const columns = [...dataColumns, ...stampColumns<R>()]
+  return { text: insertFromArrays(table, columns, newerWins(table, key, columns)), columns }
+}
+
+const users = upsertShape<UserRow>('users', 'user_id', [
+  col('user_id', 'varchar', r => r.userId),
+  col('name', 'varchar', r => r.name),
+  col('email', 'varchar', r => r.email),
+  col('created_at', 'timestamptz', r => r.createdAt),
+])
+
+const orders = upsertShape<OrderRow>('orders', 'order_id', [
+  col('order_id', 'varchar', r => r.orderId),
+  col('user_id', 'varchar', r => r.userId),
+  col('total', 'numeric', r => r.total),
+  col('status', 'varchar', r => r.status),
+  col('created_at', 'timestamptz', r => r.createdAt),
+])
+
+const payments = upsertShape<PaymentRow>('payments', 'order_id', [
+  col('order_id', 'varchar', r => r.orderId),
+  col('status', 'varchar', r => r.status),
+  col('amount', 'numeric', r => r.amount),
+  col('settled_at', 'timestamptz', r => r.settledAt),
+])
+
+const ledgerColumns: Column<DeltaRow>[] = [
+  col('event_id', 'varchar', r => r.eventId),
+  col('sku', 'varchar', r => r.sku),
+  col('delta', 'int', r => r.delta),
+  col('reason', 'varchar', r => r.reason),
+  col('adjusted_at', 'timestamptz', r => r.adjustedAt),
+  ...sourceColumns<DeltaRow>(),
+]
+const ledger: Shape<DeltaRow> = {
+  columns: ledgerColumns,
+  text: insertFromArrays('inventory_ledger', ledgerColumns, 'ON CONFLICT (event_id) DO NOTHING RETURNING event_id'),
+}
+
+// The summed delta travels as bigint so that a sum beyond INT fails as an overflow on the column (22003), the
+// same error a running total past INT gets, instead of failing to parse as the array's element type.
+const inventoryColumns: Column<InventoryChange>[] = [
+  col('sku', 'varchar', r => r.sku),
+  col('quantity', 'bigint', r => r.delta),
+  col('last_adjusted_at', 'timestamptz', r => r.lastAdjustedAt),
+  ...sourceColumns<InventoryChange>(),
+]
+const inventory: Shape<InventoryChange> = {
+  columns: inventoryColumns,
+  text: insertFromArrays(
+    'inventory',
+    inventoryColumns,
+    `ON CONFLICT (sku) DO UPDATE SET
+      quantity = inventory.quantity + excluded.quantity,
+      last_adjusted_at = GREATEST(inventory.last_adjusted_at, excluded.last_adjusted_at),
+      source_topic = excluded.source_topic,
+      source_partition = excluded.source_partition,
+      source_offset = excluded.source_offset`,
+  ),
+}
+
+function build<R, O = unknown>(shape: Shape<R>, rows: readonly R[]): CompiledQuery<O>[] {
+  if (rows.length === 0) return []
+  const params = shape.columns.map(c => rows.map(c.value))
+  return [CompiledQuery.raw(shape.text, params) as CompiledQuery<O>]
+}
+
+export const statements: Statements = {
+  upsertUsers: rows => build(users, rows),
+  upsertOrders: rows => build(orders, rows),
+  upsertPayments: rows => build(payments, rows),
+  insertLedger: rows => build<DeltaRow, { event_id: string }>(ledger, rows),
+  upsertInventory: rows => build(inventory, rows),
+}

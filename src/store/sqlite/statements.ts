@@ -1,0 +1,106 @@
+// SQLite write statements: multi-row VALUES upserts, chunked well under SQLite's limit of 32,766 bound
+// parameters per statement. The text depends only on the table and the row count, so the driver's statement
+// cache prepares each shape once.
+import { CompiledQuery } from 'kysely'
+import { chunks, type DeltaRow, type InventoryChange, type OrderRow, type PaymentRow, type UserRow } from '../batch.ts'
+import type { Statements } from '../sql-store.ts'
+import type { Source } from '../types.ts'
+
+const rowsPerStatement = 500
+const now = `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`
+const sourceColumns = ['source_topic', 'source_partition', 'source_offset'] as const
+const stampColumns = ['event_id', 'event_ts', ...sourceColumns] as const
+
+type Param = string | number | bigint | null
+
+interface Shape<R> {
+  readonly table: string
+  readonly columns: readonly string[]
+  /** Everything after VALUES: the conflict clause and RETURNING. */
+  readonly tail: string
+  readonly params: (row: R) => readonly Param[]
+}
+
+/** ON CONFLICT clause of a state table: only an event at least as new as the row's replaces it. */
+function newerWins(table: string, key: string, columns: readonly string[]): string {
+  const set = columns.filter(c => c !== key).map(c => `${c} = excluded.${c}`)
+  return `ON CONFLICT (${key}) DO UPDATE SET ${[...set, `updated_at = ${now}`].join(', ')}
+    WHERE ${table}.event_ts <= excluded.event_ts`
+}
+
+function shape<R>(table: string, key: string, columns: readonly string[], params: Shape<R>['params']): Shape<R> {
+  return { table, columns, tail: newerWins(table, key, columns), params }
+}
+
+const source = (s: Source): Param[] => [s.topic, s.partition, s.offset]
+
+const users = shape<UserRow>('users', 'user_id', ['user_id', 'name', 'email', 'created_at', ...stampColumns], r => [
+  r.userId,
+  r.name,
+  r.email,
+  r.createdAt,
+  r.eventId,
+  r.eventTs,
+  ...source(r.source),
+])
+
+const orders = shape<OrderRow>(
+  'orders',
+  'order_id',
+  ['order_id', 'user_id', 'total', 'status', 'created_at', ...stampColumns],
+  r => [r.orderId, r.userId, r.total, r.status, r.createdAt, r.eventId, r.eventTs, ...source(r.source)],
+)
+
+const payments = shape<PaymentRow>(
+  'payments',
+  'order_id',
+  ['order_id', 'status', 'amount', 'settled_at', ...stampColumns],
+  r => [r.orderId, r.status, r.amount, r.settledAt, r.eventId, r.eventTs, ...source(r.source)],
+)
+
+const ledger: Shape<DeltaRow> = {
+  table: 'inventory_ledger',
+  columns: ['event_id', 'sku', 'delta', 'reason', 'adjusted_at', ...sourceColumns],
+  tail: 'ON CONFLICT (event_id) DO NOTHING RETURNING event_id',
+  params: r => [r.eventId, r.sku, r.delta, r.reason, r.adjustedAt, ...source(r.source)],
+}
+
+const inventory: Shape<InventoryChange> = {
+  table: 'inventory',
+  columns: ['sku', 'quantity', 'last_adjusted_at', ...sourceColumns],
+  tail: `ON CONFLICT (sku) DO UPDATE SET
+    quantity = inventory.quantity + excluded.quantity,
+    last_adjusted_at = max(coalesce(inventory.last_adjusted_at, ''), excluded.last_adjusted_at),
+    ${sourceColumns.map(c => `${c} = excluded.${c}`).join(', ')}`,
+  params: r => [r.sku, r.delta, r.lastAdjustedAt, ...source(r.source)],
+}
+
+const texts = new Map<string, string>()
+
+// Anonymous `?` placeholders: with numbered ones (?1, ?2, …) node:sqlite's binding cost grows with their
+// count, and a 500-row upsert measured 30 times slower per row than with `?`.
+function insertText(s: Shape<never>, rows: number): string {
+  const key = `${s.table}:${rows}`
+  let text = texts.get(key)
+  if (text === undefined) {
+    const tuple = `(${s.columns.map(() => '?').join(',')})`
+    text = `INSERT INTO ${s.table} (${s.columns.join(', ')}) VALUES ${Array(rows).fill(tuple).join(',')} ${s.tail}`
+    texts.set(key, text)
+  }
+  return text
+}
+
+function build<R, O = unknown>(s: Shape<R>, rows: readonly R[]): CompiledQuery<O>[] {
+  return chunks(rows, rowsPerStatement).map(part => {
+    const params = part.flatMap(s.params)
+    return CompiledQuery.raw(insertText(s as Shape<never>, part.length), params) as CompiledQuery<O>
+  })
+}
+
+export const statements: Statements = {
+  upsertUsers: rows => build(users, rows),
+  upsertOrders: rows => build(orders, rows),
+  upsertPayments: rows => build(payments, rows),
+  insertLedger: rows => build<DeltaRow, { event_id: string }>(ledger, rows),
+  upsertInventory: rows => build(inventory, rows),
+}

@@ -1,0 +1,91 @@
+// The tables as Kysely sees them, shared by both engines, and the mapping from rows to the domain objects of
+// types.ts. Each engine converts at its edge so rows arrive here already uniform: timestamps are ISO-8601 UTC
+// strings with milliseconds, money is a number (PostgreSQL, through its NUMERIC parser) or the canonical
+// decimal text SQLite stores.
+import type { Generated } from 'kysely'
+import type { Inventory, Order, Payment, User } from './types.ts'
+
+/** Money as the engine returns it: number from PostgreSQL, decimal text such as '123.45' from SQLite. */
+export type Money = number | string
+
+interface SourceColumns {
+  source_topic: string
+  source_partition: number
+  source_offset: bigint | number | string
+}
+
+interface StateColumns extends SourceColumns {
+  event_id: string
+  event_ts: string
+  updated_at: string
+}
+
+export interface Tables {
+  users: StateColumns & { user_id: string; name: string | null; email: string | null; created_at: string | null }
+  orders: StateColumns & {
+    order_id: string
+    user_id: string
+    total: Money | null
+    status: string | null
+    created_at: string | null
+  }
+  payments: StateColumns & {
+    order_id: string
+    status: string | null
+    amount: Money | null
+    settled_at: string | null
+  }
+  inventory: SourceColumns & { sku: string; quantity: number; last_adjusted_at: string | null }
+  inventory_ledger: SourceColumns & {
+    event_id: string
+    sku: string
+    delta: number
+    reason: string | null
+    adjusted_at: string
+    applied_at: string
+  }
+  schema_migrations: { version: number; applied_at: Generated<string> }
+}
+
+type Row<T extends keyof Tables, K extends keyof Tables[T]> = Pick<Tables[T], K>
+
+export const userColumns = ['user_id', 'name', 'email', 'created_at', 'updated_at'] as const
+export const orderColumns = ['order_id', 'user_id', 'total', 'status', 'created_at', 'updated_at'] as const
+export const paymentColumns = ['order_id', 'status', 'amount', 'settled_at', 'updated_at'] as const
+export const inventoryColumns = ['sku', 'quantity', 'last_adjusted_at'] as const
+
+// The nullable seed columns are always written by the pipeline; '' and 0 only show for rows written by hand.
+export function toUser(row: Row<'users', (typeof userColumns)[number]>): User {
+  return {
+    userId: row.user_id,
+    name: row.name ?? '',
+    email: row.email ?? '',
+    createdAt: row.created_at ?? '',
+    updatedAt: row.updated_at,
+  }
+}
+
+export function toOrder(row: Row<'orders', (typeof orderColumns)[number]>): Order {
+  return {
+    orderId: row.order_id,
+    userId: row.user_id,
+    total: Number(row.total ?? 0),
+    status: row.status ?? '',
+    createdAt: row.created_at ?? '',
+    updatedAt: row.updated_at,
+  }
+}
+
+export function toPayment(row: Row<'payments', (typeof paymentColumns)[number]>): Payment {
+  return {
+    orderId: row.order_id,
+    status: row.status ?? '',
+    amount: Number(row.amount ?? 0),
+    settledAt: row.settled_at ?? '',
+    updatedAt: row.updated_at,
+  }
+}
+
+export function toInventory(row: Row<'inventory', (typeof inventoryColumns)[number]>): Inventory {
+  return { sku: row.sku, quantity: Number(row.quantity), lastAdjustedAt: row.last_adjusted_at ?? '' }
+}

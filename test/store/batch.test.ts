@@ -1,0 +1,105 @@
+// The engine-independent planning of a batch, the SQL each engine generates for it, and the engine choice.
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { PipelineError } from '../../src/errors.ts'
+import { inventoryChanges, moneyText, planBatch } from '../../src/store/batch.ts'
+import { createStore } from '../../src/store/index.ts'
+import { statements as postgres } from '../../src/store/postgres/statements.ts'
+import { statements as sqlite } from '../../src/store/sqlite/statements.ts'
+import { at, inventoryAdjusted, orderPlaced, paymentSettled, sourced, userCreated } from './events.ts'
+
+describe('planBatch', () => {
+  it('keeps one winner per key: the newest event, the later record on a tie', () => {
+    const plan = planBatch(
+      sourced(
+        userCreated({ userId: 'b', name: 'newest' }, { timestamp: at(5) }),
+        userCreated({ userId: 'b', name: 'older' }, { timestamp: at(4) }),
+        userCreated({ userId: 'a', name: 'first' }, { timestamp: at(1) }),
+        userCreated({ userId: 'a', name: 'second' }, { timestamp: at(1) }),
+        orderPlaced({ orderId: 'o', userId: 'a', total: 5 }),
+        paymentSettled({ orderId: 'o', amount: 0.1 }),
+      ),
+    )
+    assert.deepEqual(
+      plan.users.map(u => [u.userId, u.name]),
+      [
+        ['a', 'second'],
+        ['b', 'newest'],
+      ],
+    )
+    assert.equal(plan.stateEvents, 6)
+    assert.deepEqual(
+      plan.orders.map(o => [o.total, o.status]),
+      [['5.00', 'placed']],
+    )
+    assert.equal(plan.payments[0]?.amount, '0.10')
+  })
+
+  it('drops repeated delta eventIds and sums the applied deltas per sku', () => {
+    const once = inventoryAdjusted({ sku: 's', delta: 4, adjustedAt: at(2) }, { eventId: 'd1' })
+    const batch = sourced(
+      once,
+      inventoryAdjusted({ sku: 's', delta: -1, adjustedAt: at(1) }, { eventId: 'd2' }),
+      once,
+      inventoryAdjusted({ sku: 'r', delta: 7, adjustedAt: at(1) }, { eventId: 'd0' }),
+    )
+    const plan = planBatch(batch)
+    assert.deepEqual(
+      plan.deltas.map(d => d.eventId),
+      ['d0', 'd1', 'd2'],
+    )
+    assert.equal(plan.duplicateDeltas, 1)
+    const changes = inventoryChanges(plan.deltas, new Set(['d1', 'd2']))
+    assert.deepEqual(changes, [{ sku: 's', delta: 3, lastAdjustedAt: at(2), source: batch[1]!.source }])
+  })
+
+  it('refuses money that is not a finite number', () => {
+    assert.equal(moneyText(123.45, 'total'), '123.45')
+    assert.throws(
+      () => moneyText(Number.POSITIVE_INFINITY, 'total'),
+      (e: unknown) => {
+        return e instanceof PipelineError && e.code === 'DATA_OUT_OF_RANGE' && !e.retryable
+      },
+    )
+  })
+})
+
+describe('generated SQL', () => {
+  const plan = planBatch(
+    sourced(...Array.from({ length: 1201 }, (_, i) => userCreated({ userId: `u${i}` }, { timestamp: at(i) }))),
+  )
+
+  it('postgres: one statement of arrays per table, whatever the batch size', () => {
+    const [query, ...rest] = postgres.upsertUsers(plan.users)
+    assert.equal(rest.length, 0)
+    assert.match(query!.sql, /^INSERT INTO users \(.+\) SELECT \* FROM unnest\(\$1::varchar\[\], /)
+    assert.match(query!.sql, /ON CONFLICT \(user_id\) DO UPDATE SET .* WHERE users\.event_ts <= excluded\.event_ts$/s)
+    assert.equal(query!.parameters.length, 9)
+    assert.equal((query!.parameters[0] as string[]).length, 1201)
+    assert.deepEqual(postgres.upsertOrders([]), [])
+  })
+
+  it('sqlite: multi-row VALUES chunked under the parameter limit', () => {
+    const queries = sqlite.upsertUsers(plan.users)
+    assert.deepEqual(
+      queries.map(q => q.parameters.length / 9),
+      [500, 500, 201],
+    )
+    for (const q of queries) {
+      assert.equal(q.sql.split('?').length - 1, q.parameters.length)
+      assert.match(q.sql, /WHERE users\.event_ts <= excluded\.event_ts$/)
+    }
+    assert.match(
+      sqlite.insertLedger(planBatch(sourced(inventoryAdjusted({ sku: 's', delta: 1 }))).deltas)[0]!.sql,
+      /ON CONFLICT \(event_id\) DO NOTHING RETURNING event_id$/,
+    )
+  })
+})
+
+describe('createStore', () => {
+  it('does not support MS SQL Server yet', async () => {
+    await assert.rejects(createStore({ engine: 'mssql', url: 'mssql://sa:x@localhost/db' }), (e: unknown) => {
+      return e instanceof PipelineError && e.code === 'INTERNAL' && /not built yet/.test(e.message)
+    })
+  })
+})

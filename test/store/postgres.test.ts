@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import pg from 'pg'
+import { isoFromTimestamptz } from '../../src/store/postgres/driver.ts'
+import { toPipelineError } from '../../src/store/postgres/errors.ts'
+import { postgresDatabase } from '../helpers/resources.ts'
+import { runConformance } from './conformance.ts'
+import { sourced, userCreated } from './events.ts'
+import { assertPipelineError, openStore } from './harness.ts'
+
+runConformance('postgres', async t => ({ engine: 'postgres', url: await postgresDatabase(t) }))
+
+function databaseError(code: string, constraint?: string): pg.DatabaseError {
+  const error = new pg.DatabaseError(`error ${code}`, 0, 'error')
+  error.code = code
+  error.constraint = constraint
+  return error
+}
+
+describe('postgres store specifics', () => {
+  it('throws a retryable DB_UNAVAILABLE when PostgreSQL cannot be reached', async t => {
+    const store = await openStore(t, { engine: 'postgres', url: 'postgres://postgres@127.0.0.1:1/none' }, false)
+    await assertPipelineError(store.ping(), { code: 'DB_UNAVAILABLE', retryable: true })
+    await assertPipelineError(store.applyBatch(sourced(userCreated({ userId: 'u1' }))), {
+      code: 'DB_UNAVAILABLE',
+      retryable: true,
+    })
+    await assertPipelineError(store.migrate(), { code: 'DB_UNAVAILABLE', retryable: true })
+  })
+
+  it('records each migration step once, with the seed names', async t => {
+    const url = await postgresDatabase(t)
+    const stores = await Promise.all([
+      openStore(t, { engine: 'postgres', url }),
+      openStore(t, { engine: 'postgres', url }),
+    ])
+    await Promise.all(stores.map(s => s.migrate()))
+    const client = new pg.Client({ connectionString: url })
+    await client.connect()
+    const [versions, names] = await Promise.all([
+      client.query('SELECT version FROM schema_migrations'),
+      client.query(
+        `SELECT conname AS name FROM pg_constraint WHERE conname = 'FK_Orders_Users'
+         UNION ALL SELECT indexname FROM pg_indexes WHERE indexname LIKE 'IX_orders_%' ORDER BY 1`,
+      ),
+    ]).finally(() => client.end())
+    assert.deepEqual(versions.rows, [{ version: 1 }])
+    assert.deepEqual(
+      names.rows.map(r => r.name),
+      ['FK_Orders_Users', 'IX_orders_created_at', 'IX_orders_user_id'],
+    )
+  })
+
+  it('classifies SQLSTATE codes', () => {
+    const cases: [string, string, boolean][] = [
+      ['23503', 'CONSTRAINT_VIOLATION', false],
+      ['23505', 'CONSTRAINT_VIOLATION', false],
+      ['23514', 'CONSTRAINT_VIOLATION', false],
+      ['22001', 'DATA_OUT_OF_RANGE', false],
+      ['22003', 'DATA_OUT_OF_RANGE', false],
+      ['40001', 'DB_UNAVAILABLE', true],
+      ['40P01', 'DB_UNAVAILABLE', true],
+      ['57P01', 'DB_UNAVAILABLE', true],
+      ['57P03', 'DB_UNAVAILABLE', true],
+      ['08006', 'DB_UNAVAILABLE', true],
+      ['53300', 'DB_UNAVAILABLE', true],
+      ['42P01', 'INTERNAL', false],
+      ['XX000', 'INTERNAL', false],
+    ]
+    for (const [state, code, retryable] of cases) {
+      const error = toPipelineError(databaseError(state))
+      assert.deepEqual([error.code, error.retryable], [code, retryable], state)
+    }
+    assert.equal(toPipelineError(databaseError('23503', 'FK_Orders_Users')).constraint, 'FK_Orders_Users')
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' })
+    assert.equal(toPipelineError(refused).code, 'DB_UNAVAILABLE')
+    assert.equal(toPipelineError(new AggregateError([refused])).code, 'DB_UNAVAILABLE')
+    assert.equal(toPipelineError(new Error('Connection terminated unexpectedly')).retryable, true)
+    assert.equal(toPipelineError(new TypeError('a bug')).code, 'INTERNAL')
+  })
+
+  it('reads timestamptz text as ISO-8601 UTC with milliseconds', () => {
+    assert.equal(isoFromTimestamptz('2025-01-11 12:00:00+00'), '2025-01-11T12:00:00.000Z')
+    assert.equal(isoFromTimestamptz('2025-01-11 12:00:00.5+00'), '2025-01-11T12:00:00.500Z')
+    assert.equal(isoFromTimestamptz('2025-01-11 14:30:00.123+02:30'), '2025-01-11T12:00:00.123Z')
+    assert.equal(isoFromTimestamptz('2025-01-11 07:00:00-05'), '2025-01-11T12:00:00.000Z')
+    assert.equal(isoFromTimestamptz('0001-01-01 00:00:00+00'), '0001-01-01T00:00:00.000Z')
+    assert.equal(isoFromTimestamptz('9999-12-31 23:59:59.999+00'), '9999-12-31T23:59:59.999Z')
+    assert.equal(isoFromTimestamptz('infinity'), 'infinity')
+  })
+})

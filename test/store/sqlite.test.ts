@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { DatabaseSync } from 'node:sqlite'
+import { describe, it } from 'node:test'
+import { createSqliteStore } from '../../src/store/sqlite/store.ts'
+import { sqliteFile } from '../helpers/resources.ts'
+import { runConformance } from './conformance.ts'
+import { inventoryAdjusted, orderPlaced, sourced, userCreated } from './events.ts'
+import { assertPipelineError, openStore } from './harness.ts'
+
+runConformance('sqlite', async t => ({ engine: 'sqlite', path: sqliteFile(t) }))
+
+describe('sqlite store specifics', () => {
+  it('works in memory', async t => {
+    const store = await openStore(t, { engine: 'sqlite', path: ':memory:' })
+    await store.applyBatch(sourced(userCreated({ userId: 'u1', name: 'Mem' })))
+    assert.equal((await store.getUser('u1'))?.name, 'Mem')
+  })
+
+  it('creates the directory of its file', async t => {
+    const path = join(sqliteFile(t), '..', 'nested', 'deeper', 'pipeline.sqlite')
+    await openStore(t, { engine: 'sqlite', path })
+    assert.ok(existsSync(path))
+  })
+
+  it('uses WAL, records each migration step once and keeps money as exact decimal text', async t => {
+    const path = sqliteFile(t)
+    const store = await openStore(t, { engine: 'sqlite', path })
+    await store.migrate()
+    const raw = new DatabaseSync(path)
+    t.after(() => raw.close())
+    assert.equal(raw.prepare('PRAGMA journal_mode').get()?.['journal_mode'], 'wal')
+    assert.deepEqual(
+      raw
+        .prepare('SELECT version FROM schema_migrations')
+        .all()
+        .map(r => r['version']),
+      [1],
+    )
+    await store.applyBatch(
+      sourced(userCreated({ userId: 'u1' }), orderPlaced({ orderId: 'o1', userId: 'u1', total: 0.1 })),
+    )
+    assert.equal(raw.prepare('SELECT total FROM orders').get()?.['total'], '0.10')
+  })
+
+  it('reports a write lock held too long by another process as retryable DB_UNAVAILABLE', async t => {
+    const path = sqliteFile(t)
+    const store = createSqliteStore({ path, busyTimeoutMs: 50 })
+    t.after(() => store.close())
+    await store.migrate()
+    const other = new DatabaseSync(path)
+    t.after(() => other.close())
+    other.exec('BEGIN IMMEDIATE')
+    await assertPipelineError(store.applyBatch(sourced(inventoryAdjusted({ sku: 'a', delta: 1 }))), {
+      code: 'DB_UNAVAILABLE',
+      retryable: true,
+    })
+    other.exec('ROLLBACK')
+    await store.applyBatch(sourced(inventoryAdjusted({ sku: 'a', delta: 1 })))
+    assert.equal((await store.getInventory('a'))?.quantity, 1)
+  })
+})

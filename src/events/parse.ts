@@ -96,7 +96,12 @@ export function parseEvent(value: unknown): Event {
 
   const body = { ...(v['data'] as Record<string, unknown>) }
   const timestamp = normaliseDate(v['timestamp'] as string, '/timestamp', problems)
+  if ((v['eventId'] as string).includes('\u0000')) problems.push('/eventId: contains a NUL character')
   for (const [field, fieldValue] of Object.entries(body)) {
+    // PostgreSQL and SQL Server text columns cannot hold U+0000; refuse it here rather than fail in the store.
+    if (typeof fieldValue === 'string' && fieldValue.includes('\u0000')) {
+      problems.push(`/data/${field}: contains a NUL character`)
+    }
     if (field in dateFields) body[field] = normaliseDate(fieldValue as string, `/data/${field}`, problems)
     if (field in moneyFields && Number((fieldValue as number).toFixed(2)) !== fieldValue) {
       problems.push(`/data/${field}: has more than 2 decimal places`)

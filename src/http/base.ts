@@ -68,6 +68,9 @@ export function buildBaseApp(options: BaseAppOptions): FastifyInstance {
     genReqId: requestIdOf,
     // genReqId reads (and vets) x-request-id itself; Fastify's own header lookup would skip the vetting.
     requestIdHeader: false,
+    // Fastify answers 404 for path parameters past 100 characters; routes validate ids themselves and answer
+    // 400 for a malformed one, so let longer ones through to them.
+    maxParamLength: 1000,
     ...(options.bodyLimit === undefined ? {} : { bodyLimit: options.bodyLimit }),
   }) as unknown as FastifyInstance
 

@@ -62,6 +62,11 @@ const fastifyCodes: Readonly<Record<string, HttpErrorCode>> = {
   FST_ERR_CTP_EMPTY_JSON_BODY: 'INVALID_JSON',
 }
 
+// Fastify's own wording for these ("Unsupported Media Type") does not say what to send instead.
+const clearerMessages: Partial<Record<HttpErrorCode, string>> = {
+  UNSUPPORTED_MEDIA_TYPE: 'Content-Type must be application/json',
+}
+
 const withPaths: ReadonlySet<ErrorCode> = new Set(['SCHEMA_VIOLATION', 'UNKNOWN_TYPE'])
 
 export interface Mapped {
@@ -100,7 +105,8 @@ export function mapError(error: unknown): Mapped {
   if (typeof status === 'number' && status >= 400 && status < 500) {
     // Fastify's own 4xx messages describe the request (size, media type, syntax), never our internals.
     const code = fastifyCodes[fastifyError.code ?? ''] ?? (status === 404 ? 'NOT_FOUND' : 'BAD_REQUEST')
-    return { status, body: { error: { code, message: fastifyError.message ?? 'bad request' } } }
+    const message = clearerMessages[code] ?? fastifyError.message ?? 'bad request'
+    return { status, body: { error: { code, message } } }
   }
   return { status: 500, body: { error: { code: 'INTERNAL', message: 'internal error' } } }
 }

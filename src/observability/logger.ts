@@ -12,6 +12,8 @@ export const redactPaths = [
   'config.databaseUrl',
   'config.mssqlConn',
   'config.redisPassword',
+  'config.database.url',
+  'config.database.connectionString',
   'req.headers.authorization',
   'req.headers.cookie',
 ]

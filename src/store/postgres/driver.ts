@@ -44,6 +44,9 @@ export function createPool({ url, poolSize }: PoolOptions): pg.Pool {
     types: typeParsers,
     // Without a bound, a connection attempt to a host that drops packets would hang the consumer for minutes.
     connectionTimeoutMillis: 5000,
+    // A statement stuck behind a lock or a sick server is cancelled (57014, retried as transient) instead of
+    // holding a batch, and with it the partition's offsets, forever.
+    statement_timeout: 30_000,
     keepAlive: true,
     application_name: 'event-pipeline',
     options: '-c TimeZone=UTC',

@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { buildApiApp } from '../../src/api/index.ts'
+import { parseEvent } from '../../src/events/index.ts'
+import { createLogger, createRegistry } from '../../src/observability/index.ts'
+import { createStore } from '../../src/store/index.ts'
+import { inventoryAdjusted, orderPlaced, paymentSettled, userCreated } from '../helpers/events.ts'
+import { type Cleanup, sqliteFile } from '../helpers/resources.ts'
+
+async function setup(t: Cleanup) {
+  const store = await createStore({ engine: 'sqlite', path: sqliteFile(t) })
+  await store.migrate()
+  const app = buildApiApp({ store, logger: createLogger('silent', 'api'), registry: createRegistry('api', false) })
+  t.after(async () => {
+    await app.close()
+    await store.close()
+  })
+  let offset = 0n
+  const apply = (...events: unknown[]) =>
+    store.applyBatch(
+      events.map(e => ({ event: parseEvent(e), source: { topic: 'events', partition: 0, offset: offset++ } })),
+    )
+  return { app, store, apply }
+}
+
+describe('read API', () => {
+  it('GET /users/:id returns the user and its 5 newest orders, newest first', async t => {
+    const { app, apply } = await setup(t)
+    await apply(userCreated('user-123', { name: 'Alice Example' }))
+    const orders = Array.from({ length: 7 }, (_, i) =>
+      orderPlaced(`order-${i}`, 'user-123', { createdAt: `2025-01-1${i}T12:00:00Z`, total: 10 + i }),
+    )
+    await apply(...orders.reverse())
+    const response = await app.inject('/users/user-123')
+    assert.equal(response.statusCode, 200)
+    const body = response.json()
+    assert.equal(body.user.userId, 'user-123')
+    assert.equal(body.user.name, 'Alice Example')
+    assert.deepEqual(
+      body.recentOrders.map((o: { orderId: string }) => o.orderId),
+      ['order-6', 'order-5', 'order-4', 'order-3', 'order-2'],
+    )
+    assert.equal(body.recentOrders[0].total, 16)
+  })
+
+  it('GET /orders/:id returns the order, with payment null until it is settled', async t => {
+    const { app, apply } = await setup(t)
+    await apply(userCreated('u'), orderPlaced('order-456', 'u', { total: 123.45 }))
+    let body = (await app.inject('/orders/order-456')).json()
+    assert.equal(body.order.total, 123.45)
+    assert.equal(body.order.status, 'placed')
+    assert.equal(body.payment, null)
+    await apply(paymentSettled('order-456', { amount: 123.45 }))
+    body = (await app.inject('/orders/order-456')).json()
+    assert.equal(body.payment.status, 'settled')
+    assert.equal(body.payment.amount, 123.45)
+  })
+
+  it('GET /inventory/:sku returns the quantity and the last adjustment time', async t => {
+    const { app, apply } = await setup(t)
+    await apply(
+      inventoryAdjusted('sku-789', 5, { timestamp: '2025-01-11T12:00:00Z' }),
+      inventoryAdjusted('sku-789', -2, { timestamp: '2025-01-11T13:00:00Z' }),
+    )
+    assert.deepEqual((await app.inject('/inventory/sku-789')).json(), {
+      sku: 'sku-789',
+      quantity: 3,
+      lastAdjustedAt: '2025-01-11T13:00:00.000Z',
+    })
+  })
+
+  it('answers JSON 404 for unknown ids and 400 for malformed ones', async t => {
+    const { app } = await setup(t)
+    for (const path of ['/users/nobody', '/orders/nothing', '/inventory/none']) {
+      const r = await app.inject(path)
+      assert.equal(r.statusCode, 404, path)
+      assert.equal(r.json().error.code, 'NOT_FOUND')
+    }
+    for (const path of [`/users/${'x'.repeat(101)}`, '/orders/%20padded', '/inventory/a%00b']) {
+      const r = await app.inject(path)
+      assert.equal(r.statusCode, 400, path)
+      assert.equal(r.json().error.code, 'INVALID_ID')
+    }
+    assert.equal((await app.inject('/nowhere')).json().error.code, 'NOT_FOUND')
+  })
+
+  it('is ready while the database answers, and says so when it does not', async t => {
+    const { app, store } = await setup(t)
+    assert.equal((await app.inject('/ready')).statusCode, 200)
+    await store.close()
+    const r = await app.inject('/ready')
+    assert.equal(r.statusCode, 503)
+    assert.equal(r.json().checks.database.ok, false)
+  })
+
+  it('counts requests by route pattern in /metrics', async t => {
+    const { app } = await setup(t)
+    await app.inject('/users/u-1')
+    const text = (await app.inject('/metrics')).body
+    assert.match(text, /http_requests_total\{[^}]*route="\/users\/:id"[^}]*\} 1/)
+    assert.match(text, /http_latency_seconds_bucket\{/)
+  })
+})

@@ -206,6 +206,8 @@ async function runChecklist(
   assert.ok((await metric(consumer, 'db_latency_seconds_bucket')).length > 0)
   assert.ok((await metric(api, 'http_requests_total{')).some(l => l.includes('route="/users/:id"')))
   assert.ok((await metric(api, 'http_latency_seconds_bucket')).length > 0)
+  // Lag per partition is sampled every few seconds.
+  await eventually('consumer_lag per partition', async () => (await metric(consumer, 'consumer_lag{')).length === 3)
 
   // Logs: structured lines about events carry eventId, type, key, topic, partition, offset; success lines
   // carry latency; error lines carry the error.

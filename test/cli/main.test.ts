@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { describe, it } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import { configTable } from '../../src/config/index.ts'
+import { sqliteFile } from '../helpers/resources.ts'
+
+const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
+const pipeline = (args: string[], env: Record<string, string> = {}) =>
+  spawnSync(process.execPath, [main, ...args], { env: { PATH: process.env['PATH'] ?? '', ...env }, encoding: 'utf8' })
+
+describe('pipeline command', () => {
+  it('migrate creates the schema and exits', async t => {
+    const path = sqliteFile(t)
+    const r = pipeline(['migrate'], { DATABASE_URL: `sqlite:${path}` })
+    assert.equal(r.status, 0, r.stderr)
+    assert.match(r.stdout, /sqlite schema is up to date/)
+    const { DatabaseSync } = await import('node:sqlite')
+    const db = new DatabaseSync(path, { readOnly: true })
+    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as {
+      name: string
+    }[]
+    db.close()
+    for (const table of ['users', 'orders', 'payments', 'inventory', 'inventory_ledger']) {
+      assert.ok(
+        tables.some(x => x.name === table),
+        table,
+      )
+    }
+  })
+
+  it('refuses invalid configuration with one line per bad variable and exit code 78', () => {
+    const r = pipeline(['all'], { KAFKA_BROKERS: 'nope', API_PORT: 'x', DATABASE_URL: 'mysql://root:hunter2@h/db' })
+    assert.equal(r.status, 78)
+    assert.match(r.stderr, /KAFKA_BROKERS: "nope" is not host:port/)
+    assert.match(r.stderr, /API_PORT: "x" is not a port/)
+    assert.match(r.stderr, /DATABASE_URL: its value is not valid/)
+    assert.ok(!r.stderr.includes('hunter2'))
+    assert.ok(!r.stderr.includes('    at '), 'no stack trace')
+  })
+
+  it('--help prints the commands and the configuration table', () => {
+    const r = pipeline(['--help'])
+    assert.equal(r.status, 0)
+    assert.match(r.stdout, /migrate/)
+    assert.ok(r.stdout.includes(configTable()))
+  })
+
+  it('config prints the configuration with secrets redacted', () => {
+    const r = pipeline(['config'], { REDIS_PASSWORD: 's3cret', DATABASE_URL: 'postgres://u:pw@h/db' })
+    assert.equal(r.status, 0)
+    const shown = JSON.parse(r.stdout)
+    assert.equal(shown.REDIS_PASSWORD, '[redacted]')
+    assert.equal(shown.DATABASE_URL, '[redacted]')
+    assert.equal(shown.KAFKA_TOPIC, 'events')
+  })
+})

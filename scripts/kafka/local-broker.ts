@@ -59,7 +59,7 @@ function requireTools(): void {
   }
 }
 
-function fetchJars(log: (line: string) => void): void {
+export function fetchJars(log: (line: string) => void): void {
   if (existsSync(paths.libMarker)) return
   log(`fetching Apache Kafka ${KAFKA_VERSION} jars from Maven Central (once)…`)
   rmSync(paths.lib, { recursive: true, force: true })
@@ -82,7 +82,7 @@ function fetchJars(log: (line: string) => void): void {
   writeFileSync(paths.libMarker, new Date().toISOString())
 }
 
-function javaArgs(args: string[]): string[] {
+export function javaArgs(args: string[]): string[] {
   return ['-cp', `${paths.lib}/*`, `-Dlog4j2.configurationFile=${paths.log4j}`, ...args]
 }
 

@@ -1,0 +1,63 @@
+// Fault 2: PostgreSQL refuses connections (its TCP port closed, open connections dropped) for a while.
+import assert from 'node:assert/strict'
+import { it } from 'node:test'
+import { Redis } from 'ioredis'
+import { committedOffsets, eventually, produceRaw } from '../helpers/kafka.ts'
+import { startPipeline } from '../helpers/pipeline.ts'
+import { tcpProxy } from '../helpers/proxy.ts'
+import { kafkaTopic, postgresDatabase, uniqueName } from '../helpers/resources.ts'
+import { redisHostPort } from '../helpers/services.ts'
+import { audit, full, makeWorkload, report, sum } from './workload.ts'
+
+it('fault 2: PostgreSQL unreachable, then back: the consumer pauses and retries, nothing dead-lettered', async t => {
+  const downMs = full ? 20_000 : 3000
+  const topic = await kafkaTopic(t, 3)
+  const url = new URL(await postgresDatabase(t))
+  const proxy = await tcpProxy(t, url.hostname, Number(url.port || 5432))
+  const viaProxy = new URL(url)
+  viaProxy.port = String(proxy.port)
+  const before = makeWorkload(uniqueName('a'), 200, 1000)
+  const during = makeWorkload(uniqueName('b'), 200, 1000)
+  const env = {
+    KAFKA_TOPIC: topic,
+    KAFKA_GROUP_ID: uniqueName('g'),
+    DLQ_KEY: uniqueName('dlq'),
+    DATABASE_URL: viaProxy.toString(),
+    LOG_LEVEL: 'ERROR',
+  }
+  const committed = async () => sum((await committedOffsets(env.KAFKA_GROUP_ID, topic)).values())
+  await produceRaw(topic, before.records)
+  const consumer = await startPipeline(t, 'consumer', env)
+  await eventually('first half committed', async () => (await committed()) === BigInt(before.records.length), 60_000)
+
+  await proxy.cut()
+  await produceRaw(topic, during.records)
+  await eventually('/ready reports the database', async () => {
+    const r = await fetch(`${consumer.urls.consumer}/ready`)
+    const body = (await r.json()) as { checks: Record<string, { ok: boolean }> }
+    return r.status === 503 && body.checks['database']?.ok === false
+  })
+  await new Promise(resolve => setTimeout(resolve, downMs))
+  assert.equal(await committed(), BigInt(before.records.length), 'no offset committed while nothing could be stored')
+  await proxy.restore()
+
+  const total = BigInt(before.records.length + during.records.length)
+  await eventually(
+    'everything committed after the database came back',
+    async () => (await committed()) === total,
+    60_000,
+  )
+  await eventually('/ready again', async () => (await fetch(`${consumer.urls.consumer}/ready`)).status === 200)
+  const redis = new Redis(redisHostPort())
+  t.after(() => redis.disconnect())
+  const mistaken = await redis.llen(env.DLQ_KEY)
+  const a = await audit(url.toString(), before)
+  const b = await audit(url.toString(), during)
+  report(
+    'postgres-down',
+    1,
+    1,
+    { lost: a.lost + b.lost, appliedTwice: a.appliedTwice + b.appliedTwice, outOfOrder: a.outOfOrder + b.outOfOrder },
+    mistaken,
+  )
+})

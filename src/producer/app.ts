@@ -36,6 +36,27 @@ interface Rejection {
 }
 
 /** A body that is not JSON: kept (rather than failed in the parser) so the handler can dead-letter its text. */
+/** A batch of events is 3 levels deep; anything far deeper is an attack or a mistake, refused before parsing. */
+const maxJsonDepth = 64
+
+/** Deepest nesting of arrays and objects in JSON text, ignoring brackets inside strings. */
+export function jsonDepth(text: string): number {
+  let depth = 0
+  let deepest = 0
+  let inString = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (inString) {
+      if (c === 92 /* \\ */) i++
+      else if (c === 34 /* " */) inString = false
+    } else if (c === 34) inString = true
+    else if (c === 123 /* { */ || c === 91 /* [ */) {
+      if (++depth > deepest) deepest = depth
+    } else if (c === 125 /* } */ || c === 93 /* ] */) depth--
+  }
+  return deepest
+}
+
 class UnparsedBody {
   readonly text: string
   readonly reason: string
@@ -186,6 +207,12 @@ export function buildProducerApp(options: ProducerAppOptions): FastifyInstance {
     scope.removeAllContentTypeParsers()
     scope.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
       const text = body as string
+      // Deep nesting makes recursive code downstream (serialisers, validators) overflow its stack: refuse it
+      // here, as a 400 with the text kept for the DLQ, before anything recursive sees it.
+      if (jsonDepth(text) > maxJsonDepth) {
+        done(null, new UnparsedBody(text, `JSON nested deeper than ${maxJsonDepth} levels`))
+        return
+      }
       try {
         done(null, JSON.parse(text))
       } catch (error) {

@@ -24,11 +24,16 @@ export const paths = {
 
 export const LOCAL_BROKER = '127.0.0.1:9092'
 
-/** Answers true when a metadata request to `brokers` succeeds within `timeoutMs`. */
-export async function brokerAnswers(brokers: string[], timeoutMs = 3000): Promise<boolean> {
+/** Answers true when a metadata request to `brokers` succeeds within `timeoutMs` (with SASL when given). */
+export async function brokerAnswers(
+  brokers: string[],
+  timeoutMs = 3000,
+  sasl?: { mechanism: 'PLAIN' | 'SCRAM-SHA-256'; username: string; password: string },
+): Promise<boolean> {
   const admin = new Admin({
     clientId: 'event-pipeline-probe',
     bootstrapBrokers: brokers,
+    ...(sasl ? { sasl } : {}),
     retries: 0,
     connectTimeout: timeoutMs,
     timeout: timeoutMs,

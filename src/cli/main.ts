@@ -1,6 +1,7 @@
 // The `pipeline` command: `pipeline all|producer|consumer|api|migrate|config|config-table`.
 import { brokerAnswers, startLocalKafka } from '../../scripts/kafka/local-broker.ts'
 import { type Config, ConfigError, configTable, describeConfig, loadConfig, type Role } from '../config/index.ts'
+import { asPipelineError } from '../errors.ts'
 import { createLogger } from '../observability/index.ts'
 import { createStore } from '../store/index.ts'
 import { runRoles } from './roles.ts'
@@ -98,6 +99,10 @@ try {
     process.stderr.write(`pipeline: ${error.message}\n`)
     process.exitCode = 78 // EX_CONFIG
   } else {
-    throw error
+    // A dependency that is down at start (database, Kafka) is an operational condition, not a crash: one line
+    // that says what failed, in the same taxonomy the logs use, and a non-zero exit for the supervisor.
+    const e = asPipelineError(error)
+    process.stderr.write(`pipeline: could not start: ${e.code}: ${e.message}\n`)
+    process.exitCode = 1
   }
 }

@@ -2,6 +2,7 @@
 // Shutdown order (written down once, here): mark every app closing (/ready → 503, producer → 503), stop the
 // producer's HTTP intake and flush Kafka, drain the consumer (batch in hand → store/DLQ → commit → leave group),
 // close the HTTP servers, then the stores and Redis connections.
+import { readFileSync } from 'node:fs'
 import type { FastifyInstance } from 'fastify'
 import { buildApiApp } from '../api/index.ts'
 import type { Config, Role } from '../config/index.ts'
@@ -22,7 +23,12 @@ interface RunningRole {
 }
 
 function dlqOf(config: Config): DeadLetterQueue {
-  return createRedisDlq({ addr: config.redisAddr, password: config.redisPassword, key: config.dlqKey })
+  return createRedisDlq({
+    addr: config.redisAddr,
+    password: config.redisPassword,
+    key: config.dlqKey,
+    ...(config.redisTls ? { tls: config.redisTlsCaFile ? { ca: readFileSync(config.redisTlsCaFile) } : {} } : {}),
+  })
 }
 
 async function storeOf(config: Config, logger: Logger): Promise<Store> {

@@ -36,6 +36,18 @@ function databaseOf(values: Values): Database {
   return { engine: 'sqlite', path: values.sqlitePath }
 }
 
+/** Settings that only make sense together. */
+function crossChecks(values: Values): string[] {
+  const problems: string[] = []
+  if (values.kafkaSaslMechanism !== undefined && values.kafkaSaslUsername === undefined) {
+    problems.push('KAFKA_SASL_USERNAME: required when KAFKA_SASL_MECHANISM is set; expected a non-empty string')
+  }
+  if ((values.kafkaTlsCertFile === undefined) !== (values.kafkaTlsKeyFile === undefined)) {
+    problems.push('KAFKA_TLS_CERT_FILE and KAFKA_TLS_KEY_FILE: set both or neither; expected a certificate and its key')
+  }
+  return problems
+}
+
 /**
  * Reads the environment once into a frozen, typed Config. Every invalid variable is reported, each with
  * its name and what it expects, in one ConfigError. Empty strings count as unset, as in the seed system.
@@ -59,6 +71,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       problems.push(`${v.name}: ${why}; expected ${v.expects}`)
     }
   }
+  if (problems.length === 0) problems.push(...crossChecks(values as unknown as Values))
   if (problems.length > 0) throw new ConfigError(problems)
   const typed = values as unknown as Values
   const ports: Record<Role, number> = { producer: typed.producerPort, consumer: typed.consumerPort, api: typed.apiPort }

@@ -1,3 +1,5 @@
+import { accessSync, constants } from 'node:fs'
+
 // Every environment variable the pipeline reads, with its default, what it expects and what it means.
 // This table is the documentation: `pipeline --help` prints it and the README's table is checked against it.
 // Names and defaults of the seed system (KAFKA_BROKERS … LOG_LEVEL) are a compatibility contract: keep them.
@@ -54,6 +56,15 @@ export const parsers = {
   hostPort: (raw: string) => {
     const list = parsers.hostPorts(raw)
     return list.length === 1 ? (list[0] as string) : fail(`"${raw}" is more than one host:port`)
+  },
+  readableFile: (raw: string) => {
+    const path = raw.trim()
+    try {
+      accessSync(path, constants.R_OK)
+      return path
+    } catch {
+      return fail(`"${raw}" is not a readable file`)
+    }
   },
   bool: (raw: string) => {
     const v = raw.trim().toLowerCase()
@@ -128,6 +139,76 @@ export const spec = {
     expects: 'true or false',
     parse: parsers.bool,
   },
+  kafkaSaslMechanism: {
+    name: 'KAFKA_SASL_MECHANISM',
+    description: 'SASL mechanism for Kafka: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (unset: no SASL)',
+    default: undefined,
+    expects: 'PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512',
+    roles: ['producer', 'consumer'],
+    parse: (raw: string) => {
+      const v = raw.trim().toUpperCase()
+      return v === 'PLAIN' || v === 'SCRAM-SHA-256' || v === 'SCRAM-SHA-512'
+        ? v
+        : fail(`"${raw}" is not PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512`)
+    },
+  },
+  kafkaSaslUsername: {
+    name: 'KAFKA_SASL_USERNAME',
+    description: 'SASL user name for Kafka',
+    default: undefined,
+    expects: 'a non-empty string',
+    roles: ['producer', 'consumer'],
+    parse: parsers.nonEmpty,
+  },
+  kafkaSaslPassword: {
+    name: 'KAFKA_SASL_PASSWORD',
+    description: 'SASL password for Kafka',
+    default: undefined,
+    expects: 'a string',
+    roles: ['producer', 'consumer'],
+    secret: true,
+    parse: parsers.string,
+  },
+  kafkaTls: {
+    name: 'KAFKA_TLS',
+    description: 'Connect to Kafka over TLS',
+    default: 'false',
+    expects: 'true or false',
+    roles: ['producer', 'consumer'],
+    parse: parsers.bool,
+  },
+  kafkaTlsCaFile: {
+    name: 'KAFKA_TLS_CA_FILE',
+    description: "PEM file of the CA that signed the brokers' certificates (default: the system CAs)",
+    default: undefined,
+    expects: 'a readable file path',
+    roles: ['producer', 'consumer'],
+    parse: parsers.readableFile,
+  },
+  kafkaTlsCertFile: {
+    name: 'KAFKA_TLS_CERT_FILE',
+    description: 'PEM client certificate for mutual TLS with Kafka',
+    default: undefined,
+    expects: 'a readable file path',
+    roles: ['producer', 'consumer'],
+    parse: parsers.readableFile,
+  },
+  kafkaTlsKeyFile: {
+    name: 'KAFKA_TLS_KEY_FILE',
+    description: 'PEM private key of KAFKA_TLS_CERT_FILE',
+    default: undefined,
+    expects: 'a readable file path',
+    roles: ['producer', 'consumer'],
+    parse: parsers.readableFile,
+  },
+  kafkaTlsRejectUnauthorized: {
+    name: 'KAFKA_TLS_REJECT_UNAUTHORIZED',
+    description: 'Refuse brokers whose certificate does not verify (turn off only for testing)',
+    default: 'true',
+    expects: 'true or false',
+    roles: ['producer', 'consumer'],
+    parse: parsers.bool,
+  },
   databaseUrl: {
     name: 'DATABASE_URL',
     description:
@@ -164,7 +245,7 @@ export const spec = {
     description: 'Redis address of the dead-letter queue',
     default: 'localhost:6379',
     expects: 'host:port',
-    roles: ['consumer'],
+    roles: ['producer', 'consumer'],
     parse: parsers.hostPort,
   },
   redisPassword: {
@@ -172,16 +253,32 @@ export const spec = {
     description: 'Redis password (optional)',
     default: '',
     expects: 'a string',
-    roles: ['consumer'],
+    roles: ['producer', 'consumer'],
     secret: true,
     parse: parsers.string,
+  },
+  redisTls: {
+    name: 'REDIS_TLS',
+    description: 'Connect to Redis over TLS',
+    default: 'false',
+    expects: 'true or false',
+    roles: ['producer', 'consumer'],
+    parse: parsers.bool,
+  },
+  redisTlsCaFile: {
+    name: 'REDIS_TLS_CA_FILE',
+    description: 'PEM file of the CA that signed the Redis server certificate (default: the system CAs)',
+    default: undefined,
+    expects: 'a readable file path',
+    roles: ['producer', 'consumer'],
+    parse: parsers.readableFile,
   },
   dlqKey: {
     name: 'DLQ_KEY',
     description: 'Redis list that holds dead-lettered records (LPUSH, newest first)',
     default: 'dlq:events',
     expects: 'a non-empty string',
-    roles: ['consumer'],
+    roles: ['producer', 'consumer'],
     parse: parsers.nonEmpty,
   },
   servicePort: {

@@ -19,6 +19,8 @@ export interface RedisDlqOptions {
   key: string
   /** How long one command may wait for Redis before it counts as unavailable. */
   commandTimeoutMs?: number
+  /** TLS to Redis; `ca` is a PEM bundle (default: the system CAs). */
+  tls?: { ca?: Buffer }
 }
 
 export function createRedisDlq(options: RedisDlqOptions): DeadLetterQueue {
@@ -27,6 +29,7 @@ export function createRedisDlq(options: RedisDlqOptions): DeadLetterQueue {
     host: options.addr.slice(0, i).replace(/^\[|\]$/g, ''),
     port: Number(options.addr.slice(i + 1)),
     password: options.password || undefined,
+    ...(options.tls ? { tls: options.tls } : {}),
     lazyConnect: true,
     // Fail fast instead of queueing commands while Redis is down: the consumer must see the failure, keep the
     // offset uncommitted and retry, not block behind an invisible queue.

@@ -16,20 +16,63 @@ export interface PrivateBroker {
   stop(): Promise<void>
 }
 
-export async function privateBroker(t: Cleanup): Promise<PrivateBroker> {
+/** Users of a broker started with `sasl: true`: PLAIN user `app` and SCRAM-SHA-256 user `scram-app`. */
+export const saslUsers = {
+  plain: { username: 'app', password: 'app-secret' },
+  scram: { username: 'scram-app', password: 'scram-secret' },
+} as const
+
+// The broker itself talks PLAIN to itself as `admin`; clients may use PLAIN or SCRAM-SHA-256.
+const saslProperties = (port: number) => `
+listeners=SASL_PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:CONTROLLER_PORT
+advertised.listeners=SASL_PLAINTEXT://127.0.0.1:${port}
+inter.broker.listener.name=SASL_PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT
+sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256
+sasl.mechanism.inter.broker.protocol=PLAIN
+listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="admin-secret" user_admin="admin-secret" user_${saslUsers.plain.username}="${saslUsers.plain.password}";
+listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+`
+
+export async function privateBroker(t: Cleanup, options: { sasl?: boolean } = {}): Promise<PrivateBroker> {
   fetchJars(() => {})
   const home = mkdtempSync(join(tmpdir(), 'ep-kafka-'))
   const port = await freePort()
   const controller = await freePort()
-  const properties = readFileSync(paths.serverProperties, 'utf8')
+  let properties = readFileSync(paths.serverProperties, 'utf8')
+  if (options.sasl) {
+    properties = properties
+      .split('\n')
+      .filter(
+        line =>
+          !/^(listeners|advertised\.listeners|inter\.broker\.listener\.name|listener\.security\.protocol\.map)=/.test(
+            line,
+          ),
+      )
+      .join('\n')
+      .concat(saslProperties(port))
+  }
+  properties = properties
     .replaceAll('127.0.0.1:9092', `127.0.0.1:${port}`)
     .replaceAll('127.0.0.1:9093', `127.0.0.1:${controller}`)
+    .replaceAll('CONTROLLER_PORT', String(controller))
   const config = join(home, 'server.properties')
   writeFileSync(config, properties)
   mkdirSync(join(home, 'logs'))
   const format = spawnSync(
     'java',
-    javaArgs(['kafka.tools.StorageTool', 'format', '--standalone', '-t', randomBytes(16).toString('base64url'), '-c', config]),
+    javaArgs([
+      'kafka.tools.StorageTool',
+      'format',
+      '--standalone',
+      '-t',
+      randomBytes(16).toString('base64url'),
+      '-c',
+      config,
+      ...(options.sasl
+        ? ['--add-scram', `SCRAM-SHA-256=[name=${saslUsers.scram.username},password=${saslUsers.scram.password}]`]
+        : []),
+    ]),
     { cwd: home, encoding: 'utf8' },
   )
   if (format.status !== 0) throw new Error(`format failed: ${format.stderr}`)
@@ -39,9 +82,13 @@ export async function privateBroker(t: Cleanup): Promise<PrivateBroker> {
   const broker: PrivateBroker = {
     address,
     async start() {
-      child = spawn('java', ['-Xms128m', '-Xmx512m', ...javaArgs(['kafka.Kafka', config])], { cwd: home, stdio: 'ignore' })
+      child = spawn('java', ['-Xms128m', '-Xmx512m', ...javaArgs(['kafka.Kafka', config])], {
+        cwd: home,
+        stdio: 'ignore',
+      })
       const deadline = Date.now() + 60_000
-      while (!(await brokerAnswers([address], 1000))) {
+      const probe = options.sasl ? { mechanism: 'PLAIN' as const, ...saslUsers.plain } : undefined
+      while (!(await brokerAnswers([address], 1000, probe))) {
         if (Date.now() > deadline || child.exitCode !== null) throw new Error('private broker did not start')
         await new Promise(resolve => setTimeout(resolve, 300))
       }

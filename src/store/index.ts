@@ -2,7 +2,7 @@
 // configuration. createStore connects lazily and never migrates: each role decides whether and when to call
 // store.migrate(), and a database that is down does not fail construction, only the first call.
 import type { Database } from '../config/index.ts'
-import { PipelineError } from '../errors.ts'
+import { createMssqlStore } from './mssql/store.ts'
 import { createPostgresStore } from './postgres/store.ts'
 import { createSqliteStore } from './sqlite/store.ts'
 import type { Store } from './types.ts'
@@ -20,7 +20,7 @@ export type {
 } from './types.ts'
 
 export interface StoreOptions {
-  /** Most connections the PostgreSQL pool opens (default 10); SQLite always uses one. */
+  /** Most connections the PostgreSQL or SQL Server pool opens (default 10); SQLite always uses one. */
   readonly poolSize?: number
 }
 
@@ -31,6 +31,11 @@ export async function createStore(database: Database, options: StoreOptions = {}
     case 'postgres':
       return createPostgresStore({ url: database.url, poolSize: options.poolSize })
     case 'mssql':
-      throw new PipelineError('INTERNAL', 'MS SQL Server support is not built yet')
+      // A connection string or URL that does not parse throws a ConfigError naming the bad key, at start.
+      return createMssqlStore({
+        url: database.url,
+        connectionString: database.connectionString,
+        poolSize: options.poolSize,
+      })
   }
 }

@@ -43,6 +43,8 @@ export interface EngineParts {
   /** Runs `work` in one write transaction (SQLite also serialises these per file within the process). */
   write<T>(work: (trx: Transaction<Tables>) => Promise<T>): Promise<T>
   migrate(trx: Transaction<Tables>): Promise<void>
+  /** Runs before the migration's transaction, outside it: MS SQL Server creates a missing database here. */
+  beforeMigrate?(): Promise<void>
   toPipelineError(error: unknown): PipelineError
 }
 
@@ -99,7 +101,10 @@ export class SqlStore implements Store {
   }
 
   migrate(): Promise<void> {
-    return this.#run(() => this.#parts.write(trx => this.#parts.migrate(trx)))
+    return this.#run(async () => {
+      await this.#parts.beforeMigrate?.()
+      await this.#parts.write(trx => this.#parts.migrate(trx))
+    })
   }
 
   applyBatch(events: readonly SourcedEvent[]): Promise<ApplyResult> {

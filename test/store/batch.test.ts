@@ -97,9 +97,9 @@ describe('generated SQL', () => {
 })
 
 describe('createStore', () => {
-  it('does not support MS SQL Server yet', async () => {
-    await assert.rejects(createStore({ engine: 'mssql', url: 'mssql://sa:x@localhost/db' }), (e: unknown) => {
-      return e instanceof PipelineError && e.code === 'INTERNAL' && /not built yet/.test(e.message)
-    })
+  it('builds an MS SQL Server store without connecting (test/store/mssql has its tests)', async () => {
+    const store = await createStore({ engine: 'mssql', url: 'mssql://sa:x@localhost/db' })
+    assert.equal(store.engine, 'mssql')
+    await store.close()
   })
 })

@@ -1,0 +1,121 @@
+// The seed's MSSQL_CONN format: ADO-style `key=value` pairs separated by `;`, keys case-insensitive with their
+// ADO.NET and go-mssqldb synonyms, values optionally quoted. Errors name the key, never a value (see connection.ts).
+import {
+  apply,
+  type Canonical,
+  type Draft,
+  finish,
+  ignored,
+  type MssqlConnectionOptions,
+  Problems,
+  synonyms,
+} from './connection.ts'
+
+type Pair = [key: string, value: string, quoted: boolean]
+
+// A key is named in a message only when it is one this parser knows: text before an "=" may also be a piece of a
+// password that held an unquoted ";".
+const nameOf = (key: string, part: number) => (synonyms.has(key) || ignored.has(key) ? `"${key}"` : `part ${part}`)
+
+/** Splits `a=1; b="x;y"; c={p}}q}` into pairs. Quoting follows ADO: "" inside "…", '' inside '…', }} inside {…}. */
+function splitPairs(raw: string, problems: Problems): Pair[] {
+  const pairs: Pair[] = []
+  let i = 0
+  let part = 0
+  while (i < raw.length) {
+    part++
+    const eq = raw.indexOf('=', i)
+    const semi = raw.indexOf(';', i)
+    if (eq === -1 || (semi !== -1 && semi < eq)) {
+      const end = semi === -1 ? raw.length : semi
+      if (raw.slice(i, end).trim() !== '') {
+        problems.add(`part ${part} is not key=value (a value containing ";" must be quoted with "…", '…' or {…})`)
+      }
+      i = end + 1
+      continue
+    }
+    const key = raw.slice(i, eq).trim().toLowerCase().replace(/\s+/g, ' ')
+    let j = eq + 1
+    while (raw[j] === ' ' || raw[j] === '\t') j++
+    const open = raw[j]
+    const close = open === '"' ? '"' : open === "'" ? "'" : open === '{' ? '}' : undefined
+    let value = ''
+    if (close !== undefined) {
+      j++
+      for (;;) {
+        if (j >= raw.length) {
+          problems.add(`the value of ${nameOf(key, part)} opens a quote that is never closed`)
+          return pairs
+        }
+        if (raw[j] === close) {
+          if (raw[j + 1] === close) {
+            value += close
+            j += 2
+            continue
+          }
+          j++
+          break
+        }
+        value += raw[j]
+        j++
+      }
+      const end = raw.indexOf(';', j)
+      if (raw.slice(j, end === -1 ? raw.length : end).trim() !== '') {
+        problems.add(`the value of ${nameOf(key, part)} has characters after its closing quote`)
+      }
+      i = end === -1 ? raw.length : end + 1
+    } else {
+      const end = semi === -1 ? raw.length : semi
+      value = raw.slice(eq + 1, end).trim()
+      i = end + 1
+    }
+    pairs.push([key, value, close !== undefined])
+  }
+  return pairs
+}
+
+/** The known spelling within two edits of `key`, if any: a typo, not a piece of a password. */
+function nearest(key: string): string | undefined {
+  const distance = (a: string, b: string): number => {
+    let row = Array.from({ length: b.length + 1 }, (_, j) => j)
+    for (let i = 1; i <= a.length; i++) {
+      const next = [i]
+      for (let j = 1; j <= b.length; j++) {
+        next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1))
+      }
+      row = next
+    }
+    return row[b.length]!
+  }
+  return key.length > 3 ? [...synonyms.keys()].find(known => distance(key, known) <= 2) : undefined
+}
+
+/** Parses the seed's MSSQL_CONN format: `server=mssql;user id=sa;password=…;database=events;encrypt=disable`. */
+export function parseConnectionString(raw: string, variable = 'MSSQL_CONN'): MssqlConnectionOptions {
+  const problems = new Problems(variable)
+  const draft: Draft = {}
+  const seen = new Map<Canonical, string>()
+  let afterBarePassword = false
+  for (const [key, value, quoted] of splitPairs(raw, problems)) {
+    const canonical = synonyms.get(key)
+    const follows = afterBarePassword
+    afterBarePassword = canonical === 'password' && !quoted
+    if (canonical === undefined) {
+      if (ignored.has(key)) continue
+      const near = nearest(key)
+      if (near !== undefined) problems.add(`unknown key "${key}" (did you mean "${near}"?)`)
+      // Right after an unquoted password, an unknown "key" may well be the rest of that password.
+      else if (follows) problems.add('unknown key right after the password (quote a password that contains ";")')
+      else problems.add(`unknown key "${key.slice(0, 40)}"`)
+      continue
+    }
+    const earlier = seen.get(canonical)
+    if (earlier !== undefined) {
+      problems.add(`"${key}" repeats "${earlier}"`)
+      continue
+    }
+    seen.set(canonical, key)
+    apply(draft, canonical, value, problems)
+  }
+  return finish(draft, problems)
+}

@@ -1,0 +1,154 @@
+// Explicitly typed parameters. Kysely's MSSQL driver picks a tedious type from the JavaScript value (every string
+// NVARCHAR, every fraction FLOAT), which would make SQL Server convert each value on its way into a VARCHAR or
+// DECIMAL(18,2) column. The write statements bind `Typed` values instead, and TypedRequest, the Request class the
+// dialect is given, hands their declared type, length, precision and scale to tedious. The checks below run
+// before anything is sent, so a value that cannot travel exactly fails with a message naming its column.
+import { Request, RequestError, TYPES } from 'tedious'
+import { PipelineError } from '../../errors.ts'
+
+export type ParamKind = 'varchar' | 'decimal' | 'datetime2' | 'int' | 'bigint'
+
+export interface ParamOptions {
+  readonly length?: number
+  readonly precision?: number
+  readonly scale?: number
+}
+
+/** A value with the SQL Server type it is bound as. */
+export class Typed {
+  readonly kind: ParamKind
+  readonly value: string | number | bigint | Date | null
+  readonly options: ParamOptions
+
+  constructor(kind: ParamKind, value: Typed['value'], options: ParamOptions = {}) {
+    this.kind = kind
+    this.value = value
+    this.options = options
+  }
+
+  /** The declaration tedious sends for it when the connection's code page is UTF-8, e.g. `varchar(100)`. */
+  get declaration(): string {
+    const { length, precision, scale } = this.options
+    switch (this.kind) {
+      case 'varchar':
+        return `varchar(${length})`
+      case 'decimal':
+        return `decimal(${precision}, ${scale})`
+      case 'datetime2':
+        return `datetime2(${scale})`
+      default:
+        return this.kind
+    }
+  }
+}
+
+const outOfRange = (message: string) => new PipelineError('DATA_OUT_OF_RANGE', message)
+
+/**
+ * VARCHAR(length) of a UTF-8 collation: SQL Server counts its length in bytes, so that is what is checked (a
+ * 100-character id of accented letters can be longer than VARCHAR(100)).
+ */
+export function varchar(value: string | null, length: number, column: string): Typed {
+  if (value !== null) {
+    // A lone UTF-16 surrogate has no UTF-8 form: encoding would silently turn it into U+FFFD.
+    if (!value.isWellFormed()) throw outOfRange(`${column} is not valid Unicode (it holds a lone surrogate)`)
+    const bytes = Buffer.byteLength(value, 'utf8')
+    if (bytes > length) throw outOfRange(`${column} is ${bytes} bytes in UTF-8, longer than its VARCHAR(${length})`)
+  }
+  return new Typed('varchar', value, { length })
+}
+
+const money = /^-?(\d{1,16})\.(\d{2})$/
+
+/**
+ * DECIMAL(18,2) from the exact text batch.ts makes. tedious takes a number and sends round(|x| * 100), so the
+ * text is bound only when that integer is exactly its digits: always below the event schema's 1e13, where a
+ * double holds every cent; past it, the record fails instead of losing a cent.
+ */
+export function decimal(text: string, column: string): Typed {
+  const m = money.exec(text)
+  if (m === null) throw outOfRange(`${column} ${text} does not fit DECIMAL(18,2)`)
+  const value = Number(text)
+  if (BigInt(Math.round(Math.abs(value * 100))) !== BigInt(`${m[1]}${m[2]}`)) {
+    throw outOfRange(`${column} ${text} cannot be sent exactly as DECIMAL(18,2)`)
+  }
+  return new Typed('decimal', value, { precision: 18, scale: 2 })
+}
+
+/** DATETIME2(3) in UTC (the connection sets useUTC): events carry milliseconds, and nothing finer. */
+export function datetime2(iso: string, column: string): Typed {
+  const ms = Date.parse(iso)
+  const year = new Date(ms).getUTCFullYear()
+  if (!Number.isFinite(ms) || year < 1 || year > 9999) throw outOfRange(`${column} ${iso} is not a DATETIME2`)
+  return new Typed('datetime2', new Date(ms), { scale: 3 })
+}
+
+export function int(value: number, column: string): Typed {
+  if (!Number.isInteger(value) || value < -2_147_483_648 || value > 2_147_483_647) {
+    throw outOfRange(`${column} ${value} does not fit INT`)
+  }
+  return new Typed('int', value)
+}
+
+const int64 = { min: -(2n ** 63n), max: 2n ** 63n - 1n }
+
+export function bigint(value: bigint | number, column: string): Typed {
+  const v = typeof value === 'bigint' ? value : Number.isInteger(value) ? BigInt(value) : undefined
+  if (v === undefined || v < int64.min || v > int64.max) throw outOfRange(`${column} ${value} does not fit BIGINT`)
+  return new Typed('bigint', v)
+}
+
+type DataType = (typeof TYPES)[keyof typeof TYPES]
+
+const tediousTypes: Record<ParamKind, DataType> = {
+  varchar: TYPES.VarChar,
+  decimal: TYPES.Decimal,
+  datetime2: TYPES.DateTime2,
+  int: TYPES.Int,
+  bigint: TYPES.BigInt,
+}
+
+type AddParameter = Request['addParameter']
+type ValidateParameters = Request['validateParameters']
+
+/**
+ * The Request class handed to Kysely's MssqlDialect. Typed values keep their declared type. Strings, typed or
+ * not, go as VARCHAR when the connection's code page is UTF-8 (tedious encodes VARCHAR in that code page, so
+ * nothing is lost, and a key lookup compares VARCHAR with VARCHAR and seeks the index) and as NVARCHAR of the
+ * same length otherwise, which SQL Server converts into the UTF-8 columns without loss: the code page is only
+ * known here, when the connection validates the request just before sending it.
+ */
+export class TypedRequest extends Request {
+  readonly #strings = new Set<string>()
+
+  override addParameter(...[name, type, value, options]: Parameters<AddParameter>): void {
+    if (value instanceof Typed) {
+      if (value.kind === 'varchar') this.#strings.add(name)
+      super.addParameter(name, tediousTypes[value.kind], value.value, { ...options, ...value.options })
+      return
+    }
+    if (typeof value === 'string') {
+      this.#strings.add(name)
+      super.addParameter(name, TYPES.VarChar, value, options)
+      return
+    }
+    super.addParameter(name, type, value, options)
+  }
+
+  override validateParameters(...[collation, options]: Parameters<ValidateParameters>): void {
+    const utf8 = collation?.codepage === 'utf-8'
+    for (const parameter of this.parameters) {
+      if (!this.#strings.has(parameter.name) || typeof parameter.value !== 'string') continue
+      parameter.type = utf8 ? TYPES.VarChar : TYPES.NVarChar
+      const size = utf8 ? Buffer.byteLength(parameter.value, 'utf8') : parameter.value.length
+      const max = utf8 ? 8000 : 4000
+      if (parameter.length === undefined) {
+        // One declared length for every lookup value, so SQL Server reuses one plan instead of one per length.
+        if (size <= max) parameter.length = max
+      } else if (size > parameter.length) {
+        throw new RequestError(`parameter @${parameter.name} is longer than its declared length`, 'EPARAM')
+      }
+    }
+    super.validateParameters(collation, options)
+  }
+}

@@ -1,0 +1,261 @@
+-- master (@name nvarchar(128))
+DECLARE @status INT;
+EXEC @status = sp_getapplock @Resource = N'event-pipeline:create-database', @LockMode = N'Exclusive', @LockOwner = N'Session', @LockTimeout = 20000;
+IF @status < 0
+BEGIN
+  THROW 50001, N'database creation lock not granted', 1;
+END
+IF DB_ID(@name) IS NULL
+BEGIN
+  BEGIN TRY
+    DECLARE @create NVARCHAR(400) = N'CREATE DATABASE ' + QUOTENAME(@name) + N' COLLATE Latin1_General_100_CI_AS_SC_UTF8';
+    EXEC (@create);
+  END TRY
+  BEGIN CATCH
+    IF ERROR_NUMBER() <> 1801
+    BEGIN
+      THROW;
+    END
+  END CATCH
+END
+
+-- events
+select 1
+
+-- events: BEGIN TRANSACTION (a tedious transaction manager request)
+
+-- events
+DECLARE @status INT;
+EXEC @status = sp_getapplock @Resource = N'event-pipeline:schema', @LockMode = N'Exclusive', @LockOwner = N'Transaction', @LockTimeout = 20000;
+IF @status < 0
+BEGIN
+  DECLARE @message NVARCHAR(200) = CONCAT(N'schema migration lock not granted (sp_getapplock returned ', @status, N')');
+  THROW 50001, @message, 1;
+END
+
+-- events
+IF OBJECT_ID(N'schema_migrations', N'U') IS NULL CREATE TABLE schema_migrations (
+  version INT NOT NULL CONSTRAINT PK_schema_migrations PRIMARY KEY,
+  applied_at DATETIME2(3) NOT NULL CONSTRAINT DF_schema_migrations_applied_at DEFAULT SYSUTCDATETIME()
+)
+
+-- events
+select "version" from "schema_migrations"
+
+-- events
+IF OBJECT_ID(N'users', N'U') IS NULL CREATE TABLE users (
+  user_id VARCHAR(100) COLLATE Latin1_General_100_BIN2_UTF8 NOT NULL CONSTRAINT PK_users PRIMARY KEY,
+  name VARCHAR(255) COLLATE Latin1_General_100_BIN2_UTF8 NULL,
+  email VARCHAR(255) COLLATE Latin1_General_100_BIN2_UTF8 NULL,
+  created_at DATETIME2 NULL
+)
+
+-- events
+IF COL_LENGTH(N'users', N'updated_at') IS NULL ALTER TABLE users ADD updated_at DATETIME2 NOT NULL CONSTRAINT DF_users_updated_at DEFAULT SYSUTCDATETIME()
+
+-- events
+IF COL_LENGTH(N'users', N'event_id') IS NULL ALTER TABLE users ADD event_id VARCHAR(100) COLLATE Latin1_General_100_BIN2_UTF8 NOT NULL CONSTRAINT DF_users_event_id DEFAULT ''
+
+-- events
+IF COL_LENGTH(N'users', N'event_ts') IS NULL ALTER TABLE users ADD event_ts DATETIME2(3) NOT NULL CONSTRAINT DF_users_event_ts DEFAULT '0001-01-01'
+
+-- events
+IF COL_LENGTH(N'users', N'source_topic') IS NULL ALTER TABLE users ADD source_topic VARCHAR(255) COLLATE Latin1_General_100_BIN2_UTF8 NOT NULL CONSTRAINT DF_users_source_topic DEFAULT ''
+
+-- events
+IF COL_LENGTH(N'users', N'source_partition') IS NULL ALTER TABLE users ADD source_partition INT NOT NULL CONSTRAINT DF_users_source_partition DEFAULT -1
+
+-- events
+IF COL_LENGTH(N'users', N'source_offset') IS NULL ALTER TABLE users ADD source_offset BIGINT NOT NULL CONSTRAINT DF_users_source_offset DEFAULT -1
+
+-- events
+IF OBJECT_ID(N'orders', N'U') IS NULL CREATE TABLE orders (
+  order_id VARCHAR(100) COLLATE Latin1_General_100_BIN2_UTF8 NOT NULL CONSTRAINT PK_orders PRIMARY KEY,
+  user_id VARCHAR(100) COLLATE Latin1_General_100_BIN2_UTF8 NOT NULL,
+  total DECIMAL(18,2) NULL,
+  status VARCHAR(50) COLLATE Latin1_General_100_BIN2_UTF8 NULL,
+  created_at DATETIME2 NULL
+)
+
+-- events
+IF COL_LENGTH(N'orders', N'updated_at') IS NULL ALTER TABLE orders ADD updated_at DATETIME2 NOT NULL CONSTRAINT DF_orders_updated_at DEFAULT SYSUTCDATETIME()
+
+-- events
+IF COL_LENGTH(N'orders', N'event_id') IS NULL ALTER TABLE orders ADD event_id VARCHAR(100) COLLATE Latin1_General_100_BIN2_UTF8 NOT NULL CONSTRAINT DF_orders_event_id DEFAULT ''
+
+-- events
+IF COL_LENGTH(N'orders', N'event_ts') IS NULL ALTER TABLE orders ADD event_ts DATETIME2(3) NOT NULL CONSTRAINT DF_orders_event_ts DEFAULT '0001-01-01'
+
+-- events
+IF COL_LENGTH(N'orders', N'source_topic') IS NULL ALTER TABLE orders ADD source_topic VARCHAR(255) COLLATE Latin1_General_100_BIN2_UTF8 NOT NULL CONSTRAINT DF_orders_source_topic DEFAULT ''
+
+-- events
+IF COL_LENGTH(N'orders', N'source_partition') IS NULL ALTER TABLE orders ADD source_partition INT NOT NULL CONSTRAINT DF_orders_source_partition DEFAULT -1
+
+-- events
+IF COL_LENGTH(N'orders', N'source_offset') IS NULL ALTER TABLE orders ADD source_offset BIGINT NOT NULL CONSTRAINT DF_orders_source_offset DEFAULT -1
+
+-- events
+IF OBJECT_ID(N'FK_Orders_Users', N'F') IS NULL
+  ALTER TABLE orders ADD CONSTRAINT FK_Orders_Users FOREIGN KEY (user_id) REFERENCES users (user_id)
+
+-- events
+IF INDEXPROPERTY(OBJECT_ID(N'orders'), N'IX_orders_user_id', 'IndexID') IS NULL CREATE INDEX IX_orders_user_id ON orders (user_id, created_at)
+
+-- events
+IF INDEXPROPERTY(OBJECT_ID(N'orders'), N'IX_orders_created_at', 'IndexID') IS NULL CREATE INDEX IX_orders_created_at ON orders (created_at)
+
+-- events
+IF OBJECT_ID(N'payments', N'U') IS NULL CREATE TABLE payments (
+  order_id VARCHAR(100) COLLATE Latin1_General_100_BIN2_UTF8 NOT NULL CONSTRAINT PK_payments PRIMARY KEY,
+  status VARCHAR(50) COLLATE Latin1_General_100_BIN2_UTF8 NULL,
+  amount DECIMAL(18,2) NULL,
+  settled_at DATETIME2 NULL
+)
+
+-- events
+IF COL_LENGTH(N'payments', N'updated_at') IS NULL ALTER TABLE payments ADD updated_at DATETIME2 NOT NULL CONSTRAINT DF_payments_updated_at DEFAULT SYSUTCDATETIME()
+
+-- events
+IF COL_LENGTH(N'payments', N'event_id') IS NULL ALTER TABLE payments ADD event_id VARCHAR(100) COLLATE Latin1_General_100_BIN2_UTF8 NOT NULL CONSTRAINT DF_payments_event_id DEFAULT ''
+
+-- events
+IF COL_LENGTH(N'payments', N'event_ts') IS NULL ALTER TABLE payments ADD event_ts DATETIME2(3) NOT NULL CONSTRAINT DF_payments_event_ts DEFAULT '0001-01-01'
+
+-- events
+IF COL_LENGTH(N'payments', N'source_topic') IS NULL ALTER TABLE payments ADD source_topic VARCHAR(255) COLLATE Latin1_General_100_BIN2_UTF8 NOT NULL CONSTRAINT DF_payments_source_topic DEFAULT ''
+
+-- events
+IF COL_LENGTH(N'payments', N'source_partition') IS NULL ALTER TABLE payments ADD source_partition INT NOT NULL CONSTRAINT DF_payments_source_partition DEFAULT -1
+
+-- events
+IF COL_LENGTH(N'payments', N'source_offset') IS NULL ALTER TABLE payments ADD source_offset BIGINT NOT NULL CONSTRAINT DF_payments_source_offset DEFAULT -1
+
+-- events
+IF OBJECT_ID(N'inventory', N'U') IS NULL CREATE TABLE inventory (
+  sku VARCHAR(100) COLLATE Latin1_General_100_BIN2_UTF8 NOT NULL CONSTRAINT PK_inventory PRIMARY KEY,
+  quantity INT NOT NULL CONSTRAINT DF_inventory_quantity DEFAULT 0,
+  last_adjusted_at DATETIME2 NULL
+)
+
+-- events
+IF COL_LENGTH(N'inventory', N'source_topic') IS NULL ALTER TABLE inventory ADD source_topic VARCHAR(255) COLLATE Latin1_General_100_BIN2_UTF8 NOT NULL CONSTRAINT DF_inventory_source_topic DEFAULT ''
+
+-- events
+IF COL_LENGTH(N'inventory', N'source_partition') IS NULL ALTER TABLE inventory ADD source_partition INT NOT NULL CONSTRAINT DF_inventory_source_partition DEFAULT -1
+
+-- events
+IF COL_LENGTH(N'inventory', N'source_offset') IS NULL ALTER TABLE inventory ADD source_offset BIGINT NOT NULL CONSTRAINT DF_inventory_source_offset DEFAULT -1
+
+-- events
+IF OBJECT_ID(N'inventory_ledger', N'U') IS NULL CREATE TABLE inventory_ledger (
+  event_id VARCHAR(100) COLLATE Latin1_General_100_BIN2_UTF8 NOT NULL CONSTRAINT PK_inventory_ledger PRIMARY KEY,
+  sku VARCHAR(100) COLLATE Latin1_General_100_BIN2_UTF8 NOT NULL,
+  delta INT NOT NULL,
+  reason VARCHAR(255) COLLATE Latin1_General_100_BIN2_UTF8 NULL,
+  adjusted_at DATETIME2(3) NOT NULL,
+  source_topic VARCHAR(255) COLLATE Latin1_General_100_BIN2_UTF8 NOT NULL,
+  source_partition INT NOT NULL,
+  source_offset BIGINT NOT NULL,
+  applied_at DATETIME2(3) NOT NULL CONSTRAINT DF_inventory_ledger_applied_at DEFAULT SYSUTCDATETIME()
+)
+
+-- events (@1 int)
+insert into "schema_migrations" ("version") values (@1)
+
+-- events: COMMIT TRANSACTION (a tedious transaction manager request)
+
+-- events
+select 1
+
+-- events: BEGIN TRANSACTION (a tedious transaction manager request)
+
+-- events (@1 varchar(100), @2 varchar(255), @3 varchar(255), @4 datetime2(3), @5 varchar(100), @6 datetime2(3), @7 varchar(255), @8 int, @9 bigint, @10 varchar(100), @11 varchar(255), @12 varchar(255), @13 datetime2(3), @14 varchar(100), @15 datetime2(3), @16 varchar(255), @17 int, @18 bigint)
+MERGE INTO users WITH (UPDLOCK, HOLDLOCK) AS t
+USING (VALUES (@1, @2, @3, @4, @5, @6, @7, @8, @9), (@10, @11, @12, @13, @14, @15, @16, @17, @18)) AS s (user_id, name, email, created_at, event_id, event_ts, source_topic, source_partition, source_offset)
+ON t.user_id = s.user_id
+WHEN MATCHED AND t.event_ts <= s.event_ts THEN
+  UPDATE SET name = s.name, email = s.email, created_at = s.created_at, event_id = s.event_id, event_ts = s.event_ts, source_topic = s.source_topic, source_partition = s.source_partition, source_offset = s.source_offset, updated_at = SYSUTCDATETIME()
+WHEN NOT MATCHED BY TARGET THEN
+  INSERT (user_id, name, email, created_at, event_id, event_ts, source_topic, source_partition, source_offset)
+  VALUES (s.user_id, s.name, s.email, s.created_at, s.event_id, s.event_ts, s.source_topic, s.source_partition, s.source_offset);
+
+-- events (@1 varchar(100), @2 varchar(100), @3 decimal(18, 2), @4 varchar(50), @5 datetime2(3), @6 varchar(100), @7 datetime2(3), @8 varchar(255), @9 int, @10 bigint)
+MERGE INTO orders WITH (UPDLOCK, HOLDLOCK) AS t
+USING (VALUES (@1, @2, @3, @4, @5, @6, @7, @8, @9, @10)) AS s (order_id, user_id, total, status, created_at, event_id, event_ts, source_topic, source_partition, source_offset)
+ON t.order_id = s.order_id
+WHEN MATCHED AND t.event_ts <= s.event_ts THEN
+  UPDATE SET user_id = s.user_id, total = s.total, status = s.status, created_at = s.created_at, event_id = s.event_id, event_ts = s.event_ts, source_topic = s.source_topic, source_partition = s.source_partition, source_offset = s.source_offset, updated_at = SYSUTCDATETIME()
+WHEN NOT MATCHED BY TARGET THEN
+  INSERT (order_id, user_id, total, status, created_at, event_id, event_ts, source_topic, source_partition, source_offset)
+  VALUES (s.order_id, s.user_id, s.total, s.status, s.created_at, s.event_id, s.event_ts, s.source_topic, s.source_partition, s.source_offset);
+
+-- events (@1 varchar(100), @2 varchar(50), @3 decimal(18, 2), @4 datetime2(3), @5 varchar(100), @6 datetime2(3), @7 varchar(255), @8 int, @9 bigint)
+MERGE INTO payments WITH (UPDLOCK, HOLDLOCK) AS t
+USING (VALUES (@1, @2, @3, @4, @5, @6, @7, @8, @9)) AS s (order_id, status, amount, settled_at, event_id, event_ts, source_topic, source_partition, source_offset)
+ON t.order_id = s.order_id
+WHEN MATCHED AND t.event_ts <= s.event_ts THEN
+  UPDATE SET status = s.status, amount = s.amount, settled_at = s.settled_at, event_id = s.event_id, event_ts = s.event_ts, source_topic = s.source_topic, source_partition = s.source_partition, source_offset = s.source_offset, updated_at = SYSUTCDATETIME()
+WHEN NOT MATCHED BY TARGET THEN
+  INSERT (order_id, status, amount, settled_at, event_id, event_ts, source_topic, source_partition, source_offset)
+  VALUES (s.order_id, s.status, s.amount, s.settled_at, s.event_id, s.event_ts, s.source_topic, s.source_partition, s.source_offset);
+
+-- events (@1 varchar(100), @2 varchar(100), @3 int, @4 varchar(255), @5 datetime2(3), @6 varchar(255), @7 int, @8 bigint, @9 varchar(100), @10 varchar(100), @11 int, @12 varchar(255), @13 datetime2(3), @14 varchar(255), @15 int, @16 bigint)
+MERGE INTO inventory_ledger WITH (UPDLOCK, HOLDLOCK) AS t
+USING (VALUES (@1, @2, @3, @4, @5, @6, @7, @8), (@9, @10, @11, @12, @13, @14, @15, @16)) AS s (event_id, sku, delta, reason, adjusted_at, source_topic, source_partition, source_offset)
+ON t.event_id = s.event_id
+WHEN NOT MATCHED BY TARGET THEN
+  INSERT (event_id, sku, delta, reason, adjusted_at, source_topic, source_partition, source_offset)
+  VALUES (s.event_id, s.sku, s.delta, s.reason, s.adjusted_at, s.source_topic, s.source_partition, s.source_offset)
+OUTPUT inserted.event_id;
+
+-- events (@1 varchar(100), @2 bigint, @3 datetime2(3), @4 varchar(255), @5 int, @6 bigint)
+MERGE INTO inventory WITH (UPDLOCK, HOLDLOCK) AS t
+USING (VALUES (@1, @2, @3, @4, @5, @6)) AS s (sku, quantity, last_adjusted_at, source_topic, source_partition, source_offset)
+ON t.sku = s.sku
+WHEN MATCHED THEN
+  UPDATE SET quantity = t.quantity + s.quantity,
+    last_adjusted_at = CASE WHEN t.last_adjusted_at IS NULL OR t.last_adjusted_at < s.last_adjusted_at
+      THEN s.last_adjusted_at ELSE t.last_adjusted_at END,
+    source_topic = s.source_topic, source_partition = s.source_partition, source_offset = s.source_offset
+WHEN NOT MATCHED BY TARGET THEN
+  INSERT (sku, quantity, last_adjusted_at, source_topic, source_partition, source_offset)
+  VALUES (s.sku, s.quantity, s.last_adjusted_at, s.source_topic, s.source_partition, s.source_offset);
+
+-- events: COMMIT TRANSACTION (a tedious transaction manager request)
+
+-- events
+select 1
+
+-- events (@1 varchar(8000))
+select "user_id", "name", "email", "created_at", "updated_at" from "users" where "user_id" = @1
+
+-- events
+select 1
+
+-- events (@1 varchar(8000), @2 int)
+select "order_id", "user_id", "total", "status", "created_at", "updated_at" from "orders" where "user_id" = @1 order by "created_at" desc, "order_id" desc offset 0 rows fetch next @2 rows only
+
+-- events
+select 1
+
+-- events (@1 varchar(8000))
+select "order_id", "user_id", "total", "status", "created_at", "updated_at" from "orders" where "order_id" = @1
+
+-- events
+select 1
+
+-- events (@1 varchar(8000))
+select "order_id", "status", "amount", "settled_at", "updated_at" from "payments" where "order_id" = @1
+
+-- events
+select 1
+
+-- events (@1 varchar(8000))
+select "sku", "quantity", "last_adjusted_at" from "inventory" where "sku" = @1
+
+-- events
+select 1
+
+-- events
+select 1

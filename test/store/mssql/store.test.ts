@@ -1,0 +1,230 @@
+// The whole MSSQL store offline, over connections that record what tedious would send: every statement of a
+// session compared with expected T-SQL (expected-session.sql), transactions, result counting, error handling,
+// and the fallback to NVARCHAR parameters on a database whose code page is not UTF-8.
+import assert from 'node:assert/strict'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { describe, it, type TestContext } from 'node:test'
+import { inspect } from 'node:util'
+import { PipelineError } from '../../../src/errors.ts'
+import type { Store } from '../../../src/store/index.ts'
+import { createMssqlStore } from '../../../src/store/mssql/store.ts'
+import { at, inventoryAdjusted, orderPlaced, paymentSettled, sourced, userCreated } from '../events.ts'
+import { assertPipelineError } from '../harness.ts'
+import { cp1252Collation, FakeServer, fkMessage, type Recorded, serverError } from './fake-server.ts'
+
+const seedConn = 'server=mssql;user id=sa;password=Your_strong_pwd1;database=events;encrypt=disable'
+const expectedFile = new URL('./expected-session.sql', import.meta.url)
+
+const tuples = (r: Recorded) => r.sql.match(/\(@\d+/g)?.length ?? 0
+
+/** Answers like a database where every MERGE row is written and every ledger row is new. */
+function happy(r: Recorded) {
+  if (r.sql.startsWith('MERGE INTO inventory_ledger')) {
+    const perRow = r.values.length / tuples(r)
+    return { rows: r.values.filter((_, i) => i % perRow === 0).map(eventId => ({ event_id: eventId })) }
+  }
+  if (r.sql.startsWith('MERGE')) return { rowCount: tuples(r) }
+  return undefined
+}
+
+function open(t: TestContext, server: FakeServer): Store {
+  const store = createMssqlStore({ connectionString: seedConn, connectionFactory: server.factory })
+  t.after(() => store.close())
+  return store
+}
+
+const batch = () =>
+  sourced(
+    userCreated({ userId: 'u2', name: 'Bob' }, { eventId: 'e-1', timestamp: at(1) }),
+    userCreated({ userId: 'u1', name: 'Ada' }, { eventId: 'e-2', timestamp: at(2) }),
+    orderPlaced({ orderId: 'o1', userId: 'u1', total: 12.5 }, { eventId: 'e-3' }),
+    paymentSettled({ orderId: 'o1', amount: 12.5 }, { eventId: 'e-4' }),
+    inventoryAdjusted({ sku: 's1', delta: 3 }, { eventId: 'e-5' }),
+    inventoryAdjusted({ sku: 's1', delta: -1 }, { eventId: 'e-6' }),
+  )
+
+describe('mssql store, offline', () => {
+  it('issues exactly the expected T-SQL for a session', async t => {
+    const server = new FakeServer()
+    server.respond = happy
+    const store = open(t, server)
+    await store.migrate()
+    assert.deepEqual(await store.applyBatch(batch()), { upserts: 4, stale: 0, deltasApplied: 2, deltasDuplicate: 0 })
+    await store.getUser('u1')
+    await store.getRecentOrders('u1', 5)
+    await store.getOrder('o1')
+    await store.getPayment('o1')
+    await store.getInventory('s1')
+    await store.ping()
+    const transcript = `${server.transcript.join('\n\n')}\n`
+    // UPDATE_EXPECTED_SQL=1 rewrites the file after a deliberate change; review its diff like code.
+    if (process.env['UPDATE_EXPECTED_SQL'] === '1') writeFileSync(expectedFile, transcript)
+    assert.equal(transcript, readFileSync(expectedFile, 'utf8'))
+    // What the file must keep saying, whoever regenerates it.
+    const text = server.statements().map(r => r.sql)
+    assert.ok(text[0]?.includes(`N'CREATE DATABASE ' + QUOTENAME(@name)`))
+    assert.match(
+      text[0] ?? '',
+      /sp_getapplock @Resource = N'event-pipeline:create-database', .*@LockOwner = N'Session'/,
+    )
+    assert.equal(server.requests[0]?.database, 'master')
+    assert.match(
+      text[1] ?? '',
+      /sp_getapplock @Resource = N'event-pipeline:schema', @LockMode = N'Exclusive', @LockOwner = N'Transaction'/,
+    )
+    assert.equal(text.filter(s => /^MERGE INTO \w+ WITH \(UPDLOCK, HOLDLOCK\) AS t\n/.test(s)).length, 5)
+    for (const name of ['FK_Orders_Users', 'IX_orders_user_id', 'IX_orders_created_at']) {
+      assert.ok(
+        text.some(s => s.includes(name)),
+        name,
+      )
+    }
+  })
+
+  it('applies the steps of a migration once', async t => {
+    const server = new FakeServer()
+    server.respond = r =>
+      r.sql === 'select "version" from "schema_migrations"' ? { rows: [{ version: 1 }] } : undefined
+    await open(t, server).migrate()
+    assert.deepEqual(
+      server.statements().map(r => r.sql.split('\n')[0]),
+      [
+        'DECLARE @status INT;',
+        'DECLARE @status INT;',
+        "IF OBJECT_ID(N'schema_migrations', N'U') IS NULL CREATE TABLE schema_migrations (",
+        'select "version" from "schema_migrations"',
+      ],
+    )
+    assert.deepEqual(server.transactions, ['BEGIN events', 'COMMIT events'])
+  })
+
+  it('counts rows the MERGEs wrote and ledger rows OUTPUT returned', async t => {
+    const server = new FakeServer()
+    server.respond = r => {
+      // One user row was newer in the table; e-5 was applied before.
+      if (r.sql.startsWith('MERGE INTO users')) return { rowCount: 1 }
+      if (r.sql.startsWith('MERGE INTO inventory_ledger')) return { rows: [{ event_id: 'e-6' }] }
+      return happy(r)
+    }
+    const result = await open(t, server).applyBatch(batch())
+    assert.deepEqual(result, { upserts: 3, stale: 1, deltasApplied: 1, deltasDuplicate: 1 })
+    const inventory = server.statements().find(r => r.sql.startsWith('MERGE INTO inventory WITH'))
+    assert.deepEqual(inventory?.values.slice(0, 2), ['s1', -1n])
+    assert.deepEqual(server.transactions, ['BEGIN events', 'COMMIT events'])
+  })
+
+  it('rolls back a failed batch and reports its own error even when the rollback fails too', async t => {
+    const server = new FakeServer()
+    server.respond = r =>
+      r.sql.startsWith('MERGE INTO orders')
+        ? {
+            error: new AggregateError([
+              serverError(547, fkMessage),
+              serverError(3621, 'The statement has been terminated.'),
+            ]),
+          }
+        : happy(r)
+    server.rollbackError = serverError(3903, 'The ROLLBACK TRANSACTION request has no corresponding BEGIN TRANSACTION.')
+    const store = open(t, server)
+    await assertPipelineError(store.applyBatch(batch()), {
+      code: 'CONSTRAINT_VIOLATION',
+      retryable: false,
+      constraint: 'FK_Orders_Users',
+      message: /FK_Orders_Users/,
+    })
+    assert.deepEqual(server.transactions, ['BEGIN events', 'ROLLBACK events'])
+    assert.ok(!server.statements().some(r => r.sql.startsWith('MERGE INTO payments')), 'stops at the failure')
+  })
+
+  it('refuses a value that does not fit before sending anything of the batch', async t => {
+    const server = new FakeServer()
+    server.respond = happy
+    const store = open(t, server)
+    await assertPipelineError(store.applyBatch(sourced(userCreated({ userId: 'u', name: 'é'.repeat(128) }))), {
+      code: 'DATA_OUT_OF_RANGE',
+      retryable: false,
+      message: /users\.name is 256 bytes in UTF-8, longer than its VARCHAR\(255\)/,
+    })
+    assert.equal(server.statements().length, 0)
+    assert.deepEqual(server.transactions, ['BEGIN events', 'ROLLBACK events'])
+  })
+
+  it('runs a deadlock victim again, and reports a deadlock that persists as retryable', async t => {
+    const server = new FakeServer()
+    let deadlocks = 1
+    server.respond = r =>
+      r.sql.startsWith('MERGE INTO users') && deadlocks-- > 0
+        ? { error: serverError(1205, 'deadlock victim') }
+        : happy(r)
+    const store = open(t, server)
+    assert.equal((await store.applyBatch(batch())).upserts, 4)
+    assert.deepEqual(server.transactions, ['BEGIN events', 'ROLLBACK events', 'BEGIN events', 'COMMIT events'])
+
+    deadlocks = Number.POSITIVE_INFINITY
+    server.transactions.length = 0
+    await assertPipelineError(store.applyBatch(batch()), { code: 'DB_UNAVAILABLE', retryable: true, message: /1205/ })
+    assert.equal(server.transactions.filter(x => x.startsWith('BEGIN')).length, 3)
+  })
+
+  it('binds text as NVARCHAR when the database code page is not UTF-8', async t => {
+    const server = new FakeServer()
+    server.collation = cp1252Collation
+    server.respond = happy
+    const store = open(t, server)
+    await store.applyBatch(sourced(userCreated({ userId: 'u1', name: 'Zoë 日本語 🎉' })))
+    await store.getUser('u1')
+    const [merge, read] = server.statements()
+    assert.match(
+      merge?.declarations ?? '',
+      /^@1 nvarchar\(100\), @2 nvarchar\(255\), @3 nvarchar\(255\), @4 datetime2\(3\), /,
+    )
+    assert.equal(read?.declarations, '@1 nvarchar(4000)')
+  })
+
+  it('reads DATETIME2 as ISO-8601 text and DECIMAL as a number', async t => {
+    const server = new FakeServer()
+    const createdAt = new Date('2025-01-11T12:00:00.123Z')
+    server.respond = r =>
+      r.sql.startsWith('select "order_id"')
+        ? {
+            rows: [
+              {
+                order_id: 'o1',
+                user_id: 'u1',
+                total: 123.45,
+                status: 'placed',
+                created_at: createdAt,
+                updated_at: createdAt,
+              },
+            ],
+          }
+        : undefined
+    const store = open(t, server)
+    assert.deepEqual(await store.getOrder('o1'), {
+      orderId: 'o1',
+      userId: 'u1',
+      total: 123.45,
+      status: 'placed',
+      createdAt: '2025-01-11T12:00:00.123Z',
+      updatedAt: '2025-01-11T12:00:00.123Z',
+    })
+    assert.equal(server.statements()[0]?.declarations, '@1 varchar(8000)')
+  })
+
+  it('reports an unreachable server as retryable DB_UNAVAILABLE, with no password in sight', async t => {
+    const password = 'Never_Show_Me_42'
+    const store = createMssqlStore({
+      connectionString: `server=127.0.0.1,1;user id=sa;password=${password};database=events;encrypt=disable;timeout=2`,
+    })
+    t.after(() => store.close())
+    for (const attempt of [() => store.ping(), () => store.migrate(), () => store.applyBatch(batch())]) {
+      const error = await assertPipelineError(attempt(), { code: 'DB_UNAVAILABLE', retryable: true })
+      for (const shown of [error.message, JSON.stringify(error), inspect(error, { depth: 10 })]) {
+        assert.ok(!shown.includes(password), shown)
+      }
+    }
+    const refused = new FakeServer()
+    refused.refuse = new PipelineError('DB_UNAVAILABLE', 'refused')
+    await assertPipelineError(open(t, refused).ping(), { code: 'DB_UNAVAILABLE', retryable: true })
+  })
+})

@@ -16,7 +16,7 @@ it('fault 5: a group of three loses one member and gains one under load', async 
     KAFKA_GROUP_ID: uniqueName('g'),
     DLQ_KEY: uniqueName('dlq'),
     DATABASE_URL: url,
-    LOG_LEVEL: 'ERROR',
+    LOG_LEVEL: 'WARN',
     CONSUMER_BATCH_MAX: '100',
   }
   const members: RunningPipeline[] = []
@@ -39,11 +39,34 @@ it('fault 5: a group of three loses one member and gains one under load', async 
     await new Promise(resolve => setTimeout(resolve, 200))
   }
   const total = BigInt(workload.records.length)
-  await eventually(
-    'everything committed by the group',
-    async () => sum((await committedOffsets(env.KAFKA_GROUP_ID, topic)).values()) === total,
-    120_000,
-  )
+  try {
+    await eventually(
+      'everything committed by the group',
+      async () => sum((await committedOffsets(env.KAFKA_GROUP_ID, topic)).values()) === total,
+      120_000,
+    )
+  } catch (error) {
+    const committed = Object.fromEntries(
+      [...(await committedOffsets(env.KAFKA_GROUP_ID, topic))].map(([p, o]) => [p, String(o)]),
+    )
+    const alive = members.map(m => m.child.exitCode === null && m.child.signalCode === null)
+    const lags = await Promise.all(
+      members.map(m =>
+        fetch(`${m.urls.consumer}/metrics`).then(
+          async r =>
+            (await r.text())
+              .split('\n')
+              .filter(l => l.startsWith('consumer_lag{'))
+              .join(' '),
+          () => 'down',
+        ),
+      ),
+    )
+    const warnings = members.flatMap(m => m.logs.filter(l => l['level'] !== 'info').slice(-5))
+    throw new Error(
+      `${(error as Error).message}; committed ${JSON.stringify(committed)} of ${total}; alive ${alive}; lags ${JSON.stringify(lags)}; last warnings ${JSON.stringify(warnings).slice(0, 3000)}`,
+    )
+  }
   const redis = new Redis(redisHostPort())
   t.after(() => redis.disconnect())
   report('group', 2, faults, await audit(url, workload), await redis.llen(env.DLQ_KEY))

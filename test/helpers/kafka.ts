@@ -11,7 +11,10 @@ export interface RawRecord {
 
 const toBuffer = (v: string | Buffer) => (typeof v === 'string' ? Buffer.from(v) : v)
 
-/** Writes records exactly as given (no validation, any bytes) and waits for the broker's acknowledgement. */
+/**
+ * Writes records exactly as given (no validation, any bytes) and waits for the broker's acknowledgement.
+ * Large inputs go out in several requests, each well under the broker's 1 MB request limit.
+ */
 export async function produceRaw(topic: string, records: RawRecord[]): Promise<void> {
   const producer = new Producer({
     clientId: 'test-raw-producer',
@@ -19,14 +22,25 @@ export async function produceRaw(topic: string, records: RawRecord[]): Promise<v
     acks: ProduceAcks.ALL,
   })
   try {
-    await producer.send({
-      messages: records.map(r => ({
-        topic,
-        key: r.key === undefined ? undefined : toBuffer(r.key),
-        value: (r.value === null ? null : toBuffer(r.value)) as Buffer,
-        partition: r.partition,
-      })),
-    })
+    let start = 0
+    while (start < records.length) {
+      let bytes = 0
+      let end = start
+      while (end < records.length && (end === start || bytes < 400_000) && end - start < 2000) {
+        const r = records[end] as RawRecord
+        bytes += (r.value?.length ?? 0) + (r.key?.length ?? 0) + 64
+        end++
+      }
+      await producer.send({
+        messages: records.slice(start, end).map(r => ({
+          topic,
+          key: r.key === undefined ? undefined : toBuffer(r.key),
+          value: (r.value === null ? null : toBuffer(r.value)) as Buffer,
+          partition: r.partition,
+        })),
+      })
+      start = end
+    }
   } finally {
     await producer.close()
   }

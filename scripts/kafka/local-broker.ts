@@ -87,6 +87,14 @@ export function fetchJars(log: (line: string) => void): void {
   writeFileSync(paths.libMarker, new Date().toISOString())
 }
 
+/**
+ * A Kafka Uuid: 16 random bytes, base64url without padding. Passed as --cluster-id=ID because an id that starts
+ * with '-' (one in 64) would otherwise be read as an option.
+ */
+export function newClusterId(): string {
+  return randomBytes(16).toString('base64url')
+}
+
 export function javaArgs(args: string[]): string[] {
   return ['-cp', `${paths.lib}/*`, `-Dlog4j2.configurationFile=${paths.log4j}`, ...args]
 }
@@ -95,11 +103,17 @@ function formatStorage(log: (line: string) => void): void {
   if (existsSync(join(paths.data, 'meta.properties'))) return
   log('formatting KRaft storage…')
   mkdirSync(paths.logs, { recursive: true })
-  // A Kafka Uuid is 16 random bytes, base64url without padding.
-  const clusterId = randomBytes(16).toString('base64url')
+  const clusterId = newClusterId()
   const r = spawnSync(
     'java',
-    javaArgs(['kafka.tools.StorageTool', 'format', '--standalone', '-t', clusterId, '-c', paths.serverProperties]),
+    javaArgs([
+      'kafka.tools.StorageTool',
+      'format',
+      '--standalone',
+      `--cluster-id=${clusterId}`,
+      '-c',
+      paths.serverProperties,
+    ]),
     { cwd: paths.cache, encoding: 'utf8' },
   )
   if (r.status !== 0) throw new Error(`kafka-storage format failed: ${r.stderr || r.stdout}`)

@@ -80,6 +80,7 @@ async function consumerRole(config: Config): Promise<RunningRole> {
     batchMax: config.consumerBatchMax,
     batchWaitMs: config.consumerBatchWaitMs,
     fkRetryMs: config.fkRetryMs,
+    groupProtocol: config.kafkaGroupProtocol,
   })
   const app = buildBaseApp({
     role: 'consumer',

@@ -115,6 +115,18 @@ export const spec = {
     roles: ['consumer'],
     parse: parsers.nonEmpty,
   },
+  kafkaGroupProtocol: {
+    name: 'KAFKA_GROUP_PROTOCOL',
+    description:
+      'Consumer group protocol: consumer (KIP-848, rebalanced by the broker; Kafka 4.0+) or classic (JoinGroup/SyncGroup, any Kafka)',
+    default: 'consumer',
+    expects: 'consumer or classic',
+    roles: ['consumer'],
+    parse: (raw: string) => {
+      const v = raw.trim().toLowerCase()
+      return v === 'consumer' || v === 'classic' ? v : fail(`"${raw}" is not consumer or classic`)
+    },
+  },
   kafkaClientId: {
     name: 'KAFKA_CLIENT_ID',
     description: 'Client id sent to Kafka (shows in broker logs and quotas)',

@@ -1,6 +1,8 @@
-// Turns the message stream of @platformatic/kafka into batches: up to `max` records, or whatever arrived
-// within `waitMs` of the first one. The stream is paused while a full batch waits to be taken, so memory stays
-// bounded (backpressure) while heartbeats go on in the client.
+// Turns the message stream of @platformatic/kafka into one queue per partition ("lane"), from which the consumer
+// takes batches of one partition at a time. Lanes let partitions be applied independently and in turn: a fetch
+// delivers a megabyte of one partition before the next one, and a single queue would apply them one after the
+// other, far apart in time (an order then reaches the store long before its user, who sits on another
+// partition). The stream is paused while too many records wait (bounded memory; heartbeats go on in the client).
 import type { Message, MessagesStream } from '@platformatic/kafka'
 
 // Keys and values are typed as Buffer, but a record with a null key or value arrives with undefined/null there:
@@ -8,29 +10,53 @@ import type { Message, MessagesStream } from '@platformatic/kafka'
 export type RawMessage = Message<Buffer, Buffer, Buffer, Buffer>
 export type RawStream = MessagesStream<Buffer, Buffer, Buffer, Buffer>
 
-export class BatchReader {
+/** The records of one partition waiting to be applied, oldest first. */
+export interface Lane {
+  readonly key: string
+  readonly topic: string
+  readonly partition: number
+  /** Waiting records are records[head…]; taken ones are dropped in bulk, not shifted one by one. */
+  records: RawMessage[]
+  head: number
+  /** When the oldest waiting record arrived (Date.now()), for the batch wait. */
+  since: number
+}
+
+export const laneKey = (topic: string, partition: number) => `${topic}\u0000${partition}`
+
+export class PartitionReader {
   readonly #stream: RawStream
-  readonly #max: number
-  #buffer: RawMessage[] = []
+  readonly #highWater: number
+  readonly lanes = new Map<string, Lane>()
+  #buffered = 0
   #wake: (() => void) | undefined
   #error: Error | undefined
   #ended = false
 
-  constructor(stream: RawStream, max: number) {
+  /** Pauses the stream once `highWater` records wait in the lanes (see #mayPause), resumes it below half. */
+  constructor(stream: RawStream, highWater: number) {
     this.#stream = stream
-    this.#max = max
+    this.#highWater = highWater
     stream.on('data', (message: RawMessage) => {
-      this.#buffer.push(message)
-      if (this.#buffer.length >= this.#max) stream.pause()
-      this.#notify()
+      const key = laneKey(message.topic, message.partition)
+      let lane = this.lanes.get(key)
+      if (lane === undefined) {
+        lane = { key, topic: message.topic, partition: message.partition, records: [], head: 0, since: 0 }
+        this.lanes.set(key, lane)
+        process.stderr.write(`DBG lane ${message.partition} created at ${Date.now() % 100000} offset ${message.offset} buffered ${this.#buffered}\n`)
+      }
+      if (lane.head === lane.records.length) lane.since = Date.now()
+      lane.records.push(message)
+      if (++this.#buffered >= this.#highWater && !stream.isPaused() && this.#mayPause()) stream.pause()
+      this.poke()
     })
     stream.on('error', (error: Error) => {
       this.#error = error
-      this.#notify()
+      this.poke()
     })
     stream.on('close', () => {
       this.#ended = true
-      this.#notify()
+      this.poke()
     })
   }
 
@@ -39,46 +65,64 @@ export class BatchReader {
     return this.#error ?? (this.#ended ? new Error('message stream closed') : undefined)
   }
 
-  #notify(): void {
+  waiting(lane: Lane): number {
+    return lane.records.length - lane.head
+  }
+
+  /** The Kafka timestamp of the lane's oldest waiting record, if one waits. */
+  oldest(lane: Lane): bigint | undefined {
+    return lane.head < lane.records.length ? lane.records[lane.head]!.timestamp : undefined
+  }
+
+  /** Takes up to `max` of the lane's oldest records. */
+  take(lane: Lane, max: number): RawMessage[] {
+    const end = Math.min(lane.records.length, lane.head + max)
+    const batch = lane.records.slice(lane.head, end)
+    lane.head = end
+    if (lane.head === lane.records.length) {
+      lane.records = []
+      lane.head = 0
+    } else if (lane.head > 4096 && lane.head * 2 > lane.records.length) {
+      lane.records = lane.records.slice(lane.head)
+      lane.head = 0
+    }
+    // What is left waited already; it is not given a new batch wait.
+    this.#buffered -= batch.length
+    if (this.#stream.isPaused() && (this.#buffered < this.#highWater / 2 || !this.#mayPause())) this.#stream.resume()
+    return batch
+  }
+
+  /**
+   * Pausing while a lane is empty would let the others run ahead of it (nothing of its partition is older than
+   * their records, so nothing holds them back): the stream goes on until every lane has records or the hard
+   * limit, four times the high-water mark, is reached.
+   */
+  #mayPause(): boolean {
+    if (this.#buffered >= this.#highWater * 4) return true
+    for (const lane of this.lanes.values()) if (lane.head === lane.records.length) return false
+    return true
+  }
+
+  /** Wakes a pending wait(): new records, a failed stream, or a caller with news of its own. */
+  poke(): void {
     const wake = this.#wake
     this.#wake = undefined
     wake?.()
   }
 
-  #waitForData(ms: number, signal: AbortSignal): Promise<void> {
+  /** Resolves on the next poke, after `ms`, or when the signal aborts, whichever comes first. */
+  wait(ms: number, signal: AbortSignal): Promise<void> {
     return new Promise(resolve => {
       const done = () => {
         clearTimeout(timer)
         signal.removeEventListener('abort', done)
-        this.#wake = undefined
+        if (this.#wake === done) this.#wake = undefined
         resolve()
       }
-      const timer = setTimeout(done, ms)
+      const timer = setTimeout(done, Math.max(0, ms))
       signal.addEventListener('abort', done, { once: true })
       this.#wake = done
     })
-  }
-
-  /**
-   * Resolves with the next batch (possibly empty when `idleMs` passed with nothing, the signal aborted or the
-   * stream failed). Records keep their order per partition.
-   */
-  async next(waitMs: number, idleMs: number, signal: AbortSignal): Promise<RawMessage[]> {
-    while (this.#buffer.length === 0) {
-      if (signal.aborted || this.failure) return []
-      await this.#waitForData(idleMs, signal)
-      if (this.#buffer.length === 0) return []
-    }
-    const deadline = Date.now() + waitMs
-    while (this.#buffer.length < this.#max && !signal.aborted && !this.failure) {
-      const left = deadline - Date.now()
-      if (left <= 0) break
-      await this.#waitForData(left, signal)
-    }
-    const batch = this.#buffer.length <= this.#max ? this.#buffer : this.#buffer.slice(0, this.#max)
-    this.#buffer = this.#buffer.length <= this.#max ? [] : this.#buffer.slice(this.#max)
-    if (this.#stream.isPaused() && this.#buffer.length < this.#max) this.#stream.resume()
-    return batch
   }
 
   async close(): Promise<void> {

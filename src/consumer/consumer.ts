@@ -1,15 +1,20 @@
 // The consumer: group membership, the consume loop, offset commits and the drain on shutdown.
-// Lifecycle: start() joins the group and begins the loop; close() stops taking batches, finishes the batch in
-// hand (store or DLQ, then commit), leaves the group and returns.
-import { Consumer } from '@platformatic/kafka'
+// Lifecycle: start() joins the group and begins the loop; close() stops taking batches, finishes the batches in
+// hand (store or DLQ), commits, leaves the group and returns.
+//
+// Partitions are independent lanes. Each lane has at most one batch in flight, so a partition's records are
+// applied in offset order; different lanes' batches run at the same time (up to `concurrency`), so one batch's
+// transaction waits on the database while the next one is parsed and planned. Lanes go oldest records first,
+// so partitions move through produce time together (see schedule).
+import { Consumer, GroupProtocols } from '@platformatic/kafka'
 import type { DeadLetterQueue } from '../dlq/index.ts'
 import type { PipelineError } from '../errors.ts'
 import { ensureTopic } from '../kafka/admin.ts'
 import type { KafkaConnection } from '../kafka/options.ts'
 import type { ConsumerMetrics, Logger } from '../observability/index.ts'
 import type { Store } from '../store/index.ts'
-import { BatchReader, type RawMessage } from './batch-reader.ts'
-import { createProcessor, type InboundRecord, type Parked } from './process.ts'
+import { type Lane, PartitionReader, type RawMessage } from './batch-reader.ts'
+import { createProcessor, type InboundRecord, type Parked, type Processor } from './process.ts'
 import { Aborted, backoffDelay, pause } from './retry.ts'
 
 export interface ConsumerServiceOptions {
@@ -26,6 +31,10 @@ export interface ConsumerServiceOptions {
   fkRetryMs: number
   /** Group session timeout: how long a silent member keeps its partitions. */
   sessionTimeoutMs?: number
+  /** KIP-848 'consumer' (default) or 'classic'. */
+  groupProtocol?: 'consumer' | 'classic'
+  /** Most batches (of different partitions) in flight at once; default 3. */
+  concurrency?: number
 }
 
 export interface ConsumerStatus {
@@ -48,8 +57,34 @@ const toRecord = (m: RawMessage): InboundRecord => ({
   timestamp: m.timestamp,
 })
 
+/** What the consumer knows about one partition besides its waiting records. */
+interface Progress {
+  readonly topic: string
+  readonly partition: number
+  readonly processor: Processor
+  /** The offset after the last record stored or dead-lettered, once there is one. */
+  next: bigint | undefined
+  leaderEpoch: number
+  /** Records that violated a constraint and wait for another try; the commit stops at the first of them. */
+  parked: Parked[]
+  /** A batch of this partition is in flight: the next one waits for it (offset order). */
+  busy: boolean
+  degraded: PipelineError | undefined
+  /** While the lane is ready but held back for another partition's older records: since when, and `launches` then. */
+  held: { since: number; launches: number } | undefined
+}
+
+/**
+ * How long a ready lane waits for older records of other partitions (see schedule): until the others have run
+ * this many batches, or this long when they make no progress at all. Counted in batches rather than time, so a
+ * slow database does not shorten the wait.
+ */
+const maxHoldBatches = 16
+const maxHoldMs = 5000
+
 export function createConsumerService(options: ConsumerServiceOptions) {
   const { logger, metrics } = options
+  const concurrency = Math.max(1, options.concurrency ?? 3)
   const status: ConsumerStatus = {
     joined: false,
     degraded: undefined,
@@ -58,24 +93,19 @@ export function createConsumerService(options: ConsumerServiceOptions) {
     parked: 0,
     batches: 0,
   }
-  const processor = createProcessor({
-    store: options.store,
-    dlq: options.dlq,
-    logger,
-    metrics,
-    fkRetryMs: options.fkRetryMs,
-    onDegraded: (error: PipelineError | undefined) => {
-      status.degraded = error ? { code: error.code, message: error.message } : undefined
-    },
-  })
   const consumer = new Consumer({
     ...options.connection,
     groupId: options.groupId,
-    sessionTimeout: options.sessionTimeoutMs ?? 10_000,
-    heartbeatInterval: 1000,
-    rebalanceTimeout: 30_000,
+    // KIP-848 by default (see docs/architecture.md, "Consumer group protocol"): the broker owns the session
+    // timeout and the assignment there; the classic protocol takes them from the client.
+    ...(options.groupProtocol === 'classic'
+      ? { sessionTimeout: options.sessionTimeoutMs ?? 10_000, heartbeatInterval: 1000, rebalanceTimeout: 30_000 }
+      : { groupProtocol: GroupProtocols.CONSUMER, rebalanceTimeout: 60_000 }),
     maxWaitTime: 100,
     maxBytes: 16 * 1024 * 1024,
+    // Without a per-partition limit the client sends 0, and the broker then answers each fetch with a single
+    // record batch of a single partition.
+    maxBytesPerPartition: 1024 * 1024,
   })
   consumer.on('consumer:group:join', () => {
     status.joined = true
@@ -96,7 +126,7 @@ export function createConsumerService(options: ConsumerServiceOptions) {
   const stop = new AbortController()
   let loop: Promise<void> | undefined
 
-  async function openReader(): Promise<BatchReader> {
+  async function openReader(): Promise<PartitionReader> {
     const stream = await consumer.consume({
       topics: [options.topic],
       // Start where the group left off; a new group starts from the beginning, so nothing produced before the
@@ -106,42 +136,66 @@ export function createConsumerService(options: ConsumerServiceOptions) {
       autocommit: false,
       highWaterMark: options.batchMax * 2,
     })
-    return new BatchReader(stream, options.batchMax)
+    return new PartitionReader(stream, options.batchMax * Math.max(4, concurrency * 2))
   }
 
-  // Per partition: the offset after the last record handled, and the last offset committed.
-  const handled = new Map<string, { topic: string; partition: number; next: bigint; leaderEpoch: number }>()
+  const progress = new Map<string, Progress>()
   const committed = new Map<string, bigint>()
-  let parked: Parked[] = []
-  const keyOf = (topic: string, partition: number) => `${topic}\u0000${partition}`
+
+  function progressOf(lane: Lane): Progress {
+    let p = progress.get(lane.key)
+    if (p === undefined) {
+      const fresh: Progress = {
+        topic: lane.topic,
+        partition: lane.partition,
+        next: undefined,
+        leaderEpoch: -1,
+        parked: [],
+        busy: false,
+        degraded: undefined,
+        held: undefined,
+        processor: createProcessor({
+          store: options.store,
+          dlq: options.dlq,
+          logger,
+          metrics,
+          fkRetryMs: options.fkRetryMs,
+          onDegraded: (error: PipelineError | undefined) => {
+            fresh.degraded = error
+            const any = [...progress.values()].find(q => q.degraded !== undefined)?.degraded
+            status.degraded = any ? { code: any.code, message: any.message } : undefined
+          },
+        }),
+      }
+      p = fresh
+      progress.set(lane.key, p)
+    }
+    return p
+  }
+
+  // Commits run one at a time, off the lanes' path: a lane goes on with its next batch while the broker
+  // acknowledges, and whatever finished meanwhile rides along in the next commit. So never two commits of one
+  // partition race, and a slow acknowledgement costs no throughput.
+  let committing: Promise<void> | undefined
+  let commitAgain = false
 
   /**
    * Commits, per partition, the offset after the last handled record, but never past a parked record: the
    * offset only moves past records that are stored or dead-lettered.
    */
-  async function commit(batch: readonly RawMessage[]): Promise<void> {
-    for (const m of batch) {
-      const key = keyOf(m.topic, m.partition)
-      const seen = handled.get(key)
-      if (seen === undefined || seen.next <= m.offset) {
-        handled.set(key, { topic: m.topic, partition: m.partition, next: m.offset + 1n, leaderEpoch: m.leaderEpoch })
-      }
-    }
+  async function commitNow(): Promise<void> {
     const offsets = []
-    for (const [key, h] of handled) {
-      let offset = h.next
-      for (const p of parked) {
-        if (p.record.topic === h.topic && p.record.partition === h.partition && p.record.offset < offset) {
-          offset = p.record.offset
-        }
-      }
+    for (const [key, p] of progress) {
+      if (p.next === undefined) continue
+      let offset = p.next
+      for (const parked of p.parked) if (parked.record.offset < offset) offset = parked.record.offset
       if ((committed.get(key) ?? -1n) < offset)
-        offsets.push({ key, topic: h.topic, partition: h.partition, offset, leaderEpoch: h.leaderEpoch })
+        offsets.push({ key, topic: p.topic, partition: p.partition, offset, leaderEpoch: p.leaderEpoch })
     }
     if (offsets.length === 0) return
     try {
       await consumer.commit({ offsets: offsets.map(({ key: _, ...o }) => o) })
-      for (const o of offsets) committed.set(o.key, o.offset)
+      for (const o of offsets) if ((committed.get(o.key) ?? -1n) < o.offset) committed.set(o.key, o.offset)
     } catch (error) {
       // Everything up to these offsets is stored or dead-lettered; a failed commit (typically a rebalance)
       // only means the new owner sees these records again, and the store applies them idempotently.
@@ -149,42 +203,173 @@ export function createConsumerService(options: ConsumerServiceOptions) {
     }
   }
 
+  function requestCommit(): void {
+    if (committing !== undefined) {
+      commitAgain = true
+      return
+    }
+    committing = (async () => {
+      do {
+        commitAgain = false
+        await commitNow()
+      } while (commitAgain)
+    })().finally(() => {
+      committing = undefined
+    })
+  }
+
+  async function flushCommits(): Promise<void> {
+    requestCommit()
+    while (committing !== undefined) await committing
+  }
+
+  const inFlight = new Set<Promise<void>>()
+  /** An unexpected failure of a lane: the loop stops taking batches and starts over from the last commit. */
+  let broken: unknown
+
+  async function work(reader: PartitionReader, lane: Lane, p: Progress): Promise<void> {
+    const batch = reader.take(lane, options.batchMax)
+    process.stderr.write(`DBG batch p${lane.partition} ${batch[0]?.offset}..${batch[batch.length - 1]?.offset} n=${batch.length} parked=${p.parked.length} at ${Date.now() % 100000}\n`)
+    const now = Date.now()
+    const due = p.parked.filter(x => x.retryAt <= now)
+    try {
+      const outcome = await p.processor.process(batch.map(toRecord), due, stop.signal)
+      p.parked =
+        due.length === 0
+          ? [...p.parked, ...outcome.parked]
+          : [...p.parked.filter(x => x.retryAt > now), ...outcome.parked]
+      const last = batch[batch.length - 1]
+      if (last !== undefined) {
+        p.next = last.offset + 1n
+        p.leaderEpoch = last.leaderEpoch
+        status.batches++
+      }
+      status.applied += outcome.applied
+      status.deadLettered += outcome.deadLettered
+      status.parked = 0
+      for (const q of progress.values()) status.parked += q.parked.length
+      requestCommit()
+    } catch (error) {
+      // The batch is abandoned uncommitted (shutdown during a transient retry, or a bug); the lane must not go
+      // on past it, so nothing more is taken until the loop has started over from the committed offsets.
+      if (!(error instanceof Aborted)) broken ??= error
+    }
+  }
+
+  /** Batches started so far, the clock of the hold-back in schedule. */
+  let launches = 0
+
+  function launch(reader: PartitionReader, lane: Lane, p: Progress): void {
+    launches++
+    p.busy = true
+    const task = work(reader, lane, p).finally(() => {
+      p.busy = false
+      inFlight.delete(task)
+      reader.poke()
+    })
+    inFlight.add(task)
+  }
+
+  /**
+   * Starts what can start; returns how long until something might become ready (a batch wait, a retry).
+   *
+   * Lanes go in the order of their oldest waiting record's timestamp, and a lane waits while another one still
+   * has older records waiting. Draining a backlog, every partition then moves through the same stretch of
+   * produce time together: taking equal batches in turn instead lets a thin partition run minutes ahead of a
+   * busy one, and an order would reach the store long before its user, who sits on the busy partition.
+   * Equal timestamps do not hold anyone back, and no lane is held for more than `maxHoldBatches` batches of the
+   * others (a producer with a wrong clock must not stall a partition).
+   */
+  function schedule(reader: PartitionReader): number {
+    const now = Date.now()
+    let wake = 1000
+    const ready: { lane: Lane; p: Progress; retry: boolean; head: bigint | undefined }[] = []
+    for (const lane of reader.lanes.values()) {
+      const p = progressOf(lane)
+      if (p.busy) continue
+      const waiting = reader.waiting(lane)
+      let retryAt = Number.POSITIVE_INFINITY
+      for (const x of p.parked) if (x.retryAt < retryAt) retryAt = x.retryAt
+      const fillBy = waiting > 0 ? lane.since + options.batchWaitMs : Number.POSITIVE_INFINITY
+      if (waiting >= options.batchMax || fillBy <= now || retryAt <= now) {
+        ready.push({ lane, p, retry: retryAt <= now, head: reader.oldest(lane) })
+      } else {
+        wake = Math.min(wake, fillBy - now, retryAt - now)
+      }
+    }
+    // Due retries first (their parent may have arrived meanwhile), then the oldest records first.
+    ready.sort((a, b) => {
+      if (a.retry !== b.retry) return a.retry ? -1 : 1
+      if (a.head === undefined || b.head === undefined) return a.head === undefined ? -1 : 1
+      return a.head < b.head ? -1 : a.head > b.head ? 1 : 0
+    })
+    for (const { lane, p, retry } of ready) {
+      if (inFlight.size >= concurrency) break
+      const head = reader.oldest(lane)
+      if (!retry && head !== undefined && olderElsewhere(reader, lane, head)) {
+        p.held ??= { since: now, launches }
+        if (launches - p.held.launches < maxHoldBatches && now - p.held.since < maxHoldMs) {
+          wake = Math.min(wake, p.held.since + maxHoldMs - now)
+          continue
+        }
+      }
+      p.held = undefined
+      launch(reader, lane, p)
+    }
+    return Math.max(1, wake)
+  }
+
+  function olderElsewhere(reader: PartitionReader, lane: Lane, head: bigint): boolean {
+    for (const other of reader.lanes.values()) {
+      if (other === lane) continue
+      const theirs = reader.oldest(other)
+      if (theirs !== undefined && theirs < head) return true
+    }
+    return false
+  }
+
+  /** Waits for the batches in flight, commits what they finished, and forgets the lanes' state. */
+  async function settle(): Promise<void> {
+    while (inFlight.size > 0) await Promise.all(inFlight)
+    await flushCommits()
+  }
+
+  async function startOver(reader: PartitionReader | undefined): Promise<void> {
+    await settle()
+    await reader?.close()
+    // A new stream starts at the committed offsets, which never passed a parked or unhandled record: those
+    // come again, so keeping them here would apply them twice.
+    progress.clear()
+    status.parked = 0
+    broken = undefined
+  }
+
   async function run(): Promise<void> {
-    let reader: BatchReader | undefined
+    let reader: PartitionReader | undefined
     let failures = 0
     while (!stop.signal.aborted) {
       try {
         reader ??= await openReader()
-        const failure = reader.failure
+        const failure = reader.failure ?? (broken === undefined ? undefined : broken)
         if (failure) {
-          logger.warn({ err: failure }, 'message stream stopped; reopening it')
-          await reader.close()
+          if (broken === undefined) logger.warn({ err: failure }, 'message stream stopped; reopening it')
+          else logger.error({ err: failure }, 'consume loop failed; retrying')
+          await startOver(reader)
           reader = undefined
           if (!(await pause(backoffDelay(failures++), stop.signal))) break
           continue
         }
-        const nextRetry = parked.reduce((min, p) => Math.min(min, p.retryAt), Number.POSITIVE_INFINITY)
-        const idleMs = Math.max(1, Math.min(1000, nextRetry - Date.now()))
-        const batch = await reader.next(options.batchWaitMs, idleMs, stop.signal)
+        const wake = schedule(reader)
+        await reader.wait(wake, stop.signal)
         failures = 0
-        const now = Date.now()
-        const due = parked.filter(p => p.retryAt <= now)
-        if (batch.length === 0 && due.length === 0) continue
-        const outcome = await processor.process(batch.map(toRecord), due, stop.signal)
-        parked = [...parked.filter(p => p.retryAt > now), ...outcome.parked]
-        await commit(batch)
-        status.applied += outcome.applied
-        status.deadLettered += outcome.deadLettered
-        status.parked = parked.length
-        if (batch.length > 0) status.batches++
       } catch (error) {
-        if (error instanceof Aborted) break
         logger.error({ err: error }, 'consume loop failed; retrying')
-        await reader?.close()
+        await startOver(reader)
         reader = undefined
         if (!(await pause(backoffDelay(failures++), stop.signal))) break
       }
     }
+    await settle()
     await reader?.close()
   }
 
@@ -199,8 +384,8 @@ export function createConsumerService(options: ConsumerServiceOptions) {
     },
 
     /**
-     * Stops intake, lets the batch in hand finish (stored or dead-lettered, then committed) unless it is stuck
-     * retrying a transient failure — then it is abandoned uncommitted and will be seen again — and leaves the
+     * Stops intake, lets the batches in hand finish (stored or dead-lettered, then committed) unless one is stuck
+     * retrying a transient failure — that one is abandoned uncommitted and will be seen again — and leaves the
      * group.
      */
     async close(): Promise<void> {

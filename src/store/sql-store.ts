@@ -78,16 +78,118 @@ async function applyPlan(trx: Transaction<Tables>, statements: Statements, plan:
   }
 }
 
+interface Waiter<R> {
+  resolve(row: R | undefined): void
+  reject(error: unknown): void
+}
+
+/**
+ * Lookups by key that arrive in the same turn of the event loop share one query (… WHERE key IN (…)). The read
+ * API answers GET /orders/:id with two lookups, and under load dozens of requests arrive in the same turn: one
+ * round trip per table then serves all of them, where each round trip costs the client about as much CPU as
+ * the rest of the request. Waiting for the end of the turn (setImmediate) adds well under a millisecond.
+ */
+class KeyLoader<R> {
+  static readonly maxKeys = 500
+  readonly #fetch: (keys: string[]) => Promise<R[]>
+  readonly #keyOf: (row: R) => string
+  readonly #maxKeys: number
+  #pending = new Map<string, Waiter<R>[]>()
+  #scheduled = false
+
+  /** `maxKeys` 1 turns batching off: every key is fetched on its own, still in the same turn. */
+  constructor(fetch: (keys: string[]) => Promise<R[]>, keyOf: (row: R) => string, maxKeys: number) {
+    this.#fetch = fetch
+    this.#keyOf = keyOf
+    this.#maxKeys = maxKeys
+  }
+
+  load(key: string): Promise<R | undefined> {
+    return new Promise((resolve, reject) => {
+      const waiters = this.#pending.get(key)
+      if (waiters === undefined) this.#pending.set(key, [{ resolve, reject }])
+      else waiters.push({ resolve, reject })
+      if (!this.#scheduled) {
+        this.#scheduled = true
+        setImmediate(() => this.#flush())
+      }
+    })
+  }
+
+  #flush(): void {
+    this.#scheduled = false
+    const pending = this.#pending
+    this.#pending = new Map()
+    const keys = [...pending.keys()]
+    for (let i = 0; i < keys.length; i += this.#maxKeys) {
+      const part = keys.slice(i, i + this.#maxKeys)
+      this.#fetch(part).then(
+        rows => {
+          const byKey = new Map<string, R>()
+          for (const row of rows) byKey.set(this.#keyOf(row), row)
+          for (const key of part) for (const w of pending.get(key)!) w.resolve(byKey.get(key))
+        },
+        (error: unknown) => {
+          for (const key of part) for (const w of pending.get(key)!) w.reject(error)
+        },
+      )
+    }
+  }
+}
+
 export class SqlStore implements Store {
   readonly engine: Engine
   readonly #parts: EngineParts
   readonly #db: Kysely<Tables>
+  readonly #users: KeyLoader<User>
+  readonly #orders: KeyLoader<Order>
+  readonly #payments: KeyLoader<Payment>
+  readonly #inventory: KeyLoader<Inventory>
   #closed = false
 
   constructor(parts: EngineParts) {
     this.engine = parts.engine
     this.#parts = parts
     this.#db = parts.db
+    const db = parts.db
+    // SQL Server keeps one query per lookup: its statements are checked text for text (test/store/mssql), and a
+    // case-insensitive collation would let a shared IN (…) match a row under a key other than the one asked for.
+    const batched = parts.engine !== 'mssql'
+    const loader = <R>(fetch: (keys: string[]) => Promise<R[]>, keyOf: (row: R) => string) =>
+      new KeyLoader(keys => this.#run(() => fetch(keys)), keyOf, batched ? KeyLoader.maxKeys : 1)
+    // One key: the plain `key = $1` lookup; several: `key IN (…)`.
+    this.#users = loader(
+      async keys => {
+        const q = db.selectFrom('users').select(userColumns)
+        const query = keys.length === 1 ? q.where('user_id', '=', keys[0]!) : q.where('user_id', 'in', keys)
+        return (await query.execute()).map(toUser)
+      },
+      u => u.userId,
+    )
+    this.#orders = loader(
+      async keys => {
+        const q = db.selectFrom('orders').select(orderColumns)
+        const query = keys.length === 1 ? q.where('order_id', '=', keys[0]!) : q.where('order_id', 'in', keys)
+        return (await query.execute()).map(toOrder)
+      },
+      o => o.orderId,
+    )
+    this.#payments = loader(
+      async keys => {
+        const q = db.selectFrom('payments').select(paymentColumns)
+        const query = keys.length === 1 ? q.where('order_id', '=', keys[0]!) : q.where('order_id', 'in', keys)
+        return (await query.execute()).map(toPayment)
+      },
+      p => p.orderId,
+    )
+    this.#inventory = loader(
+      async keys => {
+        const q = db.selectFrom('inventory').select(inventoryColumns)
+        const query = keys.length === 1 ? q.where('sku', '=', keys[0]!) : q.where('sku', 'in', keys)
+        return (await query.execute()).map(toInventory)
+      },
+      i => i.sku,
+    )
   }
 
   async #run<T>(work: () => Promise<T>): Promise<T> {
@@ -116,14 +218,7 @@ export class SqlStore implements Store {
   }
 
   getUser(userId: string): Promise<User | undefined> {
-    return this.#run(async () => {
-      const row = await this.#db
-        .selectFrom('users')
-        .select(userColumns)
-        .where('user_id', '=', userId)
-        .executeTakeFirst()
-      return row && toUser(row)
-    })
+    return this.#users.load(userId)
   }
 
   getRecentOrders(userId: string, limit: number): Promise<Order[]> {
@@ -143,36 +238,15 @@ export class SqlStore implements Store {
   }
 
   getOrder(orderId: string): Promise<Order | undefined> {
-    return this.#run(async () => {
-      const row = await this.#db
-        .selectFrom('orders')
-        .select(orderColumns)
-        .where('order_id', '=', orderId)
-        .executeTakeFirst()
-      return row && toOrder(row)
-    })
+    return this.#orders.load(orderId)
   }
 
   getPayment(orderId: string): Promise<Payment | undefined> {
-    return this.#run(async () => {
-      const row = await this.#db
-        .selectFrom('payments')
-        .select(paymentColumns)
-        .where('order_id', '=', orderId)
-        .executeTakeFirst()
-      return row && toPayment(row)
-    })
+    return this.#payments.load(orderId)
   }
 
   getInventory(sku: string): Promise<Inventory | undefined> {
-    return this.#run(async () => {
-      const row = await this.#db
-        .selectFrom('inventory')
-        .select(inventoryColumns)
-        .where('sku', '=', sku)
-        .executeTakeFirst()
-      return row && toInventory(row)
-    })
+    return this.#inventory.load(sku)
   }
 
   ping(): Promise<void> {

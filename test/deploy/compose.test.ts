@@ -30,7 +30,6 @@ const roles: readonly Role[] = ['producer', 'consumer', 'api']
 const names: ReadonlySet<string> = new Set(Object.values(spec).map(v => v.name))
 const rolePort: Record<Role, string> = { producer: 'PRODUCER_PORT', consumer: 'CONSUMER_PORT', api: 'API_PORT' }
 
-
 /** Compose's interpolation as the file uses it: ${VAR:-default} with VAR unset, and $$ for a literal $. */
 const interpolate = (value: string) => value.replace(/\$\{[A-Z_]+:-([^}]*)\}/g, '$1').replaceAll('$$', '$')
 

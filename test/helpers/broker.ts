@@ -1,12 +1,11 @@
 // A private Kafka broker for fault tests that stop and restart it: same jars and settings as the local
 // broker, but its own ports and data directory, so the shared broker (and every other test) is untouched.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { brokerAnswers, fetchJars, javaArgs, paths } from '../../scripts/kafka/local-broker.ts'
+import { brokerAnswers, fetchJars, javaArgs, newClusterId, paths } from '../../scripts/kafka/local-broker.ts'
 import { freePort } from './pipeline.ts'
 import type { Cleanup } from './resources.ts'
 
@@ -65,8 +64,7 @@ export async function privateBroker(t: Cleanup, options: { sasl?: boolean } = {}
       'kafka.tools.StorageTool',
       'format',
       '--standalone',
-      '-t',
-      randomBytes(16).toString('base64url'),
+      `--cluster-id=${newClusterId()}`,
       '-c',
       config,
       ...(options.sasl

@@ -1,6 +1,7 @@
 // PostgreSQL write statements: one statement per table per batch, whatever its size, as
 // INSERT … SELECT FROM unnest(array, array, …). The text never changes (one parameter per column, not per
-// value), so the server parses it once per connection's statement and there is no parameter limit to chunk for.
+// value), so there is no parameter limit to chunk for, and each text is a named prepared statement (see
+// preparedNames): the server parses and plans it once per connection instead of once per batch.
 import { CompiledQuery } from 'kysely'
 import type { DeltaRow, InventoryChange, OrderRow, PaymentRow, UserRow } from '../batch.ts'
 import type { Statements } from '../sql-store.ts'
@@ -123,6 +124,11 @@ function build<R, O = unknown>(shape: Shape<R>, rows: readonly R[]): CompiledQue
   const params = shape.columns.map(c => rows.map(c.value))
   return [CompiledQuery.raw(shape.text, params) as CompiledQuery<O>]
 }
+
+/** Statement name of each write text, for the pool's clients (driver.ts) to run it as a prepared statement. */
+export const preparedNames: ReadonlyMap<string, string> = new Map(
+  [users, orders, payments, ledger, inventory].map((shape, i) => [shape.text, `ep_write_${i}`]),
+)
 
 export const statements: Statements = {
   upsertUsers: rows => build(users, rows),

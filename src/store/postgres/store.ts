@@ -7,7 +7,7 @@ import type { Store } from '../types.ts'
 import { createPool } from './driver.ts'
 import { toPipelineError } from './errors.ts'
 import { migrate } from './migrations.ts'
-import { statements } from './statements.ts'
+import { preparedNames, statements } from './statements.ts'
 
 export const defaultPoolSize = 10
 
@@ -17,7 +17,9 @@ export interface PostgresStoreOptions {
 }
 
 export function createPostgresStore({ url, poolSize = defaultPoolSize }: PostgresStoreOptions): Store {
-  const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool: createPool({ url, poolSize }) }) })
+  const db = new Kysely<Tables>({
+    dialect: new PostgresDialect({ pool: createPool({ url, poolSize, prepared: preparedNames }) }),
+  })
   return new SqlStore({
     engine: 'postgres',
     db,

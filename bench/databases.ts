@@ -1,0 +1,119 @@
+// Fresh databases for each run (PostgreSQL databases, SQLite files), dropped at the end, and a check of what
+// a drain left in them against what the workload says must be there.
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { DatabaseSync } from 'node:sqlite'
+import pg from 'pg'
+import type { Expected } from './workload.ts'
+
+export const postgresAdminUrl =
+  process.env['BENCH_POSTGRES_URL'] ?? process.env['TEST_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`
+}
+
+async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: postgresAdminUrl })
+  await client.connect()
+  try {
+    return await work(client)
+  } finally {
+    await client.end()
+  }
+}
+
+export function urlOf(database: string): string {
+  const url = new URL(postgresAdminUrl)
+  url.pathname = `/${database}`
+  return url.toString()
+}
+
+export async function createPostgresDatabase(prefix = 'ep_bench'): Promise<{ name: string; url: string }> {
+  const name = uniqueName(prefix)
+  await admin(c => c.query(`CREATE DATABASE ${name}`))
+  return { name, url: urlOf(name) }
+}
+
+export async function dropPostgresDatabases(names: readonly string[]): Promise<void> {
+  await admin(async c => {
+    for (const name of names) await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+  })
+}
+
+export async function postgresVersion(): Promise<string> {
+  return admin(async c => (await c.query<{ server_version: string }>('SHOW server_version')).rows[0]!.server_version)
+}
+
+export function sqliteFile(): { path: string; remove: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'ep-bench-'))
+  return { path: join(dir, 'bench.sqlite'), remove: () => rmSync(dir, { recursive: true, force: true }) }
+}
+
+export interface Found extends Expected {
+  /** md5 of every state row's business columns in key order: equal fingerprints mean equal projections. */
+  readonly fingerprint?: string
+}
+
+const countsSql = `SELECT
+  (SELECT count(*) FROM users) AS users,
+  (SELECT count(*) FROM orders) AS orders,
+  (SELECT count(*) FROM payments) AS payments,
+  (SELECT count(*) FROM inventory) AS skus,
+  (SELECT count(*) FROM inventory_ledger) AS ledger,
+  (SELECT coalesce(sum(quantity), 0) FROM inventory) AS quantity`
+
+const fingerprintSql = `SELECT md5(
+  (SELECT string_agg(user_id || '|' || name || '|' || email || '|' || event_id, ',' ORDER BY user_id) FROM users) ||
+  (SELECT string_agg(order_id || '|' || user_id || '|' || total || '|' || status, ',' ORDER BY order_id) FROM orders) ||
+  (SELECT coalesce(string_agg(order_id || '|' || status || '|' || amount, ',' ORDER BY order_id), '') FROM payments) ||
+  (SELECT string_agg(sku || '|' || quantity, ',' ORDER BY sku) FROM inventory)) AS fingerprint`
+
+export async function inspectPostgres(url: string, fingerprint: boolean): Promise<Found> {
+  const client = new pg.Client({ connectionString: url })
+  await client.connect()
+  try {
+    const row = (await client.query(countsSql)).rows[0] as Record<string, string>
+    const found = {
+      users: Number(row['users']),
+      orders: Number(row['orders']),
+      payments: Number(row['payments']),
+      skus: Number(row['skus']),
+      ledger: Number(row['ledger']),
+      quantity: Number(row['quantity']),
+    }
+    if (!fingerprint) return found
+    const print = (await client.query<{ fingerprint: string }>(fingerprintSql)).rows[0]!.fingerprint
+    return { ...found, fingerprint: print }
+  } finally {
+    await client.end()
+  }
+}
+
+export function inspectSqlite(path: string): Found {
+  const db = new DatabaseSync(path, { readOnly: true })
+  try {
+    const row = db.prepare(countsSql).get() as Record<string, number>
+    return {
+      users: Number(row['users']),
+      orders: Number(row['orders']),
+      payments: Number(row['payments']),
+      skus: Number(row['skus']),
+      ledger: Number(row['ledger']),
+      quantity: Number(row['quantity']),
+    }
+  } finally {
+    db.close()
+  }
+}
+
+/** The differences between what a drain left and what the workload requires; empty when they agree. */
+export function mismatches(expected: Expected, found: Found): string[] {
+  const out: string[] = []
+  for (const key of Object.keys(expected) as (keyof Expected)[]) {
+    if (expected[key] !== found[key]) out.push(`${key}: expected ${expected[key]}, found ${found[key]}`)
+  }
+  return out
+}

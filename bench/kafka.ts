@@ -1,0 +1,133 @@
+// The benchmark's access to the real broker: its own topics (created fresh, deleted at the end), a fast
+// pre-fill, and a steady offered load that records when and where each record was written.
+import { Admin, ProduceAcks, Producer, stringSerializers } from '@platformatic/kafka'
+import type { WorkloadRecord } from './workload.ts'
+
+export const brokers = (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(',').map(s => s.trim())
+
+export async function createTopic(topic: string, partitions: number): Promise<void> {
+  const admin = new Admin({ clientId: 'bench-admin', bootstrapBrokers: brokers })
+  try {
+    await admin.createTopics({ topics: [topic], partitions, replicas: 1 })
+  } finally {
+    await admin.close()
+  }
+}
+
+export async function deleteTopics(topics: readonly string[]): Promise<void> {
+  if (topics.length === 0) return
+  const admin = new Admin({ clientId: 'bench-admin', bootstrapBrokers: brokers })
+  try {
+    await admin.deleteTopics({ topics: [...topics] })
+  } finally {
+    await admin.close()
+  }
+}
+
+export async function deleteGroups(groups: readonly string[]): Promise<void> {
+  if (groups.length === 0) return
+  const admin = new Admin({ clientId: 'bench-admin', bootstrapBrokers: brokers })
+  try {
+    await admin.deleteGroups({ groups: [...groups] })
+  } catch {
+    // A group that never committed, or is still being left, is not worth failing the run for.
+  } finally {
+    await admin.close()
+  }
+}
+
+function producer(clientId: string, idempotent: boolean) {
+  return new Producer({
+    clientId,
+    bootstrapBrokers: brokers,
+    serializers: stringSerializers,
+    acks: ProduceAcks.ALL,
+    idempotent,
+  })
+}
+
+/**
+ * Writes the records in order with an idempotent producer, one send at a time, so each lands at the offset the
+ * workload computed for it. Sends stay under the broker's 1 MiB batch limit per partition.
+ */
+export async function prefill(
+  topic: string,
+  records: readonly WorkloadRecord[],
+  progress: (sent: number) => void,
+): Promise<void> {
+  const client = producer('bench-prefill', true)
+  const chunk = 6000
+  try {
+    for (let i = 0; i < records.length; i += chunk) {
+      const messages = records
+        .slice(i, i + chunk)
+        .map(r => ({ topic, key: r.key, value: r.value, partition: r.partition }))
+      await client.send({ messages })
+      progress(Math.min(records.length, i + chunk))
+    }
+  } finally {
+    await client.close()
+  }
+}
+
+/** Where and when one record of the steady load was written. */
+export interface Sent {
+  readonly partition: number
+  readonly offset: bigint
+  /** The record's Kafka timestamp (ms since the epoch), set by us right before the send. */
+  readonly at: number
+}
+
+/**
+ * Offers `rate` records per second for `seconds`, in sends every `tickMs`; each send's records carry the send
+ * time as their Kafka timestamp. Sends are not awaited one by one: a slow acknowledgement must not lower the
+ * offered load (no coordinated omission).
+ */
+export async function steadyLoad(
+  topic: string,
+  records: readonly WorkloadRecord[],
+  rate: number,
+  seconds: number,
+  tickMs = 10,
+): Promise<Sent[]> {
+  const client = producer('bench-steady', false)
+  const sent: Sent[] = []
+  const pending: Promise<void>[] = []
+  let next = 0
+  const started = performance.now()
+  try {
+    await client.metadata({ topics: [topic] })
+    await new Promise<void>(resolve => {
+      const timer = setInterval(() => {
+        const elapsed = (performance.now() - started) / 1000
+        const due = Math.min(Math.floor(rate * Math.min(elapsed, seconds)), Math.floor(rate * seconds))
+        if (due > next) {
+          const at = Date.now()
+          const timestamp = BigInt(at)
+          const batch: WorkloadRecord[] = []
+          for (; next < due; next++) batch.push(records[next % records.length]!)
+          const messages = batch.map(r => ({ topic, key: r.key, value: r.value, partition: r.partition, timestamp }))
+          pending.push(
+            client.send({ messages }).then(result => {
+              const base = new Map<number, bigint>()
+              for (const o of result.offsets ?? []) base.set(o.partition, o.offset)
+              for (const r of batch) {
+                const offset = base.get(r.partition)!
+                base.set(r.partition, offset + 1n)
+                sent.push({ partition: r.partition, offset, at })
+              }
+            }),
+          )
+        }
+        if (elapsed >= seconds) {
+          clearInterval(timer)
+          resolve()
+        }
+      }, tickMs)
+    })
+    await Promise.all(pending)
+  } finally {
+    await client.close()
+  }
+  return sent
+}

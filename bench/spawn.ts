@@ -1,0 +1,105 @@
+// Starting the worker processes of bench/workers and talking to them over IPC. Each worker's stdout (where the
+// pipeline's JSON logs go) is /dev/null: log lines are produced and written as in production, but nobody pays
+// for reading them back.
+import { type ChildProcess, fork } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import type { DrainRequest, DrainResult, ServerRequest, WorkerMessage } from './workers/protocol.ts'
+
+const drainWorker = fileURLToPath(new URL('./workers/drain.ts', import.meta.url))
+const serverWorker = fileURLToPath(new URL('./workers/server.ts', import.meta.url))
+
+export interface SpawnOptions {
+  /** Extra Node flags for the worker, e.g. --cpu-prof. */
+  readonly execArgv?: readonly string[]
+  /** Kill the worker when it has not finished after this long. */
+  readonly timeoutMs?: number
+}
+
+function start(file: string, request: unknown, options: SpawnOptions): ChildProcess {
+  return fork(file, [JSON.stringify(request)], {
+    execArgv: [...(options.execArgv ?? [])],
+    stdio: ['ignore', process.env['BENCH_WORKER_STDOUT'] === 'inherit' ? 'inherit' : 'ignore', 'inherit', 'ipc'],
+  })
+}
+
+export interface DrainHandle {
+  /** Resolves once the consumer joined its group (pipeline) or took its first record (naive). */
+  readonly joined: Promise<void>
+  readonly result: Promise<DrainResult>
+  /** Tells the worker which offsets end the run, when they were not known at start. */
+  end(endOffsets: Record<string, number>): void
+  kill(): void
+}
+
+export function startDrain(
+  request: DrainRequest,
+  onProgress: (handled: number) => void,
+  options: SpawnOptions = {},
+): DrainHandle {
+  const child = start(drainWorker, request, options)
+  let joined!: () => void
+  const joinedPromise = new Promise<void>(resolve => {
+    joined = resolve
+  })
+  const result = new Promise<DrainResult>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`${request.kind} consumer did not finish within ${options.timeoutMs} ms`))
+    }, options.timeoutMs ?? 600_000)
+    child.on('message', (message: WorkerMessage) => {
+      if (message.type === 'joined') joined()
+      else if (message.type === 'progress') onProgress(message.handled)
+      else if (message.type === 'result') {
+        clearTimeout(timer)
+        resolve(message.result)
+      } else if (message.type === 'failed') {
+        clearTimeout(timer)
+        reject(new Error(`${request.kind} consumer failed: ${message.message}`))
+      }
+    })
+    child.on('exit', code => {
+      clearTimeout(timer)
+      reject(new Error(`${request.kind} consumer exited with ${code} before reporting`))
+    })
+  })
+  // A failure before the join must not leave a caller waiting on `joined` forever.
+  result.catch(() => joined())
+  return {
+    joined: joinedPromise,
+    result,
+    end: endOffsets => child.send({ type: 'end', endOffsets } satisfies WorkerMessage),
+    kill: () => child.kill('SIGKILL'),
+  }
+}
+
+export interface ServerHandle {
+  readonly url: string
+  stop(): Promise<void>
+}
+
+export async function startServer(request: ServerRequest, options: SpawnOptions = {}): Promise<ServerHandle> {
+  const child = start(serverWorker, request, options)
+  const exited = new Promise<void>(resolve => child.once('exit', () => resolve()))
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${request.kind} server did not start`)), 30_000)
+    child.on('message', (message: WorkerMessage) => {
+      if (message.type === 'listening') {
+        clearTimeout(timer)
+        resolve(message.url)
+      } else if (message.type === 'failed') {
+        clearTimeout(timer)
+        reject(new Error(`${request.kind} server failed: ${message.message}`))
+      }
+    })
+    child.once('exit', code => reject(new Error(`${request.kind} server exited with ${code}`)))
+  })
+  return {
+    url,
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM')
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
+      await exited
+      clearTimeout(timer)
+    },
+  }
+}

@@ -1,0 +1,197 @@
+// A consumer in a process of its own (so its CPU, memory and GC are its own), driven by bench/main.ts over IPC.
+//   pipeline  the real consumer service (createConsumerService), wired as `pipeline consumer` wires it
+//   naive     the seed-style baseline of bench/naive-consumer.ts
+// Offset commits are observed on @platformatic/kafka's diagnostics channel, so the time a record is "done" is
+// the time its offset commit was acknowledged, the same instrument for both consumers.
+import { tracingChannel } from 'node:diagnostics_channel'
+import { loadConfig } from '../../src/config/index.ts'
+import { createConsumerService } from '../../src/consumer/index.ts'
+import { createRedisDlq } from '../../src/dlq/index.ts'
+import { connectionOf } from '../../src/kafka/options.ts'
+import { consumerMetrics, createLogger, createRegistry } from '../../src/observability/index.ts'
+import { createStore } from '../../src/store/index.ts'
+import { brokers } from '../kafka.ts'
+import { runNaiveConsumer } from '../naive-consumer.ts'
+import type { DrainRequest, DrainResult, WorkerMessage } from './protocol.ts'
+
+const request = JSON.parse(process.argv[2] ?? '{}') as DrainRequest
+const send = (message: WorkerMessage) => process.send?.(message)
+
+/** One acknowledged commit: when, and the offset it moved each partition to. */
+const commits: [number, number, number][] = []
+const committed = new Map<number, number>()
+let onCommit: (() => void) | undefined
+
+interface CommitContext {
+  options?: { offsets?: { topic: string; partition: number; offset: bigint }[] }
+  error?: unknown
+}
+tracingChannel('plt:kafka:consumer:commits').subscribe({
+  start() {},
+  end() {},
+  asyncStart(message: unknown) {
+    const context = message as CommitContext
+    if (context.error !== undefined) return
+    const at = Date.now()
+    for (const o of context.options?.offsets ?? []) {
+      if (o.topic !== request.topic) continue
+      const offset = Number(o.offset)
+      if ((committed.get(o.partition) ?? -1) < offset) committed.set(o.partition, offset)
+      if (request.recordCommits) commits.push([at, o.partition, offset])
+    }
+    onCommit?.()
+  },
+  asyncEnd() {},
+  error() {},
+})
+
+tracingChannel('plt:kafka:consumer:fetches').subscribe({
+  start() {}, end() {}, error() {},
+  asyncStart(message: unknown) {
+    const c = message as { options?: { topics?: { partitions: { partition: number; fetchOffset: bigint; partitionMaxBytes: number }[] }[] }; result?: { responses?: { partitions: { partitionIndex: number; records?: unknown[]; highWatermark: bigint }[] }[] } }
+    const req = (c.options?.topics ?? []).flatMap(t => t.partitions.map(p => `${p.partition}@${p.fetchOffset}/${p.partitionMaxBytes}`)).join(' ')
+    const res = (c.result?.responses ?? []).flatMap(t => t.partitions.map(p => `${p.partitionIndex}:${(p.records as unknown[] | undefined)?.length ?? 0}hw${p.highWatermark}`)).join(' ')
+    process.stderr.write(`DBG fetch ${Date.now() % 100000} req[${req}] res[${res}]\n`)
+  },
+  asyncEnd() {},
+})
+let peakRss = 0
+const sampler = setInterval(() => {
+  peakRss = Math.max(peakRss, process.memoryUsage.rss())
+}, 100)
+
+function cpuMsSince(before: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(before)
+  return (used.user + used.system) / 1000
+}
+
+function committedTotal(): number {
+  let n = 0
+  for (const v of committed.values()) n += v
+  return n
+}
+
+function reached(end: Record<string, number>): boolean {
+  return Object.entries(end).every(([partition, offset]) => (committed.get(Number(partition)) ?? 0) >= offset)
+}
+
+/** Resolves with Date.now() of the commit that covered `end`, whenever `end` becomes known. */
+function whenCommitted(end: () => Record<string, number> | undefined): Promise<number> {
+  return new Promise(resolve => {
+    const check = () => {
+      const target = end()
+      if (target !== undefined && reached(target)) {
+        onCommit = undefined
+        resolve(Date.now())
+      }
+    }
+    onCommit = check
+    check()
+  })
+}
+
+let endOffsets = request.endOffsets
+process.on('message', (message: WorkerMessage) => {
+  if (message.type === 'end') {
+    endOffsets = message.endOffsets
+    onCommit?.()
+  }
+})
+
+async function pipeline(): Promise<DrainResult> {
+  const config = loadConfig({
+    ...process.env,
+    KAFKA_BROKERS: brokers.join(','),
+    KAFKA_TOPIC: request.topic,
+    KAFKA_GROUP_ID: request.groupId,
+    KAFKA_PARTITIONS: String(request.partitions),
+    DATABASE_URL: request.databaseUrl,
+    DLQ_KEY: request.dlqKey,
+    LOG_LEVEL: request.logLevel,
+  })
+  const logger = createLogger(config.logLevel, 'consumer')
+  const metrics = consumerMetrics(createRegistry('consumer'))
+  const store = await createStore(config.database)
+  await store.migrate()
+  const dlq = createRedisDlq({ addr: config.redisAddr, password: config.redisPassword, key: config.dlqKey })
+  const service = createConsumerService({
+    connection: connectionOf(config, 'consumer'),
+    topic: config.kafkaTopic,
+    groupId: config.kafkaGroupId,
+    partitions: config.kafkaPartitions,
+    store,
+    dlq,
+    logger,
+    metrics,
+    batchMax: config.consumerBatchMax,
+    batchWaitMs: config.consumerBatchWaitMs,
+    fkRetryMs: config.fkRetryMs,
+  })
+  const done = whenCommitted(() => endOffsets)
+  await service.start()
+  while (!service.status().joined) await new Promise(resolve => setTimeout(resolve, 2))
+  const started = Date.now()
+  const cpuBefore = process.cpuUsage()
+  send({ type: 'joined' })
+  const progress = setInterval(() => send({ type: 'progress', handled: committedTotal() }), 500)
+  const finished = await done
+  const cpuMs = cpuMsSince(cpuBefore)
+  clearInterval(progress)
+  const status = service.status()
+  await service.close()
+  const deadLettered = await dlq.length()
+  await store.close()
+  await dlq.close()
+  return {
+    handled: committedTotal(),
+    ms: finished - started,
+    deadLettered,
+    parkedAtEnd: status.parked,
+    batches: status.batches,
+    peakRssBytes: peakRss,
+    maxRssBytes: process.resourceUsage().maxRSS * 1024,
+    commits: request.recordCommits ? commits : undefined,
+    cpuMs,
+  }
+}
+
+async function naive(): Promise<DrainResult> {
+  // The same schema as the pipeline's, created by the real store before the clock starts.
+  const store = await createStore({ engine: 'postgres', url: request.databaseUrl })
+  await store.migrate()
+  await store.close()
+  const cpuBefore = process.cpuUsage()
+  const result = await runNaiveConsumer({
+    brokers,
+    topic: request.topic,
+    groupId: request.groupId,
+    databaseUrl: request.databaseUrl,
+    maxRecords: request.maxRecords ?? Number.POSITIVE_INFINITY,
+    maxMs: request.maxMs ?? Number.POSITIVE_INFINITY,
+    onStart: () => send({ type: 'joined' }),
+    onProgress: handled => send({ type: 'progress', handled }),
+  })
+  return {
+    handled: result.handled,
+    ms: result.ms,
+    deadLettered: result.failed,
+    parkedAtEnd: 0,
+    batches: result.handled,
+    peakRssBytes: peakRss,
+    maxRssBytes: process.resourceUsage().maxRSS * 1024,
+    cpuMs: cpuMsSince(cpuBefore),
+  }
+}
+
+try {
+  const result = request.kind === 'naive' ? await naive() : await pipeline()
+  clearInterval(sampler)
+  send({ type: 'result', result })
+  process.disconnect?.()
+} catch (error) {
+  send({ type: 'failed', message: (error as Error).stack ?? String(error) })
+  process.exitCode = 1
+  process.disconnect?.()
+}
+// Whatever a library still holds open must not keep the worker alive.
+setTimeout(() => process.exit(), 2000).unref()

@@ -1,0 +1,52 @@
+// Messages between bench/main.ts and its worker processes (child_process IPC).
+
+export interface DrainRequest {
+  readonly kind: 'pipeline' | 'naive'
+  readonly topic: string
+  readonly partitions: number
+  readonly groupId: string
+  /** postgres://… or sqlite:<file>. */
+  readonly databaseUrl: string
+  readonly dlqKey: string
+  readonly logLevel: string
+  /** Offsets (per partition) whose commit ends the run; may instead come later in an `end` message. */
+  readonly endOffsets?: Record<string, number>
+  /** Keep every commit (time, partition, offset) for end-to-end latency. */
+  readonly recordCommits?: boolean
+  /** naive only: stop after this many records or this many ms. */
+  readonly maxRecords?: number
+  readonly maxMs?: number
+}
+
+export interface DrainResult {
+  readonly handled: number
+  /** From the group join (pipeline) or the first record (naive) to the commit of the last offset. */
+  readonly ms: number
+  readonly deadLettered: number
+  readonly parkedAtEnd: number
+  readonly batches: number
+  /** Largest RSS seen by sampling every 100 ms, and the kernel's high-water mark. */
+  readonly peakRssBytes: number
+  readonly maxRssBytes: number
+  readonly commits?: [number, number, number][]
+  /** CPU time (user + system) the worker used during the measured interval. */
+  readonly cpuMs: number
+}
+
+export type ServerKind = 'producer' | 'noop' | 'api' | 'constant'
+
+export interface ServerRequest {
+  readonly kind: ServerKind
+  readonly logLevel: string
+  readonly topic?: string
+  readonly partitions?: number
+  readonly databaseUrl?: string
+}
+
+export type WorkerMessage =
+  | { type: 'joined' }
+  | { type: 'progress'; handled: number }
+  | { type: 'end'; endOffsets: Record<string, number> }
+  | { type: 'result'; result: DrainResult }
+  | { type: 'listening'; url: string }
+  | { type: 'failed'; message: string }

@@ -45,16 +45,6 @@ tracingChannel('plt:kafka:consumer:commits').subscribe({
   error() {},
 })
 
-tracingChannel('plt:kafka:consumer:fetches').subscribe({
-  start() {}, end() {}, error() {},
-  asyncStart(message: unknown) {
-    const c = message as { options?: { topics?: { partitions: { partition: number; fetchOffset: bigint; partitionMaxBytes: number }[] }[] }; result?: { responses?: { partitions: { partitionIndex: number; records?: unknown[]; highWatermark: bigint }[] }[] } }
-    const req = (c.options?.topics ?? []).flatMap(t => t.partitions.map(p => `${p.partition}@${p.fetchOffset}/${p.partitionMaxBytes}`)).join(' ')
-    const res = (c.result?.responses ?? []).flatMap(t => t.partitions.map(p => `${p.partitionIndex}:${(p.records as unknown[] | undefined)?.length ?? 0}hw${p.highWatermark}`)).join(' ')
-    process.stderr.write(`DBG fetch ${Date.now() % 100000} req[${req}] res[${res}]\n`)
-  },
-  asyncEnd() {},
-})
 let peakRss = 0
 const sampler = setInterval(() => {
   peakRss = Math.max(peakRss, process.memoryUsage.rss())
@@ -126,6 +116,7 @@ async function pipeline(): Promise<DrainResult> {
     batchMax: config.consumerBatchMax,
     batchWaitMs: config.consumerBatchWaitMs,
     fkRetryMs: config.fkRetryMs,
+    groupProtocol: config.kafkaGroupProtocol,
   })
   const done = whenCommitted(() => endOffsets)
   await service.start()

@@ -29,6 +29,7 @@ export class PartitionReader {
   readonly #highWater: number
   readonly lanes = new Map<string, Lane>()
   #buffered = 0
+  #pausing = false
   #wake: (() => void) | undefined
   #error: Error | undefined
   #ended = false
@@ -43,11 +44,10 @@ export class PartitionReader {
       if (lane === undefined) {
         lane = { key, topic: message.topic, partition: message.partition, records: [], head: 0, since: 0 }
         this.lanes.set(key, lane)
-        process.stderr.write(`DBG lane ${message.partition} created at ${Date.now() % 100000} offset ${message.offset} buffered ${this.#buffered}\n`)
       }
       if (lane.head === lane.records.length) lane.since = Date.now()
       lane.records.push(message)
-      if (++this.#buffered >= this.#highWater && !stream.isPaused() && this.#mayPause()) stream.pause()
+      if (++this.#buffered >= this.#highWater) this.#pauseSoon()
       this.poke()
     })
     stream.on('error', (error: Error) => {
@@ -90,6 +90,20 @@ export class PartitionReader {
     this.#buffered -= batch.length
     if (this.#stream.isPaused() && (this.#buffered < this.#highWater / 2 || !this.#mayPause())) this.#stream.resume()
     return batch
+  }
+
+  /**
+   * The client pushes a whole fetch response at once, partition after partition. Pausing in the middle of it would
+   * leave the later partitions' records in the stream's own buffer, out of the lanes' sight, while the earlier
+   * ones run ahead of them: the pause waits until the response is through (a microtask).
+   */
+  #pauseSoon(): void {
+    if (this.#pausing) return
+    this.#pausing = true
+    queueMicrotask(() => {
+      this.#pausing = false
+      if (this.#buffered >= this.#highWater && !this.#stream.isPaused() && this.#mayPause()) this.#stream.pause()
+    })
   }
 
   /**

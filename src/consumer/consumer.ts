@@ -229,9 +229,6 @@ export function createConsumerService(options: ConsumerServiceOptions) {
 
   async function work(reader: PartitionReader, lane: Lane, p: Progress): Promise<void> {
     const batch = reader.take(lane, options.batchMax)
-    process.stderr.write(
-      `DBG batch p${lane.partition} ${batch[0]?.offset}..${batch[batch.length - 1]?.offset} n=${batch.length} parked=${p.parked.length} at ${Date.now() % 100000}\n`,
-    )
     const now = Date.now()
     const due = p.parked.filter(x => x.retryAt <= now)
     try {

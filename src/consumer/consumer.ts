@@ -103,8 +103,9 @@ export function createConsumerService(options: ConsumerServiceOptions) {
       : { groupProtocol: GroupProtocols.CONSUMER, rebalanceTimeout: 60_000 }),
     maxWaitTime: 100,
     maxBytes: 16 * 1024 * 1024,
-    // Without a per-partition limit the client sends 0, and the broker then answers each fetch with a single
-    // record batch of a single partition.
+    // Without a per-partition limit the client uses maxBytes for each partition, and the first partition of a
+    // backlog fills every fetch on its own. 1 MiB (the Java client's default) is still at least the largest record
+    // batch a producer may write, so no partition can starve behind another.
     maxBytesPerPartition: 1024 * 1024,
   })
   consumer.on('consumer:group:join', () => {

@@ -4,6 +4,7 @@
 import { TimeoutError } from 'tarn'
 import { ConnectionError, RequestError } from 'tedious'
 import { asPipelineError, PipelineError } from '../../errors.ts'
+import { socketErrorCodes } from '../network-errors.ts'
 
 export const errorNumbers = {
   /** FOREIGN KEY or CHECK constraint conflict. */
@@ -70,18 +71,6 @@ const transient: ReadonlySet<number> = new Set([
 
 // tedious's codes for a request that never got an answer: timeout, connection closed or broken, cancelled.
 const unavailableCodes: ReadonlySet<string> = new Set(['ETIMEOUT', 'ECLOSE', 'ESOCKET', 'EINVALIDSTATE', 'ECANCEL'])
-
-const systemCodes: ReadonlySet<string> = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-])
 
 // The schema's only foreign key: the message says which user is missing only through the constraint's name.
 export const foreignKeyName = 'FK_Orders_Users'
@@ -151,7 +140,7 @@ function fromOne(error: unknown): PipelineError | undefined {
     })
   }
   const code = (error as { code?: unknown } | null)?.code
-  if (typeof code === 'string' && systemCodes.has(code)) {
+  if (typeof code === 'string' && socketErrorCodes.has(code)) {
     return new PipelineError('DB_UNAVAILABLE', `SQL Server unreachable: ${code}`, { cause: error })
   }
   // Kysely's words for a connection that closed during its login.

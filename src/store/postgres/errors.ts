@@ -1,6 +1,7 @@
 // pg errors → the pipeline's taxonomy, from SQLSTATE codes and Node's system error codes.
 import pg from 'pg'
 import { asPipelineError, PipelineError } from '../../errors.ts'
+import { socketErrorCode } from '../network-errors.ts'
 
 // Serialization failure and deadlock lose a race, not an argument: the same batch succeeds when retried.
 // 57P01/57P02/57P03: the server is shutting down, crashed or not yet accepting connections; 57014: the
@@ -8,31 +9,10 @@ import { asPipelineError, PipelineError } from '../../errors.ts'
 const retryableStates: ReadonlySet<string> = new Set(['40001', '40P01', '57P01', '57P02', '57P03', '57014', '55P03'])
 const retryableClasses: ReadonlySet<string> = new Set(['08', '53', '58'])
 
-// Socket-level failures, also on the AggregateError Node raises when every address of a host refuses.
-const systemCodes: ReadonlySet<string> = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-])
-
 // pg raises these connection and timeout failures as plain Errors with no code at all, so the message is
 // the only thing to go by.
 const pgConnectionMessages =
   /^(Connection terminated|timeout expired|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error|Client was closed|Cannot use a pool after calling end)/
-
-function systemCode(error: unknown): string | undefined {
-  if (typeof error !== 'object' || error === null) return undefined
-  const code = (error as { code?: unknown }).code
-  if (typeof code === 'string' && systemCodes.has(code)) return code
-  const inner = (error as { errors?: unknown }).errors
-  return Array.isArray(inner) ? inner.map(systemCode).find(c => c !== undefined) : undefined
-}
 
 function fromSqlState(error: pg.DatabaseError): PipelineError {
   const state = error.code ?? ''
@@ -57,7 +37,7 @@ function fromSqlState(error: pg.DatabaseError): PipelineError {
 export function toPipelineError(error: unknown): PipelineError {
   if (error instanceof PipelineError) return error
   if (error instanceof pg.DatabaseError) return fromSqlState(error)
-  const code = systemCode(error)
+  const code = socketErrorCode(error)
   if (code !== undefined) {
     return new PipelineError('DB_UNAVAILABLE', `PostgreSQL unreachable: ${code}`, { cause: error })
   }

@@ -63,8 +63,39 @@ function schemaError(problems: string[]): PipelineError {
   })
 }
 
+// Two digits at `at`, or -1.
+function twoDigits(value: string, at: number): number {
+  const a = value.charCodeAt(at) - 48
+  const b = value.charCodeAt(at + 1) - 48
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1
+}
+
+/**
+ * Whether `value` is already what normaliseDate returns: `YYYY-MM-DDTHH:MM:SS.sssZ` with a year from 0001, a
+ * month 01–12, a day 01–28 (every month has it, so nothing can roll over), hours 00–23, minutes and seconds 00–59.
+ * The producer publishes every date in this form, so the consumer checks most dates without building a Date.
+ */
+function isCanonicalDate(value: string): boolean {
+  if (value.length !== 24 || value.charCodeAt(23) !== 90 /* Z */) return false
+  if (value[4] !== '-' || value[7] !== '-' || value[10] !== 'T' || value[13] !== ':' || value[16] !== ':') return false
+  if (value[19] !== '.') return false
+  const century = twoDigits(value, 0)
+  const year = twoDigits(value, 2)
+  if (century < 0 || year < 0 || century + year === 0) return false
+  const month = twoDigits(value, 5)
+  const day = twoDigits(value, 8)
+  if (month < 1 || month > 12 || day < 1 || day > 28) return false
+  const hour = twoDigits(value, 11)
+  const minute = twoDigits(value, 14)
+  const second = twoDigits(value, 17)
+  if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) return false
+  const ms = value.charCodeAt(22) - 48
+  return twoDigits(value, 20) >= 0 && ms >= 0 && ms <= 9
+}
+
 /** A date-time that is also a real instant within DATETIME2's range, normalised to ISO UTC with ms. */
 function normaliseDate(value: string, path: string, problems: string[]): string {
+  if (isCanonicalDate(value)) return value
   const ms = Date.parse(value)
   const year = Number.isFinite(ms) ? new Date(ms).getUTCFullYear() : Number.NaN
   if (!(year >= 1 && year <= 9999)) {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import fc from 'fast-check'
 import { PipelineError } from '../../src/errors.ts'
 import { keyOf, parseEvent, parseRecord } from '../../src/events/index.ts'
 import { inventoryAdjusted, orderPlaced, paymentSettled, userCreated } from '../helpers/events.ts'
@@ -45,6 +46,52 @@ describe('parseEvent', () => {
       { eventId: 'e', type: 'InvalidEvent', timestamp: '2025-01-11T12:05:00Z', data: {} },
       'UNKNOWN_TYPE',
       '/type',
+    )
+  })
+
+  it('keeps canonical dates as they are and normalises every other accepted form the same way', () => {
+    const pad = (n: number, width: number) => String(n).padStart(width, '0')
+    // The canonical shape with every field over a range wider than valid, so both paths are exercised.
+    const shaped = fc
+      .tuple(
+        fc.integer({ min: 0, max: 9999 }),
+        fc.integer({ min: 0, max: 13 }),
+        fc.integer({ min: 0, max: 32 }),
+        fc.integer({ min: 0, max: 25 }),
+        fc.integer({ min: 0, max: 60 }),
+        fc.integer({ min: 0, max: 60 }),
+        fc.integer({ min: 0, max: 999 }),
+        fc.constantFrom('Z', '+00:00', '-05:30', 'z'),
+      )
+      .map(([y, mo, d, h, mi, s, ms, zone]) => {
+        const date = `${pad(y, 4)}-${pad(mo, 2)}-${pad(d, 2)}T${pad(h, 2)}:${pad(mi, 2)}:${pad(s, 2)}`
+        return `${date}.${pad(ms, 3)}${zone}`
+      })
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          shaped,
+          fc.date({ noInvalidDate: true }).map(d => d.toISOString()),
+        ),
+        value => {
+          let accepted: string | undefined
+          try {
+            accepted = parseEvent({ ...userCreated('u'), timestamp: value }).timestamp
+          } catch (error) {
+            assert.ok(error instanceof PipelineError && error.paths.includes('/timestamp'), String(error))
+          }
+          const ms = Date.parse(value)
+          const year = Number.isFinite(ms) ? new Date(ms).getUTCFullYear() : Number.NaN
+          if (accepted !== undefined) {
+            assert.ok(year >= 1 && year <= 9999, value)
+            assert.equal(accepted, new Date(ms).toISOString())
+          }
+          const [y, mo, d, h, mi, s] = value.split(/[-T:.]/).map(Number) as number[]
+          const plainlyValid = y! >= 1 && mo! >= 1 && mo! <= 12 && d! >= 1 && d! <= 28 && h! <= 23 && mi! <= 59
+          if (value.endsWith('Z') && value.length === 24 && plainlyValid && s! <= 59) assert.equal(accepted, value)
+        },
+      ),
+      { numRuns: 5_000 },
     )
   })
 

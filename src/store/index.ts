@@ -1,10 +1,11 @@
 // The store stage's only public door: the Store interface and createStore, which picks the engine from the
 // configuration. createStore connects lazily and never migrates: each role decides whether and when to call
 // store.migrate(), and a database that is down does not fail construction, only the first call.
+//
+// Each engine is imported when it is chosen: a process pays only for its own driver's code (the SQL Server
+// driver, tedious with its Azure identity libraries, is 25–30 MB of resident memory that a PostgreSQL or SQLite
+// deployment never needs).
 import type { Database } from '../config/index.ts'
-import { createMssqlStore } from './mssql/store.ts'
-import { createPostgresStore } from './postgres/store.ts'
-import { createSqliteStore } from './sqlite/store.ts'
 import type { Store } from './types.ts'
 
 export type {
@@ -26,16 +27,22 @@ export interface StoreOptions {
 
 export async function createStore(database: Database, options: StoreOptions = {}): Promise<Store> {
   switch (database.engine) {
-    case 'sqlite':
+    case 'sqlite': {
+      const { createSqliteStore } = await import('./sqlite/store.ts')
       return createSqliteStore({ path: database.path })
-    case 'postgres':
+    }
+    case 'postgres': {
+      const { createPostgresStore } = await import('./postgres/store.ts')
       return createPostgresStore({ url: database.url, poolSize: options.poolSize })
-    case 'mssql':
+    }
+    case 'mssql': {
+      const { createMssqlStore } = await import('./mssql/store.ts')
       // A connection string or URL that does not parse throws a ConfigError naming the bad key, at start.
       return createMssqlStore({
         url: database.url,
         connectionString: database.connectionString,
         poolSize: options.poolSize,
       })
+    }
   }
 }

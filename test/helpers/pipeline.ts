@@ -3,6 +3,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
+import { nodeFlags } from '../../src/cli/node-flags.ts'
 import { eventually } from './kafka.ts'
 import type { Cleanup } from './resources.ts'
 import { testServices } from './services.ts'
@@ -34,7 +35,7 @@ export async function startPipeline(
   env: Record<string, string>,
 ): Promise<RunningPipeline> {
   const ports = { producer: await freePort(), consumer: await freePort(), api: await freePort() }
-  const child = spawn(process.execPath, [main, command], {
+  const child = spawn(process.execPath, [...nodeFlags, main, command], {
     env: {
       PATH: process.env['PATH'] ?? '',
       KAFKA_BROKERS: testServices.kafkaBrokers.join(','),

@@ -70,7 +70,7 @@ export function buildBaseApp(options: BaseAppOptions): FastifyInstance {
     requestIdHeader: false,
     // Fastify answers 404 for path parameters past 100 characters; routes validate ids themselves and answer
     // 400 for a malformed one, so let longer ones through to them.
-    maxParamLength: 1000,
+    routerOptions: { maxParamLength: 1000 },
     ...(options.bodyLimit === undefined ? {} : { bodyLimit: options.bodyLimit }),
   }) as unknown as FastifyInstance
 

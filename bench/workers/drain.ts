@@ -5,9 +5,8 @@
 // the time its offset commit was acknowledged, the same instrument for both consumers.
 import { tracingChannel } from 'node:diagnostics_channel'
 import { loadConfig } from '../../src/config/index.ts'
-import { createConsumerService } from '../../src/consumer/index.ts'
-import { createRedisDlq } from '../../src/dlq/index.ts'
-import { connectionOf } from '../../src/kafka/options.ts'
+import { consumerSettingsOf, createConsumerService } from '../../src/consumer/index.ts'
+import { dlqFromConfig } from '../../src/dlq/index.ts'
 import { consumerMetrics, createLogger, createRegistry } from '../../src/observability/index.ts'
 import { createStore } from '../../src/store/index.ts'
 import { brokers } from '../kafka.ts'
@@ -103,21 +102,8 @@ async function pipeline(): Promise<DrainResult> {
   const metrics = consumerMetrics(createRegistry('consumer'))
   const store = await createStore(config.database)
   await store.migrate()
-  const dlq = createRedisDlq({ addr: config.redisAddr, password: config.redisPassword, key: config.dlqKey })
-  const service = createConsumerService({
-    connection: connectionOf(config, 'consumer'),
-    topic: config.kafkaTopic,
-    groupId: config.kafkaGroupId,
-    partitions: config.kafkaPartitions,
-    store,
-    dlq,
-    logger,
-    metrics,
-    batchMax: config.consumerBatchMax,
-    batchWaitMs: config.consumerBatchWaitMs,
-    fkRetryMs: config.fkRetryMs,
-    groupProtocol: config.kafkaGroupProtocol,
-  })
+  const dlq = dlqFromConfig(config)
+  const service = createConsumerService({ ...consumerSettingsOf(config), store, dlq, logger, metrics })
   const done = whenCommitted(() => endOffsets)
   await service.start()
   while (!service.status().joined) await new Promise(resolve => setTimeout(resolve, 2))

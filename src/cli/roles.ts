@@ -2,12 +2,11 @@
 // Shutdown order (written down once, here): mark every app closing (/ready → 503, producer → 503), stop the
 // producer's HTTP intake and flush Kafka, drain the consumer (batch in hand → store/DLQ → commit → leave group),
 // close the HTTP servers, then the stores and Redis connections.
-import { readFileSync } from 'node:fs'
 import type { FastifyInstance } from 'fastify'
 import { buildApiApp } from '../api/index.ts'
 import type { Config, Role } from '../config/index.ts'
-import { createConsumerService } from '../consumer/index.ts'
-import { createRedisDlq, type DeadLetterQueue } from '../dlq/index.ts'
+import { consumerSettingsOf, createConsumerService } from '../consumer/index.ts'
+import { dlqFromConfig } from '../dlq/index.ts'
 import { buildBaseApp, markClosing } from '../http/index.ts'
 import { connectionOf } from '../kafka/options.ts'
 import { consumerMetrics, createLogger, createRegistry, type Logger } from '../observability/index.ts'
@@ -20,15 +19,6 @@ interface RunningRole {
   /** Stops the role's own work (intake, drain); the app and resources close after. */
   drain: () => Promise<void>
   release: () => Promise<void>
-}
-
-function dlqOf(config: Config): DeadLetterQueue {
-  return createRedisDlq({
-    addr: config.redisAddr,
-    password: config.redisPassword,
-    key: config.dlqKey,
-    ...(config.redisTls ? { tls: config.redisTlsCaFile ? { ca: readFileSync(config.redisTlsCaFile) } : {} } : {}),
-  })
 }
 
 async function storeOf(config: Config, logger: Logger): Promise<Store> {
@@ -49,7 +39,7 @@ async function producerRole(config: Config): Promise<RunningRole> {
   })
   // Rejected events also go to the DLQ, so the seed's "malformed event → dlq:events" checks still hold
   // while the client gets its 400 at once.
-  const dlq = dlqOf(config)
+  const dlq = dlqFromConfig(config)
   const app = buildProducerApp({ config, logger, registry, publisher, rejected: records => dlq.push(records) })
   return {
     role: 'producer',
@@ -67,21 +57,8 @@ async function consumerRole(config: Config): Promise<RunningRole> {
   const registry = createRegistry('consumer')
   const metrics = consumerMetrics(registry)
   const store = await storeOf(config, logger)
-  const dlq = dlqOf(config)
-  const service = createConsumerService({
-    connection: connectionOf(config, 'consumer'),
-    topic: config.kafkaTopic,
-    groupId: config.kafkaGroupId,
-    partitions: config.kafkaPartitions,
-    store,
-    dlq,
-    logger,
-    metrics,
-    batchMax: config.consumerBatchMax,
-    batchWaitMs: config.consumerBatchWaitMs,
-    fkRetryMs: config.fkRetryMs,
-    groupProtocol: config.kafkaGroupProtocol,
-  })
+  const dlq = dlqFromConfig(config)
+  const service = createConsumerService({ ...consumerSettingsOf(config), store, dlq, logger, metrics })
   const app = buildBaseApp({
     role: 'consumer',
     logger,

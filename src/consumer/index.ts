@@ -5,3 +5,4 @@ export {
   createConsumerService,
 } from './consumer.ts'
 export { createProcessor, type InboundRecord, type Processor } from './process.ts'
+export { type ConsumerSettings, consumerSettingsOf } from './settings.ts'

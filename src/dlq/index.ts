@@ -1,2 +1,2 @@
 export { type DeadLetter, encodePayload } from './record.ts'
-export { createRedisDlq, type DeadLetterQueue, type RedisDlqOptions } from './redis.ts'
+export { createRedisDlq, type DeadLetterQueue, dlqFromConfig, type RedisDlqOptions } from './redis.ts'

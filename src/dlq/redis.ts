@@ -1,5 +1,7 @@
 // The Redis list backend of the dead-letter queue: LPUSH to `dlq:events`, newest first (the seed's contract).
+import { readFileSync } from 'node:fs'
 import { Redis } from 'ioredis'
+import type { Config } from '../config/index.ts'
 import { PipelineError } from '../errors.ts'
 import type { DeadLetter } from './record.ts'
 
@@ -21,6 +23,18 @@ export interface RedisDlqOptions {
   commandTimeoutMs?: number
   /** TLS to Redis; `ca` is a PEM bundle (default: the system CAs). */
   tls?: { ca?: Buffer }
+}
+
+/** The dead-letter queue the configuration names (REDIS_ADDR, REDIS_PASSWORD, DLQ_KEY, REDIS_TLS…). */
+export function dlqFromConfig(
+  config: Pick<Config, 'redisAddr' | 'redisPassword' | 'dlqKey' | 'redisTls' | 'redisTlsCaFile'>,
+): DeadLetterQueue {
+  return createRedisDlq({
+    addr: config.redisAddr,
+    password: config.redisPassword,
+    key: config.dlqKey,
+    ...(config.redisTls ? { tls: config.redisTlsCaFile ? { ca: readFileSync(config.redisTlsCaFile) } : {} } : {}),
+  })
 }
 
 export function createRedisDlq(options: RedisDlqOptions): DeadLetterQueue {

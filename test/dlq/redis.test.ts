@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { createRedisDlq, type DeadLetter, encodePayload } from '../../src/dlq/index.ts'
+import { loadConfig } from '../../src/config/index.ts'
+import { createRedisDlq, type DeadLetter, dlqFromConfig, encodePayload } from '../../src/dlq/index.ts'
 import { PipelineError } from '../../src/errors.ts'
 import { redisPrefix } from '../helpers/resources.ts'
 import { testServices } from '../helpers/services.ts'
@@ -70,5 +71,19 @@ describe('Redis dead-letter queue', () => {
       (e: unknown) => e instanceof PipelineError && e.code === 'DLQ_UNAVAILABLE',
     )
     assert.ok(Date.now() - started < 5000, 'no endless wait')
+  })
+
+  it('is the queue the configuration names: REDIS_ADDR, REDIS_PASSWORD, DLQ_KEY', async t => {
+    const { redis, prefix } = redisPrefix(t)
+    const config = loadConfig({
+      REDIS_ADDR: testServices.redisAddr,
+      REDIS_PASSWORD: testServices.redisPassword,
+      DLQ_KEY: `${prefix}configured`,
+    })
+    const dlq = dlqFromConfig(config)
+    t.after(() => dlq.close())
+    await dlq.push([letter(7)])
+    assert.equal(await redis.llen(`${prefix}configured`), 1)
+    assert.equal((await dlq.list())[0]?.offset, '7')
   })
 })

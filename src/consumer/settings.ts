@@ -1,0 +1,22 @@
+// What the consumer service takes from the configuration, in one place for `pipeline consumer` and the benchmark.
+import type { Config } from '../config/index.ts'
+import { connectionOf } from '../kafka/options.ts'
+import type { ConsumerServiceOptions } from './consumer.ts'
+
+export type ConsumerSettings = Pick<
+  ConsumerServiceOptions,
+  'connection' | 'topic' | 'groupId' | 'partitions' | 'batchMax' | 'batchWaitMs' | 'fkRetryMs' | 'groupProtocol'
+>
+
+export function consumerSettingsOf(config: Config): ConsumerSettings {
+  return {
+    connection: connectionOf(config, 'consumer'),
+    topic: config.kafkaTopic,
+    groupId: config.kafkaGroupId,
+    partitions: config.kafkaPartitions,
+    batchMax: config.consumerBatchMax,
+    batchWaitMs: config.consumerBatchWaitMs,
+    fkRetryMs: config.fkRetryMs,
+    groupProtocol: config.kafkaGroupProtocol,
+  }
+}

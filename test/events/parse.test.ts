@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
+import { IsDateTime as isRfc3339 } from 'typebox/format'
 import { PipelineError } from '../../src/errors.ts'
 import { keyOf, parseEvent, parseRecord } from '../../src/events/index.ts'
 import { inventoryAdjusted, orderPlaced, paymentSettled, userCreated } from '../helpers/events.ts'
@@ -83,6 +84,8 @@ describe('parseEvent', () => {
           const ms = Date.parse(value)
           const year = Number.isFinite(ms) ? new Date(ms).getUTCFullYear() : Number.NaN
           if (accepted !== undefined) {
+            // Only RFC 3339 date-times get in (the canonical shortcut must not widen TypeBox's own check).
+            assert.ok(isRfc3339(value), value)
             assert.ok(year >= 1 && year <= 9999, value)
             assert.equal(accepted, new Date(ms).toISOString())
           }

@@ -25,8 +25,9 @@ import {
   postgresVersion,
   sqliteFile,
   uniqueName,
+  vacuumAnalyze,
 } from './databases.ts'
-import { runHttp } from './http.ts'
+import { loadGenerator, runHttp } from './http.ts'
 import { brokers, createTopic, deleteGroups, deleteTopics, prefill, type Sent, steadyLoad } from './kafka.ts'
 import { Results, type Target, table, targetsTable, writeJson } from './report.ts'
 import { type SpawnOptions, startDrain, startServer } from './spawn.ts'
@@ -479,6 +480,7 @@ async function read(workload: Workload): Promise<void> {
     await store.close()
     await loadWithCopy(readDatabase, ceilingRows('bench-read', workload.records))
   }
+  await vacuumAnalyze(readDatabase)
   const api = await startServer({ kind: 'api', logLevel: settings.logLevel, databaseUrl: readDatabase }, spawnOptions)
   const constant = await startServer({ kind: 'constant', logLevel: settings.logLevel }, spawnOptions)
   try {
@@ -594,6 +596,7 @@ async function machine() {
     postgres: await postgresVersion().catch(() => 'unknown'),
     kafkaBrokers: brokers,
     platform: `${process.platform} ${process.arch}`,
+    httpLoadGenerator: loadGenerator(),
   }
 }
 
@@ -602,7 +605,8 @@ async function main(): Promise<void> {
   const host = await machine()
   say(
     `bench: ${settings.events.toLocaleString()} events, ${settings.runs} runs, ${host.nproc} cores, Node ${host.node}, ` +
-      `PostgreSQL ${host.postgres}, LOG_LEVEL=${settings.logLevel}, sections: ${[...sections].join(',')}`,
+      `PostgreSQL ${host.postgres}, LOG_LEVEL=${settings.logLevel}, HTTP load: ${host.httpLoadGenerator}, ` +
+      `sections: ${[...sections].join(',')}`,
   )
   const workload = generateWorkload({ events: settings.events, partitions: settings.partitions })
   say(`workload: ${JSON.stringify(workload.counts)}; expected state ${JSON.stringify(workload.expected)}`)

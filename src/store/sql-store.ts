@@ -1,7 +1,7 @@
 // The Store both SQL engines share: planning, the order of statements inside the one transaction, result
 // counting, reads and the error edge. An engine folder supplies only what differs: its connection, its SQL
 // text, its migrations and how its driver's errors map onto the taxonomy.
-import { type CompiledQuery, type Kysely, sql, type Transaction } from 'kysely'
+import { CompiledQuery, type Kysely, sql, type Transaction } from 'kysely'
 import { PipelineError } from '../errors.ts'
 import {
   type BatchPlan,
@@ -46,6 +46,20 @@ export interface EngineParts {
   /** Runs before the migration's transaction, outside it: MS SQL Server creates a missing database here. */
   beforeMigrate?(): Promise<void>
   toPipelineError(error: unknown): PipelineError
+  /**
+   * Lookup texts that take every key as one array parameter ($1), so the text is the same for one key or five
+   * hundred (PostgreSQL: `= ANY($1)`, run as prepared statements). Without them the store builds `key = $1` or
+   * `key IN (…)` per batch of keys.
+   */
+  readonly lookups?: Lookups
+}
+
+/** One text per table, selecting that table's read columns for the keys in the array parameter $1. */
+export interface Lookups {
+  readonly users: string
+  readonly orders: string
+  readonly payments: string
+  readonly inventory: string
 }
 
 const empty: ApplyResult = Object.freeze({ upserts: 0, stale: 0, deltasApplied: 0, deltasDuplicate: 0 })
@@ -157,9 +171,17 @@ export class SqlStore implements Store {
     const batched = parts.engine !== 'mssql'
     const loader = <R>(fetch: (keys: string[]) => Promise<R[]>, keyOf: (row: R) => string) =>
       new KeyLoader(keys => this.#run(() => fetch(keys)), keyOf, batched ? KeyLoader.maxKeys : 1)
-    // One key: the plain `key = $1` lookup; several: `key IN (…)`.
+    const lookups = parts.lookups
+    const byArray =
+      lookups === undefined
+        ? undefined
+        : <R>(text: string) =>
+            async (keys: string[]) =>
+              (await db.executeQuery(CompiledQuery.raw(text, [keys]))).rows as R[]
+    // One key: the plain `key = $1` lookup; several: `key IN (…)`; or the engine's array lookup for any number.
     this.#users = loader(
       async keys => {
+        if (byArray) return (await byArray<Parameters<typeof toUser>[0]>(lookups!.users)(keys)).map(toUser)
         const q = db.selectFrom('users').select(userColumns)
         const query = keys.length === 1 ? q.where('user_id', '=', keys[0]!) : q.where('user_id', 'in', keys)
         return (await query.execute()).map(toUser)
@@ -168,6 +190,7 @@ export class SqlStore implements Store {
     )
     this.#orders = loader(
       async keys => {
+        if (byArray) return (await byArray<Parameters<typeof toOrder>[0]>(lookups!.orders)(keys)).map(toOrder)
         const q = db.selectFrom('orders').select(orderColumns)
         const query = keys.length === 1 ? q.where('order_id', '=', keys[0]!) : q.where('order_id', 'in', keys)
         return (await query.execute()).map(toOrder)
@@ -176,6 +199,7 @@ export class SqlStore implements Store {
     )
     this.#payments = loader(
       async keys => {
+        if (byArray) return (await byArray<Parameters<typeof toPayment>[0]>(lookups!.payments)(keys)).map(toPayment)
         const q = db.selectFrom('payments').select(paymentColumns)
         const query = keys.length === 1 ? q.where('order_id', '=', keys[0]!) : q.where('order_id', 'in', keys)
         return (await query.execute()).map(toPayment)
@@ -184,6 +208,8 @@ export class SqlStore implements Store {
     )
     this.#inventory = loader(
       async keys => {
+        if (byArray)
+          return (await byArray<Parameters<typeof toInventory>[0]>(lookups!.inventory)(keys)).map(toInventory)
         const q = db.selectFrom('inventory').select(inventoryColumns)
         const query = keys.length === 1 ? q.where('sku', '=', keys[0]!) : q.where('sku', 'in', keys)
         return (await query.execute()).map(toInventory)

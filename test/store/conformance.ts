@@ -226,6 +226,28 @@ export function runConformance(name: string, fresh: FreshDatabase): void {
       })
     })
 
+    describe('lookups of many keys at once', () => {
+      it('answers each key of the same turn with its own row, whatever characters the keys hold', async t => {
+        const store = await open(t)
+        const ids = [
+          'NULL',
+          'a,b',
+          '{x}',
+          'q"uote',
+          'back\\slash',
+          'sp ace',
+
+          ...Array.from({ length: 40 }, (_, i) => `k${i}`),
+        ]
+        await store.applyBatch(sourced(...ids.map(userId => userCreated({ userId, name: `name of ${userId}` }))))
+        const asked = [...ids, 'absent', 'k']
+        const users = await Promise.all(asked.map(id => store.getUser(id)))
+        for (const [i, id] of asked.entries()) {
+          assert.equal(users[i]?.name, ids.includes(id) ? `name of ${id}` : undefined, id)
+        }
+      })
+    })
+
     runDeltaAndFailureConformance(fresh)
     runBulkConformance(fresh)
   })

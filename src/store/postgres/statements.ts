@@ -4,7 +4,8 @@
 // preparedNames): the server parses and plans it once per connection instead of once per batch.
 import { CompiledQuery } from 'kysely'
 import type { DeltaRow, InventoryChange, OrderRow, PaymentRow, UserRow } from '../batch.ts'
-import type { Statements } from '../sql-store.ts'
+import type { Lookups, Statements } from '../sql-store.ts'
+import * as read from '../tables.ts'
 import type { Source } from '../types.ts'
 
 type Param = string | number | null
@@ -125,10 +126,25 @@ function build<R, O = unknown>(shape: Shape<R>, rows: readonly R[]): CompiledQue
   return [CompiledQuery.raw(shape.text, params) as CompiledQuery<O>]
 }
 
-/** Statement name of each write text, for the pool's clients (driver.ts) to run it as a prepared statement. */
-export const preparedNames: ReadonlyMap<string, string> = new Map(
-  [users, orders, payments, ledger, inventory].map((shape, i) => [shape.text, `ep_write_${i}`]),
-)
+const lookup = (table: string, key: string, columns: readonly string[]) =>
+  `SELECT ${columns.join(', ')} FROM ${table} WHERE ${key} = ANY($1::varchar[])`
+
+/**
+ * The read API's lookups by key: one text for any number of keys (the store batches the keys of a turn), so
+ * each runs as a prepared statement like the writes; a btree index scan serves `= ANY(array)` as it does `IN`.
+ */
+export const lookups: Lookups = {
+  users: lookup('users', 'user_id', read.userColumns),
+  orders: lookup('orders', 'order_id', read.orderColumns),
+  payments: lookup('payments', 'order_id', read.paymentColumns),
+  inventory: lookup('inventory', 'sku', read.inventoryColumns),
+}
+
+/** Statement name of each fixed text, for the pool's clients (driver.ts) to run it as a prepared statement. */
+export const preparedNames: ReadonlyMap<string, string> = new Map([
+  ...[users, orders, payments, ledger, inventory].map((shape, i): [string, string] => [shape.text, `ep_write_${i}`]),
+  ...Object.entries(lookups).map(([table, text]): [string, string] => [text, `ep_read_${table}`]),
+])
 
 export const statements: Statements = {
   upsertUsers: rows => build(users, rows),

@@ -7,7 +7,7 @@ import type { Store } from '../types.ts'
 import { createPool } from './driver.ts'
 import { toPipelineError } from './errors.ts'
 import { migrate } from './migrations.ts'
-import { preparedNames, statements } from './statements.ts'
+import { lookups, preparedNames, statements } from './statements.ts'
 
 export const defaultPoolSize = 10
 
@@ -24,6 +24,7 @@ export function createPostgresStore({ url, poolSize = defaultPoolSize }: Postgre
     engine: 'postgres',
     db,
     statements,
+    lookups,
     migrate,
     toPipelineError,
     write: work => db.transaction().execute(work),

@@ -5,6 +5,7 @@ import { limits } from '../events/index.ts'
 import { buildBaseApp } from '../http/index.ts'
 import type { Logger } from '../observability/index.ts'
 import type { Store } from '../store/index.ts'
+import { inventoryResponse, orderResponse, userResponse } from './schemas.ts'
 
 export interface ApiAppOptions {
   store: Store
@@ -53,29 +54,41 @@ export function buildApiApp(options: ApiAppOptions): FastifyInstance {
     },
   })
 
-  app.get<{ Params: { id: string } }>('/users/:id', async (request, reply) => {
-    const { id } = request.params
-    if (badId(reply, 'user id', id)) return reply
-    const [user, recentOrders] = await Promise.all([store.getUser(id), store.getRecentOrders(id, recent)])
-    if (user === undefined) return notFound(reply, 'user', id)
-    return { user, recentOrders }
-  })
+  app.get<{ Params: { id: string } }>(
+    '/users/:id',
+    { schema: { response: { 200: userResponse } } },
+    async (request, reply) => {
+      const { id } = request.params
+      if (badId(reply, 'user id', id)) return reply
+      const [user, recentOrders] = await Promise.all([store.getUser(id), store.getRecentOrders(id, recent)])
+      if (user === undefined) return notFound(reply, 'user', id)
+      return { user, recentOrders }
+    },
+  )
 
-  app.get<{ Params: { id: string } }>('/orders/:id', async (request, reply) => {
-    const { id } = request.params
-    if (badId(reply, 'order id', id)) return reply
-    const [order, payment] = await Promise.all([store.getOrder(id), store.getPayment(id)])
-    if (order === undefined) return notFound(reply, 'order', id)
-    return { order, payment: payment ?? null }
-  })
+  app.get<{ Params: { id: string } }>(
+    '/orders/:id',
+    { schema: { response: { 200: orderResponse } } },
+    async (request, reply) => {
+      const { id } = request.params
+      if (badId(reply, 'order id', id)) return reply
+      const [order, payment] = await Promise.all([store.getOrder(id), store.getPayment(id)])
+      if (order === undefined) return notFound(reply, 'order', id)
+      return { order, payment: payment ?? null }
+    },
+  )
 
-  app.get<{ Params: { sku: string } }>('/inventory/:sku', async (request, reply) => {
-    const { sku } = request.params
-    if (badId(reply, 'sku', sku)) return reply
-    const inventory = await store.getInventory(sku)
-    if (inventory === undefined) return notFound(reply, 'sku', sku)
-    return inventory
-  })
+  app.get<{ Params: { sku: string } }>(
+    '/inventory/:sku',
+    { schema: { response: { 200: inventoryResponse } } },
+    async (request, reply) => {
+      const { sku } = request.params
+      if (badId(reply, 'sku', sku)) return reply
+      const inventory = await store.getInventory(sku)
+      if (inventory === undefined) return notFound(reply, 'sku', sku)
+      return inventory
+    },
+  )
 
   return app
 }

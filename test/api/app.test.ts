@@ -69,6 +69,31 @@ describe('read API', () => {
     })
   })
 
+  it('answers exactly what the store holds, every field, whatever characters the values hold', async t => {
+    const { app, store, apply } = await setup(t)
+    const name = `Zoë "quoted" \\ back\nline \u2028 🎉 </script>`
+    await apply(
+      userCreated('u"1', { name, email: name }),
+      orderPlaced('o\\1', 'u"1', { total: 0.1 }),
+      paymentSettled('o\\1', { amount: 0.1, status: name }),
+      inventoryAdjusted('s/1', -7),
+    )
+    const read = async (path: string) => {
+      const r = await app.inject(path)
+      assert.equal(r.statusCode, 200, path)
+      return JSON.parse(r.body) as unknown
+    }
+    assert.deepEqual(await read(`/users/${encodeURIComponent('u"1')}`), {
+      user: await store.getUser('u"1'),
+      recentOrders: await store.getRecentOrders('u"1', 5),
+    })
+    assert.deepEqual(await read(`/orders/${encodeURIComponent('o\\1')}`), {
+      order: await store.getOrder('o\\1'),
+      payment: await store.getPayment('o\\1'),
+    })
+    assert.deepEqual(await read(`/inventory/${encodeURIComponent('s/1')}`), await store.getInventory('s/1'))
+  })
+
   it('answers JSON 404 for unknown ids and 400 for malformed ones', async t => {
     const { app } = await setup(t)
     for (const path of ['/users/nobody', '/orders/nothing', '/inventory/none']) {

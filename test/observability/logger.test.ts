@@ -28,6 +28,8 @@ it('writes JSON lines with a textual level and never the secrets of the configur
   assert.equal(line.role, 'consumer')
   assert.equal(line.eventId, 'e-1')
   assert.equal(line.msg, 'starting')
+  assert.match(line.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
+  assert.ok(Math.abs(Date.parse(line.time) - Date.now()) < 5000, line.time)
   const text = lines.join('')
   for (const secret of ['hunter2', 's3cret', 'p4ss']) assert.ok(!text.includes(secret), secret)
 })

@@ -15,8 +15,9 @@ export function uniqueName(prefix: string): string {
   return `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`
 }
 
-async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: postgresAdminUrl })
+/** Runs `work` on a fresh connection to `url`, closed afterwards whatever happens. */
+async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url })
   await client.connect()
   try {
     return await work(client)
@@ -24,6 +25,8 @@ async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
     await client.end()
   }
 }
+
+const admin = <T>(work: (client: pg.Client) => Promise<T>): Promise<T> => withClient(postgresAdminUrl, work)
 
 export function urlOf(database: string): string {
   const url = new URL(postgresAdminUrl)
@@ -48,13 +51,7 @@ export async function dropPostgresDatabases(names: readonly string[]): Promise<v
  * so the read benchmark measures the steady state rather than plans made without statistics.
  */
 export async function vacuumAnalyze(url: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
-  try {
-    await client.query('VACUUM ANALYZE')
-  } finally {
-    await client.end()
-  }
+  await withClient(url, c => c.query('VACUUM ANALYZE'))
 }
 
 export async function postgresVersion(): Promise<string> {
@@ -85,39 +82,31 @@ const fingerprintSql = `SELECT md5(
   (SELECT coalesce(string_agg(order_id || '|' || status || '|' || amount, ',' ORDER BY order_id), '') FROM payments) ||
   (SELECT string_agg(sku || '|' || quantity, ',' ORDER BY sku) FROM inventory)) AS fingerprint`
 
-export async function inspectPostgres(url: string, fingerprint: boolean): Promise<Found> {
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
-  try {
-    const row = (await client.query(countsSql)).rows[0] as Record<string, string>
-    const found = {
-      users: Number(row['users']),
-      orders: Number(row['orders']),
-      payments: Number(row['payments']),
-      skus: Number(row['skus']),
-      ledger: Number(row['ledger']),
-      quantity: Number(row['quantity']),
-    }
+/** The counts row of countsSql (PostgreSQL answers bigint and numeric as text, SQLite as numbers). */
+function foundFrom(row: Record<string, string | number>): Found {
+  return {
+    users: Number(row['users']),
+    orders: Number(row['orders']),
+    payments: Number(row['payments']),
+    skus: Number(row['skus']),
+    ledger: Number(row['ledger']),
+    quantity: Number(row['quantity']),
+  }
+}
+
+export function inspectPostgres(url: string, fingerprint: boolean): Promise<Found> {
+  return withClient(url, async client => {
+    const found = foundFrom((await client.query(countsSql)).rows[0] as Record<string, string>)
     if (!fingerprint) return found
     const print = (await client.query<{ fingerprint: string }>(fingerprintSql)).rows[0]!.fingerprint
     return { ...found, fingerprint: print }
-  } finally {
-    await client.end()
-  }
+  })
 }
 
 export function inspectSqlite(path: string): Found {
   const db = new DatabaseSync(path, { readOnly: true })
   try {
-    const row = db.prepare(countsSql).get() as Record<string, number>
-    return {
-      users: Number(row['users']),
-      orders: Number(row['orders']),
-      payments: Number(row['payments']),
-      skus: Number(row['skus']),
-      ledger: Number(row['ledger']),
-      quantity: Number(row['quantity']),
-    }
+    return foundFrom(db.prepare(countsSql).get() as Record<string, number>)
   } finally {
     db.close()
   }

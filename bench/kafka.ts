@@ -5,35 +5,29 @@ import type { WorkloadRecord } from './workload.ts'
 
 export const brokers = (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(',').map(s => s.trim())
 
-export async function createTopic(topic: string, partitions: number): Promise<void> {
+/** Runs `work` with an admin client of the bench's broker, closed afterwards whatever happens. */
+async function withAdmin<T>(work: (admin: Admin) => Promise<T>): Promise<T> {
   const admin = new Admin({ clientId: 'bench-admin', bootstrapBrokers: brokers })
   try {
-    await admin.createTopics({ topics: [topic], partitions, replicas: 1 })
+    return await work(admin)
   } finally {
     await admin.close()
   }
+}
+
+export async function createTopic(topic: string, partitions: number): Promise<void> {
+  await withAdmin(admin => admin.createTopics({ topics: [topic], partitions, replicas: 1 }))
 }
 
 export async function deleteTopics(topics: readonly string[]): Promise<void> {
   if (topics.length === 0) return
-  const admin = new Admin({ clientId: 'bench-admin', bootstrapBrokers: brokers })
-  try {
-    await admin.deleteTopics({ topics: [...topics] })
-  } finally {
-    await admin.close()
-  }
+  await withAdmin(admin => admin.deleteTopics({ topics: [...topics] }))
 }
 
 export async function deleteGroups(groups: readonly string[]): Promise<void> {
   if (groups.length === 0) return
-  const admin = new Admin({ clientId: 'bench-admin', bootstrapBrokers: brokers })
-  try {
-    await admin.deleteGroups({ groups: [...groups] })
-  } catch {
-    // A group that never committed, or is still being left, is not worth failing the run for.
-  } finally {
-    await admin.close()
-  }
+  // A group that never committed, or is still being left, is not worth failing the run for.
+  await withAdmin(admin => admin.deleteGroups({ groups: [...groups] }).catch(() => {}))
 }
 
 function producer(clientId: string, idempotent: boolean) {

@@ -31,7 +31,8 @@ export interface HttpLoad {
 
 export type LoadGenerator = 'wrk' | 'autocannon'
 
-function onPath(command: string): boolean {
+/** Whether `command` is an executable file on PATH. */
+export function onPath(command: string): boolean {
   for (const dir of (process.env['PATH'] ?? '').split(delimiter)) {
     try {
       accessSync(join(dir, command), constants.X_OK)

@@ -1,12 +1,11 @@
 // The benchmark's HTTP runner must count what it measures honestly with either load generator: answers per
 // second, and every error status, so that a server that refuses work never looks fast.
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
 import { describe, it } from 'node:test'
 import Fastify from 'fastify'
-import { runHttp } from '../../bench/http.ts'
+import { onPath, runHttp } from '../../bench/http.ts'
 
-const wrkInstalled = spawnSync('wrk', ['--version']).error === undefined
+const wrkInstalled = onPath('wrk')
 
 for (const generator of ['autocannon', 'wrk'] as const) {
   describe(`bench HTTP runner with ${generator}`, () => {

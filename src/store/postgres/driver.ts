@@ -73,8 +73,8 @@ export function arrayLiteral(values: readonly unknown[]): string {
  * A pg client that runs the given texts as named prepared statements, their array parameters encoded by
  * arrayLiteral. Kysely hands pg the text and its parameters; pg only prepares a statement once per connection
  * when the query carries a name, so the write statements of every batch would otherwise be parsed and planned
- * anew each time. The texts are the store's own write statements, whose arrays hold only strings, numbers and
- * nulls.
+ * anew each time. The texts are the store's own write statements and key lookups (statements.ts), whose arrays
+ * hold only strings, numbers and nulls.
  */
 function preparingClient(prepared: ReadonlyMap<string, string>): typeof pg.Client {
   class PreparingClient extends pg.Client {}

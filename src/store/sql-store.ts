@@ -101,7 +101,8 @@ interface Waiter<R> {
  * Lookups by key that arrive in the same turn of the event loop share one query (`key IN (…)`, or the engine's
  * array lookup). The read API answers GET /orders/:id with two lookups, and under load dozens of requests arrive
  * in the same turn: one round trip per table then serves all of them, where each round trip costs the client
- * about as much CPU as the rest of the request. Waiting for the end of the turn (setImmediate) adds well under a millisecond.
+ * about as much CPU as the rest of the request. Waiting for the end of the turn (setImmediate) adds well under a
+ * millisecond.
  */
 class KeyLoader<R> {
   static readonly maxKeys = 500

@@ -14,6 +14,7 @@ import type { KafkaConnection } from '../kafka/options.ts'
 import type { ConsumerMetrics, Logger } from '../observability/index.ts'
 import type { Store } from '../store/index.ts'
 import { type Lane, PartitionReader, type RawMessage } from './batch-reader.ts'
+import { createCommitter } from './commits.ts'
 import { recordLag } from './lag.ts'
 import { createProcessor, type InboundRecord, type Parked, type Processor } from './process.ts'
 import { Aborted, backoffDelay, pause } from './retry.ts'
@@ -47,6 +48,8 @@ export interface ConsumerStatus {
   /** Records waiting for a retry (constraint violations inside FK_RETRY_MS). */
   parked: number
   batches: number
+  /** The partitions of the topic this member owns now; undefined until the group has assigned them. */
+  partitions: number[] | undefined
 }
 
 const toRecord = (m: RawMessage): InboundRecord => ({
@@ -93,6 +96,7 @@ export function createConsumerService(options: ConsumerServiceOptions) {
     deadLettered: 0,
     parked: 0,
     batches: 0,
+    partitions: undefined,
   }
   const consumer = new Consumer({
     ...options.connection,
@@ -136,7 +140,6 @@ export function createConsumerService(options: ConsumerServiceOptions) {
   }
 
   const progress = new Map<string, Progress>()
-  const committed = new Map<string, bigint>()
 
   function progressOf(lane: Lane): Progress {
     let p = progress.get(lane.key)
@@ -169,55 +172,26 @@ export function createConsumerService(options: ConsumerServiceOptions) {
     return p
   }
 
-  // Commits run one at a time, off the lanes' path: a lane goes on with its next batch while the broker
-  // acknowledges, and whatever finished meanwhile rides along in the next commit. So never two commits of one
-  // partition race, and a slow acknowledgement costs no throughput.
-  let committing: Promise<void> | undefined
-  let commitAgain = false
-
   /**
-   * Commits, per partition, the offset after the last handled record, but never past a parked record: the
-   * offset only moves past records that are stored or dead-lettered.
+   * Per partition, the offset after the last handled record, but never past a parked record: the offset only
+   * moves past records that are stored or dead-lettered.
    */
-  async function commitNow(): Promise<void> {
-    const offsets = []
-    for (const [key, p] of progress) {
+  function* commitOffsets() {
+    for (const p of progress.values()) {
       if (p.next === undefined) continue
       let offset = p.next
       for (const parked of p.parked) if (parked.record.offset < offset) offset = parked.record.offset
-      if ((committed.get(key) ?? -1n) < offset)
-        offsets.push({ key, topic: p.topic, partition: p.partition, offset, leaderEpoch: p.leaderEpoch })
-    }
-    if (offsets.length === 0) return
-    try {
-      await consumer.commit({ offsets: offsets.map(({ key: _, ...o }) => o) })
-      for (const o of offsets) if ((committed.get(o.key) ?? -1n) < o.offset) committed.set(o.key, o.offset)
-    } catch (error) {
-      // Everything up to these offsets is stored or dead-lettered; a failed commit (typically a rebalance)
-      // only means the new owner sees these records again, and the store applies them idempotently.
-      logger.warn({ err: error }, 'offset commit failed; the records will be redelivered and re-applied idempotently')
+      yield { topic: p.topic, partition: p.partition, offset, leaderEpoch: p.leaderEpoch }
     }
   }
 
-  function requestCommit(): void {
-    if (committing !== undefined) {
-      commitAgain = true
-      return
-    }
-    committing = (async () => {
-      do {
-        commitAgain = false
-        await commitNow()
-      } while (commitAgain)
-    })().finally(() => {
-      committing = undefined
-    })
-  }
-
-  async function flushCommits(): Promise<void> {
-    requestCommit()
-    while (committing !== undefined) await committing
-  }
+  const commits = createCommitter({
+    collect: commitOffsets,
+    send: offsets => consumer.commit({ offsets }),
+    // Everything up to these offsets is stored or dead-lettered; until a retry lands (or, after a rebalance, the
+    // new owner commits), a restart would only see these records again, and the store applies them idempotently.
+    failed: (error, failures) => logger.warn({ err: error, failures }, 'offset commit failed; retrying'),
+  })
 
   const inFlight = new Set<Promise<void>>()
   /** An unexpected failure of a lane: the loop stops taking batches and starts over from the last commit. */
@@ -243,7 +217,7 @@ export function createConsumerService(options: ConsumerServiceOptions) {
       status.deadLettered += outcome.deadLettered
       status.parked = 0
       for (const q of progress.values()) status.parked += q.parked.length
-      requestCommit()
+      commits.request()
     } catch (error) {
       // The batch is abandoned uncommitted (shutdown during a transient retry, or a bug); the lane must not go
       // on past it, so nothing more is taken until the loop has started over from the committed offsets.
@@ -326,7 +300,7 @@ export function createConsumerService(options: ConsumerServiceOptions) {
   /** Waits for the batches in flight, commits what they finished, and forgets the lanes' state. */
   async function settle(): Promise<void> {
     while (inFlight.size > 0) await Promise.all(inFlight)
-    await flushCommits()
+    await commits.flush()
   }
 
   async function startOver(reader: PartitionReader | undefined): Promise<void> {
@@ -365,11 +339,16 @@ export function createConsumerService(options: ConsumerServiceOptions) {
       }
     }
     await settle()
+    commits.close()
     await reader?.close()
   }
 
   return {
-    status: (): Readonly<ConsumerStatus> => status,
+    status: (): Readonly<ConsumerStatus> => {
+      const assigned = consumer.assignments?.find(a => a.topic === options.topic)
+      status.partitions = consumer.assignments === null ? undefined : [...(assigned?.partitions ?? [])]
+      return status
+    },
 
     async start(): Promise<void> {
       await ensureTopic(options.connection, options.topic, options.partitions)

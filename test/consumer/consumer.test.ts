@@ -11,7 +11,7 @@ import {
 } from '../helpers/events.ts'
 import { committedOffsets, eventually, produceRaw } from '../helpers/kafka.ts'
 import { type Cleanup, kafkaTopic, redisPrefix, sqliteFile, uniqueName } from '../helpers/resources.ts'
-import { startConsumer } from './harness.ts'
+import { type Harness, startConsumer } from './harness.ts'
 
 async function sqliteStore(t: Cleanup): Promise<Store> {
   const store = await createStore({ engine: 'sqlite', path: sqliteFile(t) })
@@ -26,6 +26,21 @@ async function offsetsTotal(groupId: string, topic: string): Promise<bigint> {
   let sum = 0n
   for (const v of (await committedOffsets(groupId, topic)).values()) sum += v
   return sum
+}
+
+/** Waits until the group's committed offsets of `topic` add up to `total`; a timeout says what the consumer saw. */
+async function committedInAll(consumer: Harness, topic: string, total: bigint, what = `${total} committed`) {
+  await eventually(
+    what,
+    async () => (await offsetsTotal(consumer.groupId, topic)) === total,
+    20_000,
+    async () => {
+      const offsets = Object.fromEntries(
+        [...(await committedOffsets(consumer.groupId, topic))].map(([p, o]) => [p, `${o}`]),
+      )
+      return `committed per partition ${JSON.stringify(offsets)}, consumer ${JSON.stringify(consumer.service.status())}`
+    },
+  )
 }
 
 describe('consumer', () => {
@@ -47,8 +62,7 @@ describe('consumer', () => {
       { key: 'k', value: null },
       json(o),
     ])
-    const { groupId } = await startConsumer(t, { topic, store, dlqKey })
-    await eventually('7 offsets committed', async () => (await offsetsTotal(groupId, topic)) === 7n)
+    await committedInAll(await startConsumer(t, { topic, store, dlqKey }), topic, 7n)
 
     assert.equal((await store.getUser(u.data.userId))?.name, u.data.name)
     assert.equal((await store.getOrder(o.data.orderId))?.total, 123.45)
@@ -87,8 +101,7 @@ describe('consumer', () => {
     const orphan = orderPlaced(uniqueName('o'), 'non-existent-user')
     const u = userCreated(uniqueName('u'))
     await produceRaw(topic, [json(orphan), json(u)])
-    const { groupId } = await startConsumer(t, { topic, store, dlqKey, fkRetryMs: 300 })
-    await eventually('2 offsets committed', async () => (await offsetsTotal(groupId, topic)) === 2n)
+    await committedInAll(await startConsumer(t, { topic, store, dlqKey, fkRetryMs: 300 }), topic, 2n)
     const [entry] = (await redis.lrange(dlqKey, 0, -1)).map(e => JSON.parse(e))
     assert.equal(entry.eventId, orphan.eventId)
     assert.equal(entry.error.code, 'CONSTRAINT_VIOLATION')
@@ -106,10 +119,10 @@ describe('consumer', () => {
     const u = userCreated(uniqueName('u'))
     const o = orderPlaced(uniqueName('o'), u.data.userId)
     await produceRaw(topic, [{ ...json(o), partition: 0 }])
-    const { groupId } = await startConsumer(t, { topic, store, dlqKey, fkRetryMs: 5000 })
+    const consumer = await startConsumer(t, { topic, store, dlqKey, fkRetryMs: 5000 })
     await new Promise(resolve => setTimeout(resolve, 500))
     await produceRaw(topic, [{ ...json(u), partition: 1 }])
-    await eventually('both committed', async () => (await offsetsTotal(groupId, topic)) === 2n)
+    await committedInAll(consumer, topic, 2n, 'both committed')
     assert.ok(await store.getOrder(o.data.orderId))
     assert.equal(await redis.llen(dlqKey), 0)
   })
@@ -127,14 +140,14 @@ describe('consumer', () => {
     // Each delta twice (a producer retry), the newer user event before the older one.
     await produceRaw(topic, [...deltas, ...deltas, newer, older].map(json))
     const first = await startConsumer(t, { topic, store, dlqKey })
-    await eventually('8 committed', async () => (await offsetsTotal(first.groupId, topic)) === 8n)
+    await committedInAll(first, topic, 8n)
     await first.close()
     assert.equal((await store.getInventory(sku))?.quantity, 12)
     assert.equal((await store.getUser(uid))?.name, 'Newer')
 
     // A second group reads the whole topic again: a full redelivery.
     const second = await startConsumer(t, { topic, store, dlqKey, groupId: uniqueName('replay') })
-    await eventually('replayed', async () => (await offsetsTotal(second.groupId, topic)) === 8n)
+    await committedInAll(second, topic, 8n, 'replayed')
     assert.equal((await store.getInventory(sku))?.quantity, 12)
     assert.equal((await store.getUser(uid))?.name, 'Newer')
   })
@@ -149,10 +162,10 @@ describe('consumer', () => {
     const o = orderPlaced(uniqueName('o'), uid)
     const p = paymentSettled(o.data.orderId, { amount: 99.99 })
     await produceRaw(topic, [json(first), json(o), json(p)])
-    const { groupId } = await startConsumer(t, { topic, store, dlqKey: `${prefix}dlq` })
-    await eventually('3 committed', async () => (await offsetsTotal(groupId, topic)) === 3n)
+    const consumer = await startConsumer(t, { topic, store, dlqKey: `${prefix}dlq` })
+    await committedInAll(consumer, topic, 3n)
     await produceRaw(topic, [json(again)])
-    await eventually('4 committed', async () => (await offsetsTotal(groupId, topic)) === 4n)
+    await committedInAll(consumer, topic, 4n)
     const user = await store.getUser(uid)
     assert.equal(user?.name, 'Test User Updated')
     assert.equal(user?.email, 'test.updated@example.com')

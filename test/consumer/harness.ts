@@ -16,6 +16,8 @@ export interface HarnessOptions {
   batchMax?: number
 }
 
+export type Harness = Awaited<ReturnType<typeof startConsumer>>
+
 export async function startConsumer(t: Cleanup, options: HarnessOptions) {
   const dlq: DeadLetterQueue = createRedisDlq({
     addr: options.redisAddr ?? testServices.redisAddr,

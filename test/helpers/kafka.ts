@@ -62,16 +62,22 @@ export async function committedOffsets(groupId: string, topic: string): Promise<
   }
 }
 
-/** Polls `check` until it returns true or `timeoutMs` passes; then fails with `what`. */
+/**
+ * Polls `check` until it returns true or `timeoutMs` passes; then fails with `what`, and with what `explain`
+ * says about the state of things then (so that a rare failure tells why).
+ */
 export async function eventually(
   what: string,
   check: () => Promise<boolean> | boolean,
   timeoutMs = 20_000,
+  explain?: () => Promise<string> | string,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
     if (await check()) return
     await new Promise(resolve => setTimeout(resolve, 100))
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`)
+  const state =
+    explain === undefined ? '' : `; ${await Promise.resolve(explain()).catch(e => `(explain failed: ${e})`)}`
+  throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}${state}`)
 }

@@ -2,10 +2,11 @@
 // the broker acknowledges, and whatever finished meanwhile rides along in the next commit, so never two commits of
 // one partition race and a slow acknowledgement costs no throughput.
 //
-// A failed commit is tried again after a back-off until it lands (or the committer closes). Commits are otherwise
-// only asked for when a batch finishes: without the retry, a commit that failed after the last batch of a quiet
-// topic (coordinator moving or loading, a stale member epoch, a timeout) left the partition uncommitted for as long
-// as no new record came, its lag never reaching zero and a restart re-applying it all.
+// A finished batch asks for a commit at once (request). The consume loop also ticks the committer at every turn
+// (at least once a second), which commits whatever is still behind: after a failed commit once its back-off has
+// passed, and after a partition came back to this member. Without the tick, a commit that failed after the last
+// batch of a quiet topic (a stale member epoch during a rebalance, the coordinator moving or loading, a timeout)
+// stayed undone for as long as no new record came: the lag never reached zero and a restart re-applied it all.
 import { backoffDelay } from './retry.ts'
 
 export interface CommitOffset {
@@ -23,16 +24,19 @@ export interface CommitterOptions {
   send(offsets: CommitOffset[]): Promise<void>
   /** Told of each failed attempt; `failures` counts the attempts that failed in a row. */
   failed(error: unknown, failures: number): void
-  /** How long to wait before the next attempt after `failures` failures in a row. */
+  /** How long a tick waits before the next attempt after `failures` failures in a row. */
   retryDelay?: (failures: number) => number
+  now?: () => number
 }
 
 export interface Committer {
-  /** Commits soon: now, or right after the commit in flight. */
+  /** A batch finished: commits now, or right after the commit in flight, or after the back-off of a failure. */
   request(): void
-  /** Commits what may be committed and waits until no commit is in flight (one attempt; a failure stays retried). */
+  /** Commits what is behind, unless a commit is in flight or the back-off after a failure still runs. */
+  tick(): void
+  /** Commits what is behind, back-off or not, and waits for it (one attempt: shutdown, starting over). */
   flush(): Promise<void>
-  /** Stops retrying; a commit in flight still finishes. */
+  /** Ticks do nothing from now on; a commit in flight still finishes. */
   close(): void
 }
 
@@ -40,27 +44,35 @@ const keyOf = (o: CommitOffset) => `${o.topic}\u0000${o.partition}`
 
 export function createCommitter(options: CommitterOptions): Committer {
   const retryDelay = options.retryDelay ?? (failures => backoffDelay(failures + 2))
+  const now = options.now ?? Date.now
   /** Per partition, the offset the coordinator acknowledged last. */
   const committed = new Map<string, bigint>()
   let running: Promise<void> | undefined
   let again = false
   let failures = 0
-  let retry: NodeJS.Timeout | undefined
+  let retryAt = 0
   let closed = false
+
+  function behind(): CommitOffset[] {
+    const offsets: CommitOffset[] = []
+    for (const o of options.collect()) if ((committed.get(keyOf(o)) ?? -1n) < o.offset) offsets.push(o)
+    return offsets
+  }
 
   /** One attempt; answers whether it failed. */
   async function attempt(): Promise<boolean> {
-    const offsets: CommitOffset[] = []
-    for (const o of options.collect()) if ((committed.get(keyOf(o)) ?? -1n) < o.offset) offsets.push(o)
+    const offsets = behind()
     if (offsets.length === 0) return false
     try {
       await options.send(offsets)
     } catch (error) {
       failures++
+      retryAt = now() + retryDelay(failures)
       options.failed(error, failures)
       return true
     }
     failures = 0
+    retryAt = 0
     for (const o of offsets) {
       const key = keyOf(o)
       if ((committed.get(key) ?? -1n) < o.offset) committed.set(key, o.offset)
@@ -68,47 +80,37 @@ export function createCommitter(options: CommitterOptions): Committer {
     return false
   }
 
-  function request(): void {
-    if (retry !== undefined) {
-      clearTimeout(retry)
-      retry = undefined
-    }
-    if (running !== undefined) {
-      again = true
-      return
-    }
+  function start(): void {
     running = (async () => {
       let failed = false
       do {
         again = false
         failed = await attempt()
       } while (again && !failed)
-      return failed
-    })().then(
-      failed => {
-        running = undefined
-        // A request that came in during a failed attempt is served by the retry, after the back-off.
-        if (failed && !closed) {
-          retry = setTimeout(request, retryDelay(failures))
-          retry.unref()
-        }
-      },
-      () => {
-        running = undefined
-      },
-    )
+    })().finally(() => {
+      running = undefined
+    })
+  }
+
+  /** Commits now, or right after the commit in flight; during the back-off after a failure, the tick after it does. */
+  function request(): void {
+    if (running !== undefined) again = true
+    else if (now() >= retryAt) start()
   }
 
   return {
     request,
+    tick(): void {
+      if (closed || running !== undefined || now() < retryAt) return
+      if (behind().length > 0) request()
+    },
     async flush(): Promise<void> {
-      request()
+      while (running !== undefined) await running
+      start()
       while (running !== undefined) await running
     },
     close(): void {
       closed = true
-      if (retry !== undefined) clearTimeout(retry)
-      retry = undefined
     },
   }
 }

@@ -172,13 +172,22 @@ export function createConsumerService(options: ConsumerServiceOptions) {
     return p
   }
 
+  /** The partitions of the topic this member owns now; undefined until the group has said. */
+  function owned(): number[] | undefined {
+    if (consumer.assignments === null) return undefined
+    return consumer.assignments.find(a => a.topic === options.topic)?.partitions ?? []
+  }
+
   /**
    * Per partition, the offset after the last handled record, but never past a parked record: the offset only
-   * moves past records that are stored or dead-lettered.
+   * moves past records that are stored or dead-lettered. Partitions the group has moved to another member are
+   * left to it (a late commit from here could move its offset back); their state stays, so that a parked record
+   * still holds the commit back should the partition come back.
    */
   function* commitOffsets() {
+    const mine = owned()
     for (const p of progress.values()) {
-      if (p.next === undefined) continue
+      if (p.next === undefined || (mine !== undefined && !mine.includes(p.partition))) continue
       let offset = p.next
       for (const parked of p.parked) if (parked.record.offset < offset) offset = parked.record.offset
       yield { topic: p.topic, partition: p.partition, offset, leaderEpoch: p.leaderEpoch }
@@ -190,7 +199,7 @@ export function createConsumerService(options: ConsumerServiceOptions) {
     send: offsets => consumer.commit({ offsets }),
     // Everything up to these offsets is stored or dead-lettered; until a retry lands (or, after a rebalance, the
     // new owner commits), a restart would only see these records again, and the store applies them idempotently.
-    failed: (error, failures) => logger.warn({ err: error, failures }, 'offset commit failed; retrying'),
+    failed: (error, failures) => logger.warn({ err: error, failures }, 'offset commit failed; trying again'),
   })
 
   const inFlight = new Set<Promise<void>>()
@@ -329,6 +338,7 @@ export function createConsumerService(options: ConsumerServiceOptions) {
           continue
         }
         const wake = schedule(reader)
+        commits.tick()
         await reader.wait(wake, stop.signal)
         failures = 0
       } catch (error) {
@@ -345,8 +355,8 @@ export function createConsumerService(options: ConsumerServiceOptions) {
 
   return {
     status: (): Readonly<ConsumerStatus> => {
-      const assigned = consumer.assignments?.find(a => a.topic === options.topic)
-      status.partitions = consumer.assignments === null ? undefined : [...(assigned?.partitions ?? [])]
+      const mine = owned()
+      status.partitions = mine === undefined ? undefined : [...mine]
       return status
     },
 

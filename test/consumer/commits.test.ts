@@ -4,7 +4,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { type CommitOffset, createCommitter } from '../../src/consumer/commits.ts'
-import { eventually } from '../helpers/kafka.ts'
 
 const at = (partition: number, offset: bigint): CommitOffset => ({ topic: 't', partition, offset, leaderEpoch: 0 })
 
@@ -35,37 +34,39 @@ function script(outcomes: ('ok' | 'fail' | 'hold')[]) {
 }
 
 describe('offset committer', () => {
-  it('tries a failed commit again after a back-off, with no new batch to ask for it', async () => {
+  it('tries a failed commit again at the first tick past its back-off, with no new batch to ask for it', async () => {
     const wanted = new Map([[0, at(0, 8n)]])
     const coordinator = script(['fail', 'fail', 'ok'])
     const failures: number[] = []
-    const delays: number[] = []
+    let clock = 1000
     const commits = createCommitter({
       collect: () => wanted.values(),
       send: coordinator.send,
       failed: (_, n) => failures.push(n),
-      retryDelay: n => {
-        delays.push(n)
-        return 20
-      },
+      retryDelay: n => n * 100,
+      now: () => clock,
     })
+    await commits.flush()
+    assert.deepEqual(failures, [1])
+    commits.tick()
     commits.request()
-    await eventually('the third attempt', () => coordinator.sent.length === 3, 2000)
+    assert.equal(coordinator.sent.length, 1, 'nothing during the back-off, not even for a finished batch')
+    clock += 100
+    commits.tick()
+    await commits.flush()
+    // The tick's attempt failed again (the flush after it sent a third, which landed).
     assert.deepEqual(failures, [1, 2])
-    assert.deepEqual(delays, [1, 2])
     assert.deepEqual(
       coordinator.sent.map(o => o.map(x => x.offset)),
       [[8n], [8n], [8n]],
     )
-    // Landed: nothing more is sent until there is something new.
-    await new Promise(resolve => setTimeout(resolve, 100))
-    commits.request()
+    // Landed: a tick sends nothing more until something is behind again.
+    commits.tick()
     assert.equal(coordinator.sent.length, 3)
     wanted.set(1, at(1, 3n))
-    commits.request()
-    await eventually('the new partition', () => coordinator.sent.length === 4, 2000)
+    commits.tick()
+    await commits.flush()
     assert.deepEqual(coordinator.sent[3], [at(1, 3n)])
-    commits.close()
   })
 
   it('keeps one commit in flight; what finishes meanwhile goes in the next one', async () => {
@@ -76,10 +77,14 @@ describe('offset committer', () => {
     wanted.set(0, at(0, 20n))
     wanted.set(1, at(1, 5n))
     commits.request()
+    commits.tick()
     commits.request()
     assert.equal(coordinator.sent.length, 1)
     coordinator.release()
+    await new Promise(resolve => setImmediate(resolve))
+    assert.equal(coordinator.sent.length, 2, 'the second commit followed the first by itself')
     await commits.flush()
+    assert.equal(coordinator.sent.length, 2)
     assert.equal(coordinator.most, 1)
     assert.deepEqual(
       coordinator.sent.map(o => o.map(x => [x.partition, x.offset])),
@@ -91,28 +96,26 @@ describe('offset committer', () => {
         ],
       ],
     )
-    commits.close()
   })
 
-  it('a new batch does not wait out the back-off; after close nothing is retried', async () => {
+  it('flushes at shutdown whatever the back-off; after close a tick does nothing', async () => {
     const wanted = new Map([[0, at(0, 1n)]])
-    const coordinator = script(['fail', 'fail', 'fail'])
-    let delay = 60_000
+    const coordinator = script(['fail', 'ok'])
+    let clock = 0
     const commits = createCommitter({
       collect: () => wanted.values(),
       send: coordinator.send,
       failed: () => {},
-      retryDelay: () => delay,
+      retryDelay: () => 60_000,
+      now: () => clock,
     })
+    commits.request()
     await commits.flush()
-    assert.equal(coordinator.sent.length, 1)
-    delay = 10
+    assert.equal(coordinator.sent.length, 2, 'the flush tried at once, inside the back-off')
     wanted.set(0, at(0, 2n))
-    await commits.flush()
-    assert.equal(coordinator.sent.length, 2, 'the new offsets went at once, not after the first back-off')
-    // The second failure set a 10 ms retry; closing cancels it.
     commits.close()
-    await new Promise(resolve => setTimeout(resolve, 60))
+    clock = 120_000
+    commits.tick()
     assert.equal(coordinator.sent.length, 2)
   })
 })

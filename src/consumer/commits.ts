@@ -73,10 +73,8 @@ export function createCommitter(options: CommitterOptions): Committer {
     }
     failures = 0
     retryAt = 0
-    for (const o of offsets) {
-      const key = keyOf(o)
-      if ((committed.get(key) ?? -1n) < o.offset) committed.set(key, o.offset)
-    }
+    // Only one commit is in flight and it sent only offsets ahead of these, so they simply replace them.
+    for (const o of offsets) committed.set(keyOf(o), o.offset)
     return false
   }
 
@@ -101,8 +99,8 @@ export function createCommitter(options: CommitterOptions): Committer {
   return {
     request,
     tick(): void {
-      if (closed || running !== undefined || now() < retryAt) return
-      if (behind().length > 0) request()
+      // An attempt with nothing behind ends at once, without a request to the coordinator.
+      if (!closed && running === undefined) request()
     },
     async flush(): Promise<void> {
       while (running !== undefined) await running

@@ -10,6 +10,13 @@ export const errorCodes = [
   'UNKNOWN_TYPE',
   /** The database refused the row: foreign key, check or uniqueness constraint. */
   'CONSTRAINT_VIOLATION',
+  /**
+   * An eventId seen before with a different payload where that cannot be a correction: a delta
+   * (InventoryAdjusted) re-sent with other fields. Both payloads' digests are in the message.
+   */
+  'EVENT_ID_CONFLICT',
+  /** A single record larger than the consumer may buffer or dead-letter whole. */
+  'RECORD_TOO_LARGE',
   /** A value does not fit its column (truncation, numeric overflow). */
   'DATA_OUT_OF_RANGE',
   /** The database cannot be reached, timed out, or the transaction lost a deadlock. */

@@ -41,6 +41,19 @@ export const parsers = {
         ? n
         : fail(`"${raw}" is not a whole number between 1 and ${max}`)
     },
+  intBetween: (min: number, max: number) => (raw: string) => {
+    const n = Number(raw)
+    return Number.isInteger(n) && n >= min && n <= max && /^\d+$/.test(raw.trim())
+      ? n
+      : fail(`"${raw}" is not a whole number between ${min} and ${max}`)
+  },
+  /** A duration in milliseconds from `<number><unit>` (ms, s, m, h, d); a bare number is milliseconds. */
+  duration: (maxMs: number) => (raw: string) => {
+    const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/.exec(raw.trim())
+    const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m?.[2] ?? 'ms'] ?? 1
+    const ms = m ? Math.round(Number(m[1]) * unit) : Number.NaN
+    return ms >= 1 && ms <= maxMs ? ms : fail(`"${raw}" is not a duration between 1ms and ${maxMs / 86_400_000}d`)
+  },
   hostPorts: (raw: string) => {
     const list = raw
       .split(',')
@@ -370,14 +383,31 @@ export const spec = {
     roles: ['consumer'],
     parse: parsers.positiveInt(60_000),
   },
-  fkRetryMs: {
-    name: 'FK_RETRY_MS',
+  pendingMaxAgeMs: {
+    name: 'PENDING_MAX_AGE',
     description:
-      'How long a record that violates a foreign key is retried before it is dead-lettered (its parent may be in flight on another partition)',
-    default: '2000',
-    expects: 'a whole number of milliseconds between 1 and 600000',
+      'How long an event whose parent is missing (an order whose user is not stored) waits as pending before it is dead-lettered: a number with ms, s, m, h or d',
+    default: '24h',
+    expects: 'a duration such as 500ms, 30s, 15m, 24h or 7d (at least 1ms, at most 365d)',
     roles: ['consumer'],
-    parse: parsers.positiveInt(600_000),
+    parse: parsers.duration(365 * 24 * 3600 * 1000),
+  },
+  dbTimeoutMs: {
+    name: 'DB_TIMEOUT_MS',
+    description:
+      'Longest one database call may take before it counts as a transient failure (a black-holed connection is retried, never waited on forever)',
+    default: '15000',
+    expects: 'a whole number of milliseconds between 100 and 600000',
+    roles: ['consumer', 'api'],
+    parse: parsers.intBetween(100, 600_000),
+  },
+  redisTimeoutMs: {
+    name: 'REDIS_TIMEOUT_MS',
+    description: 'Longest one Redis command may take before it counts as a transient failure',
+    default: '2000',
+    expects: 'a whole number of milliseconds between 100 and 600000',
+    roles: ['producer', 'consumer'],
+    parse: parsers.intBetween(100, 600_000),
   },
   shutdownTimeoutMs: {
     name: 'SHUTDOWN_TIMEOUT_MS',

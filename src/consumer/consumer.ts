@@ -31,6 +31,8 @@ export interface ConsumerServiceOptions {
   batchMax: number
   batchWaitMs: number
   fkRetryMs: number
+  /** How long an event whose parent is missing stays pending before it is dead-lettered. */
+  pendingMaxAgeMs?: number
   /** Group session timeout: how long a silent member keeps its partitions. */
   sessionTimeoutMs?: number
   /** KIP-848 'consumer' (default) or 'classic'. */

@@ -5,7 +5,15 @@ import type { ConsumerServiceOptions } from './consumer.ts'
 
 export type ConsumerSettings = Pick<
   ConsumerServiceOptions,
-  'connection' | 'topic' | 'groupId' | 'partitions' | 'batchMax' | 'batchWaitMs' | 'fkRetryMs' | 'groupProtocol'
+  | 'connection'
+  | 'topic'
+  | 'groupId'
+  | 'partitions'
+  | 'batchMax'
+  | 'batchWaitMs'
+  | 'fkRetryMs'
+  | 'pendingMaxAgeMs'
+  | 'groupProtocol'
 >
 
 export function consumerSettingsOf(config: Config): ConsumerSettings {
@@ -16,7 +24,8 @@ export function consumerSettingsOf(config: Config): ConsumerSettings {
     partitions: config.kafkaPartitions,
     batchMax: config.consumerBatchMax,
     batchWaitMs: config.consumerBatchWaitMs,
-    fkRetryMs: config.fkRetryMs,
+    fkRetryMs: 2000,
+    pendingMaxAgeMs: config.pendingMaxAgeMs,
     groupProtocol: config.kafkaGroupProtocol,
   }
 }

@@ -13,7 +13,7 @@ describe('consumerSettingsOf', () => {
         KAFKA_PARTITIONS: '6',
         CONSUMER_BATCH_MAX: '250',
         CONSUMER_BATCH_WAIT_MS: '5',
-        FK_RETRY_MS: '1500',
+        PENDING_MAX_AGE: '90s',
         KAFKA_GROUP_PROTOCOL: 'classic',
       }),
     )
@@ -28,7 +28,8 @@ describe('consumerSettingsOf', () => {
         partitions: 6,
         batchMax: 250,
         batchWaitMs: 5,
-        fkRetryMs: 1500,
+        fkRetryMs: 2000,
+        pendingMaxAgeMs: 90_000,
         groupProtocol: 'classic',
       },
     )

@@ -1,7 +1,9 @@
 // Engine-independent planning of one applyBatch call: the batch is collapsed to one row per key before any SQL
 // runs, because a multi-row upsert may not touch the same row twice (PostgreSQL refuses it outright) and
 // because the winner per key must not depend on the order rows happen to be written in.
+import { createHash } from 'node:crypto'
 import { PipelineError } from '../errors.ts'
+import type { Event } from '../events/index.ts'
 import type { Source, SourcedEvent } from './types.ts'
 
 /** What every state row remembers about the event that last wrote it. */
@@ -20,6 +22,8 @@ export interface UserRow extends Stamp {
 }
 
 export interface OrderRow extends Stamp {
+  /** The event the row comes from: what a pending row stores while the user is missing. */
+  readonly event: Extract<Event, { type: 'OrderPlaced' }>
   readonly orderId: string
   readonly userId: string
   /** Decimal text with exactly two places ('123.45'): exact in both engines, unlike a double. */
@@ -62,11 +66,22 @@ export interface BatchPlan {
   readonly deltas: readonly DeltaRow[]
   /** State events in the batch, winners and losers: upserts + stale always add up to it. */
   readonly stateEvents: number
-  /** Deltas dropped because an earlier record of the same batch carried the same eventId. */
+  /** Deltas dropped because an earlier record of the same batch carried the same eventId and payload. */
   readonly duplicateDeltas: number
+  /** Records refused on their own (an eventId reused with another payload), by position in the batch. */
+  readonly conflicts: readonly Conflict[]
+}
+
+export interface Conflict {
+  /** Position of the refused record in the events handed to applyBatch. */
+  readonly position: number
+  readonly error: PipelineError
 }
 
 export const defaultOrderStatus = 'placed'
+
+/** The parent an order needs, as pending rows name it. */
+export const orderParent = { table: 'users', constraint: 'FK_Orders_Users' } as const
 
 /** DECIMAL(18,2) as exact text. NaN and infinities are refused here: PostgreSQL's NUMERIC would store NaN. */
 export function moneyText(value: number, field: string): string {
@@ -76,16 +91,64 @@ export function moneyText(value: number, field: string): string {
   return value.toFixed(2)
 }
 
-// Later records win ties (>=): the same eventId redelivered with changed fields must update the row.
+/**
+ * Last writer wins by (event timestamp, Kafka offset): one entity key always lands on one partition, so the
+ * offset orders two events of one key with equal timestamps, and a redelivery with corrected fields (a later
+ * record) replaces the first copy. The order in which records reach a member never decides. SQL keeps the
+ * same rule against the stored row (statements.ts of each engine).
+ */
+export function newer(a: Stamp, b: Stamp): boolean {
+  return a.eventTs > b.eventTs || (a.eventTs === b.eventTs && a.source.offset >= b.source.offset)
+}
+
 function keep<R extends Stamp>(winners: Map<string, R>, key: string, row: R): void {
   const current = winners.get(key)
-  if (current === undefined || row.eventTs >= current.eventTs) winners.set(key, row)
+  if (current === undefined || newer(row, current)) winners.set(key, row)
+}
+
+/** What a delta's eventId stands for: two records with one eventId must carry the same. */
+export function deltaDigest(row: Pick<DeltaRow, 'sku' | 'delta' | 'reason' | 'adjustedAt'>): string {
+  const canonical = JSON.stringify([row.sku, row.delta, row.reason, row.adjustedAt])
+  return createHash('sha256').update(canonical).digest('hex').slice(0, 16)
+}
+
+/**
+ * A delta cannot be corrected by re-sending it: applying the second payload would count the adjustment twice,
+ * ignoring it would lose it silently. So a reused eventId with another payload is refused for good, naming both.
+ */
+export function deltaConflict(eventId: string, first: string, second: string): PipelineError {
+  return new PipelineError(
+    'EVENT_ID_CONFLICT',
+    `eventId ${eventId} was already applied as an InventoryAdjusted with another payload (applied digest ${first}, this record's digest ${second}); a delta cannot be corrected by re-sending it: send a new event`,
+  )
 }
 
 // Rows go to the database sorted by key so that two transactions touching the same keys lock them in the same
 // order and cannot deadlock each other.
 function sortedValues<R>(rows: Map<string, R>): R[] {
   return [...rows.keys()].sort().map(key => rows.get(key)!)
+}
+
+export function orderRowOf(event: OrderRow['event'], source: Source): OrderRow {
+  const { orderId, userId, total, status, createdAt } = event.data
+  return {
+    event,
+    eventId: event.eventId,
+    eventTs: event.timestamp,
+    source,
+    orderId,
+    userId,
+    total: moneyText(total, 'total'),
+    status: status ?? defaultOrderStatus,
+    createdAt,
+  }
+}
+
+/** Merges order rows into one winner per orderId (see newer), sorted by orderId. */
+export function winnersByOrder(rows: Iterable<OrderRow>): OrderRow[] {
+  const winners = new Map<string, OrderRow>()
+  for (const row of rows) keep(winners, row.orderId, row)
+  return sortedValues(winners)
 }
 
 export function planBatch(batch: readonly SourcedEvent[]): BatchPlan {
@@ -95,6 +158,7 @@ export function planBatch(batch: readonly SourcedEvent[]): BatchPlan {
   const deltas = new Map<string, DeltaRow>()
   let stateEvents = 0
   let duplicateDeltas = 0
+  const conflicts: Conflict[] = []
   batch.forEach(({ event, source }, position) => {
     const stamp = { eventId: event.eventId, eventTs: event.timestamp, source }
     switch (event.type) {
@@ -105,15 +169,8 @@ export function planBatch(batch: readonly SourcedEvent[]): BatchPlan {
         break
       }
       case 'OrderPlaced': {
-        const { orderId, userId, total, status, createdAt } = event.data
-        const row = {
-          orderId,
-          userId,
-          total: moneyText(total, 'total'),
-          status: status ?? defaultOrderStatus,
-          createdAt,
-        }
-        keep(orders, orderId, { ...stamp, ...row })
+        const row = orderRowOf(event, source)
+        keep(orders, row.orderId, row)
         stateEvents++
         break
       }
@@ -124,20 +181,12 @@ export function planBatch(batch: readonly SourcedEvent[]): BatchPlan {
         break
       }
       case 'InventoryAdjusted': {
-        if (deltas.has(event.eventId)) {
-          duplicateDeltas++
-          break
-        }
         const { sku, delta, reason, adjustedAt } = event.data
-        deltas.set(event.eventId, {
-          eventId: event.eventId,
-          sku,
-          delta,
-          reason: reason ?? null,
-          adjustedAt,
-          source,
-          position,
-        })
+        const row = { eventId: event.eventId, sku, delta, reason: reason ?? null, adjustedAt, source, position }
+        const first = deltas.get(event.eventId)
+        if (first === undefined) deltas.set(event.eventId, row)
+        else if (deltaDigest(first) === deltaDigest(row)) duplicateDeltas++
+        else conflicts.push({ position, error: deltaConflict(event.eventId, deltaDigest(first), deltaDigest(row)) })
         break
       }
     }
@@ -149,6 +198,7 @@ export function planBatch(batch: readonly SourcedEvent[]): BatchPlan {
     deltas: sortedValues(deltas),
     stateEvents,
     duplicateDeltas,
+    conflicts,
   }
 }
 

@@ -1,17 +1,25 @@
-// The Store both SQL engines share: planning, the order of statements inside the one transaction, result
+// The Store every SQL engine shares: planning, the order of statements inside the one transaction, result
 // counting, reads and the error edge. An engine folder supplies only what differs: its connection, its SQL
 // text, its migrations and how its driver's errors map onto the taxonomy.
 import { CompiledQuery, type Kysely, sql, type Transaction } from 'kysely'
 import { PipelineError } from '../errors.ts'
+import type { Event } from '../events/index.ts'
 import {
   type BatchPlan,
+  chunks,
   type DeltaRow,
+  deltaConflict,
+  deltaDigest,
   type InventoryChange,
   inventoryChanges,
+  newer,
   type OrderRow,
+  orderParent,
+  orderRowOf,
   type PaymentRow,
   planBatch,
   type UserRow,
+  winnersByOrder,
 } from './batch.ts'
 import {
   inventoryColumns,
@@ -24,7 +32,19 @@ import {
   toUser,
   userColumns,
 } from './tables.ts'
-import type { ApplyResult, Engine, Inventory, Order, Payment, SourcedEvent, Store, User } from './types.ts'
+import type {
+  ApplyResult,
+  Engine,
+  Inventory,
+  Order,
+  Payment,
+  PendingEvent,
+  PendingStats,
+  Source,
+  SourcedEvent,
+  Store,
+  User,
+} from './types.ts'
 
 /** The write statements of one engine. Each returns the statements to run, in order (SQLite chunks). */
 export interface Statements {
@@ -34,6 +54,12 @@ export interface Statements {
   /** Inserts ledger rows, skipping eventIds already there, and returns the inserted ones as `event_id`. */
   insertLedger(rows: readonly DeltaRow[]): CompiledQuery<{ event_id: string }>[]
   upsertInventory(rows: readonly InventoryChange[]): CompiledQuery[]
+  /** Stores orders as pending on their missing user, skipping Kafka records already pending. */
+  insertPending(rows: readonly OrderRow[]): CompiledQuery[]
+  /** How the engine returns the rows a DELETE removed: RETURNING (PostgreSQL, SQLite) or OUTPUT (SQL Server). */
+  readonly deleteReturns: 'returning' | 'output'
+  /** How the engine caps a SELECT's rows: LIMIT (PostgreSQL, SQLite) or TOP (SQL Server). */
+  readonly rowCap: 'limit' | 'top'
 }
 
 export interface EngineParts {
@@ -62,7 +88,18 @@ export interface Lookups {
   readonly inventory: string
 }
 
-const empty: ApplyResult = Object.freeze({ upserts: 0, stale: 0, deltasApplied: 0, deltasDuplicate: 0 })
+const empty: ApplyResult = Object.freeze({
+  upserts: 0,
+  stale: 0,
+  deltasApplied: 0,
+  deltasDuplicate: 0,
+  pending: 0,
+  resolved: 0,
+  conflicts: [],
+})
+
+/** Keys per `IN (…)` list: under SQL Server's 2,100 parameters and SQLite's 32,766. */
+const keysPerList = 500
 
 async function affected(trx: Transaction<Tables>, queries: readonly CompiledQuery[]): Promise<number> {
   let rows = 0
@@ -70,25 +107,132 @@ async function affected(trx: Transaction<Tables>, queries: readonly CompiledQuer
   return rows
 }
 
-// Users first, then orders, then payments, then inventory: an order whose user arrives in the same batch
-// finds it, because the foreign key is checked per statement.
+type Pending = Tables['pending_events']
+
+function pendingOrder(row: Pick<Pending, 'payload' | 'source_topic' | 'source_partition' | 'source_offset'>): OrderRow {
+  const event = JSON.parse(row.payload) as Event
+  if (event.type !== 'OrderPlaced') throw new PipelineError('INTERNAL', `pending ${event.type} cannot be applied`)
+  const source = { topic: row.source_topic, partition: Number(row.source_partition), offset: BigInt(row.source_offset) }
+  return orderRowOf(event, source)
+}
+
+/** Removes and returns the pending orders of these users; the caller applies them in the same transaction. */
+async function takePending(trx: Transaction<Tables>, statements: Statements, userIds: readonly string[]) {
+  const taken: OrderRow[] = []
+  for (const part of chunks(userIds, keysPerList)) {
+    const query = trx
+      .deleteFrom('pending_events')
+      .where('parent_table', '=', orderParent.table)
+      .where('parent_key', 'in', part)
+    const rows =
+      statements.deleteReturns === 'output'
+        ? await query.outputAll('deleted').execute()
+        : await query.returningAll().execute()
+    for (const row of rows) taken.push(pendingOrder(row))
+  }
+  return taken
+}
+
+/** The users among `userIds` that are stored (read inside the transaction that will reference them). */
+async function storedUsers(trx: Transaction<Tables>, userIds: readonly string[]): Promise<Set<string>> {
+  const found = new Set<string>()
+  for (const part of chunks(userIds, keysPerList)) {
+    for (const row of await trx.selectFrom('users').select('user_id').where('user_id', 'in', part).execute()) {
+      found.add(row.user_id)
+    }
+  }
+  return found
+}
+
+/**
+ * Orders whose user is stored (or arrives in this batch) are upserted; the others are kept as pending rows in
+ * the same transaction, so their offsets can be committed and their partition moves on. `released` are pending
+ * orders whose user this batch stored: they join the batch's orders, and the newest per orderId wins.
+ */
+async function applyOrders(
+  trx: Transaction<Tables>,
+  statements: Statements,
+  orders: readonly OrderRow[],
+  users: readonly UserRow[],
+  released: readonly OrderRow[],
+): Promise<{ upserts: number; pending: number }> {
+  if (orders.length === 0 && released.length === 0) return { upserts: 0, pending: 0 }
+  const all = released.length === 0 ? orders : winnersByOrder([...orders, ...released])
+  const here = new Set(users.map(u => u.userId))
+  for (const row of released) here.add(row.userId)
+  const unknown = [...new Set(all.filter(o => !here.has(o.userId)).map(o => o.userId))]
+  const stored = unknown.length === 0 ? here : await storedUsers(trx, unknown)
+  const ready: OrderRow[] = []
+  const waiting: OrderRow[] = []
+  for (const row of all) (here.has(row.userId) || stored.has(row.userId) ? ready : waiting).push(row)
+  const upserts = await affected(trx, statements.upsertOrders(ready))
+  await affected(trx, statements.insertPending(waiting))
+  return { upserts, pending: waiting.length }
+}
+
+/** Delta eventIds the ledger already held: identical redeliveries pass, other payloads are conflicts. */
+async function ledgerConflicts(trx: Transaction<Tables>, repeated: readonly DeltaRow[]) {
+  const conflicts: ApplyResult['conflicts'][number][] = []
+  for (const part of chunks(repeated, keysPerList)) {
+    const stored = await trx
+      .selectFrom('inventory_ledger')
+      .select(['event_id', 'sku', 'delta', 'reason', 'adjusted_at'])
+      .where(
+        'event_id',
+        'in',
+        part.map(r => r.eventId),
+      )
+      .execute()
+    const byId = new Map(stored.map(r => [r.event_id, r]))
+    for (const row of part) {
+      const first = byId.get(row.eventId)
+      if (first === undefined) continue
+      const applied = deltaDigest({
+        sku: first.sku,
+        delta: Number(first.delta),
+        reason: first.reason,
+        adjustedAt: first.adjusted_at,
+      })
+      const now = deltaDigest(row)
+      if (applied !== now) conflicts.push({ position: row.position, error: deltaConflict(row.eventId, applied, now) })
+    }
+  }
+  return conflicts
+}
+
+// Users first (and the pending orders they release), then orders, then payments, then inventory: an order
+// whose user arrives in the same batch finds it, because the foreign key is checked per statement.
 async function applyPlan(trx: Transaction<Tables>, statements: Statements, plan: BatchPlan): Promise<ApplyResult> {
   let upserts = await affected(trx, statements.upsertUsers(plan.users))
-  upserts += await affected(trx, statements.upsertOrders(plan.orders))
+  const released =
+    plan.users.length === 0
+      ? []
+      : await takePending(
+          trx,
+          statements,
+          plan.users.map(u => u.userId),
+        )
+  const orders = await applyOrders(trx, statements, plan.orders, plan.users, released)
+  upserts += orders.upserts
   upserts += await affected(trx, statements.upsertPayments(plan.payments))
   const applied = new Set<string>()
   for (const query of statements.insertLedger(plan.deltas)) {
     for (const row of (await trx.executeQuery(query)).rows) applied.add(row.event_id)
   }
   await affected(trx, statements.upsertInventory(inventoryChanges(plan.deltas, applied)))
+  const repeated = plan.deltas.filter(d => !applied.has(d.eventId))
+  const conflicts = [...plan.conflicts, ...(repeated.length === 0 ? [] : await ledgerConflicts(trx, repeated))]
   // An upsert whose WHERE refused the row (the stored event is newer) affects no row, so every state event
-  // that did not become its row's content counts as stale, whether a newer record of the batch or the stored
-  // row beat it.
+  // that did not become its row's content (nor waits as pending) counts as stale, whether a newer record of the
+  // batch or the stored row beat it. A released pending order that won counts as an upsert too.
   return {
     upserts,
-    stale: plan.stateEvents - upserts,
+    stale: Math.max(0, plan.stateEvents - orders.pending - upserts),
     deltasApplied: applied.size,
-    deltasDuplicate: plan.duplicateDeltas + plan.deltas.length - applied.size,
+    deltasDuplicate: plan.duplicateDeltas + repeated.length - conflicts.length + plan.conflicts.length,
+    pending: orders.pending,
+    resolved: released.length,
+    conflicts,
   }
 }
 
@@ -239,6 +383,109 @@ export class SqlStore implements Store {
       if (events.length === 0) return empty
       const plan = planBatch(events)
       return this.#parts.write(trx => applyPlan(trx, this.#parts.statements, plan))
+    })
+  }
+
+  resolvePending(limit: number): Promise<number> {
+    return this.#run(async () => {
+      const cap = this.#parts.statements.rowCap
+      const candidates = await this.#db
+        .selectFrom('pending_events as p')
+        .innerJoin('users as u', 'u.user_id', 'p.parent_key')
+        .select('p.parent_key')
+        .distinct()
+        .where('p.parent_table', '=', orderParent.table)
+        .$call(q => (cap === 'top' ? q.top(limit) : q.limit(limit)))
+        .execute()
+      if (candidates.length === 0) return 0
+      // The DELETE … RETURNING inside the transaction decides which member applies a pending row: two members
+      // resolving at once each apply only the rows their own delete removed.
+      return this.#parts.write(async trx => {
+        const statements = this.#parts.statements
+        const released = await takePending(
+          trx,
+          statements,
+          candidates.map(c => c.parent_key),
+        )
+        await applyOrders(trx, statements, [], [], released)
+        return released.length
+      })
+    })
+  }
+
+  expiredPending(before: string, limit: number): Promise<PendingEvent[]> {
+    return this.#run(async () => {
+      const cap = this.#parts.statements.rowCap
+      const rows = await this.#db
+        .selectFrom('pending_events as p')
+        .leftJoin('orders as o', 'o.order_id', 'p.event_key')
+        .selectAll('p')
+        .select(['o.event_ts as current_ts', 'o.source_offset as current_offset'])
+        .where('p.pending_since', '<', before)
+        .orderBy('p.pending_since')
+        .orderBy('p.source_partition')
+        .orderBy('p.source_offset')
+        .$call(q => (cap === 'top' ? q.top(limit) : q.limit(limit)))
+        .execute()
+      return rows.map(row => {
+        const source = {
+          topic: row.source_topic,
+          partition: Number(row.source_partition),
+          offset: BigInt(row.source_offset),
+        }
+        const mine = { eventId: row.event_id, eventTs: row.event_ts, source }
+        const current =
+          row.current_ts === null || row.current_offset === null
+            ? undefined
+            : { eventId: '', eventTs: row.current_ts, source: { ...source, offset: BigInt(row.current_offset) } }
+        return {
+          source,
+          eventId: row.event_id,
+          type: row.event_type,
+          key: row.event_key,
+          parentTable: row.parent_table,
+          parentKey: row.parent_key,
+          constraint: row.constraint_name,
+          payload: row.payload,
+          pendingSince: String(row.pending_since),
+          superseded: current !== undefined && newer(current, mine),
+        }
+      })
+    })
+  }
+
+  removePending(sources: readonly Source[]): Promise<void> {
+    return this.#run(async () => {
+      for (const part of chunks(sources, keysPerList / 5)) {
+        await this.#db
+          .deleteFrom('pending_events')
+          .where(eb =>
+            eb.or(
+              part.map(s =>
+                eb.and([
+                  eb('source_topic', '=', s.topic),
+                  eb('source_partition', '=', s.partition),
+                  eb('source_offset', '=', s.offset.toString()),
+                ]),
+              ),
+            ),
+          )
+          .execute()
+      }
+    })
+  }
+
+  pendingStats(): Promise<PendingStats> {
+    return this.#run(async () => {
+      const row = await this.#db
+        .selectFrom('pending_events')
+        .select(eb => [eb.fn.countAll<number | string | bigint>().as('count'), eb.fn.min('pending_since').as('oldest')])
+        .executeTakeFirst()
+      const oldest = row?.oldest
+      return {
+        count: Number(row?.count ?? 0),
+        oldestSince: oldest === null || oldest === undefined ? undefined : String(oldest),
+      }
     })
   }
 

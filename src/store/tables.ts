@@ -44,6 +44,17 @@ export interface Tables {
     adjusted_at: string
     applied_at: string
   }
+  pending_events: SourceColumns & {
+    event_id: string
+    event_type: string
+    event_key: string
+    parent_table: string
+    parent_key: string
+    constraint_name: string
+    event_ts: string
+    payload: string
+    pending_since: Generated<string>
+  }
   schema_migrations: { version: number; applied_at: Generated<string> }
 }
 

@@ -1,5 +1,6 @@
-// The one Store interface every engine implements (store/postgres, store/sqlite, later store/mssql, each with
-// the same file names). It exposes no connection or transaction types: callers hand it whole batches.
+// The one Store interface every engine implements (store/mssql, store/postgres, store/sqlite, each with the same
+// file names). It exposes no connection or transaction types: callers hand it whole batches.
+import type { PipelineError } from '../errors.ts'
 import type { Event } from '../events/index.ts'
 
 /** Where a record came from: stored with what it applied, so every row can be traced to its Kafka record. */
@@ -54,6 +55,40 @@ export interface ApplyResult {
   readonly deltasApplied: number
   /** Inventory deltas whose eventId was already in the ledger (redelivery). */
   readonly deltasDuplicate: number
+  /** Events stored as pending because their parent is missing (an order whose user is not stored yet). */
+  readonly pending: number
+  /** Pending events this batch's parents released and applied. */
+  readonly resolved: number
+  /**
+   * Records refused on their own while the rest of the batch was applied (an eventId reused with another
+   * payload): the caller dead-letters them. `position` indexes the events handed to applyBatch.
+   */
+  readonly conflicts: readonly { readonly position: number; readonly error: PipelineError }[]
+}
+
+/** An event that waits in the store for its parent. */
+export interface PendingEvent {
+  readonly source: Source
+  readonly eventId: string
+  readonly type: string
+  /** The entity key of the event (an order's orderId). */
+  readonly key: string
+  /** The table and key of the missing parent, and the constraint that needs it. */
+  readonly parentTable: string
+  readonly parentKey: string
+  readonly constraint: string
+  /** The event as JSON. */
+  readonly payload: string
+  /** When it was first stored as pending (ISO-8601 UTC). */
+  readonly pendingSince: string
+  /** A newer event of the same key is already stored: this one can only lose, so it is dropped, not dead-lettered. */
+  readonly superseded: boolean
+}
+
+export interface PendingStats {
+  readonly count: number
+  /** When the oldest pending event was stored, if there is one. */
+  readonly oldestSince: string | undefined
 }
 
 export type Engine = 'sqlite' | 'postgres' | 'mssql'
@@ -64,13 +99,25 @@ export interface Store {
   migrate(): Promise<void>
   /**
    * Applies the events in ONE transaction, all or nothing. Rules: state events (UserCreated, OrderPlaced,
-   * PaymentSettled) are upserts where an event never overwrites a row written by an event with a later
-   * timestamp (equal timestamps: the later record wins, so a redelivery with changed fields updates the row);
-   * InventoryAdjusted deltas apply exactly once per eventId through a ledger written in the same transaction.
+   * PaymentSettled) are upserts where the newest event by (timestamp, Kafka offset) holds the row, whatever
+   * order records arrive in (equal timestamps: the later record wins, so a redelivery with changed fields
+   * updates the row); InventoryAdjusted deltas apply exactly once per eventId through a ledger written in the
+   * same transaction, and an eventId re-sent with another delta payload is returned in `conflicts`. An order
+   * whose user is not stored is kept as a pending event in the same transaction; storing the user applies it.
    * Throws a PipelineError: retryable for connection loss, timeouts and deadlocks; not retryable for
    * constraint violations (code CONSTRAINT_VIOLATION, naming the constraint) and out-of-range data.
    */
   applyBatch(events: readonly SourcedEvent[]): Promise<ApplyResult>
+  /**
+   * Applies, in one transaction, up to `limit` pending events whose parent is stored now (one member may store
+   * a parent while another stores its child as pending); returns how many it applied.
+   */
+  resolvePending(limit: number): Promise<number>
+  /** Up to `limit` pending events stored before `before` (ISO-8601), oldest first, without removing them. */
+  expiredPending(before: string, limit: number): Promise<PendingEvent[]>
+  /** Removes these pending events (after they were dead-lettered or found superseded). */
+  removePending(sources: readonly Source[]): Promise<void>
+  pendingStats(): Promise<PendingStats>
   getUser(userId: string): Promise<User | undefined>
   /** The user's newest orders by createdAt, newest first. */
   getRecentOrders(userId: string, limit: number): Promise<Order[]>

@@ -35,6 +35,34 @@ describe('planBatch', () => {
     assert.equal(plan.payments[0]?.amount, '0.10')
   })
 
+  it('breaks timestamp ties by Kafka offset, not by the order records are handed over in', () => {
+    const record = (offset: number, name: string) => ({
+      event: userCreated({ userId: 'k', name }, { timestamp: at(1) }),
+      source: { topic: 'events', partition: 0, offset: BigInt(offset) },
+    })
+    assert.equal(planBatch([record(8, 'later offset'), record(7, 'earlier offset')]).users[0]?.name, 'later offset')
+    assert.equal(planBatch([record(7, 'earlier offset'), record(8, 'later offset')]).users[0]?.name, 'later offset')
+  })
+
+  it('refuses a delta eventId repeated with another payload in one batch, keeping the first', () => {
+    const plan = planBatch(
+      sourced(
+        inventoryAdjusted({ sku: 's', delta: 1 }, { eventId: 'd' }),
+        inventoryAdjusted({ sku: 's', delta: 1 }, { eventId: 'd' }),
+        inventoryAdjusted({ sku: 's', delta: 9 }, { eventId: 'd' }),
+      ),
+    )
+    assert.deepEqual(
+      plan.deltas.map(d => d.delta),
+      [1],
+    )
+    assert.equal(plan.duplicateDeltas, 1)
+    assert.deepEqual(
+      plan.conflicts.map(c => [c.position, c.error.code]),
+      [[2, 'EVENT_ID_CONFLICT']],
+    )
+  })
+
   it('drops repeated delta eventIds and sums the applied deltas per sku', () => {
     const once = inventoryAdjusted({ sku: 's', delta: 4, adjustedAt: at(2) }, { eventId: 'd1' })
     const batch = sourced(
@@ -73,7 +101,10 @@ describe('generated SQL', () => {
     const [query, ...rest] = postgres.upsertUsers(plan.users)
     assert.equal(rest.length, 0)
     assert.match(query!.sql, /^INSERT INTO users \(.+\) SELECT \* FROM unnest\(\$1::varchar\[\], /)
-    assert.match(query!.sql, /ON CONFLICT \(user_id\) DO UPDATE SET .* WHERE users\.event_ts <= excluded\.event_ts$/s)
+    assert.match(
+      query!.sql,
+      /ON CONFLICT \(user_id\) DO UPDATE SET .* WHERE users\.event_ts < excluded\.event_ts\s+OR \(users\.event_ts = excluded\.event_ts AND users\.source_offset <= excluded\.source_offset\)$/s,
+    )
     assert.equal(query!.parameters.length, 9)
     assert.equal((query!.parameters[0] as string[]).length, 1201)
     assert.deepEqual(postgres.upsertOrders([]), [])
@@ -87,7 +118,10 @@ describe('generated SQL', () => {
     )
     for (const q of queries) {
       assert.equal(q.sql.split('?').length - 1, q.parameters.length)
-      assert.match(q.sql, /WHERE users\.event_ts <= excluded\.event_ts$/)
+      assert.match(
+        q.sql,
+        /WHERE users\.event_ts < excluded\.event_ts\s+OR \(users\.event_ts = excluded\.event_ts AND users\.source_offset <= excluded\.source_offset\)$/,
+      )
     }
     assert.match(
       sqlite.insertLedger(planBatch(sourced(inventoryAdjusted({ sku: 's', delta: 1 }))).deltas)[0]!.sql,

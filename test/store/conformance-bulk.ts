@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import type { Event } from '../../src/events/index.ts'
 import { at, type EventOf, inventoryAdjusted, orderPlaced, paymentSettled, sourced, userCreated } from './events.ts'
-import { type FreshDatabase, openStore } from './harness.ts'
+import { type FreshDatabase, openStore, outcome } from './harness.ts'
 
 /** A small deterministic generator, so a failure can be replayed. */
 function random(seed: number): (n: number) => number {
@@ -84,12 +84,15 @@ export function runBulkConformance(fresh: FreshDatabase): void {
       const batch = sourced(...events)
       const winners = model.users.size + model.orders.size + model.payments.size
       const first = await store.applyBatch(batch)
-      assert.deepEqual(first, {
-        upserts: winners,
-        stale: model.stateEvents - winners,
-        deltasApplied: model.distinctDeltas,
-        deltasDuplicate: model.deltaEvents - model.distinctDeltas,
-      })
+      assert.deepEqual(
+        first,
+        outcome({
+          upserts: winners,
+          stale: model.stateEvents - winners,
+          deltasApplied: model.distinctDeltas,
+          deltasDuplicate: model.deltaEvents - model.distinctDeltas,
+        }),
+      )
       for (const [userId, e] of model.users) {
         const user = await store.getUser(userId)
         assert.deepEqual([user?.name, user?.email], [e.data.name, e.data.email], userId)

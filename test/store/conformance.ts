@@ -3,8 +3,9 @@ import assert from 'node:assert/strict'
 import { describe, it, type TestContext } from 'node:test'
 import { runBulkConformance } from './conformance-bulk.ts'
 import { runDeltaAndFailureConformance } from './conformance-failures.ts'
+import { runPendingConformance } from './conformance-pending.ts'
 import { at, inventoryAdjusted, orderPlaced, paymentSettled, sourced, userCreated } from './events.ts'
-import { type FreshDatabase, openStore } from './harness.ts'
+import { type FreshDatabase, openStore, outcome } from './harness.ts'
 
 export type { FreshDatabase } from './harness.ts'
 
@@ -44,7 +45,7 @@ export function runConformance(name: string, fresh: FreshDatabase): void {
             inventoryAdjusted({ sku: 'sku-1', delta: 7, reason: 'restock', adjustedAt: at(6) }),
           ),
         )
-        assert.deepEqual(result, { upserts: 5, stale: 0, deltasApplied: 1, deltasDuplicate: 0 })
+        assert.deepEqual(result, outcome({ upserts: 5, stale: 0, deltasApplied: 1, deltasDuplicate: 0 }))
 
         const user = await store.getUser('u1')
         assert.ok(user)
@@ -93,7 +94,10 @@ export function runConformance(name: string, fresh: FreshDatabase): void {
 
       it('returns undefined for what is absent, and nothing for an empty batch', async t => {
         const store = await open(t)
-        assert.deepEqual(await store.applyBatch([]), { upserts: 0, stale: 0, deltasApplied: 0, deltasDuplicate: 0 })
+        assert.deepEqual(
+          await store.applyBatch([]),
+          outcome({ upserts: 0, stale: 0, deltasApplied: 0, deltasDuplicate: 0 }),
+        )
         assert.equal(await store.getUser('nobody'), undefined)
         assert.equal(await store.getOrder('none'), undefined)
         assert.equal(await store.getPayment('none'), undefined)
@@ -107,7 +111,7 @@ export function runConformance(name: string, fresh: FreshDatabase): void {
         const again = await store.applyBatch(
           sourced(userCreated({ userId: 'u1', name: 'Changed' }, { eventId: 'same' })),
         )
-        assert.deepEqual(again, { upserts: 1, stale: 0, deltasApplied: 0, deltasDuplicate: 0 })
+        assert.deepEqual(again, outcome({ upserts: 1, stale: 0, deltasApplied: 0, deltasDuplicate: 0 }))
         assert.equal((await store.getUser('u1'))?.name, 'Changed')
 
         // Within one batch too: the later record is the one kept.
@@ -136,7 +140,7 @@ export function runConformance(name: string, fresh: FreshDatabase): void {
             paymentSettled({ orderId: 'o1', status: 'settled', amount: 10 }, { timestamp: at(9) }),
           ),
         )
-        assert.deepEqual(stale, { upserts: 0, stale: 3, deltasApplied: 0, deltasDuplicate: 0 })
+        assert.deepEqual(stale, outcome({ upserts: 0, stale: 3, deltasApplied: 0, deltasDuplicate: 0 }))
         assert.equal((await store.getUser('u1'))?.name, 'New')
         assert.equal((await store.getOrder('o1'))?.total, 20)
         assert.equal((await store.getOrder('o1'))?.status, 'shipped')
@@ -153,7 +157,7 @@ export function runConformance(name: string, fresh: FreshDatabase): void {
             paymentSettled({ orderId: 'p1', status: 'settled' }, { timestamp: at(5) }),
           ),
         )
-        assert.deepEqual(result, { upserts: 2, stale: 2, deltasApplied: 0, deltasDuplicate: 0 })
+        assert.deepEqual(result, outcome({ upserts: 2, stale: 2, deltasApplied: 0, deltasDuplicate: 0 }))
         assert.equal((await store.getUser('u1'))?.name, 'New')
         assert.equal((await store.getPayment('p1'))?.status, 'refunded')
       })
@@ -249,6 +253,7 @@ export function runConformance(name: string, fresh: FreshDatabase): void {
     })
 
     runDeltaAndFailureConformance(fresh)
+    runPendingConformance(open)
     runBulkConformance(fresh)
   })
 }

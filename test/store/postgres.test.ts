@@ -5,7 +5,7 @@ import { isoFromTimestamptz } from '../../src/store/postgres/driver.ts'
 import { toPipelineError } from '../../src/store/postgres/errors.ts'
 import { postgresDatabase } from '../helpers/resources.ts'
 import { runConformance } from './conformance.ts'
-import { sourced, userCreated } from './events.ts'
+import { orderPlaced, sourced, userCreated } from './events.ts'
 import { assertPipelineError, openStore } from './harness.ts'
 
 runConformance('postgres', async t => ({ engine: 'postgres', url: await postgresDatabase(t) }))
@@ -44,11 +44,32 @@ describe('postgres store specifics', () => {
          UNION ALL SELECT indexname FROM pg_indexes WHERE indexname LIKE 'IX_orders_%' ORDER BY 1`,
       ),
     ]).finally(() => client.end())
-    assert.deepEqual(versions.rows, [{ version: 1 }])
+    assert.deepEqual(versions.rows, [{ version: 1 }, { version: 2 }])
     assert.deepEqual(
       names.rows.map(r => r.name),
       ['FK_Orders_Users', 'IX_orders_created_at', 'IX_orders_user_id'],
     )
+  })
+
+  it('applies a pending order whose user another member stored after the order was found missing', async t => {
+    // Two members: one stores the order as pending after reading no user, while the other stores the user and
+    // looks for pending children before that pending row is committed. resolvePending closes that gap.
+    const url = await postgresDatabase(t)
+    const store = await openStore(t, { engine: 'postgres', url })
+    await store.applyBatch(sourced(orderPlaced({ orderId: 'raced', userId: 'racer' })))
+    const client = new pg.Client({ connectionString: url })
+    await client.connect()
+    await client
+      .query(
+        `INSERT INTO users (user_id, name, email, created_at, event_id, event_ts, source_topic, source_partition,
+           source_offset) VALUES ('racer', 'R', 'r@example.com', now(), 'e-racer', now(), 'events', 1, 0)`,
+      )
+      .finally(() => client.end())
+    assert.equal(await store.getOrder('raced'), undefined)
+    assert.equal(await store.resolvePending(100), 1)
+    assert.equal((await store.getOrder('raced'))?.userId, 'racer')
+    assert.equal((await store.pendingStats()).count, 0)
+    assert.equal(await store.resolvePending(100), 0)
   })
 
   it('classifies SQLSTATE codes', () => {

@@ -36,7 +36,7 @@ describe('sqlite store specifics', () => {
         .prepare('SELECT version FROM schema_migrations')
         .all()
         .map(r => r['version']),
-      [1],
+      [1, 2],
     )
     await store.applyBatch(
       sourced(userCreated({ userId: 'u1' }), orderPlaced({ orderId: 'o1', userId: 'u1', total: 0.1 })),

@@ -5,7 +5,15 @@
 // database uses read-committed snapshot. SQL Server takes at most 2,100 parameters per request and 1,000 rows per
 // VALUES list; chunks stay at or under 2,000 and 1,000.
 import { CompiledQuery } from 'kysely'
-import { chunks, type DeltaRow, type InventoryChange, type OrderRow, type PaymentRow, type UserRow } from '../batch.ts'
+import {
+  chunks,
+  type DeltaRow,
+  type InventoryChange,
+  type OrderRow,
+  orderParent,
+  type PaymentRow,
+  type UserRow,
+} from '../batch.ts'
 import type { Statements } from '../sql-store.ts'
 import type { Source } from '../types.ts'
 import { bigint, datetime2, decimal, int, type Typed, varchar } from './params.ts'
@@ -51,7 +59,8 @@ function stampColumns<R extends { eventId: string; eventTs: string; source: Sour
 
 interface Shape<R> {
   readonly table: string
-  readonly key: string
+  /** The key columns the MERGE matches on. */
+  readonly key: string | readonly string[]
   readonly columns: readonly Column<R>[]
   /** The WHEN clauses (and OUTPUT) after ON. */
   readonly actions: string
@@ -60,7 +69,10 @@ interface Shape<R> {
 const insert = (names: readonly string[]) =>
   `WHEN NOT MATCHED BY TARGET THEN\n  INSERT (${names.join(', ')})\n  VALUES (${names.map(n => `s.${n}`).join(', ')})`
 
-/** A state table: only an event at least as new as the row's replaces it (ties: the later record wins). */
+/**
+ * A state table: only an event at least as new by (timestamp, offset) as the row's replaces it (batch.ts, newer:
+ * the same rule inside a batch).
+ */
 function stateShape<R extends { eventId: string; eventTs: string; source: Source }>(
   table: string,
   key: string,
@@ -73,7 +85,8 @@ function stateShape<R extends { eventId: string; eventTs: string; source: Source
     table,
     key,
     columns,
-    actions: `WHEN MATCHED AND t.event_ts <= s.event_ts THEN\n  UPDATE SET ${set.join(', ')}\n${insert(names)}`,
+    actions: `WHEN MATCHED AND (t.event_ts < s.event_ts
+    OR (t.event_ts = s.event_ts AND t.source_offset <= s.source_offset)) THEN\n  UPDATE SET ${set.join(', ')}\n${insert(names)}`,
   }
 }
 
@@ -116,6 +129,25 @@ const ledger: Shape<DeltaRow> = {
   actions: `${insert(ledgerColumns.map(c => c.name))}\nOUTPUT inserted.event_id`,
 }
 
+// One pending row per Kafka record: a redelivered record that is pending already is not stored twice.
+const pendingColumns: Column<OrderRow>[] = [
+  ...sourceColumns<OrderRow>(),
+  text('event_id', 100, r => r.eventId),
+  text('event_type', 100, () => 'OrderPlaced'),
+  text('event_key', 100, r => r.orderId),
+  text('parent_table', 50, () => orderParent.table),
+  text('parent_key', 100, r => r.userId),
+  text('constraint_name', 100, () => orderParent.constraint),
+  time('event_ts', r => r.eventTs),
+  text('payload', 8000, r => JSON.stringify(r.event)),
+]
+const pending: Shape<OrderRow> = {
+  table: 'pending_events',
+  key: ['source_topic', 'source_partition', 'source_offset'],
+  columns: pendingColumns,
+  actions: insert(pendingColumns.map(c => c.name)),
+}
+
 // The summed delta travels as BIGINT: a sum past INT then fails as an overflow converting into the INT column
 // (8115), the same error a running total past INT gets, rather than as a parameter tedious refuses.
 const inventoryColumns: Column<InventoryChange>[] = [
@@ -155,7 +187,7 @@ function mergeText(s: Shape<never>, rows: number): string {
   const tuples = Array.from({ length: rows }, () => `(${names.map(() => `@${++n}`).join(', ')})`)
   const text = `MERGE INTO ${s.table} WITH (UPDLOCK, HOLDLOCK) AS t
 USING (VALUES ${tuples.join(', ')}) AS s (${names.join(', ')})
-ON t.${s.key} = s.${s.key}
+ON ${(typeof s.key === 'string' ? [s.key] : s.key).map(k => `t.${k} = s.${k}`).join(' AND ')}
 ${s.actions};`
   if (full) fullChunkTexts.set(s.table, text)
   return text
@@ -174,4 +206,7 @@ export const statements: Statements = {
   upsertPayments: rows => build(payments, rows),
   insertLedger: rows => build<DeltaRow, { event_id: string }>(ledger, rows),
   upsertInventory: rows => build(inventory, rows),
+  insertPending: rows => build(pending, rows),
+  deleteReturns: 'output',
+  rowCap: 'top',
 }

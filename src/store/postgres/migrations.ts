@@ -70,6 +70,27 @@ export const migrations: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 2,
+    description: 'pending events: children whose parent is not stored yet, one row per Kafka record',
+    statements: [
+      `CREATE TABLE pending_events (
+        ${sourceColumns},
+        event_id VARCHAR(100) NOT NULL,
+        event_type VARCHAR(100) NOT NULL,
+        event_key VARCHAR(100) NOT NULL,
+        parent_table VARCHAR(50) NOT NULL,
+        parent_key VARCHAR(100) NOT NULL,
+        constraint_name VARCHAR(100) NOT NULL,
+        event_ts timestamptz(3) NOT NULL,
+        payload TEXT NOT NULL,
+        pending_since timestamptz(3) NOT NULL DEFAULT now(),
+        PRIMARY KEY (source_topic, source_partition, source_offset)
+      )`,
+      'CREATE INDEX "IX_pending_events_parent" ON pending_events (parent_table, parent_key)',
+      'CREATE INDEX "IX_pending_events_since" ON pending_events (pending_since)',
+    ],
+  },
 ]
 
 // An arbitrary constant naming "the schema of this pipeline" among advisory locks of the database.

@@ -3,7 +3,14 @@
 // value), so there is no parameter limit to chunk for, and each text is a named prepared statement (see
 // preparedNames): the server parses and plans it once per connection instead of once per batch.
 import { CompiledQuery } from 'kysely'
-import type { DeltaRow, InventoryChange, OrderRow, PaymentRow, UserRow } from '../batch.ts'
+import {
+  type DeltaRow,
+  type InventoryChange,
+  type OrderRow,
+  orderParent,
+  type PaymentRow,
+  type UserRow,
+} from '../batch.ts'
 import type { Lookups, Statements } from '../sql-store.ts'
 import * as read from '../tables.ts'
 import type { Source } from '../types.ts'
@@ -42,11 +49,15 @@ function insertFromArrays<R>(table: string, columns: readonly Column<R>[], tail:
   return `INSERT INTO ${table} (${names}) SELECT * FROM unnest(${arrays}) ${tail}`
 }
 
-/** ON CONFLICT clause of a state table: only an event at least as new as the row's replaces it. */
+/**
+ * ON CONFLICT clause of a state table: only an event at least as new by (timestamp, offset) as the row's
+ * replaces it (batch.ts, newer: the same rule inside a batch).
+ */
 function newerWins<R>(table: string, key: string, columns: readonly Column<R>[]): string {
   const set = columns.filter(c => c.name !== key).map(c => `${c.name} = excluded.${c.name}`)
   return `ON CONFLICT (${key}) DO UPDATE SET ${[...set, 'updated_at = now()'].join(', ')}
-    WHERE ${table}.event_ts <= excluded.event_ts`
+    WHERE ${table}.event_ts < excluded.event_ts
+      OR (${table}.event_ts = excluded.event_ts AND ${table}.source_offset <= excluded.source_offset)`
 }
 
 interface Shape<R> {
@@ -98,6 +109,27 @@ const ledger: Shape<DeltaRow> = {
   text: insertFromArrays('inventory_ledger', ledgerColumns, 'ON CONFLICT (event_id) DO NOTHING RETURNING event_id'),
 }
 
+const pendingColumns: Column<OrderRow>[] = [
+  ...sourceColumns<OrderRow>(),
+  col('event_id', 'varchar', r => r.eventId),
+  col('event_type', 'varchar', () => 'OrderPlaced'),
+  col('event_key', 'varchar', r => r.orderId),
+  col('parent_table', 'varchar', () => orderParent.table),
+  col('parent_key', 'varchar', r => r.userId),
+  col('constraint_name', 'varchar', () => orderParent.constraint),
+  col('event_ts', 'timestamptz', r => r.eventTs),
+  col('payload', 'text', r => JSON.stringify(r.event)),
+]
+// One pending row per Kafka record: a redelivered record that is pending already is not stored twice.
+const pending: Shape<OrderRow> = {
+  columns: pendingColumns,
+  text: insertFromArrays(
+    'pending_events',
+    pendingColumns,
+    'ON CONFLICT (source_topic, source_partition, source_offset) DO NOTHING',
+  ),
+}
+
 // The summed delta travels as bigint so that a sum beyond INT fails as an overflow on the column (22003), the
 // same error a running total past INT gets, instead of failing to parse as the array's element type.
 const inventoryColumns: Column<InventoryChange>[] = [
@@ -142,7 +174,10 @@ export const lookups: Lookups = {
 
 /** Statement name of each fixed text, for the pool's clients (driver.ts) to run it as a prepared statement. */
 export const preparedNames: ReadonlyMap<string, string> = new Map([
-  ...[users, orders, payments, ledger, inventory].map((shape, i): [string, string] => [shape.text, `ep_write_${i}`]),
+  ...[users, orders, payments, ledger, inventory, pending].map((shape, i): [string, string] => [
+    shape.text,
+    `ep_write_${i}`,
+  ]),
   ...Object.entries(lookups).map(([table, text]): [string, string] => [text, `ep_read_${table}`]),
 ])
 
@@ -152,4 +187,7 @@ export const statements: Statements = {
   upsertPayments: rows => build(payments, rows),
   insertLedger: rows => build<DeltaRow, { event_id: string }>(ledger, rows),
   upsertInventory: rows => build(inventory, rows),
+  insertPending: rows => build(pending, rows),
+  deleteReturns: 'returning',
+  rowCap: 'limit',
 }

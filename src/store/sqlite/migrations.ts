@@ -103,6 +103,29 @@ export const migrations: readonly Migration[] = [
       ) STRICT, WITHOUT ROWID`,
     ],
   },
+  {
+    version: 2,
+    description: 'pending events: children whose parent is not stored yet, one row per Kafka record',
+    statements: [
+      `CREATE TABLE pending_events (
+        source_topic TEXT NOT NULL,
+        source_partition INTEGER NOT NULL,
+        source_offset INTEGER NOT NULL,
+        event_id TEXT NOT NULL,
+        event_type TEXT NOT NULL,
+        event_key TEXT NOT NULL,
+        parent_table TEXT NOT NULL,
+        parent_key TEXT NOT NULL,
+        constraint_name TEXT NOT NULL,
+        event_ts TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        pending_since TEXT NOT NULL DEFAULT ${now},
+        PRIMARY KEY (source_topic, source_partition, source_offset)
+      ) STRICT, WITHOUT ROWID`,
+      'CREATE INDEX IX_pending_events_parent ON pending_events (parent_table, parent_key)',
+      'CREATE INDEX IX_pending_events_since ON pending_events (pending_since)',
+    ],
+  },
 ]
 
 /** Runs inside the store's write transaction, which is BEGIN IMMEDIATE: that is the migration lock. */

@@ -2,7 +2,15 @@
 // parameters per statement. The text depends only on the table and the row count, so the driver's statement
 // cache prepares each shape once.
 import { CompiledQuery } from 'kysely'
-import { chunks, type DeltaRow, type InventoryChange, type OrderRow, type PaymentRow, type UserRow } from '../batch.ts'
+import {
+  chunks,
+  type DeltaRow,
+  type InventoryChange,
+  type OrderRow,
+  orderParent,
+  type PaymentRow,
+  type UserRow,
+} from '../batch.ts'
 import type { Statements } from '../sql-store.ts'
 import type { Source } from '../types.ts'
 
@@ -21,11 +29,15 @@ interface Shape<R> {
   readonly params: (row: R) => readonly Param[]
 }
 
-/** ON CONFLICT clause of a state table: only an event at least as new as the row's replaces it. */
+/**
+ * ON CONFLICT clause of a state table: only an event at least as new by (timestamp, offset) as the row's
+ * replaces it (batch.ts, newer: the same rule inside a batch).
+ */
 function newerWins(table: string, key: string, columns: readonly string[]): string {
   const set = columns.filter(c => c !== key).map(c => `${c} = excluded.${c}`)
   return `ON CONFLICT (${key}) DO UPDATE SET ${[...set, `updated_at = ${now}`].join(', ')}
-    WHERE ${table}.event_ts <= excluded.event_ts`
+    WHERE ${table}.event_ts < excluded.event_ts
+      OR (${table}.event_ts = excluded.event_ts AND ${table}.source_offset <= excluded.source_offset)`
 }
 
 function shape<R>(table: string, key: string, columns: readonly string[], params: Shape<R>['params']): Shape<R> {
@@ -63,6 +75,34 @@ const ledger: Shape<DeltaRow> = {
   columns: ['event_id', 'sku', 'delta', 'reason', 'adjusted_at', ...sourceColumns],
   tail: 'ON CONFLICT (event_id) DO NOTHING RETURNING event_id',
   params: r => [r.eventId, r.sku, r.delta, r.reason, r.adjustedAt, ...source(r.source)],
+}
+
+// One pending row per Kafka record: a redelivered record that is pending already is not stored twice.
+const pending: Shape<OrderRow> = {
+  table: 'pending_events',
+  columns: [
+    ...sourceColumns,
+    'event_id',
+    'event_type',
+    'event_key',
+    'parent_table',
+    'parent_key',
+    'constraint_name',
+    'event_ts',
+    'payload',
+  ],
+  tail: 'ON CONFLICT (source_topic, source_partition, source_offset) DO NOTHING',
+  params: r => [
+    ...source(r.source),
+    r.eventId,
+    'OrderPlaced',
+    r.orderId,
+    orderParent.table,
+    r.userId,
+    orderParent.constraint,
+    r.eventTs,
+    JSON.stringify(r.event),
+  ],
 }
 
 const inventory: Shape<InventoryChange> = {
@@ -103,4 +143,7 @@ export const statements: Statements = {
   upsertPayments: rows => build(payments, rows),
   insertLedger: rows => build<DeltaRow, { event_id: string }>(ledger, rows),
   upsertInventory: rows => build(inventory, rows),
+  insertPending: rows => build(pending, rows),
+  deleteReturns: 'returning',
+  rowCap: 'limit',
 }

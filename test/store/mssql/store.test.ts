@@ -9,7 +9,7 @@ import { PipelineError } from '../../../src/errors.ts'
 import type { Store } from '../../../src/store/index.ts'
 import { createMssqlStore } from '../../../src/store/mssql/store.ts'
 import { at, inventoryAdjusted, orderPlaced, paymentSettled, sourced, userCreated } from '../events.ts'
-import { assertPipelineError } from '../harness.ts'
+import { assertPipelineError, outcome } from '../harness.ts'
 import { cp1252Collation, FakeServer, fkMessage, type Recorded, serverError } from './fake-server.ts'
 
 const seedConn = 'server=mssql;user id=sa;password=Your_strong_pwd1;database=events;encrypt=disable'
@@ -49,7 +49,10 @@ describe('mssql store, offline', () => {
     server.respond = happy
     const store = open(t, server)
     await store.migrate()
-    assert.deepEqual(await store.applyBatch(batch()), { upserts: 4, stale: 0, deltasApplied: 2, deltasDuplicate: 0 })
+    assert.deepEqual(
+      await store.applyBatch(batch()),
+      outcome({ upserts: 4, stale: 0, deltasApplied: 2, deltasDuplicate: 0 }),
+    )
     await store.getUser('u1')
     await store.getRecentOrders('u1', 5)
     await store.getOrder('o1')
@@ -107,7 +110,7 @@ describe('mssql store, offline', () => {
       return happy(r)
     }
     const result = await open(t, server).applyBatch(batch())
-    assert.deepEqual(result, { upserts: 3, stale: 1, deltasApplied: 1, deltasDuplicate: 1 })
+    assert.deepEqual(result, outcome({ upserts: 3, stale: 1, deltasApplied: 1, deltasDuplicate: 1 }))
     const inventory = server.statements().find(r => r.sql.startsWith('MERGE INTO inventory WITH'))
     assert.deepEqual(inventory?.values.slice(0, 2), ['s1', -1n])
     assert.deepEqual(server.transactions, ['BEGIN events', 'COMMIT events'])

@@ -1,0 +1,130 @@
+// Pending events, last-writer-wins by Kafka position and reused delta eventIds: the rules that keep the
+// projection exact when records of one key, or a child and its parent, reach the store out of order.
+import assert from 'node:assert/strict'
+import { describe, it, type TestContext } from 'node:test'
+import type { Event } from '../../src/events/index.ts'
+import type { SourcedEvent, Store } from '../../src/store/index.ts'
+import { at, inventoryAdjusted, orderPlaced, paymentSettled, sourced, userCreated } from './events.ts'
+
+/** Events at explicit offsets of partition 0, to replay records in an order other than their offsets'. */
+const at0 = (offset: number, event: Event): SourcedEvent => ({
+  event,
+  source: { topic: 'events', partition: 0, offset: BigInt(offset) },
+})
+
+export function runPendingConformance(open: (t: TestContext) => Promise<Store>): void {
+  describe('an order whose user is not stored', () => {
+    it('waits as pending while the rest of its batch is applied', async t => {
+      const store = await open(t)
+      const result = await store.applyBatch(
+        sourced(
+          userCreated({ userId: 'u2' }),
+          orderPlaced({ orderId: 'fine', userId: 'u2' }),
+          orderPlaced({ orderId: 'orphan', userId: 'ghost' }),
+          paymentSettled({ orderId: 'orphan' }),
+          inventoryAdjusted({ sku: 'a', delta: 5 }),
+        ),
+      )
+      assert.equal(result.pending, 1)
+      assert.equal(result.upserts, 3)
+      assert.equal(await store.getOrder('orphan'), undefined)
+      assert.equal((await store.getOrder('fine'))?.userId, 'u2')
+      assert.equal((await store.getPayment('orphan'))?.status, 'settled')
+      assert.equal((await store.getInventory('a'))?.quantity, 5)
+      const stats = await store.pendingStats()
+      assert.equal(stats.count, 1)
+      assert.ok(stats.oldestSince !== undefined && Date.now() - Date.parse(stats.oldestSince) < 60_000)
+    })
+
+    it('is applied in the transaction that stores its user, and stored once however often it is redelivered', async t => {
+      const store = await open(t)
+      const order = sourced(orderPlaced({ orderId: 'o1', userId: 'late', total: 10 }))
+      await store.applyBatch(order)
+      await store.applyBatch(order)
+      assert.equal((await store.pendingStats()).count, 1)
+      const result = await store.applyBatch(sourced(userCreated({ userId: 'late' })))
+      assert.equal(result.resolved, 1)
+      assert.deepEqual([(await store.getOrder('o1'))?.userId, (await store.getOrder('o1'))?.total], ['late', 10])
+      assert.deepEqual(await store.pendingStats(), { count: 0, oldestSince: undefined })
+      assert.equal((await store.getRecentOrders('late', 5)).length, 1)
+    })
+
+    it('never overwrites a newer copy of its order when its user finally arrives', async t => {
+      const store = await open(t)
+      await store.applyBatch(sourced(userCreated({ userId: 'u-now' })))
+      // Offset 10 waits for its user; offset 11, the same eventId re-sent with corrected fields and the same
+      // timestamp, is applied at once (its user exists). When the first user arrives, the first copy loses.
+      await store.applyBatch([
+        at0(10, orderPlaced({ orderId: 'o', userId: 'u-later', total: 1 }, { eventId: 'e', timestamp: at(5) })),
+      ])
+      await store.applyBatch([
+        at0(11, orderPlaced({ orderId: 'o', userId: 'u-now', total: 2 }, { eventId: 'e', timestamp: at(5) })),
+      ])
+      await store.applyBatch([at0(12, userCreated({ userId: 'u-later' }))])
+      assert.deepEqual([(await store.getOrder('o'))?.userId, (await store.getOrder('o'))?.total], ['u-now', 2])
+      assert.equal((await store.pendingStats()).count, 0)
+    })
+
+    it('lists expired pending events oldest first, marks superseded ones, and removes what it is told', async t => {
+      const store = await open(t)
+      await store.applyBatch(sourced(userCreated({ userId: 'here' })))
+      await store.applyBatch([at0(30, orderPlaced({ orderId: 'x', userId: 'never' }, { timestamp: at(1) }))])
+      await store.applyBatch([at0(31, orderPlaced({ orderId: 'y', userId: 'never' }, { timestamp: at(1) }))])
+      await store.applyBatch([at0(32, orderPlaced({ orderId: 'y', userId: 'here' }, { timestamp: at(2) }))])
+      assert.deepEqual(await store.expiredPending(new Date(Date.now() - 60_000).toISOString(), 10), [])
+      const expired = await store.expiredPending(new Date(Date.now() + 60_000).toISOString(), 10)
+      assert.deepEqual(
+        expired.map(p => [p.key, p.superseded, p.parentTable, p.parentKey, p.constraint, p.type]),
+        [
+          ['x', false, 'users', 'never', 'FK_Orders_Users', 'OrderPlaced'],
+          ['y', true, 'users', 'never', 'FK_Orders_Users', 'OrderPlaced'],
+        ],
+      )
+      assert.equal((JSON.parse(expired[0]!.payload) as Event).eventId, expired[0]!.eventId)
+      assert.equal(expired[0]!.source.offset, 30n)
+      await store.removePending(expired.map(p => p.source))
+      assert.equal((await store.pendingStats()).count, 0)
+    })
+  })
+
+  describe('last writer wins by (timestamp, Kafka offset)', () => {
+    it('keeps the record with the greater offset when timestamps are equal, whatever order they are applied in', async t => {
+      const store = await open(t)
+      await store.applyBatch([at0(41, userCreated({ userId: 'lww', name: 'second' }, { timestamp: at(1) }))])
+      await store.applyBatch([at0(40, userCreated({ userId: 'lww', name: 'first' }, { timestamp: at(1) }))])
+      assert.equal((await store.getUser('lww'))?.name, 'second')
+      await store.applyBatch([
+        at0(43, paymentSettled({ orderId: 'p', status: 'b' }, { timestamp: at(1) })),
+        at0(42, paymentSettled({ orderId: 'p', status: 'a' }, { timestamp: at(1) })),
+      ])
+      assert.equal((await store.getPayment('p'))?.status, 'b')
+    })
+  })
+
+  describe('a delta eventId reused with another payload', () => {
+    it('is refused on its own as EVENT_ID_CONFLICT naming both digests; identical redeliveries stay silent', async t => {
+      const store = await open(t)
+      await store.applyBatch(sourced(inventoryAdjusted({ sku: 's', delta: 3 }, { eventId: 'd1' })))
+      const result = await store.applyBatch(
+        sourced(
+          inventoryAdjusted({ sku: 's', delta: 3 }, { eventId: 'd1' }),
+          inventoryAdjusted({ sku: 's', delta: 30 }, { eventId: 'd1' }),
+          inventoryAdjusted({ sku: 's', delta: 2 }, { eventId: 'd2' }),
+          inventoryAdjusted({ sku: 's', delta: 20 }, { eventId: 'd2' }),
+          userCreated({ userId: 'with-conflicts' }),
+        ),
+      )
+      assert.deepEqual(
+        result.conflicts.map(c => [c.position, c.error.code, c.error.retryable]),
+        [
+          [3, 'EVENT_ID_CONFLICT', false],
+          [1, 'EVENT_ID_CONFLICT', false],
+        ].sort((a, b) => Number(a[0]) - Number(b[0])),
+      )
+      for (const c of result.conflicts) assert.match(c.error.message, /digest [0-9a-f]{16}.*digest [0-9a-f]{16}/)
+      assert.equal(result.deltasApplied, 1)
+      assert.equal((await store.getInventory('s'))?.quantity, 5)
+      assert.ok(await store.getUser('with-conflicts'))
+    })
+  })
+}

@@ -23,7 +23,7 @@ export interface DrainResult {
   /** From the group join (pipeline) or the first record (naive) to the commit of the last offset. */
   readonly ms: number
   readonly deadLettered: number
-  readonly parkedAtEnd: number
+  readonly pendingAtEnd: number
   readonly batches: number
   /** Largest RSS seen by sampling every 100 ms, and the kernel's high-water mark. */
   readonly peakRssBytes: number

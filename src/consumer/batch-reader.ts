@@ -92,6 +92,13 @@ export class PartitionReader {
     return batch
   }
 
+  /** Discards the lane and its waiting records (its partition went to another member). */
+  drop(lane: Lane): void {
+    this.#buffered -= this.waiting(lane)
+    this.lanes.delete(lane.key)
+    if (this.#stream.isPaused() && this.#buffered < this.#highWater / 2) this.#stream.resume()
+  }
+
   /**
    * The client pushes a whole fetch response at once, partition after partition. Pausing in the middle of it would
    * leave the later partitions' records in the stream's own buffer, out of the lanes' sight, while the earlier

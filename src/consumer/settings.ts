@@ -5,15 +5,7 @@ import type { ConsumerServiceOptions } from './consumer.ts'
 
 export type ConsumerSettings = Pick<
   ConsumerServiceOptions,
-  | 'connection'
-  | 'topic'
-  | 'groupId'
-  | 'partitions'
-  | 'batchMax'
-  | 'batchWaitMs'
-  | 'fkRetryMs'
-  | 'pendingMaxAgeMs'
-  | 'groupProtocol'
+  'connection' | 'topic' | 'groupId' | 'partitions' | 'batchMax' | 'batchWaitMs' | 'pendingMaxAgeMs' | 'groupProtocol'
 >
 
 export function consumerSettingsOf(config: Config): ConsumerSettings {
@@ -24,7 +16,6 @@ export function consumerSettingsOf(config: Config): ConsumerSettings {
     partitions: config.kafkaPartitions,
     batchMax: config.consumerBatchMax,
     batchWaitMs: config.consumerBatchWaitMs,
-    fkRetryMs: 2000,
     pendingMaxAgeMs: config.pendingMaxAgeMs,
     groupProtocol: config.kafkaGroupProtocol,
   }

@@ -85,6 +85,21 @@ export function consumerMetrics(registry: Registry) {
       labelNames: ['code'] as const,
       registers: [registry],
     }),
+    pending: new Gauge({
+      name: 'pending_events',
+      help: 'Events stored as pending because their parent is not stored yet (all members, as last counted here)',
+      registers: [registry],
+    }),
+    pendingOldestAge: new Gauge({
+      name: 'pending_oldest_age_seconds',
+      help: 'Age of the oldest pending event in seconds (0 when there is none); dead-lettered past PENDING_MAX_AGE',
+      registers: [registry],
+    }),
+    pendingResolved: new Counter({
+      name: 'pending_resolved_total',
+      help: 'Pending events this member applied after their parent was stored by another member',
+      registers: [registry],
+    }),
   }
 }
 

@@ -24,6 +24,8 @@ export interface UserRow extends Stamp {
 export interface OrderRow extends Stamp {
   /** The event the row comes from: what a pending row stores while the user is missing. */
   readonly event: Extract<Event, { type: 'OrderPlaced' }>
+  /** Position in the batch handed to applyBatch; undefined for a pending order released from the store. */
+  readonly position: number | undefined
   readonly orderId: string
   readonly userId: string
   /** Decimal text with exactly two places ('123.45'): exact in both engines, unlike a double. */
@@ -129,10 +131,11 @@ function sortedValues<R>(rows: Map<string, R>): R[] {
   return [...rows.keys()].sort().map(key => rows.get(key)!)
 }
 
-export function orderRowOf(event: OrderRow['event'], source: Source): OrderRow {
+export function orderRowOf(event: OrderRow['event'], source: Source, position?: number): OrderRow {
   const { orderId, userId, total, status, createdAt } = event.data
   return {
     event,
+    position,
     eventId: event.eventId,
     eventTs: event.timestamp,
     source,
@@ -169,7 +172,7 @@ export function planBatch(batch: readonly SourcedEvent[]): BatchPlan {
         break
       }
       case 'OrderPlaced': {
-        const row = orderRowOf(event, source)
+        const row = orderRowOf(event, source, position)
         keep(orders, row.orderId, row)
         stateEvents++
         break

@@ -14,6 +14,8 @@ export type {
   Inventory,
   Order,
   Payment,
+  PendingEvent,
+  PendingStats,
   Source,
   SourcedEvent,
   Store,

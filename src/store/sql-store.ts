@@ -94,6 +94,7 @@ const empty: ApplyResult = Object.freeze({
   deltasApplied: 0,
   deltasDuplicate: 0,
   pending: 0,
+  pendingPositions: [],
   resolved: 0,
   conflicts: [],
 })
@@ -155,8 +156,8 @@ async function applyOrders(
   orders: readonly OrderRow[],
   users: readonly UserRow[],
   released: readonly OrderRow[],
-): Promise<{ upserts: number; pending: number }> {
-  if (orders.length === 0 && released.length === 0) return { upserts: 0, pending: 0 }
+): Promise<{ upserts: number; pending: number[] }> {
+  if (orders.length === 0 && released.length === 0) return { upserts: 0, pending: [] }
   const all = released.length === 0 ? orders : winnersByOrder([...orders, ...released])
   const here = new Set(users.map(u => u.userId))
   for (const row of released) here.add(row.userId)
@@ -167,7 +168,9 @@ async function applyOrders(
   for (const row of all) (here.has(row.userId) || stored.has(row.userId) ? ready : waiting).push(row)
   const upserts = await affected(trx, statements.upsertOrders(ready))
   await affected(trx, statements.insertPending(waiting))
-  return { upserts, pending: waiting.length }
+  const pending: number[] = []
+  for (const row of waiting) if (row.position !== undefined) pending.push(row.position)
+  return { upserts, pending }
 }
 
 /** Delta eventIds the ledger already held: identical redeliveries pass, other payloads are conflicts. */
@@ -227,10 +230,11 @@ async function applyPlan(trx: Transaction<Tables>, statements: Statements, plan:
   // batch or the stored row beat it. A released pending order that won counts as an upsert too.
   return {
     upserts,
-    stale: Math.max(0, plan.stateEvents - orders.pending - upserts),
+    stale: Math.max(0, plan.stateEvents - orders.pending.length - upserts),
     deltasApplied: applied.size,
     deltasDuplicate: plan.duplicateDeltas + repeated.length - conflicts.length + plan.conflicts.length,
-    pending: orders.pending,
+    pending: orders.pending.length,
+    pendingPositions: orders.pending,
     resolved: released.length,
     conflicts,
   }

@@ -57,6 +57,8 @@ export interface ApplyResult {
   readonly deltasDuplicate: number
   /** Events stored as pending because their parent is missing (an order whose user is not stored yet). */
   readonly pending: number
+  /** Positions (in the events handed to applyBatch) of the events stored as pending. */
+  readonly pendingPositions: readonly number[]
   /** Pending events this batch's parents released and applied. */
   readonly resolved: number
   /**

@@ -93,7 +93,7 @@ describe('consumer', () => {
     assert.equal(JSON.parse(byOffset[3].payload).eventId, 'missing-data')
   })
 
-  it('dead-letters an order for an unknown user after a bounded retry, naming the constraint', async t => {
+  it('commits an order for an unknown user at once as pending, and dead-letters it once after PENDING_MAX_AGE', async t => {
     const topic = await kafkaTopic(t, 1)
     const store = await sqliteStore(t)
     const { redis, prefix } = redisPrefix(t)
@@ -101,17 +101,26 @@ describe('consumer', () => {
     const orphan = orderPlaced(uniqueName('o'), 'non-existent-user')
     const u = userCreated(uniqueName('u'))
     await produceRaw(topic, [json(orphan), json(u)])
-    await committedInAll(await startConsumer(t, { topic, store, dlqKey, fkRetryMs: 300 }), topic, 2n)
-    const [entry] = (await redis.lrange(dlqKey, 0, -1)).map(e => JSON.parse(e))
+    const consumer = await startConsumer(t, { topic, store, dlqKey, pendingMaxAgeMs: 1500, pendingSweepMs: 100 })
+    await committedInAll(consumer, topic, 2n)
+    assert.equal(await redis.llen(dlqKey), 0, 'nothing dead-lettered while the order is younger than PENDING_MAX_AGE')
+    assert.equal((await store.pendingStats()).count, 1)
+    await eventually('the expired pending order dead-lettered', async () => (await redis.llen(dlqKey)) > 0, 10_000)
+    await eventually('the pending row removed', async () => (await store.pendingStats()).count === 0, 5000)
+    const entries = (await redis.lrange(dlqKey, 0, -1)).map(e => JSON.parse(e))
+    assert.equal(entries.length, 1, 'one entry')
+    const [entry] = entries
     assert.equal(entry.eventId, orphan.eventId)
+    assert.deepEqual([entry.topic, entry.partition, entry.offset], [topic, 0, '0'])
     assert.equal(entry.error.code, 'CONSTRAINT_VIOLATION')
-    assert.match(entry.error.message, /FK_Orders_Users/i)
-    assert.ok(entry.attempts > 1, 'retried before dead-lettering')
+    assert.match(entry.error.message, /FK_Orders_Users/)
+    assert.match(entry.error.message, /non-existent-user/)
+    assert.equal(JSON.parse(entry.payload).eventId, orphan.eventId)
     assert.equal(await store.getOrder(orphan.data.orderId), undefined)
     assert.ok(await store.getUser(u.data.userId))
   })
 
-  it('applies a parent that arrives on another partition after its child, within the retry window', async t => {
+  it('applies an order whose user arrives on another partition long after it, without dead-lettering', async t => {
     const topic = await kafkaTopic(t, 2)
     const store = await sqliteStore(t)
     const { redis, prefix } = redisPrefix(t)
@@ -119,12 +128,36 @@ describe('consumer', () => {
     const u = userCreated(uniqueName('u'))
     const o = orderPlaced(uniqueName('o'), u.data.userId)
     await produceRaw(topic, [{ ...json(o), partition: 0 }])
-    const consumer = await startConsumer(t, { topic, store, dlqKey, fkRetryMs: 5000 })
-    await new Promise(resolve => setTimeout(resolve, 500))
+    const consumer = await startConsumer(t, { topic, store, dlqKey })
+    // The order's offset is committed while its user is missing: its partition is not held up.
+    await committedInAll(consumer, topic, 1n, 'the order committed as pending')
+    assert.equal(await store.getOrder(o.data.orderId), undefined)
+    // Longer than any retry window on a clock (the 2 s FK_RETRY_MS of earlier versions).
+    await new Promise(resolve => setTimeout(resolve, 2500))
     await produceRaw(topic, [{ ...json(u), partition: 1 }])
     await committedInAll(consumer, topic, 2n, 'both committed')
-    assert.ok(await store.getOrder(o.data.orderId))
+    await eventually('the order applied', async () => (await store.getOrder(o.data.orderId)) !== undefined, 5000)
     assert.equal(await redis.llen(dlqKey), 0)
+    assert.equal((await store.pendingStats()).count, 0)
+  })
+
+  it('dead-letters a delta eventId re-sent with another delta as EVENT_ID_CONFLICT, once', async t => {
+    const topic = await kafkaTopic(t, 1)
+    const store = await sqliteStore(t)
+    const { redis, prefix } = redisPrefix(t)
+    const dlqKey = `${prefix}dlq:events`
+    const sku = uniqueName('sku')
+    const first = inventoryAdjusted(sku, 4)
+    const changed = { ...first, data: { ...first.data, delta: 40 } }
+    await produceRaw(topic, [json(first), json(first), json(changed)])
+    await committedInAll(await startConsumer(t, { topic, store, dlqKey }), topic, 3n)
+    const entries = (await redis.lrange(dlqKey, 0, -1)).map(e => JSON.parse(e))
+    assert.deepEqual(
+      entries.map(e => [e.eventId, e.offset, e.error.code]),
+      [[first.eventId, '2', 'EVENT_ID_CONFLICT']],
+    )
+    assert.match(entries[0].error.message, /digest [0-9a-f]{16}.*digest [0-9a-f]{16}/)
+    assert.equal((await store.getInventory(sku))?.quantity, 4)
   })
 
   it('applies deltas exactly once under redelivery, and an old event never overwrites a newer one', async t => {

@@ -12,7 +12,8 @@ export interface HarnessOptions {
   dlqKey: string
   groupId?: string
   redisAddr?: string
-  fkRetryMs?: number
+  pendingMaxAgeMs?: number
+  pendingSweepMs?: number
   batchMax?: number
 }
 
@@ -39,7 +40,8 @@ export async function startConsumer(t: Cleanup, options: HarnessOptions) {
     metrics,
     batchMax: options.batchMax ?? 500,
     batchWaitMs: 20,
-    fkRetryMs: options.fkRetryMs ?? 300,
+    pendingMaxAgeMs: options.pendingMaxAgeMs ?? 3_600_000,
+    pendingSweepMs: options.pendingSweepMs ?? 200,
     sessionTimeoutMs: 6000,
   })
   await service.start()

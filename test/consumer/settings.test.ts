@@ -28,7 +28,6 @@ describe('consumerSettingsOf', () => {
         partitions: 6,
         batchMax: 250,
         batchWaitMs: 5,
-        fkRetryMs: 2000,
         pendingMaxAgeMs: 90_000,
         groupProtocol: 'classic',
       },

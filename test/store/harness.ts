@@ -18,7 +18,7 @@ export async function openStore(t: TestContext, database: Database, migrate = tr
 
 /** An ApplyResult with nothing pending, resolved or refused, which most batches of the conformance suite are. */
 export function outcome(counts: Pick<ApplyResult, 'upserts' | 'stale' | 'deltasApplied' | 'deltasDuplicate'>) {
-  return { ...counts, pending: 0, resolved: 0, conflicts: [] }
+  return { ...counts, pending: 0, pendingPositions: [], resolved: 0, conflicts: [] }
 }
 
 export async function assertPipelineError(

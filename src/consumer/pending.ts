@@ -1,0 +1,107 @@
+// The sweep over pending events, run by every member every `intervalMs`: it applies pending events whose parent
+// another member stored meanwhile (the transaction that stores a parent applies the children it can see; a child
+// committed just after that look is picked up here), dead-letters those past PENDING_MAX_AGE, and counts what is
+// left for the metrics. Members sweeping at once do no harm: a pending row is applied only by the transaction
+// whose DELETE removed it, and the DLQ keeps one entry per Kafka record.
+import type { DeadLetterQueue } from '../dlq/index.ts'
+import { asPipelineError } from '../errors.ts'
+import type { ConsumerMetrics, Logger } from '../observability/index.ts'
+import type { PendingStats, Store } from '../store/index.ts'
+import { planExpiry } from './dead-letters.ts'
+
+export interface PendingSweeperOptions {
+  store: Store
+  dlq: DeadLetterQueue
+  logger: Logger
+  metrics: ConsumerMetrics
+  /** Pending events older than this are dead-lettered. */
+  maxAgeMs: number
+  /** Rows handled per statement; a sweep goes on while full pages come back, up to `maxPages`. */
+  pageSize?: number
+  maxPages?: number
+  now?: () => number
+}
+
+export interface SweepResult {
+  readonly resolved: number
+  readonly deadLettered: number
+  readonly superseded: number
+  readonly stats: PendingStats
+}
+
+export function createPendingSweeper(options: PendingSweeperOptions) {
+  const { store, dlq, logger, metrics } = options
+  const pageSize = options.pageSize ?? 500
+  const maxPages = options.maxPages ?? 20
+  const now = options.now ?? Date.now
+  let last: PendingStats = { count: 0, oldestSince: undefined }
+
+  async function sweep(): Promise<SweepResult> {
+    let resolved = 0
+    for (let page = 0; page < maxPages; page++) {
+      const n = await store.resolvePending(pageSize)
+      resolved += n
+      if (n < pageSize) break
+    }
+    if (resolved > 0) {
+      metrics.pendingResolved.inc(resolved)
+      logger.info({ resolved }, 'pending events applied: their parents were stored by another member')
+    }
+    let deadLettered = 0
+    let superseded = 0
+    for (let page = 0; page < maxPages; page++) {
+      const at = now()
+      const expired = await store.expiredPending(new Date(at - options.maxAgeMs).toISOString(), pageSize)
+      if (expired.length === 0) break
+      const plan = planExpiry(expired, at)
+      // The entries first, then the rows: a crash in between leaves the rows, the next sweep pushes them again,
+      // and the idempotent push keeps one entry each.
+      await dlq.push(plan.letters)
+      await store.removePending(plan.remove)
+      for (const letter of plan.letters) {
+        metrics.dlq.inc({ code: letter.error.code })
+        logger.error(
+          {
+            eventId: letter.eventId,
+            type: 'OrderPlaced',
+            key: letter.key,
+            topic: letter.topic,
+            partition: letter.partition,
+            offset: letter.offset,
+            err: letter.error,
+          },
+          'event dead-lettered',
+        )
+      }
+      deadLettered += plan.letters.length
+      superseded += plan.superseded.length
+      if (expired.length < pageSize) break
+    }
+    if (superseded > 0) logger.info({ superseded }, 'expired pending events dropped: newer events hold their rows')
+    const stats = await store.pendingStats()
+    metrics.pending.set(stats.count)
+    const oldest = stats.oldestSince === undefined ? 0 : Math.max(0, (now() - Date.parse(stats.oldestSince)) / 1000)
+    metrics.pendingOldestAge.set(oldest)
+    if (stats.count !== last.count && (stats.count === 0 || last.count === 0 || deadLettered > 0)) {
+      logger.info({ pending: stats.count, oldestSince: stats.oldestSince }, 'pending events waiting for their parents')
+    }
+    last = stats
+    return { resolved, deadLettered, superseded, stats }
+  }
+
+  return {
+    /** One sweep; failures (database or Redis unreachable) are logged and left for the next one. */
+    async tick(): Promise<SweepResult | undefined> {
+      try {
+        return await sweep()
+      } catch (thrown) {
+        const error = asPipelineError(thrown)
+        logger.warn({ err: error, code: error.code }, 'sweep of pending events failed; trying again later')
+        return undefined
+      }
+    },
+    stats: (): PendingStats => last,
+  }
+}
+
+export type PendingSweeper = ReturnType<typeof createPendingSweeper>

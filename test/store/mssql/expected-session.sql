@@ -1,24 +1,3 @@
--- master (@name nvarchar(128))
-DECLARE @status INT;
-EXEC @status = sp_getapplock @Resource = N'event-pipeline:create-database', @LockMode = N'Exclusive', @LockOwner = N'Session', @LockTimeout = 20000;
-IF @status < 0
-BEGIN
-  THROW 50001, N'database creation lock not granted', 1;
-END
-IF DB_ID(@name) IS NULL
-BEGIN
-  BEGIN TRY
-    DECLARE @create NVARCHAR(400) = N'CREATE DATABASE ' + QUOTENAME(@name) + N' COLLATE Latin1_General_100_CI_AS_SC_UTF8';
-    EXEC (@create);
-  END TRY
-  BEGIN CATCH
-    IF ERROR_NUMBER() <> 1801
-    BEGIN
-      THROW;
-    END
-  END CATCH
-END
-
 -- events
 select 1
 

@@ -1,6 +1,7 @@
 // Kysely's MssqlDialect over tedious connections in a tarn pool, adjusted where T-SQL or tedious differ from what
 // the shared SqlStore expects: typed parameters (params.ts), LIMIT written as OFFSET … FETCH, DATETIME2 values
-// returned as ISO-8601 strings like the other engines, and the database created before the pool first connects.
+// returned as ISO-8601 strings like the other engines, and the database checked (created when missing) before the
+// pool first connects.
 import {
   type KyselyPlugin,
   type LimitNode,
@@ -13,6 +14,7 @@ import {
 } from 'kysely'
 import { Pool } from 'tarn'
 import { Connection, type ConnectionConfiguration, ISOLATION_LEVEL, Request, TYPES } from 'tedious'
+import { PipelineError } from '../../errors.ts'
 import type { MssqlConnectionOptions } from './connection.ts'
 import { errorNumbers } from './errors.ts'
 import { TypedRequest } from './params.ts'
@@ -142,11 +144,43 @@ BEGIN
   END CATCH
 END`
 
+/**
+ * A failed login. tedious keeps only the last error message the server sent (18456 "Login failed for user …"),
+ * so the numbers of all of them are collected here: 4060 among them means the database cannot be opened.
+ */
+export class LoginFailure extends Error {
+  readonly numbers: readonly number[]
+  constructor(cause: unknown, numbers: readonly number[]) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause })
+    this.name = 'LoginFailure'
+    this.numbers = numbers
+  }
+}
+
 function connect(connection: TediousConnection): Promise<void> {
-  return new Promise((resolve, reject) => {
-    connection.on('error', reject)
-    connection.connect(error => (error ? reject(error) : resolve()))
+  const numbers: number[] = []
+  const note = (token: { number?: unknown }) => {
+    if (typeof token.number === 'number') numbers.push(token.number)
+  }
+  connection.on('errorMessage', note)
+  return new Promise<void>((resolve, reject) => {
+    const fail = (error: unknown) => reject(new LoginFailure(error, numbers))
+    connection.on('error', fail)
+    connection.connect(error => (error ? fail(error) : resolve()))
+  }).finally(() => connection.off('errorMessage', note))
+}
+
+function run(connection: TediousConnection, text: string, name: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const request = new Request(text, error => (error ? reject(error) : resolve()))
+    request.addParameter('name', TYPES.NVarChar, name, { length: 128 })
+    connection.execSql(request)
   })
+}
+
+/** A LoginFailure stands for the tedious error it wraps, which errors.ts classifies. */
+export function unwrapLogin(error: unknown): unknown {
+  return error instanceof LoginFailure ? error.cause : error
 }
 
 /**
@@ -161,21 +195,57 @@ export async function execWithName(
 ): Promise<void> {
   const connection = factory(database)
   try {
-    await connect(connection)
-    await new Promise<void>((resolve, reject) => {
-      const request = new Request(text, error => (error ? reject(error) : resolve()))
-      request.addParameter('name', TYPES.NVarChar, name, { length: 128 })
-      connection.execSql(request)
-    })
+    await connect(connection).catch(error => Promise.reject(unwrapLogin(error)))
+    await run(connection, text, name)
   } finally {
     connection.close()
   }
 }
 
+/** SQL Server's "Cannot open database requested by the login": missing, or not open to this login. */
+export const cannotOpenDatabase = 4060
+
 /**
- * Creates `database` unless it exists, through a connection to master: the pool's connections name the database,
- * and a login to a database that does not exist fails.
+ * Makes sure `database` can be opened, creating it when it does not exist. The database itself is tried first,
+ * so a login without access to master starts whenever the database exists; master is used only when the
+ * database cannot be opened (4060), to create it, since a login to a database that does not exist fails.
  */
-export function ensureDatabase(factory: ConnectionFactory, database: string): Promise<void> {
-  return execWithName(factory, 'master', createDatabaseText, database)
+export async function ensureDatabase(factory: ConnectionFactory, database: string): Promise<void> {
+  const target = factory(database)
+  try {
+    await connect(target)
+    return
+  } catch (error) {
+    if (!(error instanceof LoginFailure) || !error.numbers.includes(cannotOpenDatabase)) throw unwrapLogin(error)
+    const refused = error
+    try {
+      await execWithName(factory, 'master', createDatabaseText, database)
+    } catch (masterError) {
+      throw new PipelineError(
+        'DB_UNAVAILABLE',
+        `cannot open database "${database}" (${refused.message} [SQL Server error ${cannotOpenDatabase}]) and ` +
+          `cannot create it through master (${masterError instanceof Error ? masterError.message : String(masterError)}): ` +
+          'create the database, or give the login access to it, or the right to create databases',
+        { cause: new AggregateError([refused.cause, masterError]) },
+      )
+    }
+  } finally {
+    target.close()
+  }
+  // The database exists now; if the login still cannot open it, it lacks a user there, which retrying alone
+  // never fixes, so the error says so.
+  const again = factory(database)
+  try {
+    await connect(again)
+  } catch (error) {
+    if (!(error instanceof LoginFailure) || !error.numbers.includes(cannotOpenDatabase)) throw unwrapLogin(error)
+    throw new PipelineError(
+      'DB_UNAVAILABLE',
+      `database "${database}" exists but this login cannot open it (${error.message} ` +
+        `[SQL Server error ${cannotOpenDatabase}]): create a user for the login in that database`,
+      { cause: error.cause },
+    )
+  } finally {
+    again.close()
+  }
 }

@@ -38,31 +38,64 @@ const outOfRange: ReadonlySet<number> = new Set([
   8023,
 ])
 
-// Conditions of the server, not of the records: deadlock victim, lock timeout, out of memory or lock resources
-// (701, 1204), snapshot conflict (3960), database not open yet (4060), log full (9002), session killed or server
-// shutting down (596, 6005, 17142), Azure SQL's transient list (40197, 40501, 40613, 49918–49920, 10928, 10929)
-// and network failures reported by the server (64, 233, 10053, 10054, 10060).
-const transient: ReadonlySet<number> = new Set([
+// Conditions of the server, not of the records, so the batch is retried until the server recovers:
+// - locking: deadlock victim (1205), lock timeout (1222), lock resources (1204), snapshot conflicts (3960, 3961);
+// - resources: out of memory (701, 8651), memory grant timeout (8645), query optimisation timeout (8628),
+//   filegroup or disk full (1105, 1101), log full (9002), Azure's size quota (40544);
+// - availability: database not open yet (4060), offline (942), read-only during a failover (3906), an
+//   availability-group replica changing role (976, 983), session killed or server shutting down (596, 6005,
+//   17142), the pipeline's own lock timeout (50001);
+// - Azure SQL's documented transient list: 4221, 615, 926, 10928, 10929, 10936, 40143, 40197, 40501, 40540,
+//   40549, 40613, 42108, 42109, 49918, 49919, 49920, and the In-Memory OLTP commit conflicts 41301, 41302,
+//   41305, 41325, 41839;
+// - network failures the server reports: 64, 121, 233, 10053, 10054, 10060.
+export const transientNumbers: ReadonlySet<number> = new Set([
   errorNumbers.deadlock,
   errorNumbers.lockTimeout,
   errorNumbers.migrationLock,
-  701,
   1204,
   3960,
-  4060,
+  3961,
+  701,
+  8651,
+  8645,
+  8628,
+  1105,
+  1101,
   9002,
+  40544,
+  4060,
+  942,
+  3906,
+  976,
+  983,
   596,
   6005,
   17142,
+  4221,
+  615,
+  926,
+  10928,
+  10929,
+  10936,
+  40143,
   40197,
   40501,
+  40540,
+  40549,
   40613,
+  42108,
+  42109,
   49918,
   49919,
   49920,
-  10928,
-  10929,
+  41301,
+  41302,
+  41305,
+  41325,
+  41839,
   64,
+  121,
   233,
   10053,
   10054,
@@ -75,10 +108,41 @@ const unavailableCodes: ReadonlySet<string> = new Set(['ETIMEOUT', 'ECLOSE', 'ES
 // The schema's only foreign key: the message says which user is missing only through the constraint's name.
 export const foreignKeyName = 'FK_Orders_Users'
 
+// Named by migrations.ts (CK_<table>_<column>_len): the CHECK that holds a text column to the seed's length in
+// characters. SQL Server's message names the table and column.
+const isLengthCheck = (name: string) => /^CK_\w+_len$/.test(name)
+const conflictColumn = /table "(?:[^".]+\.)?([^"]+)", column '([^']+)'/
+
 function constraintError(error: RequestError): PipelineError {
   const name = /constraint "([^"]+)"/i.exec(error.message)?.[1]
+  if (name !== undefined && isLengthCheck(name)) {
+    const where = conflictColumn.exec(error.message)
+    const column = where ? `${where[1]}.${where[2]}` : name
+    return new PipelineError(
+      'DATA_OUT_OF_RANGE',
+      `${column} is longer than its column allows: ${error.message} [SQL Server error ${error.number}]`,
+      { cause: error, constraint: name },
+    )
+  }
   const hint = name === foreignKeyName ? ` (${foreignKeyName}: orders.user_id names a user that does not exist)` : ''
   return new PipelineError('CONSTRAINT_VIOLATION', `${error.message}${hint}`, { cause: error, constraint: name })
+}
+
+// 2627 names the constraint ("Violation of PRIMARY KEY constraint 'PK_users'."), 2601 the unique index ("… with
+// unique index 'IX_x'.").
+const duplicateName = /(?:constraint|unique index) '([^']+)'/i
+
+/**
+ * A duplicate key is the record's doing, not the server's: MERGE … WITH (HOLDLOCK) serialises the pipeline's own
+ * writers of one key, so what is left is a row that collides with another unique key, and it collides again on
+ * every retry. It is dead-lettered instead of blocking its partition.
+ */
+function duplicateKeyError(error: RequestError, number: number): PipelineError {
+  const name = duplicateName.exec(error.message)?.[1]
+  return new PipelineError('CONSTRAINT_VIOLATION', `duplicate key: ${error.message} [SQL Server error ${number}]`, {
+    cause: error,
+    constraint: name,
+  })
 }
 
 function fromNumber(error: RequestError, number: number): PipelineError | undefined {
@@ -87,16 +151,8 @@ function fromNumber(error: RequestError, number: number): PipelineError | undefi
   if (number === errorNumbers.notNull) {
     return new PipelineError('CONSTRAINT_VIOLATION', `${error.message} ${tag}`, { cause: error })
   }
-  // MERGE … WITH (HOLDLOCK) serialises writers of one key, so a duplicate key means a writer that does not take
-  // that lock (or a bug) got there first; the retried batch sees its row and updates it.
   if (number === errorNumbers.duplicateKey || number === errorNumbers.duplicateIndexKey) {
-    return new PipelineError(
-      'DB_UNAVAILABLE',
-      `duplicate key from a concurrent insert, retrying: ${error.message} ${tag}`,
-      {
-        cause: error,
-      },
-    )
+    return duplicateKeyError(error, number)
   }
   if (number === errorNumbers.truncated || number === errorNumbers.truncatedNamed) {
     return new PipelineError('DATA_OUT_OF_RANGE', `value too long for its column: ${error.message} ${tag}`, {
@@ -108,7 +164,7 @@ function fromNumber(error: RequestError, number: number): PipelineError | undefi
       cause: error,
     })
   }
-  if (transient.has(number)) {
+  if (transientNumbers.has(number)) {
     return new PipelineError('DB_UNAVAILABLE', `SQL Server unavailable: ${error.message} ${tag}`, { cause: error })
   }
   return undefined

@@ -4,8 +4,13 @@
 // database the seed system created already holds its four tables: they are kept, the missing columns, keys and
 // indexes are added, and rows the seed wrote get event_ts 0001-01-01, so any event replaces them.
 //
-// Text columns use a binary UTF-8 collation: keys compare exactly as in PostgreSQL and SQLite (case and accent
-// sensitive), and any Unicode text fits a VARCHAR. Its length then counts bytes, not characters.
+// Text columns are VARCHAR(4n) in a binary UTF-8 collation with a CHECK that LEN (code points, in a UTF-8
+// collation) is at most n, the seed's length. So any text of at most n characters is stored, as PostgreSQL
+// stores it in VARCHAR(n): UTF-8 needs at most 4 bytes a code point. Chosen over NVARCHAR because NVARCHAR(n)
+// counts UTF-16 units (an emoji takes 2, so it would need NVARCHAR(2n) and the same CHECK), takes 2 bytes for
+// every ASCII character of the ids that fill the indexes, and would need NVARCHAR parameters, which the seed's
+// VARCHAR columns cannot seek on; the widest key, VARCHAR(400), stays well under the 900-byte limit of a
+// clustered key. The binary collation compares keys exactly (case and accent sensitive) as the other engines do.
 import { CompiledQuery, type Transaction } from 'kysely'
 import { applyMigrations, type Migration } from '../migrator.ts'
 import type { Tables } from '../tables.ts'
@@ -13,13 +18,23 @@ import { errorNumbers } from './errors.ts'
 
 export const textCollation = 'Latin1_General_100_BIN2_UTF8'
 
-const varchar = (length: number) => `VARCHAR(${length}) COLLATE ${textCollation}`
+/** UTF-8 needs at most this many bytes for one code point. */
+export const maxBytesPerCharacter = 4
+
+/**
+ * A text column holding at most `length` characters. LEN ignores trailing spaces, so the CHECK measures the
+ * value with one character appended. Its name, CK_<table>_<column>_len, is how errors.ts recognises it.
+ */
+const text = (table: string, column: string, length: number, nullability: 'NULL' | 'NOT NULL', rest = '') =>
+  `${column} VARCHAR(${length * maxBytesPerCharacter}) COLLATE ${textCollation} ${nullability}${rest} ` +
+  `CONSTRAINT CK_${table}_${column}_len CHECK (LEN(${column} + '.') <= ${length + 1})`
 
 const createTable = (table: string, columns: string) =>
   `IF OBJECT_ID(N'${table}', N'U') IS NULL CREATE TABLE ${table} (\n  ${columns}\n)`
 
+/** `definition` starts with the column's name. */
 const addColumn = (table: string, column: string, definition: string) =>
-  `IF COL_LENGTH(N'${table}', N'${column}') IS NULL ALTER TABLE ${table} ADD ${column} ${definition}`
+  `IF COL_LENGTH(N'${table}', N'${column}') IS NULL ALTER TABLE ${table} ADD ${definition}`
 
 const createIndex = (table: string, name: string, columns: string) =>
   `IF INDEXPROPERTY(OBJECT_ID(N'${table}'), N'${name}', 'IndexID') IS NULL CREATE INDEX ${name} ON ${table} (${columns})`
@@ -27,20 +42,89 @@ const createIndex = (table: string, name: string, columns: string) =>
 /** NOT NULL columns carry a named default so they can be added to a table that already has rows. */
 function stateColumns(table: string): string[] {
   return [
-    addColumn(table, 'updated_at', `DATETIME2 NOT NULL CONSTRAINT DF_${table}_updated_at DEFAULT SYSUTCDATETIME()`),
-    addColumn(table, 'event_id', `${varchar(100)} NOT NULL CONSTRAINT DF_${table}_event_id DEFAULT ''`),
-    addColumn(table, 'event_ts', `DATETIME2(3) NOT NULL CONSTRAINT DF_${table}_event_ts DEFAULT '0001-01-01'`),
+    addColumn(
+      table,
+      'updated_at',
+      `updated_at DATETIME2 NOT NULL CONSTRAINT DF_${table}_updated_at DEFAULT SYSUTCDATETIME()`,
+    ),
+    addColumn(
+      table,
+      'event_id',
+      text(table, 'event_id', 100, 'NOT NULL', ` CONSTRAINT DF_${table}_event_id DEFAULT ''`),
+    ),
+    addColumn(table, 'event_ts', `event_ts DATETIME2(3) NOT NULL CONSTRAINT DF_${table}_event_ts DEFAULT '0001-01-01'`),
     ...sourceColumns(table),
   ]
 }
 
 function sourceColumns(table: string): string[] {
   return [
-    addColumn(table, 'source_topic', `${varchar(255)} NOT NULL CONSTRAINT DF_${table}_source_topic DEFAULT ''`),
-    addColumn(table, 'source_partition', `INT NOT NULL CONSTRAINT DF_${table}_source_partition DEFAULT -1`),
-    addColumn(table, 'source_offset', `BIGINT NOT NULL CONSTRAINT DF_${table}_source_offset DEFAULT -1`),
+    addColumn(
+      table,
+      'source_topic',
+      text(table, 'source_topic', 255, 'NOT NULL', ` CONSTRAINT DF_${table}_source_topic DEFAULT ''`),
+    ),
+    addColumn(
+      table,
+      'source_partition',
+      `source_partition INT NOT NULL CONSTRAINT DF_${table}_source_partition DEFAULT -1`,
+    ),
+    addColumn(table, 'source_offset', `source_offset BIGINT NOT NULL CONSTRAINT DF_${table}_source_offset DEFAULT -1`),
   ]
 }
+
+/** The type and collation of a column as SQL Server declares it, e.g. `varchar(400) COLLATE Latin1_General_100_BIN2_UTF8`. */
+const columnType = (table: string, column: string) => `(
+    SELECT TYPE_NAME(c.system_type_id) + N'(' + CASE
+        WHEN c.max_length = -1 THEN N'MAX'
+        WHEN TYPE_NAME(c.system_type_id) IN (N'nvarchar', N'nchar') THEN CAST(c.max_length / 2 AS NVARCHAR(10))
+        ELSE CAST(c.max_length AS NVARCHAR(10)) END + N') COLLATE ' + c.collation_name
+    FROM sys.columns AS c WHERE c.object_id = OBJECT_ID(N'${table}') AND c.name = N'${column}')`
+
+/**
+ * orders.user_id takes the exact type and collation of users.user_id, which may be the seed's (VARCHAR(100) in
+ * the server's default collation): FK_Orders_Users needs both, and a join of two columns in different
+ * collations fails. Read from sys.columns, since only the database knows which users table it holds.
+ */
+export const createOrders = `IF OBJECT_ID(N'orders', N'U') IS NULL
+BEGIN
+  DECLARE @userId NVARCHAR(300) = ${columnType('users', 'user_id')};
+  DECLARE @create NVARCHAR(MAX) = N'CREATE TABLE orders (
+  ${text('orders', 'order_id', 100, 'NOT NULL', ' CONSTRAINT PK_orders PRIMARY KEY').replaceAll("'", "''")},
+  user_id ' + @userId + N' NOT NULL,
+  total DECIMAL(18,2) NULL,
+  ${text('orders', 'status', 50, 'NULL').replaceAll("'", "''")},
+  created_at DATETIME2 NULL
+)';
+  EXEC (@create);
+END`
+
+/**
+ * Pending events: parent_key is compared with users.user_id and event_key with orders.order_id, so each takes
+ * that column's exact type and collation (the seed's, in a database the seed created), as orders.user_id does.
+ * The key is the record's Kafka position: one row per record, however often it is redelivered.
+ */
+export const createPending = `IF OBJECT_ID(N'pending_events', N'U') IS NULL
+BEGIN
+  DECLARE @userId NVARCHAR(300) = ${columnType('users', 'user_id')};
+  DECLARE @orderId NVARCHAR(300) = ${columnType('orders', 'order_id')};
+  DECLARE @create NVARCHAR(MAX) = N'CREATE TABLE pending_events (
+  ${text('pending_events', 'source_topic', 255, 'NOT NULL').replaceAll("'", "''")},
+  source_partition INT NOT NULL,
+  source_offset BIGINT NOT NULL,
+  ${text('pending_events', 'event_id', 100, 'NOT NULL').replaceAll("'", "''")},
+  ${text('pending_events', 'event_type', 100, 'NOT NULL').replaceAll("'", "''")},
+  event_key ' + @orderId + N' NOT NULL,
+  ${text('pending_events', 'parent_table', 50, 'NOT NULL').replaceAll("'", "''")},
+  parent_key ' + @userId + N' NOT NULL,
+  ${text('pending_events', 'constraint_name', 100, 'NOT NULL').replaceAll("'", "''")},
+  event_ts DATETIME2(3) NOT NULL,
+  payload VARCHAR(MAX) COLLATE ${textCollation} NOT NULL,
+  pending_since DATETIME2(3) NOT NULL CONSTRAINT DF_pending_events_pending_since DEFAULT SYSUTCDATETIME(),
+  CONSTRAINT PK_pending_events PRIMARY KEY NONCLUSTERED (source_topic, source_partition, source_offset)
+)';
+  EXEC (@create);
+END`
 
 export const createMigrationTable = createTable(
   'schema_migrations',
@@ -55,20 +139,13 @@ export const migrations: readonly Migration[] = [
     statements: [
       createTable(
         'users',
-        `user_id ${varchar(100)} NOT NULL CONSTRAINT PK_users PRIMARY KEY,
-  name ${varchar(255)} NULL,
-  email ${varchar(255)} NULL,
+        `${text('users', 'user_id', 100, 'NOT NULL', ' CONSTRAINT PK_users PRIMARY KEY')},
+  ${text('users', 'name', 255, 'NULL')},
+  ${text('users', 'email', 255, 'NULL')},
   created_at DATETIME2 NULL`,
       ),
       ...stateColumns('users'),
-      createTable(
-        'orders',
-        `order_id ${varchar(100)} NOT NULL CONSTRAINT PK_orders PRIMARY KEY,
-  user_id ${varchar(100)} NOT NULL,
-  total DECIMAL(18,2) NULL,
-  status ${varchar(50)} NULL,
-  created_at DATETIME2 NULL`,
-      ),
+      createOrders,
       ...stateColumns('orders'),
       `IF OBJECT_ID(N'FK_Orders_Users', N'F') IS NULL
   ALTER TABLE orders ADD CONSTRAINT FK_Orders_Users FOREIGN KEY (user_id) REFERENCES users (user_id)`,
@@ -78,31 +155,40 @@ export const migrations: readonly Migration[] = [
       createIndex('orders', 'IX_orders_created_at', 'created_at'),
       createTable(
         'payments',
-        `order_id ${varchar(100)} NOT NULL CONSTRAINT PK_payments PRIMARY KEY,
-  status ${varchar(50)} NULL,
+        `${text('payments', 'order_id', 100, 'NOT NULL', ' CONSTRAINT PK_payments PRIMARY KEY')},
+  ${text('payments', 'status', 50, 'NULL')},
   amount DECIMAL(18,2) NULL,
   settled_at DATETIME2 NULL`,
       ),
       ...stateColumns('payments'),
       createTable(
         'inventory',
-        `sku ${varchar(100)} NOT NULL CONSTRAINT PK_inventory PRIMARY KEY,
+        `${text('inventory', 'sku', 100, 'NOT NULL', ' CONSTRAINT PK_inventory PRIMARY KEY')},
   quantity INT NOT NULL CONSTRAINT DF_inventory_quantity DEFAULT 0,
   last_adjusted_at DATETIME2 NULL`,
       ),
       ...sourceColumns('inventory'),
       createTable(
         'inventory_ledger',
-        `event_id ${varchar(100)} NOT NULL CONSTRAINT PK_inventory_ledger PRIMARY KEY,
-  sku ${varchar(100)} NOT NULL,
+        `${text('inventory_ledger', 'event_id', 100, 'NOT NULL', ' CONSTRAINT PK_inventory_ledger PRIMARY KEY')},
+  ${text('inventory_ledger', 'sku', 100, 'NOT NULL')},
   delta INT NOT NULL,
-  reason ${varchar(255)} NULL,
+  ${text('inventory_ledger', 'reason', 255, 'NULL')},
   adjusted_at DATETIME2(3) NOT NULL,
-  source_topic ${varchar(255)} NOT NULL,
+  ${text('inventory_ledger', 'source_topic', 255, 'NOT NULL')},
   source_partition INT NOT NULL,
   source_offset BIGINT NOT NULL,
   applied_at DATETIME2(3) NOT NULL CONSTRAINT DF_inventory_ledger_applied_at DEFAULT SYSUTCDATETIME()`,
       ),
+    ],
+  },
+  {
+    version: 2,
+    description: 'pending events: children whose parent is not stored yet, one row per Kafka record',
+    statements: [
+      createPending,
+      createIndex('pending_events', 'IX_pending_events_parent', 'parent_table, parent_key'),
+      createIndex('pending_events', 'IX_pending_events_since', 'pending_since'),
     ],
   },
 ]

@@ -5,10 +5,12 @@
 // before anything is sent, so a value that cannot travel exactly fails with a message naming its column.
 import { Request, RequestError, TYPES } from 'tedious'
 import { PipelineError } from '../../errors.ts'
+import { maxBytesPerCharacter } from './migrations.ts'
 
 export type ParamKind = 'varchar' | 'decimal' | 'datetime2' | 'int' | 'bigint'
 
 export interface ParamOptions {
+  /** Text: the column's length in characters (code points), the seed's VARCHAR(n). */
   readonly length?: number
   readonly precision?: number
   readonly scale?: number
@@ -31,7 +33,7 @@ export class Typed {
     const { length, precision, scale } = this.options
     switch (this.kind) {
       case 'varchar':
-        return `varchar(${length})`
+        return `varchar(${(length ?? 0) * maxBytesPerCharacter})`
       case 'decimal':
         return `decimal(${precision}, ${scale})`
       case 'datetime2':
@@ -45,17 +47,23 @@ export class Typed {
 const outOfRange = (message: string) => new PipelineError('DATA_OUT_OF_RANGE', message)
 
 /**
- * VARCHAR(length) of a UTF-8 collation: SQL Server counts its length in bytes, so that is what is checked (a
- * 100-character id of accented letters can be longer than VARCHAR(100)).
+ * Text of at most `length` characters, counted in code points as the event schema and PostgreSQL count them:
+ * the schema's columns (migrations.ts) hold that many whatever their UTF-8 size.
  */
 export function varchar(value: string | null, length: number, column: string): Typed {
   if (value !== null) {
     // A lone UTF-16 surrogate has no UTF-8 form: encoding would silently turn it into U+FFFD.
     if (!value.isWellFormed()) throw outOfRange(`${column} is not valid Unicode (it holds a lone surrogate)`)
-    const bytes = Buffer.byteLength(value, 'utf8')
-    if (bytes > length) throw outOfRange(`${column} is ${bytes} bytes in UTF-8, longer than its VARCHAR(${length})`)
+    const characters = codePoints(value)
+    if (characters > length) throw outOfRange(`${column} is ${characters} characters, more than the ${length} it holds`)
   }
   return new Typed('varchar', value, { length })
+}
+
+function codePoints(value: string): number {
+  let n = 0
+  for (const _ of value) n++
+  return n
 }
 
 const money = /^-?(\d{1,16})\.(\d{2})$/
@@ -114,16 +122,24 @@ type ValidateParameters = Request['validateParameters']
 /**
  * The Request class handed to Kysely's MssqlDialect. Typed values keep their declared type. Strings, typed or
  * not, go as VARCHAR when the connection's code page is UTF-8 (tedious encodes VARCHAR in that code page, so
- * nothing is lost, and a key lookup compares VARCHAR with VARCHAR and seeks the index) and as NVARCHAR of the
- * same length otherwise, which SQL Server converts into the UTF-8 columns without loss: the code page is only
- * known here, when the connection validates the request just before sending it.
+ * nothing is lost, and a key lookup compares VARCHAR with the VARCHAR column and seeks its index) and as
+ * NVARCHAR otherwise, which SQL Server converts into the UTF-8 columns without loss and, their collation being
+ * a Windows one, still seeks on. The code page is only known here, when the connection validates the request
+ * just before sending it. A text column of n characters takes at most 4n UTF-8 bytes or 2n UTF-16 units.
  */
 export class TypedRequest extends Request {
   readonly #strings = new Set<string>()
+  /** Typed text parameters: their length in characters. */
+  readonly #characters = new Map<string, number>()
 
   override addParameter(...[name, type, value, options]: Parameters<AddParameter>): void {
     if (value instanceof Typed) {
-      if (value.kind === 'varchar') this.#strings.add(name)
+      if (value.kind === 'varchar') {
+        this.#strings.add(name)
+        if (value.options.length !== undefined) this.#characters.set(name, value.options.length)
+        super.addParameter(name, tediousTypes[value.kind], value.value, options)
+        return
+      }
       super.addParameter(name, tediousTypes[value.kind], value.value, { ...options, ...value.options })
       return
     }
@@ -138,8 +154,11 @@ export class TypedRequest extends Request {
   override validateParameters(...[collation, options]: Parameters<ValidateParameters>): void {
     const utf8 = collation?.codepage === 'utf-8'
     for (const parameter of this.parameters) {
-      if (!this.#strings.has(parameter.name) || typeof parameter.value !== 'string') continue
+      if (!this.#strings.has(parameter.name)) continue
       parameter.type = utf8 ? TYPES.VarChar : TYPES.NVarChar
+      const characters = this.#characters.get(parameter.name)
+      if (characters !== undefined) parameter.length = characters * (utf8 ? maxBytesPerCharacter : 2)
+      if (typeof parameter.value !== 'string') continue
       const size = utf8 ? Buffer.byteLength(parameter.value, 'utf8') : parameter.value.length
       const max = utf8 ? 8000 : 4000
       if (parameter.length === undefined) {

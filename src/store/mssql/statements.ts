@@ -139,7 +139,7 @@ const pendingColumns: Column<OrderRow>[] = [
   text('parent_key', 100, r => r.userId),
   text('constraint_name', 100, () => orderParent.constraint),
   time('event_ts', r => r.eventTs),
-  text('payload', 8000, r => JSON.stringify(r.event)),
+  text('payload', 2000, r => JSON.stringify(r.event)),
 ]
 const pending: Shape<OrderRow> = {
   table: 'pending_events',

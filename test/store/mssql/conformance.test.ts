@@ -28,9 +28,14 @@ if (liveConnection === undefined) {
           CHARACTER_MAXIMUM_LENGTH AS len, NUMERIC_PRECISION AS p, NUMERIC_SCALE AS s, COLLATION_NAME AS coll
         FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_NAME IN ('users', 'orders', 'payments', 'inventory')`)
       const of = (c: string) => columns.find(r => r['c'] === c)
-      assert.deepEqual([of('users.user_id')?.['t'], of('users.user_id')?.['len']], ['varchar', 100])
-      assert.deepEqual([of('users.email')?.['t'], of('users.email')?.['len']], ['varchar', 255])
-      assert.deepEqual([of('orders.status')?.['t'], of('orders.status')?.['len']], ['varchar', 50])
+      // The seed's VARCHAR(n) as n characters of UTF-8: 4n bytes, held to n characters by a CHECK.
+      assert.deepEqual([of('users.user_id')?.['t'], of('users.user_id')?.['len']], ['varchar', 400])
+      assert.deepEqual(
+        [of('orders.user_id')?.['len'], of('orders.user_id')?.['coll']],
+        [400, 'Latin1_General_100_BIN2_UTF8'],
+      )
+      assert.deepEqual([of('users.email')?.['t'], of('users.email')?.['len']], ['varchar', 1020])
+      assert.deepEqual([of('orders.status')?.['t'], of('orders.status')?.['len']], ['varchar', 200])
       assert.deepEqual(
         [of('orders.total')?.['t'], of('orders.total')?.['p'], of('orders.total')?.['s']],
         ['decimal', 18, 2],
@@ -76,6 +81,9 @@ if (liveConnection === undefined) {
       )
       const store = await openStore(t, { engine: 'mssql', connectionString })
       const text = 'Zoë 日本語 🎉 مرحبا'
+      const cjk = '字'.repeat(100)
+      await store.applyBatch(sourced(userCreated({ userId: cjk, name: '🎉'.repeat(255) })))
+      assert.equal((await store.getUser(cjk))?.name, '🎉'.repeat(255), 'n characters fit whatever their bytes')
       await store.applyBatch(sourced(userCreated({ userId: 'ü-1', name: text })))
       assert.equal((await store.getUser('ü-1'))?.name, text)
       assert.equal(await store.getUser('Ü-1'), undefined, 'keys compare case-sensitively, as in the other engines')

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test'
 import { TimeoutError } from 'tarn'
 import { ConnectionError, RequestError } from 'tedious'
 import { PipelineError } from '../../../src/errors.ts'
-import { isDeadlock, toPipelineError } from '../../../src/store/mssql/errors.ts'
+import { isDeadlock, toPipelineError, transientNumbers } from '../../../src/store/mssql/errors.ts'
 import { fkMessage, serverError } from './fake-server.ts'
 
 describe('mssql error classification', () => {
@@ -12,8 +12,8 @@ describe('mssql error classification', () => {
     const cases: [number, string, boolean][] = [
       [547, 'CONSTRAINT_VIOLATION', false],
       [515, 'CONSTRAINT_VIOLATION', false],
-      [2627, 'DB_UNAVAILABLE', true],
-      [2601, 'DB_UNAVAILABLE', true],
+      [2627, 'CONSTRAINT_VIOLATION', false],
+      [2601, 'CONSTRAINT_VIOLATION', false],
       [1205, 'DB_UNAVAILABLE', true],
       [1222, 'DB_UNAVAILABLE', true],
       [8152, 'DATA_OUT_OF_RANGE', false],
@@ -33,6 +33,120 @@ describe('mssql error classification', () => {
       assert.deepEqual([error.code, error.retryable], [code, retryable], String(number))
       assert.ok(error.cause instanceof RequestError, String(number))
     }
+  })
+
+  // Every number the brief and Azure SQL's transient list name, each checked on its own: a number that falls
+  // through to INTERNAL is dead-lettered, which for a server condition loses valid events.
+  const transientCases = [
+    [1205, 'deadlock victim'],
+    [1222, 'lock request time out'],
+    [1204, 'cannot obtain a LOCK resource'],
+    [3960, 'snapshot isolation update conflict'],
+    [3961, 'snapshot isolation: object modified by DDL'],
+    [701, 'insufficient system memory'],
+    [8651, 'low memory condition'],
+    [8645, 'timeout waiting for memory resources'],
+    [8628, 'timeout while optimising the query'],
+    [1105, 'filegroup is full'],
+    [1101, 'no disk space for a new page'],
+    [9002, 'transaction log is full'],
+    [40544, 'database reached its size quota'],
+    [4060, 'cannot open database'],
+    [942, 'database is offline'],
+    [3906, 'database is read-only (failover)'],
+    [976, 'availability replica not accessible'],
+    [983, 'availability replica not in PRIMARY or SECONDARY role'],
+    [596, 'session in the kill state'],
+    [6005, 'SHUTDOWN is in progress'],
+    [17142, 'server paused'],
+    [50001, "the pipeline's migration or creation lock not granted"],
+    [4221, 'read-secondary login waiting for versioning'],
+    [615, 'database ID not found (being moved)'],
+    [926, 'database cannot be opened (reconfiguration)'],
+    [10928, 'resource limit reached'],
+    [10929, 'resource minimum guarantee'],
+    [10936, 'elastic pool request limit'],
+    [40143, 'service error processing the request'],
+    [40197, 'service error processing the request (failover)'],
+    [40501, 'service is busy'],
+    [40540, 'service error, try again'],
+    [40549, 'long-running transaction terminated'],
+    [40613, 'database not currently available'],
+    [42108, 'serverless database paused'],
+    [42109, 'serverless database resuming'],
+    [49918, 'not enough resources'],
+    [49919, 'too many create or update operations'],
+    [49920, 'too many operations in progress'],
+    [41301, 'In-Memory OLTP dependency failure'],
+    [41302, 'In-Memory OLTP update conflict'],
+    [41305, 'In-Memory OLTP repeatable read validation'],
+    [41325, 'In-Memory OLTP serializable validation'],
+    [41839, 'In-Memory OLTP too many commit dependencies'],
+    [64, 'network error after connecting'],
+    [121, 'semaphore timeout'],
+    [233, 'no process at the other end'],
+    [10053, 'connection aborted'],
+    [10054, 'connection reset'],
+    [10060, 'connection timed out'],
+  ] as const
+
+  for (const [number, meaning] of transientCases) {
+    it(`retries ${number} (${meaning}) as DB_UNAVAILABLE`, () => {
+      const cause = serverError(number, meaning)
+      const error = toPipelineError(cause)
+      assert.deepEqual([error.code, error.retryable], ['DB_UNAVAILABLE', true])
+      assert.equal(error.cause, cause)
+      assert.match(error.message, new RegExp(`\\[SQL Server error ${number}\\]$`))
+    })
+  }
+
+  it('has a test above for every transient number it knows', () => {
+    assert.deepEqual(
+      [...transientNumbers].sort((a, b) => a - b),
+      transientCases.map(([n]) => n).sort((a, b) => a - b),
+    )
+  })
+
+  it('dead-letters an unknown number as INTERNAL', () => {
+    for (const number of [208, 102, 3621, 99999]) {
+      const error = toPipelineError(serverError(number))
+      assert.deepEqual([error.code, error.retryable], ['INTERNAL', false], String(number))
+    }
+  })
+
+  it('dead-letters a duplicate key, naming the constraint or index', () => {
+    const primary = toPipelineError(
+      serverError(
+        2627,
+        "Violation of PRIMARY KEY constraint 'PK_users'. Cannot insert duplicate key in object 'dbo.users'. The duplicate key value is (u1).",
+      ),
+    )
+    assert.deepEqual([primary.code, primary.retryable, primary.constraint], ['CONSTRAINT_VIOLATION', false, 'PK_users'])
+    assert.match(primary.message, /^duplicate key: Violation of PRIMARY KEY .*\[SQL Server error 2627\]$/)
+    const index = toPipelineError(
+      serverError(
+        2601,
+        "Cannot insert duplicate key row in object 'dbo.users' with unique index 'UX_users_email'. The duplicate key value is (a@b).",
+      ),
+    )
+    assert.deepEqual([index.code, index.retryable, index.constraint], ['CONSTRAINT_VIOLATION', false, 'UX_users_email'])
+    // Without a name in the message the error is still permanent.
+    const bare = toPipelineError(serverError(2627, 'duplicate'))
+    assert.deepEqual([bare.code, bare.retryable, bare.constraint], ['CONSTRAINT_VIOLATION', false, undefined])
+  })
+
+  it('reports a length CHECK of the schema as DATA_OUT_OF_RANGE naming the column', () => {
+    const error = toPipelineError(
+      serverError(
+        547,
+        'The MERGE statement conflicted with the CHECK constraint "CK_inventory_ledger_reason_len". The conflict occurred in database "events", table "dbo.inventory_ledger", column \'reason\'.',
+      ),
+    )
+    assert.deepEqual(
+      [error.code, error.retryable, error.constraint],
+      ['DATA_OUT_OF_RANGE', false, 'CK_inventory_ledger_reason_len'],
+    )
+    assert.match(error.message, /^inventory_ledger\.reason is longer than its column allows: /)
   })
 
   it('names FK_Orders_Users for a foreign key conflict', () => {

@@ -1,24 +1,3 @@
--- master (@name nvarchar(128))
-DECLARE @status INT;
-EXEC @status = sp_getapplock @Resource = N'event-pipeline:create-database', @LockMode = N'Exclusive', @LockOwner = N'Session', @LockTimeout = 20000;
-IF @status < 0
-BEGIN
-  THROW 50001, N'database creation lock not granted', 1;
-END
-IF DB_ID(@name) IS NULL
-BEGIN
-  BEGIN TRY
-    DECLARE @create NVARCHAR(400) = N'CREATE DATABASE ' + QUOTENAME(@name) + N' COLLATE Latin1_General_100_CI_AS_SC_UTF8';
-    EXEC (@create);
-  END TRY
-  BEGIN CATCH
-    IF ERROR_NUMBER() <> 1801
-    BEGIN
-      THROW;
-    END
-  END CATCH
-END
-
 -- events
 select 1
 
@@ -44,9 +23,9 @@ select "version" from "schema_migrations"
 
 -- events
 IF OBJECT_ID(N'users', N'U') IS NULL CREATE TABLE users (
-  user_id VARCHAR(100) COLLATE Latin1_General_100_BIN2_UTF8 NOT NULL CONSTRAINT PK_users PRIMARY KEY,
-  name VARCHAR(255) COLLATE Latin1_General_100_BIN2_UTF8 NULL,
-  email VARCHAR(255) COLLATE Latin1_General_100_BIN2_UTF8 NULL,
+  user_id VARCHAR(400) COLLATE Latin1_General_100_BIN2_UTF8 NOT NULL CONSTRAINT PK_users PRIMARY KEY CONSTRAINT CK_users_user_id_len CHECK (LEN(user_id + '.') <= 101),
+  name VARCHAR(1020) COLLATE Latin1_General_100_BIN2_UTF8 NULL CONSTRAINT CK_users_name_len CHECK (LEN(name + '.') <= 256),
+  email VARCHAR(1020) COLLATE Latin1_General_100_BIN2_UTF8 NULL CONSTRAINT CK_users_email_len CHECK (LEN(email + '.') <= 256),
   created_at DATETIME2 NULL
 )
 
@@ -54,13 +33,13 @@ IF OBJECT_ID(N'users', N'U') IS NULL CREATE TABLE users (
 IF COL_LENGTH(N'users', N'updated_at') IS NULL ALTER TABLE users ADD updated_at DATETIME2 NOT NULL CONSTRAINT DF_users_updated_at DEFAULT SYSUTCDATETIME()
 
 -- events
-IF COL_LENGTH(N'users', N'event_id') IS NULL ALTER TABLE users ADD event_id VARCHAR(100) COLLATE Latin1_General_100_BIN2_UTF8 NOT NULL CONSTRAINT DF_users_event_id DEFAULT ''
+IF COL_LENGTH(N'users', N'event_id') IS NULL ALTER TABLE users ADD event_id VARCHAR(400) COLLATE Latin1_General_100_BIN2_UTF8 NOT NULL CONSTRAINT DF_users_event_id DEFAULT '' CONSTRAINT CK_users_event_id_len CHECK (LEN(event_id + '.') <= 101)
 
 -- events
 IF COL_LENGTH(N'users', N'event_ts') IS NULL ALTER TABLE users ADD event_ts DATETIME2(3) NOT NULL CONSTRAINT DF_users_event_ts DEFAULT '0001-01-01'
 
 -- events
-IF COL_LENGTH(N'users', N'source_topic') IS NULL ALTER TABLE users ADD source_topic VARCHAR(255) COLLATE Latin1_General_100_BIN2_UTF8 NOT NULL CONSTRAINT DF_users_source_topic DEFAULT ''
+IF COL_LENGTH(N'users', N'source_topic') IS NULL ALTER TABLE users ADD source_topic VARCHAR(1020) COLLATE Latin1_General_100_BIN2_UTF8 NOT NULL CONSTRAINT DF_users_source_topic DEFAULT '' CONSTRAINT CK_users_source_topic_len CHECK (LEN(source_topic + '.') <= 256)
 
 -- events
 IF COL_LENGTH(N'users', N'source_partition') IS NULL ALTER TABLE users ADD source_partition INT NOT NULL CONSTRAINT DF_users_source_partition DEFAULT -1
@@ -69,25 +48,35 @@ IF COL_LENGTH(N'users', N'source_partition') IS NULL ALTER TABLE users ADD sourc
 IF COL_LENGTH(N'users', N'source_offset') IS NULL ALTER TABLE users ADD source_offset BIGINT NOT NULL CONSTRAINT DF_users_source_offset DEFAULT -1
 
 -- events
-IF OBJECT_ID(N'orders', N'U') IS NULL CREATE TABLE orders (
-  order_id VARCHAR(100) COLLATE Latin1_General_100_BIN2_UTF8 NOT NULL CONSTRAINT PK_orders PRIMARY KEY,
-  user_id VARCHAR(100) COLLATE Latin1_General_100_BIN2_UTF8 NOT NULL,
+IF OBJECT_ID(N'orders', N'U') IS NULL
+BEGIN
+  DECLARE @userId NVARCHAR(300) = (
+    SELECT TYPE_NAME(c.system_type_id) + N'(' + CASE
+        WHEN c.max_length = -1 THEN N'MAX'
+        WHEN TYPE_NAME(c.system_type_id) IN (N'nvarchar', N'nchar') THEN CAST(c.max_length / 2 AS NVARCHAR(10))
+        ELSE CAST(c.max_length AS NVARCHAR(10)) END + N') COLLATE ' + c.collation_name
+    FROM sys.columns AS c WHERE c.object_id = OBJECT_ID(N'users') AND c.name = N'user_id');
+  DECLARE @create NVARCHAR(MAX) = N'CREATE TABLE orders (
+  order_id VARCHAR(400) COLLATE Latin1_General_100_BIN2_UTF8 NOT NULL CONSTRAINT PK_orders PRIMARY KEY CONSTRAINT CK_orders_order_id_len CHECK (LEN(order_id + ''.'') <= 101),
+  user_id ' + @userId + N' NOT NULL,
   total DECIMAL(18,2) NULL,
-  status VARCHAR(50) COLLATE Latin1_General_100_BIN2_UTF8 NULL,
+  status VARCHAR(200) COLLATE Latin1_General_100_BIN2_UTF8 NULL CONSTRAINT CK_orders_status_len CHECK (LEN(status + ''.'') <= 51),
   created_at DATETIME2 NULL
-)
+)';
+  EXEC (@create);
+END
 
 -- events
 IF COL_LENGTH(N'orders', N'updated_at') IS NULL ALTER TABLE orders ADD updated_at DATETIME2 NOT NULL CONSTRAINT DF_orders_updated_at DEFAULT SYSUTCDATETIME()
 
 -- events
-IF COL_LENGTH(N'orders', N'event_id') IS NULL ALTER TABLE orders ADD event_id VARCHAR(100) COLLATE Latin1_General_100_BIN2_UTF8 NOT NULL CONSTRAINT DF_orders_event_id DEFAULT ''
+IF COL_LENGTH(N'orders', N'event_id') IS NULL ALTER TABLE orders ADD event_id VARCHAR(400) COLLATE Latin1_General_100_BIN2_UTF8 NOT NULL CONSTRAINT DF_orders_event_id DEFAULT '' CONSTRAINT CK_orders_event_id_len CHECK (LEN(event_id + '.') <= 101)
 
 -- events
 IF COL_LENGTH(N'orders', N'event_ts') IS NULL ALTER TABLE orders ADD event_ts DATETIME2(3) NOT NULL CONSTRAINT DF_orders_event_ts DEFAULT '0001-01-01'
 
 -- events
-IF COL_LENGTH(N'orders', N'source_topic') IS NULL ALTER TABLE orders ADD source_topic VARCHAR(255) COLLATE Latin1_General_100_BIN2_UTF8 NOT NULL CONSTRAINT DF_orders_source_topic DEFAULT ''
+IF COL_LENGTH(N'orders', N'source_topic') IS NULL ALTER TABLE orders ADD source_topic VARCHAR(1020) COLLATE Latin1_General_100_BIN2_UTF8 NOT NULL CONSTRAINT DF_orders_source_topic DEFAULT '' CONSTRAINT CK_orders_source_topic_len CHECK (LEN(source_topic + '.') <= 256)
 
 -- events
 IF COL_LENGTH(N'orders', N'source_partition') IS NULL ALTER TABLE orders ADD source_partition INT NOT NULL CONSTRAINT DF_orders_source_partition DEFAULT -1
@@ -107,8 +96,8 @@ IF INDEXPROPERTY(OBJECT_ID(N'orders'), N'IX_orders_created_at', 'IndexID') IS NU
 
 -- events
 IF OBJECT_ID(N'payments', N'U') IS NULL CREATE TABLE payments (
-  order_id VARCHAR(100) COLLATE Latin1_General_100_BIN2_UTF8 NOT NULL CONSTRAINT PK_payments PRIMARY KEY,
-  status VARCHAR(50) COLLATE Latin1_General_100_BIN2_UTF8 NULL,
+  order_id VARCHAR(400) COLLATE Latin1_General_100_BIN2_UTF8 NOT NULL CONSTRAINT PK_payments PRIMARY KEY CONSTRAINT CK_payments_order_id_len CHECK (LEN(order_id + '.') <= 101),
+  status VARCHAR(200) COLLATE Latin1_General_100_BIN2_UTF8 NULL CONSTRAINT CK_payments_status_len CHECK (LEN(status + '.') <= 51),
   amount DECIMAL(18,2) NULL,
   settled_at DATETIME2 NULL
 )
@@ -117,13 +106,13 @@ IF OBJECT_ID(N'payments', N'U') IS NULL CREATE TABLE payments (
 IF COL_LENGTH(N'payments', N'updated_at') IS NULL ALTER TABLE payments ADD updated_at DATETIME2 NOT NULL CONSTRAINT DF_payments_updated_at DEFAULT SYSUTCDATETIME()
 
 -- events
-IF COL_LENGTH(N'payments', N'event_id') IS NULL ALTER TABLE payments ADD event_id VARCHAR(100) COLLATE Latin1_General_100_BIN2_UTF8 NOT NULL CONSTRAINT DF_payments_event_id DEFAULT ''
+IF COL_LENGTH(N'payments', N'event_id') IS NULL ALTER TABLE payments ADD event_id VARCHAR(400) COLLATE Latin1_General_100_BIN2_UTF8 NOT NULL CONSTRAINT DF_payments_event_id DEFAULT '' CONSTRAINT CK_payments_event_id_len CHECK (LEN(event_id + '.') <= 101)
 
 -- events
 IF COL_LENGTH(N'payments', N'event_ts') IS NULL ALTER TABLE payments ADD event_ts DATETIME2(3) NOT NULL CONSTRAINT DF_payments_event_ts DEFAULT '0001-01-01'
 
 -- events
-IF COL_LENGTH(N'payments', N'source_topic') IS NULL ALTER TABLE payments ADD source_topic VARCHAR(255) COLLATE Latin1_General_100_BIN2_UTF8 NOT NULL CONSTRAINT DF_payments_source_topic DEFAULT ''
+IF COL_LENGTH(N'payments', N'source_topic') IS NULL ALTER TABLE payments ADD source_topic VARCHAR(1020) COLLATE Latin1_General_100_BIN2_UTF8 NOT NULL CONSTRAINT DF_payments_source_topic DEFAULT '' CONSTRAINT CK_payments_source_topic_len CHECK (LEN(source_topic + '.') <= 256)
 
 -- events
 IF COL_LENGTH(N'payments', N'source_partition') IS NULL ALTER TABLE payments ADD source_partition INT NOT NULL CONSTRAINT DF_payments_source_partition DEFAULT -1
@@ -133,13 +122,13 @@ IF COL_LENGTH(N'payments', N'source_offset') IS NULL ALTER TABLE payments ADD so
 
 -- events
 IF OBJECT_ID(N'inventory', N'U') IS NULL CREATE TABLE inventory (
-  sku VARCHAR(100) COLLATE Latin1_General_100_BIN2_UTF8 NOT NULL CONSTRAINT PK_inventory PRIMARY KEY,
+  sku VARCHAR(400) COLLATE Latin1_General_100_BIN2_UTF8 NOT NULL CONSTRAINT PK_inventory PRIMARY KEY CONSTRAINT CK_inventory_sku_len CHECK (LEN(sku + '.') <= 101),
   quantity INT NOT NULL CONSTRAINT DF_inventory_quantity DEFAULT 0,
   last_adjusted_at DATETIME2 NULL
 )
 
 -- events
-IF COL_LENGTH(N'inventory', N'source_topic') IS NULL ALTER TABLE inventory ADD source_topic VARCHAR(255) COLLATE Latin1_General_100_BIN2_UTF8 NOT NULL CONSTRAINT DF_inventory_source_topic DEFAULT ''
+IF COL_LENGTH(N'inventory', N'source_topic') IS NULL ALTER TABLE inventory ADD source_topic VARCHAR(1020) COLLATE Latin1_General_100_BIN2_UTF8 NOT NULL CONSTRAINT DF_inventory_source_topic DEFAULT '' CONSTRAINT CK_inventory_source_topic_len CHECK (LEN(source_topic + '.') <= 256)
 
 -- events
 IF COL_LENGTH(N'inventory', N'source_partition') IS NULL ALTER TABLE inventory ADD source_partition INT NOT NULL CONSTRAINT DF_inventory_source_partition DEFAULT -1
@@ -149,16 +138,58 @@ IF COL_LENGTH(N'inventory', N'source_offset') IS NULL ALTER TABLE inventory ADD 
 
 -- events
 IF OBJECT_ID(N'inventory_ledger', N'U') IS NULL CREATE TABLE inventory_ledger (
-  event_id VARCHAR(100) COLLATE Latin1_General_100_BIN2_UTF8 NOT NULL CONSTRAINT PK_inventory_ledger PRIMARY KEY,
-  sku VARCHAR(100) COLLATE Latin1_General_100_BIN2_UTF8 NOT NULL,
+  event_id VARCHAR(400) COLLATE Latin1_General_100_BIN2_UTF8 NOT NULL CONSTRAINT PK_inventory_ledger PRIMARY KEY CONSTRAINT CK_inventory_ledger_event_id_len CHECK (LEN(event_id + '.') <= 101),
+  sku VARCHAR(400) COLLATE Latin1_General_100_BIN2_UTF8 NOT NULL CONSTRAINT CK_inventory_ledger_sku_len CHECK (LEN(sku + '.') <= 101),
   delta INT NOT NULL,
-  reason VARCHAR(255) COLLATE Latin1_General_100_BIN2_UTF8 NULL,
+  reason VARCHAR(1020) COLLATE Latin1_General_100_BIN2_UTF8 NULL CONSTRAINT CK_inventory_ledger_reason_len CHECK (LEN(reason + '.') <= 256),
   adjusted_at DATETIME2(3) NOT NULL,
-  source_topic VARCHAR(255) COLLATE Latin1_General_100_BIN2_UTF8 NOT NULL,
+  source_topic VARCHAR(1020) COLLATE Latin1_General_100_BIN2_UTF8 NOT NULL CONSTRAINT CK_inventory_ledger_source_topic_len CHECK (LEN(source_topic + '.') <= 256),
   source_partition INT NOT NULL,
   source_offset BIGINT NOT NULL,
   applied_at DATETIME2(3) NOT NULL CONSTRAINT DF_inventory_ledger_applied_at DEFAULT SYSUTCDATETIME()
 )
+
+-- events (@1 int)
+insert into "schema_migrations" ("version") values (@1)
+
+-- events
+IF OBJECT_ID(N'pending_events', N'U') IS NULL
+BEGIN
+  DECLARE @userId NVARCHAR(300) = (
+    SELECT TYPE_NAME(c.system_type_id) + N'(' + CASE
+        WHEN c.max_length = -1 THEN N'MAX'
+        WHEN TYPE_NAME(c.system_type_id) IN (N'nvarchar', N'nchar') THEN CAST(c.max_length / 2 AS NVARCHAR(10))
+        ELSE CAST(c.max_length AS NVARCHAR(10)) END + N') COLLATE ' + c.collation_name
+    FROM sys.columns AS c WHERE c.object_id = OBJECT_ID(N'users') AND c.name = N'user_id');
+  DECLARE @orderId NVARCHAR(300) = (
+    SELECT TYPE_NAME(c.system_type_id) + N'(' + CASE
+        WHEN c.max_length = -1 THEN N'MAX'
+        WHEN TYPE_NAME(c.system_type_id) IN (N'nvarchar', N'nchar') THEN CAST(c.max_length / 2 AS NVARCHAR(10))
+        ELSE CAST(c.max_length AS NVARCHAR(10)) END + N') COLLATE ' + c.collation_name
+    FROM sys.columns AS c WHERE c.object_id = OBJECT_ID(N'orders') AND c.name = N'order_id');
+  DECLARE @create NVARCHAR(MAX) = N'CREATE TABLE pending_events (
+  source_topic VARCHAR(1020) COLLATE Latin1_General_100_BIN2_UTF8 NOT NULL CONSTRAINT CK_pending_events_source_topic_len CHECK (LEN(source_topic + ''.'') <= 256),
+  source_partition INT NOT NULL,
+  source_offset BIGINT NOT NULL,
+  event_id VARCHAR(400) COLLATE Latin1_General_100_BIN2_UTF8 NOT NULL CONSTRAINT CK_pending_events_event_id_len CHECK (LEN(event_id + ''.'') <= 101),
+  event_type VARCHAR(400) COLLATE Latin1_General_100_BIN2_UTF8 NOT NULL CONSTRAINT CK_pending_events_event_type_len CHECK (LEN(event_type + ''.'') <= 101),
+  event_key ' + @orderId + N' NOT NULL,
+  parent_table VARCHAR(200) COLLATE Latin1_General_100_BIN2_UTF8 NOT NULL CONSTRAINT CK_pending_events_parent_table_len CHECK (LEN(parent_table + ''.'') <= 51),
+  parent_key ' + @userId + N' NOT NULL,
+  constraint_name VARCHAR(400) COLLATE Latin1_General_100_BIN2_UTF8 NOT NULL CONSTRAINT CK_pending_events_constraint_name_len CHECK (LEN(constraint_name + ''.'') <= 101),
+  event_ts DATETIME2(3) NOT NULL,
+  payload VARCHAR(MAX) COLLATE Latin1_General_100_BIN2_UTF8 NOT NULL,
+  pending_since DATETIME2(3) NOT NULL CONSTRAINT DF_pending_events_pending_since DEFAULT SYSUTCDATETIME(),
+  CONSTRAINT PK_pending_events PRIMARY KEY NONCLUSTERED (source_topic, source_partition, source_offset)
+)';
+  EXEC (@create);
+END
+
+-- events
+IF INDEXPROPERTY(OBJECT_ID(N'pending_events'), N'IX_pending_events_parent', 'IndexID') IS NULL CREATE INDEX IX_pending_events_parent ON pending_events (parent_table, parent_key)
+
+-- events
+IF INDEXPROPERTY(OBJECT_ID(N'pending_events'), N'IX_pending_events_since', 'IndexID') IS NULL CREATE INDEX IX_pending_events_since ON pending_events (pending_since)
 
 -- events (@1 int)
 insert into "schema_migrations" ("version") values (@1)
@@ -170,37 +201,43 @@ select 1
 
 -- events: BEGIN TRANSACTION (a tedious transaction manager request)
 
--- events (@1 varchar(100), @2 varchar(255), @3 varchar(255), @4 datetime2(3), @5 varchar(100), @6 datetime2(3), @7 varchar(255), @8 int, @9 bigint, @10 varchar(100), @11 varchar(255), @12 varchar(255), @13 datetime2(3), @14 varchar(100), @15 datetime2(3), @16 varchar(255), @17 int, @18 bigint)
+-- events (@1 varchar(400), @2 varchar(1020), @3 varchar(1020), @4 datetime2(3), @5 varchar(400), @6 datetime2(3), @7 varchar(1020), @8 int, @9 bigint, @10 varchar(400), @11 varchar(1020), @12 varchar(1020), @13 datetime2(3), @14 varchar(400), @15 datetime2(3), @16 varchar(1020), @17 int, @18 bigint)
 MERGE INTO users WITH (UPDLOCK, HOLDLOCK) AS t
 USING (VALUES (@1, @2, @3, @4, @5, @6, @7, @8, @9), (@10, @11, @12, @13, @14, @15, @16, @17, @18)) AS s (user_id, name, email, created_at, event_id, event_ts, source_topic, source_partition, source_offset)
 ON t.user_id = s.user_id
-WHEN MATCHED AND t.event_ts <= s.event_ts THEN
+WHEN MATCHED AND (t.event_ts < s.event_ts
+    OR (t.event_ts = s.event_ts AND t.source_offset <= s.source_offset)) THEN
   UPDATE SET name = s.name, email = s.email, created_at = s.created_at, event_id = s.event_id, event_ts = s.event_ts, source_topic = s.source_topic, source_partition = s.source_partition, source_offset = s.source_offset, updated_at = SYSUTCDATETIME()
 WHEN NOT MATCHED BY TARGET THEN
   INSERT (user_id, name, email, created_at, event_id, event_ts, source_topic, source_partition, source_offset)
   VALUES (s.user_id, s.name, s.email, s.created_at, s.event_id, s.event_ts, s.source_topic, s.source_partition, s.source_offset);
 
--- events (@1 varchar(100), @2 varchar(100), @3 decimal(18, 2), @4 varchar(50), @5 datetime2(3), @6 varchar(100), @7 datetime2(3), @8 varchar(255), @9 int, @10 bigint)
+-- events (@1 varchar(8000), @2 varchar(8000), @3 varchar(8000))
+delete from "pending_events" output "deleted".* where "parent_table" = @1 and "parent_key" in (@2, @3)
+
+-- events (@1 varchar(400), @2 varchar(400), @3 decimal(18, 2), @4 varchar(200), @5 datetime2(3), @6 varchar(400), @7 datetime2(3), @8 varchar(1020), @9 int, @10 bigint)
 MERGE INTO orders WITH (UPDLOCK, HOLDLOCK) AS t
 USING (VALUES (@1, @2, @3, @4, @5, @6, @7, @8, @9, @10)) AS s (order_id, user_id, total, status, created_at, event_id, event_ts, source_topic, source_partition, source_offset)
 ON t.order_id = s.order_id
-WHEN MATCHED AND t.event_ts <= s.event_ts THEN
+WHEN MATCHED AND (t.event_ts < s.event_ts
+    OR (t.event_ts = s.event_ts AND t.source_offset <= s.source_offset)) THEN
   UPDATE SET user_id = s.user_id, total = s.total, status = s.status, created_at = s.created_at, event_id = s.event_id, event_ts = s.event_ts, source_topic = s.source_topic, source_partition = s.source_partition, source_offset = s.source_offset, updated_at = SYSUTCDATETIME()
 WHEN NOT MATCHED BY TARGET THEN
   INSERT (order_id, user_id, total, status, created_at, event_id, event_ts, source_topic, source_partition, source_offset)
   VALUES (s.order_id, s.user_id, s.total, s.status, s.created_at, s.event_id, s.event_ts, s.source_topic, s.source_partition, s.source_offset);
 
--- events (@1 varchar(100), @2 varchar(50), @3 decimal(18, 2), @4 datetime2(3), @5 varchar(100), @6 datetime2(3), @7 varchar(255), @8 int, @9 bigint)
+-- events (@1 varchar(400), @2 varchar(200), @3 decimal(18, 2), @4 datetime2(3), @5 varchar(400), @6 datetime2(3), @7 varchar(1020), @8 int, @9 bigint)
 MERGE INTO payments WITH (UPDLOCK, HOLDLOCK) AS t
 USING (VALUES (@1, @2, @3, @4, @5, @6, @7, @8, @9)) AS s (order_id, status, amount, settled_at, event_id, event_ts, source_topic, source_partition, source_offset)
 ON t.order_id = s.order_id
-WHEN MATCHED AND t.event_ts <= s.event_ts THEN
+WHEN MATCHED AND (t.event_ts < s.event_ts
+    OR (t.event_ts = s.event_ts AND t.source_offset <= s.source_offset)) THEN
   UPDATE SET status = s.status, amount = s.amount, settled_at = s.settled_at, event_id = s.event_id, event_ts = s.event_ts, source_topic = s.source_topic, source_partition = s.source_partition, source_offset = s.source_offset, updated_at = SYSUTCDATETIME()
 WHEN NOT MATCHED BY TARGET THEN
   INSERT (order_id, status, amount, settled_at, event_id, event_ts, source_topic, source_partition, source_offset)
   VALUES (s.order_id, s.status, s.amount, s.settled_at, s.event_id, s.event_ts, s.source_topic, s.source_partition, s.source_offset);
 
--- events (@1 varchar(100), @2 varchar(100), @3 int, @4 varchar(255), @5 datetime2(3), @6 varchar(255), @7 int, @8 bigint, @9 varchar(100), @10 varchar(100), @11 int, @12 varchar(255), @13 datetime2(3), @14 varchar(255), @15 int, @16 bigint)
+-- events (@1 varchar(400), @2 varchar(400), @3 int, @4 varchar(1020), @5 datetime2(3), @6 varchar(1020), @7 int, @8 bigint, @9 varchar(400), @10 varchar(400), @11 int, @12 varchar(1020), @13 datetime2(3), @14 varchar(1020), @15 int, @16 bigint)
 MERGE INTO inventory_ledger WITH (UPDLOCK, HOLDLOCK) AS t
 USING (VALUES (@1, @2, @3, @4, @5, @6, @7, @8), (@9, @10, @11, @12, @13, @14, @15, @16)) AS s (event_id, sku, delta, reason, adjusted_at, source_topic, source_partition, source_offset)
 ON t.event_id = s.event_id
@@ -209,7 +246,7 @@ WHEN NOT MATCHED BY TARGET THEN
   VALUES (s.event_id, s.sku, s.delta, s.reason, s.adjusted_at, s.source_topic, s.source_partition, s.source_offset)
 OUTPUT inserted.event_id;
 
--- events (@1 varchar(100), @2 bigint, @3 datetime2(3), @4 varchar(255), @5 int, @6 bigint)
+-- events (@1 varchar(400), @2 bigint, @3 datetime2(3), @4 varchar(1020), @5 int, @6 bigint)
 MERGE INTO inventory WITH (UPDLOCK, HOLDLOCK) AS t
 USING (VALUES (@1, @2, @3, @4, @5, @6)) AS s (sku, quantity, last_adjusted_at, source_topic, source_partition, source_offset)
 ON t.sku = s.sku

@@ -3,7 +3,7 @@
 // requests are validated exactly as a real tedious connection validates them, with the collation chosen here.
 import { EventEmitter } from 'node:events'
 import type { TediousConnection } from 'kysely'
-import { type Request, RequestError } from 'tedious'
+import { ConnectionError, type Request, RequestError } from 'tedious'
 import { Collation, Flags } from 'tedious/lib/collation.js'
 import type { ConnectionFactory } from '../../../src/store/mssql/driver.ts'
 
@@ -23,6 +23,26 @@ export function serverError(number: number, message = `error ${number}`): Reques
 
 export const fkMessage =
   'The MERGE statement conflicted with the FOREIGN KEY constraint "FK_Orders_Users". The conflict occurred in database "events", table "dbo.users", column \'user_id\'.'
+
+/** The server's error messages during a failed login and the error tedious then reports (the last message). */
+export interface LoginRefusal {
+  readonly messages: readonly { readonly number: number; readonly message: string }[]
+  readonly error: Error
+}
+
+/** What SQL Server answers a login to a database that does not exist or that the login may not open. */
+export function cannotOpen(database: string, user = 'sa'): LoginRefusal {
+  const messages = [
+    { number: 4060, message: `Cannot open database "${database}" requested by the login. The login failed.` },
+    { number: 18456, message: `Login failed for user '${user}'.` },
+  ]
+  return { messages, error: new ConnectionError(messages[1]!.message, 'ELOGIN') }
+}
+
+/** A login refused with one message, e.g. 18456 for a login master does not accept. */
+export function loginFailed(number: number, message: string): LoginRefusal {
+  return { messages: [{ number, message }], error: new ConnectionError(message, 'ELOGIN') }
+}
 
 export interface Recorded {
   readonly database: string
@@ -50,6 +70,10 @@ export class FakeServer {
   collation: Collation = utf8Collation
   respond: Responder = () => undefined
   refuse: Error | undefined
+  /** Logins to these databases fail as SQL Server refuses them, with the error messages it sends first. */
+  readonly refuseLogin = new Map<string, LoginRefusal>()
+  /** Every database a connection logged in to, or tried to, in order. */
+  readonly logins: string[] = []
   rollbackError: Error | undefined
 
   readonly factory: ConnectionFactory = database => new FakeConnection(this, database) as unknown as TediousConnection
@@ -72,8 +96,14 @@ class FakeConnection extends EventEmitter {
   }
 
   connect(callback: (error?: Error) => void): void {
-    const refused = this.#server.refuse
-    setImmediate(() => callback(refused))
+    this.#server.logins.push(this.#database)
+    const login = this.#server.refuseLogin.get(this.#database)
+    const refused = login?.error ?? this.#server.refuse
+    setImmediate(() => {
+      // As tedious's Login7TokenHandler: each ERROR token is emitted as 'errorMessage' before the login fails.
+      for (const token of login?.messages ?? []) this.emit('errorMessage', { ...token, state: 1, class: 14 })
+      callback(refused)
+    })
   }
 
   execSql(request: Request): void {

@@ -107,7 +107,7 @@ describe('mssql statements: chunking', () => {
 })
 
 describe('mssql statements: T-SQL and parameter types', () => {
-  it('upserts state rows with MERGE … WITH (UPDLOCK, HOLDLOCK), newer-or-equal event wins', () => {
+  it('upserts state rows with MERGE … WITH (UPDLOCK, HOLDLOCK), the newer (timestamp, offset) wins', () => {
     const plan = planBatch(
       sourced(
         userCreated({ userId: 'a', name: 'Ada' }, { eventId: 'e1', timestamp: at(1) }),
@@ -121,20 +121,22 @@ describe('mssql statements: T-SQL and parameter types', () => {
       `MERGE INTO users WITH (UPDLOCK, HOLDLOCK) AS t
 USING (VALUES (@1, @2, @3, @4, @5, @6, @7, @8, @9), (@10, @11, @12, @13, @14, @15, @16, @17, @18)) AS s (user_id, name, email, created_at, event_id, event_ts, source_topic, source_partition, source_offset)
 ON t.user_id = s.user_id
-WHEN MATCHED AND t.event_ts <= s.event_ts THEN
+WHEN MATCHED AND (t.event_ts < s.event_ts
+    OR (t.event_ts = s.event_ts AND t.source_offset <= s.source_offset)) THEN
   UPDATE SET name = s.name, email = s.email, created_at = s.created_at, event_id = s.event_id, event_ts = s.event_ts, source_topic = s.source_topic, source_partition = s.source_partition, source_offset = s.source_offset, updated_at = SYSUTCDATETIME()
 WHEN NOT MATCHED BY TARGET THEN
   INSERT (user_id, name, email, created_at, event_id, event_ts, source_topic, source_partition, source_offset)
   VALUES (s.user_id, s.name, s.email, s.created_at, s.event_id, s.event_ts, s.source_topic, s.source_partition, s.source_offset);`,
     )
+    // n characters of the seed's VARCHAR(n) take at most 4n bytes of UTF-8.
     assert.deepEqual(declarations(q!).slice(0, 9), [
-      'varchar(100)',
-      'varchar(255)',
-      'varchar(255)',
+      'varchar(400)',
+      'varchar(1020)',
+      'varchar(1020)',
       'datetime2(3)',
-      'varchar(100)',
+      'varchar(400)',
       'datetime2(3)',
-      'varchar(255)',
+      'varchar(1020)',
       'int',
       'bigint',
     ])
@@ -155,10 +157,10 @@ WHEN NOT MATCHED BY TARGET THEN
     )
     const order = statements.upsertOrders(plan.orders)[0]!
     assert.deepEqual(declarations(order).slice(0, 5), [
-      'varchar(100)',
-      'varchar(100)',
+      'varchar(400)',
+      'varchar(400)',
       'decimal(18, 2)',
-      'varchar(50)',
+      'varchar(200)',
       'datetime2(3)',
     ])
     assert.equal((order.parameters[2] as Typed).value, 9_999_999_999_999.99)
@@ -167,20 +169,20 @@ WHEN NOT MATCHED BY TARGET THEN
     assert.match(ledger.sql, /WHEN NOT MATCHED BY TARGET THEN\n {2}INSERT .*\nOUTPUT inserted\.event_id;$/s)
     assert.doesNotMatch(ledger.sql, /WHEN MATCHED/)
     assert.deepEqual(declarations(ledger).slice(0, 5), [
-      'varchar(100)',
-      'varchar(100)',
+      'varchar(400)',
+      'varchar(400)',
       'int',
-      'varchar(255)',
+      'varchar(1020)',
       'datetime2(3)',
     ])
     const inventory = statements.upsertInventory(
       inventoryChanges(plan.deltas, new Set(plan.deltas.map(d => d.eventId))),
     )[0]!
     assert.deepEqual(declarations(inventory), [
-      'varchar(100)',
+      'varchar(400)',
       'bigint',
       'datetime2(3)',
-      'varchar(255)',
+      'varchar(1020)',
       'int',
       'bigint',
     ])
@@ -189,16 +191,20 @@ WHEN NOT MATCHED BY TARGET THEN
   })
 
   it('refuses, before sending, values their column cannot hold exactly', () => {
-    const long = 'é'.repeat(51)
+    // 101 characters that are 202 UTF-16 units and 404 UTF-8 bytes: too long by its characters alone.
+    const long = '🎉'.repeat(101)
     const bad: [Event, RegExp][] = [
       [
         unchecked('UserCreated', { userId: 'x'.repeat(101), name: 'n', email: 'e', createdAt: t0 }),
-        /users\.user_id is 101 bytes in UTF-8, longer than its VARCHAR\(100\)/,
+        /users\.user_id is 101 characters, more than the 100 it holds/,
       ],
-      [unchecked('UserCreated', { userId: long, name: 'n', email: 'e', createdAt: t0 }), /users\.user_id is 102 bytes/],
+      [
+        unchecked('UserCreated', { userId: long, name: 'n', email: 'e', createdAt: t0 }),
+        /users\.user_id is 101 characters/,
+      ],
       [
         unchecked('UserCreated', { userId: 'u', name: 'n'.repeat(256), email: 'e', createdAt: t0 }),
-        /users\.name is 256 bytes/,
+        /users\.name is 256 characters/,
       ],
       [
         unchecked('UserCreated', { userId: 'u', name: 'a\uD800b', email: 'e', createdAt: t0 }),
@@ -218,7 +224,7 @@ WHEN NOT MATCHED BY TARGET THEN
       ],
       [
         unchecked('OrderPlaced', { orderId: 'o', userId: 'u', total: 1, status: 's'.repeat(51), createdAt: t0 }),
-        /orders\.status is 51 bytes/,
+        /orders\.status is 51 characters/,
       ],
       [
         unchecked('UserCreated', { userId: 'u', name: 'n', email: 'e', createdAt: 'not a date' }),
@@ -247,10 +253,11 @@ WHEN NOT MATCHED BY TARGET THEN
         String(message),
       )
     }
-    // At the limits, everything fits: 100 bytes, 255 bytes, the largest total the event schema allows.
+    // At the limits, everything fits whatever its UTF-8 size: 100 CJK characters (300 bytes), 255 emoji (510
+    // UTF-16 units, 1,020 bytes), the largest total the event schema allows.
     const fits = planBatch(
       sourced(
-        userCreated({ userId: 'x'.repeat(100), name: 'é'.repeat(127), email: '🎉'.repeat(63) }),
+        userCreated({ userId: '字'.repeat(100), name: 'é'.repeat(255), email: '🎉'.repeat(255) }),
         orderPlaced({ orderId: 'o', userId: 'u', total: -9_999_999_999_999.99 }),
       ),
     )
@@ -259,7 +266,7 @@ WHEN NOT MATCHED BY TARGET THEN
   })
 
   it('describes each typed value by the declaration tedious sends', () => {
-    assert.equal(new Typed('varchar', 'x', { length: 50 }).declaration, 'varchar(50)')
+    assert.equal(new Typed('varchar', 'x', { length: 50 }).declaration, 'varchar(200)')
     assert.equal(new Typed('decimal', 1, { precision: 18, scale: 2 }).declaration, 'decimal(18, 2)')
     assert.equal(new Typed('bigint', 1n).declaration, 'bigint')
   })

@@ -8,7 +8,7 @@ import { inspect } from 'node:util'
 import { PipelineError } from '../../../src/errors.ts'
 import type { Store } from '../../../src/store/index.ts'
 import { createMssqlStore } from '../../../src/store/mssql/store.ts'
-import { at, inventoryAdjusted, orderPlaced, paymentSettled, sourced, userCreated } from '../events.ts'
+import { at, inventoryAdjusted, orderPlaced, paymentSettled, sourced, t0, unchecked, userCreated } from '../events.ts'
 import { assertPipelineError, outcome } from '../harness.ts'
 import { cp1252Collation, FakeServer, fkMessage, type Recorded, serverError } from './fake-server.ts'
 
@@ -65,16 +65,30 @@ describe('mssql store, offline', () => {
     assert.equal(transcript, readFileSync(expectedFile, 'utf8'))
     // What the file must keep saying, whoever regenerates it.
     const text = server.statements().map(r => r.sql)
-    assert.ok(text[0]?.includes(`N'CREATE DATABASE ' + QUOTENAME(@name)`))
+    // The database exists, so master is never logged in to and nothing is created.
+    assert.ok(!server.logins.includes('master'))
+    assert.ok(!text.some(s => s.includes('CREATE DATABASE')))
     assert.match(
       text[0] ?? '',
-      /sp_getapplock @Resource = N'event-pipeline:create-database', .*@LockOwner = N'Session'/,
-    )
-    assert.equal(server.requests[0]?.database, 'master')
-    assert.match(
-      text[1] ?? '',
       /sp_getapplock @Resource = N'event-pipeline:schema', @LockMode = N'Exclusive', @LockOwner = N'Transaction'/,
     )
+    // orders.user_id is declared as users.user_id is, which may be the seed's column in the server's collation:
+    // FK_Orders_Users needs the same type and collation on both sides.
+    const orders = text.find(s => s.startsWith("IF OBJECT_ID(N'orders', N'U') IS NULL")) ?? ''
+    assert.match(orders, /FROM sys\.columns AS c WHERE c\.object_id = OBJECT_ID\(N'users'\) AND c\.name = N'user_id'/)
+    assert.match(orders, /N'\) COLLATE ' \+ c\.collation_name/)
+    assert.match(orders, /\n {2}user_id ' \+ @userId \+ N' NOT NULL,\n/)
+    // Every text column the pipeline creates holds n characters in 4n bytes, checked by a named CHECK.
+    for (const s of text.filter(s => s.includes(' VARCHAR('))) {
+      for (const [, bytes, column, name, chars] of s.matchAll(
+        /(?:^|\s)VARCHAR\((\d+)\) COLLATE Latin1_General_100_BIN2_UTF8 [^,\n]*?CONSTRAINT CK_\w+?_(\w+)_len CHECK \(LEN\((\w+) \+ '+\.'+\) <= (\d+)\)/g,
+      )) {
+        assert.equal(Number(bytes), (Number(chars) - 1) * 4, s)
+        assert.equal(name, column?.slice(-name!.length), s)
+      }
+      // VARCHAR(MAX) (a pending event's payload) has no length to check.
+      assert.equal(s.match(/ VARCHAR\(\d/g)?.length, s.match(/_len CHECK/g)?.length, s)
+    }
     assert.equal(text.filter(s => /^MERGE INTO \w+ WITH \(UPDLOCK, HOLDLOCK\) AS t\n/.test(s)).length, 5)
     for (const name of ['FK_Orders_Users', 'IX_orders_user_id', 'IX_orders_created_at']) {
       assert.ok(
@@ -87,12 +101,11 @@ describe('mssql store, offline', () => {
   it('applies the steps of a migration once', async t => {
     const server = new FakeServer()
     server.respond = r =>
-      r.sql === 'select "version" from "schema_migrations"' ? { rows: [{ version: 1 }] } : undefined
+      r.sql === 'select "version" from "schema_migrations"' ? { rows: [{ version: 1 }, { version: 2 }] } : undefined
     await open(t, server).migrate()
     assert.deepEqual(
       server.statements().map(r => r.sql.split('\n')[0]),
       [
-        'DECLARE @status INT;',
         'DECLARE @status INT;',
         "IF OBJECT_ID(N'schema_migrations', N'U') IS NULL CREATE TABLE schema_migrations (",
         'select "version" from "schema_migrations"',
@@ -143,11 +156,16 @@ describe('mssql store, offline', () => {
     const server = new FakeServer()
     server.respond = happy
     const store = open(t, server)
-    await assertPipelineError(store.applyBatch(sourced(userCreated({ userId: 'u', name: 'é'.repeat(128) }))), {
-      code: 'DATA_OUT_OF_RANGE',
-      retryable: false,
-      message: /users\.name is 256 bytes in UTF-8, longer than its VARCHAR\(255\)/,
-    })
+    await assertPipelineError(
+      store.applyBatch(
+        sourced(unchecked('UserCreated', { userId: 'u', name: 'é'.repeat(256), email: 'e', createdAt: t0 })),
+      ),
+      {
+        code: 'DATA_OUT_OF_RANGE',
+        retryable: false,
+        message: /users\.name is 256 characters, more than the 255 it holds/,
+      },
+    )
     assert.equal(server.statements().length, 0)
     assert.deepEqual(server.transactions, ['BEGIN events', 'ROLLBACK events'])
   })
@@ -169,6 +187,24 @@ describe('mssql store, offline', () => {
     assert.equal(server.transactions.filter(x => x.startsWith('BEGIN')).length, 3)
   })
 
+  it('sends text that fits the seed lengths in characters, whatever its size in bytes or UTF-16 units', async t => {
+    for (const collation of [undefined, cp1252Collation]) {
+      const server = new FakeServer()
+      if (collation) server.collation = collation
+      server.respond = happy
+      const store = open(t, server)
+      const id = '字'.repeat(100)
+      const name = '🎉'.repeat(255)
+      await store.applyBatch(sourced(userCreated({ userId: id, name })))
+      const merge = server.statements()[0]
+      assert.deepEqual(merge?.values.slice(0, 2), [id, name])
+      assert.match(
+        merge?.declarations ?? '',
+        collation ? /^@1 nvarchar\(200\), @2 nvarchar\(510\), / : /^@1 varchar\(400\), @2 varchar\(1020\), /,
+      )
+    }
+  })
+
   it('binds text as NVARCHAR when the database code page is not UTF-8', async t => {
     const server = new FakeServer()
     server.collation = cp1252Collation
@@ -176,10 +212,11 @@ describe('mssql store, offline', () => {
     const store = open(t, server)
     await store.applyBatch(sourced(userCreated({ userId: 'u1', name: 'Zoë 日本語 🎉' })))
     await store.getUser('u1')
-    const [merge, read] = server.statements()
+    const [merge] = server.statements()
+    const read = server.statements().find(r => r.sql.startsWith('select "user_id", "name"'))
     assert.match(
       merge?.declarations ?? '',
-      /^@1 nvarchar\(100\), @2 nvarchar\(255\), @3 nvarchar\(255\), @4 datetime2\(3\), /,
+      /^@1 nvarchar\(200\), @2 nvarchar\(510\), @3 nvarchar\(510\), @4 datetime2\(3\), /,
     )
     assert.equal(read?.declarations, '@1 nvarchar(4000)')
   })

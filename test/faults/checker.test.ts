@@ -46,7 +46,10 @@ it('the checker reports zero on a real outcome, and exactly one mismatch per cor
     rest.push({ key: sku, value: JSON.stringify(delta) })
     if (i % 5 === 0) rest.push({ key: sku, value: JSON.stringify(delta) })
   }
-  rest.push({ key: 'p-1', value: '{"truncated' }, { key: 'p-2', value: '{"eventId":"x","type":"Nope","timestamp":"2031-01-01T00:00:00Z","data":{}}' })
+  rest.push(
+    { key: 'p-1', value: '{"truncated' },
+    { key: 'p-2', value: '{"eventId":"x","type":"Nope","timestamp":"2031-01-01T00:00:00Z","data":{}}' },
+  )
   const { groupId } = await startConsumer(t, { topic, store, dlqKey })
   const committed = async () => sum((await committedOffsets(groupId, topic)).values())
   await produceRaw(topic, users)
@@ -89,7 +92,9 @@ it('the checker reports zero on a real outcome, and exactly one mismatch per cor
 
   // (d) a DLQ entry for a valid record that was applied: one dead-lettered by mistake.
   const observed = await checkOutcome(produced, where)
-  const { rows } = await db.query('SELECT source_partition, source_offset FROM users WHERE user_id = $1', [`${run}-u-9`])
+  const { rows } = await db.query('SELECT source_partition, source_offset FROM users WHERE user_id = $1', [
+    `${run}-u-9`,
+  ])
   await redis.lpush(
     dlqKey,
     JSON.stringify({

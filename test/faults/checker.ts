@@ -79,7 +79,8 @@ export interface CheckResult {
 
 const pos = (r: { partition: number; offset: bigint }) => `${r.partition}:${r.offset}`
 const later = (a: TopicRecord, b: TopicRecord) => a.partition === b.partition && a.offset > b.offset
-const ms = (v: unknown) => (v instanceof Date ? v.getTime() : v === null || v === undefined ? null : Date.parse(String(v)))
+const ms = (v: unknown) =>
+  v instanceof Date ? v.getTime() : v === null || v === undefined ? null : Date.parse(String(v))
 const num = (v: unknown) => (v === null || v === undefined ? null : Number(v))
 
 interface Located {
@@ -167,18 +168,34 @@ export function check(produced: Produced, observed: Observed): CheckResult {
       const winners = top.filter(g => !top.some(o => later(o.record, g.record)))
       const row = rows.get(key)
       rows.delete(key)
-      if (row === undefined) fail('lost', `${table} ${key}: no row (winner ${winners[0]?.event.eventId} at ${pos(winners[0]?.record as TopicRecord)})`)
+      if (row === undefined)
+        fail(
+          'lost',
+          `${table} ${key}: no row (winner ${winners[0]?.event.eventId} at ${pos(winners[0]?.record as TopicRecord)})`,
+        )
       else if (!winners.some(w => matches(row, w.event))) {
         const w = winners[0] as Located
-        fail('orderViolations', `${table} ${key}: row has event_id ${row['event_id']}, expected ${w.event.eventId} at ${pos(w.record)} ${JSON.stringify(w.event.data)}; row ${JSON.stringify(row)}`)
+        fail(
+          'orderViolations',
+          `${table} ${key}: row has event_id ${row['event_id']}, expected ${w.event.eventId} at ${pos(w.record)} ${JSON.stringify(w.event.data)}; row ${JSON.stringify(row)}`,
+        )
       }
     }
-    for (const [key, row] of rows) fail('appliedTwice', `${table} ${key}: row with no record behind it (event_id ${row['event_id']})`)
+    for (const [key, row] of rows)
+      fail('appliedTwice', `${table} ${key}: row with no record behind it (event_id ${row['event_id']})`)
   }
 
-  stateCheck('users', 'userId', 'user_id', users, (row, e) =>
-    row['event_id'] === e.eventId && row['name'] === e.data['name'] && row['email'] === e.data['email'] &&
-    ms(row['created_at']) === dateMs(e.data['createdAt']))
+  stateCheck(
+    'users',
+    'userId',
+    'user_id',
+    users,
+    (row, e) =>
+      row['event_id'] === e.eventId &&
+      row['name'] === e.data['name'] &&
+      row['email'] === e.data['email'] &&
+      ms(row['created_at']) === dateMs(e.data['createdAt']),
+  )
 
   const orders = byType('OrderPlaced')
   stats.orders = orders.length
@@ -191,9 +208,18 @@ export function check(produced: Produced, observed: Observed): CheckResult {
   }
   stats.ordersPending = waiting.length
   const orderAt = new Set(orders.map(o => pos(o.record)))
-  stateCheck('orders', 'orderId', 'order_id', placeable, (row, e) =>
-    row['event_id'] === e.eventId && row['user_id'] === e.data['userId'] && num(row['total']) === e.data['total'] &&
-    row['status'] === (e.data['status'] ?? 'placed') && ms(row['created_at']) === dateMs(e.data['createdAt']))
+  stateCheck(
+    'orders',
+    'orderId',
+    'order_id',
+    placeable,
+    (row, e) =>
+      row['event_id'] === e.eventId &&
+      row['user_id'] === e.data['userId'] &&
+      num(row['total']) === e.data['total'] &&
+      row['status'] === (e.data['status'] ?? 'placed') &&
+      ms(row['created_at']) === dateMs(e.data['createdAt']),
+  )
 
   // Orders whose user is never stored wait in pending_events, found by their source position or eventId.
   const pendingRows = observed.sql.pending ?? []
@@ -202,20 +228,34 @@ export function check(produced: Produced, observed: Observed): CheckResult {
   const waitingAt = new Set(waiting.map(w => pos(w.record)))
   for (const w of waiting) {
     if (!pendingAt.has(pos(w.record)) && !pendingIds.has(w.event.eventId)) {
-      fail('lost', `order ${w.event.data['orderId']} (user ${w.event.data['userId']} never stored) at ${pos(w.record)}: neither in orders nor in pending_events${observed.sql.pending === null ? ' (no pending_events table)' : ''}`)
+      fail(
+        'lost',
+        `order ${w.event.data['orderId']} (user ${w.event.data['userId']} never stored) at ${pos(w.record)}: neither in orders nor in pending_events${observed.sql.pending === null ? ' (no pending_events table)' : ''}`,
+      )
     }
   }
   const waitingIds = new Set(waiting.map(w => w.event.eventId))
   for (const r of pendingRows) {
     const at = `${r['source_partition']}:${r['source_offset']}`
     if (!waitingAt.has(at) && !waitingIds.has(String(r['event_id']))) {
-      fail('appliedTwice', `pending_events row at ${at} (event ${r['event_id']}): still pending though its parent is stored, or no such record`)
+      fail(
+        'appliedTwice',
+        `pending_events row at ${at} (event ${r['event_id']}): still pending though its parent is stored, or no such record`,
+      )
     }
   }
 
-  stateCheck('payments', 'orderId', 'order_id', byType('PaymentSettled'), (row, e) =>
-    row['event_id'] === e.eventId && row['status'] === e.data['status'] && num(row['amount']) === e.data['amount'] &&
-    ms(row['settled_at']) === dateMs(e.data['settledAt']))
+  stateCheck(
+    'payments',
+    'orderId',
+    'order_id',
+    byType('PaymentSettled'),
+    (row, e) =>
+      row['event_id'] === e.eventId &&
+      row['status'] === e.data['status'] &&
+      num(row['amount']) === e.data['amount'] &&
+      ms(row['settled_at']) === dateMs(e.data['settledAt']),
+  )
 
   // Deltas: the first record of each eventId applies; identical later records are no-ops, different ones conflict.
   const deltaGroups = new Map<string, Located[]>()
@@ -226,8 +266,10 @@ export function check(produced: Produced, observed: Observed): CheckResult {
   }
   const ledger = new Map(observed.sql.ledger.map(r => [String(r['event_id']), r]))
   const same = (a: ValidEvent, b: ValidEvent) =>
-    a.data['sku'] === b.data['sku'] && a.data['delta'] === b.data['delta'] &&
-    (a.data['reason'] ?? null) === (b.data['reason'] ?? null) && dateMs(a.data['adjustedAt']) === dateMs(b.data['adjustedAt'])
+    a.data['sku'] === b.data['sku'] &&
+    a.data['delta'] === b.data['delta'] &&
+    (a.data['reason'] ?? null) === (b.data['reason'] ?? null) &&
+    dateMs(a.data['adjustedAt']) === dateMs(b.data['adjustedAt'])
   const expectedSum = new Map<string, number>()
   for (const [eventId, group] of deltaGroups) {
     group.sort((a, b) => a.record.partition - b.record.partition || Number(a.record.offset - b.record.offset))
@@ -235,8 +277,9 @@ export function check(produced: Produced, observed: Observed): CheckResult {
     const firsts = group.filter(g => !group.some(o => later(g.record, o.record)))
     const row = ledger.get(eventId)
     const applied =
-      firsts.find(f => row !== undefined && row['sku'] === f.event.data['sku'] && Number(row['delta']) === f.event.data['delta']) ??
-      (firsts[0] as Located)
+      firsts.find(
+        f => row !== undefined && row['sku'] === f.event.data['sku'] && Number(row['delta']) === f.event.data['delta'],
+      ) ?? (firsts[0] as Located)
     for (const d of group) {
       if (d === applied) continue
       if (same(d.event, applied.event)) stats.redeliveries++
@@ -247,21 +290,33 @@ export function check(produced: Produced, observed: Observed): CheckResult {
     }
     const sku = applied.event.data['sku'] as string
     expectedSum.set(sku, (expectedSum.get(sku) ?? 0) + (applied.event.data['delta'] as number))
-    if (row === undefined) fail('lost', `delta ${eventId} (${sku} ${applied.event.data['delta']}) at ${pos(applied.record)}: not in the ledger`)
+    if (row === undefined)
+      fail(
+        'lost',
+        `delta ${eventId} (${sku} ${applied.event.data['delta']}) at ${pos(applied.record)}: not in the ledger`,
+      )
     else if (row['sku'] !== sku || Number(row['delta']) !== applied.event.data['delta']) {
-      fail('appliedTwice', `ledger ${eventId}: ${row['sku']} ${row['delta']}, expected the first record's ${sku} ${applied.event.data['delta']}`)
+      fail(
+        'appliedTwice',
+        `ledger ${eventId}: ${row['sku']} ${row['delta']}, expected the first record's ${sku} ${applied.event.data['delta']}`,
+      )
     }
     ledger.delete(eventId)
   }
-  for (const [eventId, row] of ledger) fail('appliedTwice', `ledger ${eventId} (${row['sku']} ${row['delta']}): not in the workload`)
+  for (const [eventId, row] of ledger)
+    fail('appliedTwice', `ledger ${eventId} (${row['sku']} ${row['delta']}): not in the workload`)
   const ledgerSum = new Map<string, number>()
-  for (const r of observed.sql.ledger) ledgerSum.set(String(r['sku']), (ledgerSum.get(String(r['sku'])) ?? 0) + Number(r['delta']))
+  for (const r of observed.sql.ledger)
+    ledgerSum.set(String(r['sku']), (ledgerSum.get(String(r['sku'])) ?? 0) + Number(r['delta']))
   for (const row of observed.sql.inventory) {
     const sku = String(row['sku'])
     const quantity = Number(row['quantity'])
     if (!expectedSum.has(sku)) fail('appliedTwice', `inventory ${sku}: row with no delta behind it`)
     else if (quantity !== (ledgerSum.get(sku) ?? 0)) {
-      fail('appliedTwice', `inventory ${sku}: quantity ${quantity}, sum of its ledger ${ledgerSum.get(sku) ?? 0} (expected ${expectedSum.get(sku)})`)
+      fail(
+        'appliedTwice',
+        `inventory ${sku}: quantity ${quantity}, sum of its ledger ${ledgerSum.get(sku) ?? 0} (expected ${expectedSum.get(sku)})`,
+      )
     }
   }
 
@@ -285,12 +340,17 @@ export function check(produced: Produced, observed: Observed): CheckResult {
     seen.set(at, entry)
     const code = mustDlq.get(at)
     if (orderAt.has(at)) stats.ordersDeadLettered++
-    if (code === undefined) fail('mistaken', `record ${at} is valid and must be applied, dead-lettered ${entry.code}: ${entry.raw.slice(0, 300)}`)
+    if (code === undefined)
+      fail(
+        'mistaken',
+        `record ${at} is valid and must be applied, dead-lettered ${entry.code}: ${entry.raw.slice(0, 300)}`,
+      )
   }
   for (const [at, code] of mustDlq) {
     const entry = seen.get(at)
     if (entry === undefined) fail('missingFromDlq', `record ${at} must be dead-lettered ${code}: no DLQ entry`)
-    else if (entry.code !== code) fail('missingFromDlq', `record ${at} must be dead-lettered ${code}: entry says ${entry.code}`)
+    else if (entry.code !== code)
+      fail('missingFromDlq', `record ${at} must be dead-lettered ${code}: entry says ${entry.code}`)
   }
   return { counts, examples, stats }
 }

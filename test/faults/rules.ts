@@ -34,7 +34,13 @@ const money: Field = v =>
 const int: Field = v => Number.isInteger(v) && (v as number) >= -2_147_483_648 && (v as number) <= 2_147_483_647
 
 const daysIn = (year: number, month: number) =>
-  month === 2 ? (year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28) : [4, 6, 9, 11].includes(month) ? 30 : 31
+  month === 2
+    ? year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)
+      ? 29
+      : 28
+    : [4, 6, 9, 11].includes(month)
+      ? 30
+      : 31
 
 /** RFC 3339 date-time (as JSON Schema's `date-time`) that is also an instant between years 0001 and 9999. */
 export function dateMs(v: unknown): number | undefined {
@@ -92,6 +98,11 @@ export function classify(value: Uint8Array | null): Classified {
   const data = json['data'] as Record<string, unknown>
   if (!fits(data, shape.required, shape.optional)) return { code: 'SCHEMA_VIOLATION', why: `${type} data` }
   return {
-    event: { eventId: json['eventId'] as string, type: type as EventType, ts: dateMs(json['timestamp']) as number, data },
+    event: {
+      eventId: json['eventId'] as string,
+      type: type as EventType,
+      ts: dateMs(json['timestamp']) as number,
+      data,
+    },
   }
 }

@@ -89,8 +89,14 @@ export function makeWorkload(run: string, o: WorkloadOptions): Workload {
       const update = orderPlaced(orderId, userId, { total: 20 + j, timestamp: at(i, 2) })
       orderEvents.push({ key: orderId, value: { ...update, data: { ...update.data, status: 'confirmed' } } })
       if (o.payments) {
-        orderEvents.push({ key: orderId, value: paymentSettled(orderId, { amount: 10 + j, status: 'authorized', timestamp: at(i, 3) }) })
-        orderEvents.push({ key: orderId, value: paymentSettled(orderId, { amount: 20 + j, status: 'settled', timestamp: at(i, 3) }) })
+        orderEvents.push({
+          key: orderId,
+          value: paymentSettled(orderId, { amount: 10 + j, status: 'authorized', timestamp: at(i, 3) }),
+        })
+        orderEvents.push({
+          key: orderId,
+          value: paymentSettled(orderId, { amount: 20 + j, status: 'settled', timestamp: at(i, 3) }),
+        })
       }
     }
     // Every third user's orders go out before the user itself.

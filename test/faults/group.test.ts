@@ -29,7 +29,7 @@ it('fault 5: a group of three loses one member and gains one under load', async 
   const committed = async () => sum((await committedOffsets(env.KAFKA_GROUP_ID, topic)).values())
   const members: RunningPipeline[] = []
   for (let i = 0; i < 3; i++) members.push(await startPipeline(t, 'consumer', env))
-  const stream = produceAtRate(topic, workload.records, full ? 2000 : 800)
+  const stream = produceAtRate(topic, workload.records, full ? 2000 : 500)
 
   const before = await committed()
   await eventually('progress before the kill', async () => (await committed()) > before, 60_000)

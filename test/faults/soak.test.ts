@@ -5,11 +5,12 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { it } from 'node:test'
 import { ProduceAcks, Producer } from '@platformatic/kafka'
-import { inventoryAdjusted, userCreated } from '../helpers/events.ts'
+import { inventoryAdjusted, orderPlaced, userCreated } from '../helpers/events.ts'
 import { committedOffsets, eventually, produceRaw } from '../helpers/kafka.ts'
 import { startPipeline } from '../helpers/pipeline.ts'
 import { kafkaTopic, postgresDatabase, uniqueName } from '../helpers/resources.ts'
 import { testServices } from '../helpers/services.ts'
+import { assertClean, checkOutcome } from './checker.ts'
 import { sum } from './workload.ts'
 
 const seconds = Number(process.env['SOAK_SECONDS'] ?? 20)
@@ -21,11 +22,24 @@ function rssMb(pid: number): number {
 }
 
 let n = 0
+// Users (5,000 keys, each written again and again), orders for users written earlier (on their own
+// partitions), and deltas of varying size.
 function event(run: string): { key: string; value: string } {
   n++
-  const e = n % 3 === 0 ? inventoryAdjusted(`${run}-sku-${n % 50}`, 1) : userCreated(`${run}-u-${n % 5000}`)
-  return { key: n % 3 === 0 ? `${run}-sku-${n % 50}` : `${run}-u-${n % 5000}`, value: JSON.stringify(e) }
+  if (n % 3 === 0) {
+    const sku = `${run}-sku-${n % 50}`
+    return { key: sku, value: JSON.stringify(inventoryAdjusted(sku, (n % 7) + 1)) }
+  }
+  if (n % 3 === 1 && n > 3) {
+    const orderId = `${run}-o-${n % 20_000}`
+    return { key: orderId, value: JSON.stringify(orderPlaced(orderId, `${run}-u-${(n - 2) % 5000}`)) }
+  }
+  const userId = `${run}-u-${n % 5000}`
+  return { key: userId, value: JSON.stringify(userCreated(userId)) }
 }
+
+// The checker keeps the whole topic in memory: past this many records (the 10-minute soak) it is not run.
+const checkedUpTo = 500_000
 
 it(`soak: ${seconds} s at half the drain rate, lag bounded, RSS flat, no errors`, {
   timeout: (seconds + 240) * 1000,
@@ -34,19 +48,27 @@ it(`soak: ${seconds} s at half the drain rate, lag bounded, RSS flat, no errors`
   const url = await postgresDatabase(t)
   const run = uniqueName('soak')
   const groupId = uniqueName('g')
+  const dlqKey = uniqueName('dlq')
+  const kept: { key: string; value: string }[] = []
+  const keptRecords = () => kept
+  const keep = (e: { key: string; value: string }) => {
+    if (kept.length <= checkedUpTo) kept.push(e)
+    return e
+  }
   const committed = async () => sum((await committedOffsets(groupId, topic)).values())
 
   // 1. Drain rate, measured here, on this machine, now.
   for (let i = 0; i < calibration; i += 5000) {
     await produceRaw(
       topic,
-      Array.from({ length: Math.min(5000, calibration - i) }, () => event(run)),
+      Array.from({ length: Math.min(5000, calibration - i) }, () => keep(event(run))),
     )
   }
   const consumer = await startPipeline(t, 'consumer', {
     KAFKA_TOPIC: topic,
     KAFKA_GROUP_ID: groupId,
-    DLQ_KEY: uniqueName('dlq'),
+    DLQ_KEY: dlqKey,
+    PENDING_MAX_AGE: '1h',
     DATABASE_URL: url,
     LOG_LEVEL: 'WARN',
   })
@@ -71,7 +93,7 @@ it(`soak: ${seconds} s at half the drain rate, lag bounded, RSS flat, no errors`
   let nextSample = Date.now() + 1000
   while (Date.now() < end) {
     const batch = Array.from({ length: Math.ceil(rate / 10) }, () => {
-      const e = event(run)
+      const e = keep(event(run))
       return { topic, key: Buffer.from(e.key), value: Buffer.from(e.value) }
     })
     await producer.send({ messages: batch })
@@ -98,4 +120,6 @@ it(`soak: ${seconds} s at half the drain rate, lag bounded, RSS flat, no errors`
   assert.ok(maxLag <= rate * 3, `lag ${maxLag} stays under 3 s of load (${rate * 3})`)
   assert.ok(lastRss <= firstRss * 1.25 + 25, `RSS flat: ${firstRss.toFixed(0)} → ${lastRss.toFixed(0)} MB`)
   assert.equal(errors.length, 0, JSON.stringify(errors.slice(0, 3)))
+  if (produced > checkedUpTo) console.log(`soak: ${produced} records, above ${checkedUpTo}: checker not run`)
+  else assertClean('soak', 0, 0, await checkOutcome({ records: keptRecords() }, { topic, databaseUrl: url, dlqKey }))
 })

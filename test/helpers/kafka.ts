@@ -1,5 +1,5 @@
 // Raw access to the real broker for tests: write any bytes to a topic, read a group's committed offsets.
-import { Admin, ProduceAcks, Producer } from '@platformatic/kafka'
+import { Admin, Consumer, ProduceAcks, Producer } from '@platformatic/kafka'
 
 import { testServices } from './services.ts'
 
@@ -85,4 +85,101 @@ export async function eventually(
   const state =
     explain === undefined ? '' : `; ${await Promise.resolve(explain()).catch(e => `(explain failed: ${e})`)}`
   throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}${state}`)
+}
+
+/** One record as it sits in a topic. */
+export interface TopicRecord {
+  readonly partition: number
+  readonly offset: bigint
+  readonly key: Buffer | null
+  readonly value: Buffer | null
+}
+
+/**
+ * Every record of `topic`, read from the beginning up to the high watermarks taken when the call starts, with
+ * its partition and offset. A throwaway consumer group (deleted afterwards) reads it, so no group of the code
+ * under test is touched. Fails after `timeoutMs` rather than wait for records that never come.
+ */
+export async function readTopic(
+  topic: string,
+  options: { brokers?: readonly string[]; timeoutMs?: number } = {},
+): Promise<TopicRecord[]> {
+  const brokers = [...(options.brokers ?? testServices.kafkaBrokers)]
+  const groupId = `test-read-${topic}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`
+  const consumer = new Consumer({ clientId: 'test-read-topic', groupId, bootstrapBrokers: brokers })
+  const out: TopicRecord[] = []
+  try {
+    const ends = (await consumer.listOffsets({ topics: [topic] })).get(topic) ?? []
+    const remaining = new Set(ends.flatMap((end, partition) => (end > 0n ? [partition] : [])))
+    if (remaining.size === 0) return out
+    const stream = await consumer.consume({ topics: [topic], mode: 'earliest', autocommit: false, maxWaitTime: 200 })
+    const deadline = setTimeout(() => void stream.close(), options.timeoutMs ?? 60_000)
+    try {
+      for await (const m of stream) {
+        const end = ends[m.partition] ?? 0n
+        if (m.offset < end) {
+          out.push({ partition: m.partition, offset: m.offset, key: m.key ?? null, value: m.value ?? null })
+        }
+        if (m.offset >= end - 1n) remaining.delete(m.partition)
+        if (remaining.size === 0) break
+      }
+    } finally {
+      clearTimeout(deadline)
+      await stream.close().catch(() => {})
+    }
+    if (remaining.size > 0) {
+      throw new Error(`readTopic ${topic}: partitions ${[...remaining]} not read to their end in time`)
+    }
+    return out
+  } finally {
+    await consumer.close(true).catch(() => {})
+    const admin = new Admin({ clientId: 'test-admin', bootstrapBrokers: brokers })
+    await admin.deleteGroups({ groups: [groupId] }).catch(() => {})
+    await admin.close().catch(() => {})
+  }
+}
+
+/** A producer writing records at a steady rate in the background; see produceAtRate. */
+export interface RecordStream {
+  /** Records the broker has acknowledged so far. */
+  acknowledged(): number
+  /** Resolves when every record is acknowledged (rejects if a send failed). */
+  readonly done: Promise<void>
+}
+
+/**
+ * Writes `records` in order at about `perSecond` records a second (ten sends a second), idempotently, so that a
+ * fault can land while records are still arriving. Bounded: it sends each record once and stops.
+ */
+export function produceAtRate(topic: string, records: RawRecord[], perSecond: number): RecordStream {
+  const producer = new Producer({
+    clientId: 'test-rate-producer',
+    bootstrapBrokers: [...testServices.kafkaBrokers],
+    acks: ProduceAcks.ALL,
+    idempotent: true,
+  })
+  let acked = 0
+  const perTick = Math.max(1, Math.round(perSecond / 10))
+  const done = (async () => {
+    try {
+      let next = Date.now()
+      for (let start = 0; start < records.length; start += perTick) {
+        const slice = records.slice(start, start + perTick)
+        await producer.send({
+          messages: slice.map(r => ({
+            topic,
+            key: r.key === undefined ? undefined : toBuffer(r.key),
+            value: (r.value === null ? null : toBuffer(r.value)) as Buffer,
+            partition: r.partition,
+          })),
+        })
+        acked += slice.length
+        next += 100
+        await new Promise(resolve => setTimeout(resolve, Math.max(0, next - Date.now())))
+      }
+    } finally {
+      await producer.close()
+    }
+  })()
+  return { acknowledged: () => acked, done }
 }

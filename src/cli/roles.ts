@@ -22,7 +22,7 @@ interface RunningRole {
 }
 
 async function storeOf(config: Config, logger: Logger): Promise<Store> {
-  const store = await createStore(config.database)
+  const store = await createStore(config.database, { timeoutMs: config.dbTimeoutMs })
   await store.migrate()
   logger.info({ engine: store.engine }, 'store ready')
   return store

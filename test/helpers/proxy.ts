@@ -12,6 +12,8 @@ export type Blackhole = 'both' | 'replies'
 
 export interface Proxy {
   readonly port: number
+  /** Bytes swallowed by black holes so far: more than zero once a client has sent or awaited something. */
+  readonly swallowed: number
   cut(): Promise<void>
   /**
    * From now on, bytes in the chosen direction are read and discarded; connections stay open, new ones are
@@ -26,13 +28,16 @@ export async function tcpProxy(t: Cleanup, targetHost: string, targetPort: numbe
   const sockets = new Set<Socket>()
   let server: Server | undefined
   let port = 0
-  let swallowed: Blackhole | undefined
+  let holding: Blackhole | undefined
+  let swallowedBytes = 0
 
   // A pass-through stream that drops what flows while `dropping()` holds, keeping pipe's backpressure.
   const gate = (dropping: () => boolean) =>
     new Transform({
       transform(chunk: Buffer, _encoding, done) {
-        done(null, dropping() ? undefined : chunk)
+        if (!dropping()) return done(null, chunk)
+        swallowedBytes += chunk.length
+        done()
       },
     })
 
@@ -49,8 +54,8 @@ export async function tcpProxy(t: Cleanup, targetHost: string, targetPort: numbe
       }
       client.on('error', drop).on('close', drop)
       upstream.on('error', drop).on('close', drop)
-      client.pipe(gate(() => swallowed === 'both')).pipe(upstream)
-      upstream.pipe(gate(() => swallowed !== undefined)).pipe(client)
+      client.pipe(gate(() => holding === 'both')).pipe(upstream)
+      upstream.pipe(gate(() => holding !== undefined)).pipe(client)
     })
     s.listen(port, '127.0.0.1')
     await once(s, 'listening')
@@ -63,6 +68,9 @@ export async function tcpProxy(t: Cleanup, targetHost: string, targetPort: numbe
     get port() {
       return port
     },
+    get swallowed() {
+      return swallowedBytes
+    },
     async cut() {
       const s = server
       server = undefined
@@ -71,10 +79,10 @@ export async function tcpProxy(t: Cleanup, targetHost: string, targetPort: numbe
       if (s) await new Promise(resolve => s.close(resolve))
     },
     blackhole(what = 'both') {
-      swallowed = what
+      holding = what
     },
     async restore() {
-      swallowed = undefined
+      holding = undefined
       if (server === undefined) await listen()
     },
   }

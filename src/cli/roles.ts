@@ -22,7 +22,7 @@ interface RunningRole {
 }
 
 async function storeOf(config: Config, logger: Logger): Promise<Store> {
-  const store = await createStore(config.database)
+  const store = await createStore(config.database, { timeoutMs: config.dbTimeoutMs })
   await store.migrate()
   logger.info({ engine: store.engine }, 'store ready')
   return store
@@ -89,7 +89,17 @@ async function consumerRole(config: Config): Promise<RunningRole> {
   return {
     role: 'consumer',
     app,
-    drain: () => service.close(),
+    // The batch in hand gets half the shutdown budget to finish. A statement still hanging then (a database
+    // that stopped answering) is cancelled by closing the store: the batch fails as transient and is abandoned
+    // uncommitted, so the drain can commit what did finish and leave the group before the budget runs out.
+    drain: async () => {
+      const cancel = setTimeout(() => void store.close(), config.shutdownTimeoutMs / 2)
+      try {
+        await service.close()
+      } finally {
+        clearTimeout(cancel)
+      }
+    },
     release: async () => {
       await app.close()
       await Promise.all([store.close(), dlq.close()])

@@ -1,12 +1,18 @@
-// The Redis list backend of the dead-letter queue: LPUSH to `dlq:events`, newest first (the seed's contract).
+// The Redis list backend of the dead-letter queue: LPUSH to `dlq:events`, newest first (the seed's contract),
+// exactly once per Kafka record (see push-script.ts).
 import { readFileSync } from 'node:fs'
 import { Redis } from 'ioredis'
 import type { Config } from '../config/index.ts'
 import { PipelineError } from '../errors.ts'
+import { type ChunkLimits, chunkArgs, defaultChunkLimits, pushLua } from './push-script.ts'
 import type { DeadLetter } from './record.ts'
 
 export interface DeadLetterQueue {
-  /** Pushes every record in one round trip; resolves only once Redis has them. Throws DLQ_UNAVAILABLE. */
+  /**
+   * Pushes the records, oldest first, in script calls bounded in count and bytes; resolves only once Redis has
+   * them all. A record with Kafka coordinates already pushed (and still remembered) is skipped, so a retry
+   * after a failure, whole or partial, never adds an entry twice. Throws DLQ_UNAVAILABLE.
+   */
   push(records: readonly DeadLetter[]): Promise<void>
   /** Newest first. */
   list(start?: number, stop?: number): Promise<DeadLetter[]>
@@ -19,25 +25,50 @@ export interface RedisDlqOptions {
   addr: string
   password?: string
   key: string
-  /** How long one command may wait for Redis before it counts as unavailable. */
+  /** How long one command, or connecting, may wait for Redis before it counts as unavailable (default 2000). */
   commandTimeoutMs?: number
+  /** How long the coordinates of a pushed record are remembered to skip its repeats (default 7 days). */
+  seenMaxAgeMs?: number
+  /** Most records remembered; the oldest are forgotten first (default 1,000,000). */
+  seenMaxCount?: number
+  /** Bounds of one script call (default 500 entries and 4 MiB). */
+  chunk?: ChunkLimits
   /** TLS to Redis; `ca` is a PEM bundle (default: the system CAs). */
   tls?: { ca?: Buffer }
 }
 
-/** The dead-letter queue the configuration names (REDIS_ADDR, REDIS_PASSWORD, DLQ_KEY, REDIS_TLS…). */
+export const defaultSeenMaxAgeMs = 7 * 24 * 3600 * 1000
+export const defaultSeenMaxCount = 1_000_000
+
+/** The key of the set that remembers which records the list already holds. */
+export const seenKeyOf = (key: string) => `${key}:seen`
+
+type PushCommand = (
+  list: string,
+  seen: string,
+  maxAgeMs: number,
+  maxCount: number,
+  ...args: string[]
+) => Promise<number>
+
+/** The dead-letter queue the configuration names (REDIS_ADDR, REDIS_PASSWORD, DLQ_KEY, REDIS_TIMEOUT_MS, …). */
 export function dlqFromConfig(
-  config: Pick<Config, 'redisAddr' | 'redisPassword' | 'dlqKey' | 'redisTls' | 'redisTlsCaFile'>,
+  config: Pick<Config, 'redisAddr' | 'redisPassword' | 'dlqKey' | 'redisTls' | 'redisTlsCaFile' | 'redisTimeoutMs'>,
 ): DeadLetterQueue {
   return createRedisDlq({
     addr: config.redisAddr,
     password: config.redisPassword,
     key: config.dlqKey,
+    commandTimeoutMs: config.redisTimeoutMs,
     ...(config.redisTls ? { tls: config.redisTlsCaFile ? { ca: readFileSync(config.redisTlsCaFile) } : {} } : {}),
   })
 }
 
 export function createRedisDlq(options: RedisDlqOptions): DeadLetterQueue {
+  const timeoutMs = options.commandTimeoutMs ?? 2000
+  const seenMaxAgeMs = options.seenMaxAgeMs ?? defaultSeenMaxAgeMs
+  const seenMaxCount = options.seenMaxCount ?? defaultSeenMaxCount
+  const limits = options.chunk ?? defaultChunkLimits
   const i = options.addr.lastIndexOf(':')
   const redis = new Redis({
     host: options.addr.slice(0, i).replace(/^\[|\]$/g, ''),
@@ -49,12 +80,16 @@ export function createRedisDlq(options: RedisDlqOptions): DeadLetterQueue {
     // offset uncommitted and retry, not block behind an invisible queue.
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
-    commandTimeout: options.commandTimeoutMs ?? 2000,
-    connectTimeout: 2000,
+    commandTimeout: timeoutMs,
+    connectTimeout: timeoutMs,
     retryStrategy: attempt => Math.min(100 * 2 ** attempt, 2000),
   })
   // Connection errors surface through the failing command; without a listener ioredis would print them.
   redis.on('error', () => {})
+  // EVALSHA, falling back to EVAL when the server does not know the script (first use, restart, SCRIPT FLUSH).
+  redis.defineCommand('dlqPush', { numberOfKeys: 2, lua: pushLua })
+  // defineCommand adds the method at run time; its type is the script's calling convention.
+  const pushChunk = (redis as unknown as { dlqPush: PushCommand }).dlqPush.bind(redis)
   let connecting: Promise<void> | undefined
 
   async function ready(): Promise<void> {
@@ -84,8 +119,10 @@ export function createRedisDlq(options: RedisDlqOptions): DeadLetterQueue {
 
   return {
     async push(records) {
-      if (records.length === 0) return
-      await run('LPUSH', () => redis.lpush(options.key, ...records.map(r => JSON.stringify(r))))
+      // One chunk after another, so the list keeps the records' order (the last pushed is the first read).
+      for (const args of chunkArgs(records, limits)) {
+        await run('push', () => pushChunk(options.key, seenKeyOf(options.key), seenMaxAgeMs, seenMaxCount, ...args))
+      }
     },
     async list(start = 0, stop = -1) {
       const items = await run('LRANGE', () => redis.lrange(options.key, start, stop))

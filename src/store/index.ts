@@ -25,17 +25,22 @@ export type {
 export interface StoreOptions {
   /** Most connections the PostgreSQL or SQL Server pool opens (default 10); SQLite always uses one. */
   readonly poolSize?: number
+  /**
+   * Longest one database call may take (DB_TIMEOUT_MS): PostgreSQL's query and connection timeouts, SQLite's
+   * busy timeout. Each engine keeps its own default when it is not given.
+   */
+  readonly timeoutMs?: number
 }
 
 export async function createStore(database: Database, options: StoreOptions = {}): Promise<Store> {
   switch (database.engine) {
     case 'sqlite': {
       const { createSqliteStore } = await import('./sqlite/store.ts')
-      return createSqliteStore({ path: database.path })
+      return createSqliteStore({ path: database.path, busyTimeoutMs: options.timeoutMs })
     }
     case 'postgres': {
       const { createPostgresStore } = await import('./postgres/store.ts')
-      return createPostgresStore({ url: database.url, poolSize: options.poolSize })
+      return createPostgresStore({ url: database.url, poolSize: options.poolSize, timeoutMs: options.timeoutMs })
     }
     case 'mssql': {
       const { createMssqlStore } = await import('./mssql/store.ts')

@@ -1,12 +1,26 @@
 // A TCP proxy in front of a real service, for fault tests: cut() refuses new connections and drops open ones
-// (what a stopped server looks like to a client), restore() lets traffic through again on the same port.
+// (what a stopped server looks like to a client), blackhole() keeps every connection open but lets no byte
+// through (what a network partition or a hung server looks like), restore() lets traffic through again on the
+// same port.
 import { once } from 'node:events'
 import { createConnection, createServer, type Server, type Socket } from 'node:net'
+import { Transform } from 'node:stream'
 import type { Cleanup } from './resources.ts'
+
+/** Which bytes a black hole swallows: both ways, or only the service's answers (requests still arrive). */
+export type Blackhole = 'both' | 'replies'
 
 export interface Proxy {
   readonly port: number
+  /** Bytes swallowed by black holes so far: more than zero once a client has sent or awaited something. */
+  readonly swallowed: number
   cut(): Promise<void>
+  /**
+   * From now on, bytes in the chosen direction are read and discarded; connections stay open, new ones are
+   * accepted. Bytes already delivered stay delivered, bytes swallowed are lost for good.
+   */
+  blackhole(what?: Blackhole): void
+  /** Forwards again: after cut(), listens again; after blackhole(), lets new bytes through. */
   restore(): Promise<void>
 }
 
@@ -14,6 +28,18 @@ export async function tcpProxy(t: Cleanup, targetHost: string, targetPort: numbe
   const sockets = new Set<Socket>()
   let server: Server | undefined
   let port = 0
+  let holding: Blackhole | undefined
+  let swallowedBytes = 0
+
+  // A pass-through stream that drops what flows while `dropping()` holds, keeping pipe's backpressure.
+  const gate = (dropping: () => boolean) =>
+    new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        if (!dropping()) return done(null, chunk)
+        swallowedBytes += chunk.length
+        done()
+      },
+    })
 
   async function listen(): Promise<void> {
     const s = createServer(client => {
@@ -28,7 +54,8 @@ export async function tcpProxy(t: Cleanup, targetHost: string, targetPort: numbe
       }
       client.on('error', drop).on('close', drop)
       upstream.on('error', drop).on('close', drop)
-      client.pipe(upstream).pipe(client)
+      client.pipe(gate(() => holding === 'both')).pipe(upstream)
+      upstream.pipe(gate(() => holding !== undefined)).pipe(client)
     })
     s.listen(port, '127.0.0.1')
     await once(s, 'listening')
@@ -41,6 +68,9 @@ export async function tcpProxy(t: Cleanup, targetHost: string, targetPort: numbe
     get port() {
       return port
     },
+    get swallowed() {
+      return swallowedBytes
+    },
     async cut() {
       const s = server
       server = undefined
@@ -48,7 +78,11 @@ export async function tcpProxy(t: Cleanup, targetHost: string, targetPort: numbe
       sockets.clear()
       if (s) await new Promise(resolve => s.close(resolve))
     },
+    blackhole(what = 'both') {
+      holding = what
+    },
     async restore() {
+      holding = undefined
       if (server === undefined) await listen()
     },
   }

@@ -41,13 +41,28 @@ export const typeParsers: pg.CustomTypesConfig = {
   }) as pg.CustomTypesConfig['getTypeParser'],
 }
 
+/** The longest one query or connection attempt may take when the caller names no bound (DB_TIMEOUT_MS's default). */
+export const defaultTimeoutMs = 15_000
+
 export interface PoolOptions {
   readonly url: string
   readonly poolSize: number
+  /** Longest one query or connection attempt may take, client side (default 15000). */
+  readonly timeoutMs?: number
   /** Statement texts to run as named prepared statements, with their names (see statements.ts). */
   readonly prepared?: ReadonlyMap<string, string>
 }
 
+/** A pg pool plus a way to drop every connection at once, checked out or not. */
+export interface Pool {
+  readonly pool: pg.Pool
+  /**
+   * Closes the socket of every connection the pool has opened or is opening. A statement in flight fails at
+   * once with "Connection terminated", the transaction it belonged to rolls back on the server when the server
+   * sees the socket close, and the pool discards the client when it is released.
+   */
+  terminate(): void
+}
 /**
  * The array literal of an array of strings, numbers and nulls. pg builds it itself from a JS array, but it
  * inspects and escapes every element with two regular expressions, and at a thousand rows by ten columns a batch
@@ -70,39 +85,72 @@ export function arrayLiteral(values: readonly unknown[]): string {
 }
 
 /**
- * A pg client that runs the given texts as named prepared statements, their array parameters encoded by
- * arrayLiteral. Kysely hands pg the text and its parameters; pg only prepares a statement once per connection
- * when the query carries a name, so the write statements of every batch would otherwise be parsed and planned
- * anew each time. The texts are the store's own write statements and key lookups (statements.ts), whose arrays
- * hold only strings, numbers and nulls.
+ * Ends a connected client now: marks it ending (so the pool never hands it out again and pg reports no
+ * unexpected disconnection) and closes its socket.
  */
-function preparingClient(prepared: ReadonlyMap<string, string>): typeof pg.Client {
-  class PreparingClient extends pg.Client {}
+function terminate(client: pg.Client): void {
+  client.end().catch(() => {})
+  client.connection.stream.destroy()
+}
+
+/**
+ * The pool's client class. It runs the given texts as named prepared statements, their array parameters encoded
+ * by arrayLiteral: Kysely hands pg the text and its parameters, and pg only prepares a statement once per
+ * connection when the query carries a name, so the write statements of every batch would otherwise be parsed
+ * and planned anew each time. The texts are the store's own write statements and key lookups (statements.ts),
+ * whose arrays hold only strings, numbers and nulls.
+ *
+ * A query that outlives query_timeout leaves the connection waiting for an answer that may never come, and
+ * anything sent after it would queue behind it; Kysely releases the client without an error, so pg's pool would
+ * hand it out again. The client is therefore ended on that timeout: the caller gets the retryable error at
+ * once, the rollback that follows fails fast instead of waiting too, and the pool discards the client.
+ *
+ * Every client is added to `clients` until it ends, so that terminate() reaches the checked-out ones.
+ */
+function pipelineClient(prepared: ReadonlyMap<string, string>, clients: Set<pg.Client>): typeof pg.Client {
+  class PipelineClient extends pg.Client {
+    constructor(config?: string | pg.ClientConfig) {
+      super(config)
+      clients.add(this)
+      this.once('end', () => clients.delete(this))
+    }
+  }
   // pg.Client#query is a set of overloads; this wrapper forwards every call unchanged except the prepared texts.
   const query = pg.Client.prototype.query as (this: pg.Client, ...args: unknown[]) => unknown
-  Object.defineProperty(PreparingClient.prototype, 'query', {
+  Object.defineProperty(PipelineClient.prototype, 'query', {
     value(this: pg.Client, ...args: unknown[]): unknown {
       const [text, values] = args
       const name = typeof text === 'string' && Array.isArray(values) ? prepared.get(text) : undefined
-      if (name === undefined) return query.apply(this, args)
-      const encoded = (values as unknown[]).map(v => (Array.isArray(v) ? arrayLiteral(v) : v))
-      return query.call(this, { name, text, values: encoded })
+      const encoded =
+        name === undefined ? undefined : (values as unknown[]).map(v => (Array.isArray(v) ? arrayLiteral(v) : v))
+      const result = encoded === undefined ? query.apply(this, args) : query.call(this, { name, text, values: encoded })
+      // Kysely calls query(text, values), which returns a promise; callback and submittable forms pass through.
+      if (!(result instanceof Promise)) return result
+      return result.catch((error: unknown) => {
+        if (error instanceof Error && error.message === 'Query read timeout') terminate(this)
+        throw error
+      })
     },
   })
-  return PreparingClient
+  return PipelineClient
 }
 
-export function createPool({ url, poolSize, prepared }: PoolOptions): pg.Pool {
+export function createPool({ url, poolSize, timeoutMs = defaultTimeoutMs, prepared }: PoolOptions): Pool {
+  const clients = new Set<pg.Client>()
   const pool = new pg.Pool({
-    ...(prepared === undefined || prepared.size === 0 ? {} : { Client: preparingClient(prepared) }),
+    Client: pipelineClient(prepared ?? new Map(), clients),
     connectionString: url,
     max: poolSize,
     types: typeParsers,
-    // Without a bound, a connection attempt to a host that drops packets would hang the consumer for minutes.
-    connectionTimeoutMillis: 5000,
-    // A statement stuck behind a lock or a sick server is cancelled (57014, retried as transient) instead of
-    // holding a batch, and with it the partition's offsets, forever.
-    statement_timeout: 30_000,
+    // Every call is bounded on this side: a server that stops answering with the connection still open (a
+    // network partition, a hung host) costs one timeout and a retryable error, not a consumer stuck for good.
+    connectionTimeoutMillis: timeoutMs,
+    query_timeout: timeoutMs,
+    // The server's own bounds sit a little above the client's, so the client gives up first and reports it,
+    // and the server still stops working on a statement, or holding a transaction's locks, for a client that
+    // went away without a word.
+    statement_timeout: timeoutMs + 1000,
+    idle_in_transaction_session_timeout: timeoutMs + 1000,
     keepAlive: true,
     application_name: 'event-pipeline',
     options: '-c TimeZone=UTC',
@@ -110,5 +158,17 @@ export function createPool({ url, poolSize, prepared }: PoolOptions): pg.Pool {
   // pg emits 'error' on the pool when an idle connection dies (server restart, network loss); unhandled, that
   // event would crash the process. The pool drops that connection, and the next query reports the problem.
   pool.on('error', () => {})
-  return pool
+  const connected = new WeakSet<pg.Client>()
+  pool.on('connect', client => connected.add(client))
+  return {
+    pool,
+    terminate() {
+      for (const client of clients) {
+        // A client still connecting only loses its socket: its connect then fails ("Connection terminated
+        // unexpectedly") and the pool drops it. Ending it would leave that connect unanswered.
+        if (connected.has(client)) terminate(client)
+        else client.connection.stream.destroy()
+      }
+    },
+  }
 }

@@ -1,0 +1,72 @@
+// The idempotent push: one Lua script per chunk of dead letters, so that each Kafka record lands in the list
+// exactly once however often it is pushed (a command retried after its reply was lost, a record redelivered
+// after a crash between the push and the offset commit).
+//
+// The coordinates of every record pushed live in a sorted set next to the list (`<list key>:seen`), scored by
+// the Redis server's clock at the push. A sorted set rather than one key per record with a TTL: trimming by
+// age is one ZREMRANGEBYSCORE and trimming by count one ZREMRANGEBYRANK (oldest first), both inside the script,
+// and the whole memory of the dedupe is one key that a purge or a test can drop. The server's clock, not the
+// client's, so that producers and consumers on hosts whose clocks disagree still age entries consistently.
+// The record is remembered for as long as the set keeps it: a redelivery later than that pushes it again.
+import type { DeadLetter } from './record.ts'
+
+/**
+ * KEYS[1] the list, KEYS[2] the seen-set. ARGV[1] max age of a seen member (ms), ARGV[2] most members kept,
+ * then one (id, entry) pair per dead letter, oldest first. An empty id means "no coordinates": always pushed.
+ * Returns how many entries were pushed. Trims after adding, so the set never passes the cap between calls.
+ */
+export const pushLua = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local maxAge = tonumber(ARGV[1])
+local maxCount = tonumber(ARGV[2])
+local entries = {}
+for i = 3, #ARGV, 2 do
+  local id = ARGV[i]
+  if id == '' or redis.call('ZADD', KEYS[2], 'NX', now, id) == 1 then
+    entries[#entries + 1] = ARGV[i + 1]
+  end
+end
+if #entries > 0 then redis.call('LPUSH', KEYS[1], unpack(entries)) end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. (now - maxAge))
+local excess = redis.call('ZCARD', KEYS[2]) - maxCount
+if excess > 0 then redis.call('ZREMRANGEBYRANK', KEYS[2], 0, excess - 1) end
+return #entries
+`
+
+/** A record's identity in the seen-set; '' when it has no Kafka coordinates (an event the producer refused). */
+export function seenId(letter: Pick<DeadLetter, 'topic' | 'partition' | 'offset'>): string {
+  if (letter.topic === null || letter.partition === null || letter.offset === null) return ''
+  // Topic names cannot contain '/' (Kafka allows [a-zA-Z0-9._-]), so the three parts cannot run together.
+  return `${letter.topic}/${letter.partition}/${letter.offset}`
+}
+
+export interface ChunkLimits {
+  /** Most entries per script call. */
+  readonly maxEntries: number
+  /** Most bytes of ids and entries per script call; an entry larger than this goes alone. */
+  readonly maxBytes: number
+}
+
+export const defaultChunkLimits: ChunkLimits = Object.freeze({ maxEntries: 500, maxBytes: 4 * 1024 * 1024 })
+
+/** The script's arguments after the two limits: (id, entry) pairs, split into calls within `limits`, in order. */
+export function chunkArgs(letters: readonly DeadLetter[], limits: ChunkLimits = defaultChunkLimits): string[][] {
+  const chunks: string[][] = []
+  let chunk: string[] = []
+  let bytes = 0
+  for (const letter of letters) {
+    const id = seenId(letter)
+    const entry = JSON.stringify(letter)
+    const size = Buffer.byteLength(id) + Buffer.byteLength(entry)
+    if (chunk.length > 0 && (chunk.length / 2 >= limits.maxEntries || bytes + size > limits.maxBytes)) {
+      chunks.push(chunk)
+      chunk = []
+      bytes = 0
+    }
+    chunk.push(id, entry)
+    bytes += size
+  }
+  if (chunk.length > 0) chunks.push(chunk)
+  return chunks
+}

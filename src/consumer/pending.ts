@@ -45,7 +45,7 @@ export function createPendingSweeper(options: PendingSweeperOptions) {
     }
     if (resolved > 0) {
       metrics.pendingResolved.inc(resolved)
-      logger.info({ resolved }, 'pending events applied: their parents were stored by another member')
+      logger.info({ resolved }, 'pending events applied: their parents were stored by a concurrent transaction')
     }
     let deadLettered = 0
     let superseded = 0

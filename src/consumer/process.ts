@@ -197,6 +197,21 @@ export function createProcessor(options: ProcessorOptions) {
     }
   }
 
+  /**
+   * A parent stored by a transaction running at the same time as the one that found it missing (another lane, or
+   * another member) does not see the new pending rows, nor they it. Once this batch has committed, whichever of
+   * the two committed first is visible: looking again now releases most of those children at once instead of at
+   * the next sweep. A failure here only leaves them to the sweep.
+   */
+  async function releaseRaced(): Promise<void> {
+    try {
+      const resolved = await store.resolvePending(500)
+      if (resolved > 0) metrics.pendingResolved.inc(resolved)
+    } catch (thrown) {
+      logger.debug({ err: asPipelineError(thrown) }, 'looking again at pending events failed; the sweep will')
+    }
+  }
+
   return {
     /** Stores `records` (applied, or pending on a missing parent) and dead-letters what failed for good. */
     async process(records: readonly InboundRecord[], signal: AbortSignal): Promise<ProcessOutcome> {
@@ -213,6 +228,7 @@ export function createProcessor(options: ProcessorOptions) {
       }
       const stored: Stored = { items: [], pending: new Set() }
       await isolate(items, stored, failures, signal)
+      if (stored.pending.size > 0) await releaseRaced()
       if (failures.length > 0) await deadLetter(failures, signal)
 
       const latencyMs = Math.round((performance.now() - started) * 100) / 100

@@ -97,7 +97,7 @@ export function consumerMetrics(registry: Registry) {
     }),
     pendingResolved: new Counter({
       name: 'pending_resolved_total',
-      help: 'Pending events this member applied after their parent was stored by another member',
+      help: 'Pending events applied after their parent was stored by another transaction (a lane or member running at the same time)',
       registers: [registry],
     }),
   }

@@ -4,9 +4,8 @@
 //
 // A finished batch asks for a commit at once (request). The consume loop also ticks the committer at every turn
 // (at least once a second), which commits whatever is still behind: after a failed commit once its back-off has
-// passed, and after a partition came back to this member. Without the tick, a commit that failed after the last
-// batch of a quiet topic (a stale member epoch during a rebalance, the coordinator moving or loading, a timeout)
-// stayed undone for as long as no new record came: the lag never reached zero and a restart re-applied it all.
+// passed, and after a partition's floor became known. A refused commit (a stale member epoch during a rebalance,
+// the coordinator moving, a timeout) is therefore tried again even when no further batch comes to ask for it.
 import { backoffDelay } from './retry.ts'
 
 export interface CommitOffset {

@@ -49,6 +49,7 @@ export async function createStore(database: Database, options: StoreOptions = {}
         url: database.url,
         connectionString: database.connectionString,
         poolSize: options.poolSize,
+        timeoutMs: options.timeoutMs,
       })
     }
   }

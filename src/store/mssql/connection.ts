@@ -19,6 +19,8 @@ export interface MssqlConnectionOptions {
   readonly encrypt: Encrypt
   readonly trustServerCertificate: boolean
   readonly connectTimeoutMs: number
+  /** Longest one request may take (DB_TIMEOUT_MS); tedious's 30 s default request timeout when absent. */
+  readonly requestTimeoutMs?: number
   readonly appName: string
 }
 

@@ -31,9 +31,9 @@ export function tediousConfig(options: MssqlConnectionOptions, database = option
       encrypt: options.encrypt,
       trustServerCertificate: options.trustServerCertificate,
       connectTimeout: options.connectTimeoutMs,
-      // Bounds a statement stuck behind a lock or a sick server: it fails with ETIMEOUT (retried as transient)
-      // instead of holding a batch, and with it the partition's offsets, forever.
-      requestTimeout: 30_000,
+      // Bounds a statement stuck behind a lock or a sick server (DB_TIMEOUT_MS): it fails with ETIMEOUT (retried
+      // as transient) instead of holding a batch, and with it the partition's offsets, forever.
+      requestTimeout: options.requestTimeoutMs ?? 30_000,
       appName: options.appName,
       // XACT_ABORT ON: any error rolls the whole transaction back on the server, so a batch is all or nothing even
       // when the client's own ROLLBACK never arrives.

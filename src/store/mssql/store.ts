@@ -22,6 +22,8 @@ export interface MssqlStoreOptions {
   readonly poolSize?: number
   /** Replaces the tedious connections (tests record the statements with it). */
   readonly connectionFactory?: ConnectionFactory
+  /** Longest one request may take before it fails as transient (DB_TIMEOUT_MS). */
+  readonly timeoutMs?: number
 }
 
 export function connectionOptions({ url, connectionString }: MssqlStoreOptions): MssqlConnectionOptions {
@@ -71,7 +73,7 @@ async function transaction<T>(db: Kysely<Tables>, work: (trx: Transaction<Tables
 
 /** Throws a ConfigError naming the variable and key when the connection string or URL is not valid. */
 export function createMssqlStore(options: MssqlStoreOptions): Store {
-  const connection = connectionOptions(options)
+  const connection = { ...connectionOptions(options), requestTimeoutMs: options.timeoutMs }
   const factory = options.connectionFactory ?? tediousFactory(connection)
   const dialect = createDialect({
     database: connection.database,

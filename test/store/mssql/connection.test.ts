@@ -102,6 +102,9 @@ describe('MSSQL_CONN', () => {
     assert.equal(config.options?.abortTransactionOnError, true)
     assert.equal(config.options?.enableAnsiWarnings, true)
     assert.equal(config.options?.useUTC, true)
+    assert.equal(config.options?.requestTimeout, 30_000)
+    const bounded = { ...parseConnectionString('server=h;user=u;password=p;database=d'), requestTimeoutMs: 1500 }
+    assert.equal(tediousConfig(bounded).options?.requestTimeout, 1500, 'DB_TIMEOUT_MS bounds every request')
     assert.equal(
       tediousConfig(parseConnectionString('server=h\\i;user=u;password=p;database=d'), 'master').options?.database,
       'master',

@@ -383,6 +383,32 @@ export const spec = {
     roles: ['consumer'],
     parse: parsers.positiveInt(60_000),
   },
+  consumerBufferMaxBytes: {
+    name: 'CONSUMER_BUFFER_MAX_BYTES',
+    description:
+      'Most bytes of fetched records the consumer holds before it pauses fetching (with CONSUMER_BATCH_MAX, whichever comes first)',
+    default: '33554432',
+    expects: 'a whole number of bytes between 1048576 and 1073741824',
+    roles: ['consumer'],
+    parse: parsers.intBetween(1024 * 1024, 1024 * 1024 * 1024),
+  },
+  consumerBatchMaxBytes: {
+    name: 'CONSUMER_BATCH_MAX_BYTES',
+    description: 'Most bytes of records in one batch (one SQL transaction); a batch always takes at least one record',
+    default: '8388608',
+    expects: 'a whole number of bytes between 1024 and 268435456',
+    roles: ['consumer'],
+    parse: parsers.intBetween(1024, 256 * 1024 * 1024),
+  },
+  consumerRecordMaxBytes: {
+    name: 'CONSUMER_RECORD_MAX_BYTES',
+    description:
+      'Largest Kafka record (key and value) the consumer parses; a larger one is dead-lettered as RECORD_TOO_LARGE',
+    default: '1048576',
+    expects: 'a whole number of bytes between 1024 and 268435456',
+    roles: ['consumer'],
+    parse: parsers.intBetween(1024, 256 * 1024 * 1024),
+  },
   pendingMaxAgeMs: {
     name: 'PENDING_MAX_AGE',
     description:

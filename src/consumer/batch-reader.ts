@@ -2,7 +2,8 @@
 // takes batches of one partition at a time. Lanes let partitions be applied independently and in turn: a fetch
 // delivers a megabyte of one partition before the next one, and a single queue would apply them one after the
 // other, far apart in time (an order then reaches the store long before its user, who sits on another
-// partition). The stream is paused while too many records wait (bounded memory; heartbeats go on in the client).
+// partition). The stream is paused while too many records or bytes wait (bounded memory, whatever the size of the
+// records; heartbeats go on in the client).
 import type { Message, MessagesStream } from '@platformatic/kafka'
 
 // Keys and values are typed as Buffer, but a record with a null key or value arrives with undefined/null there:
@@ -22,22 +23,35 @@ export interface Lane {
   since: number
 }
 
+/** What one record holds in memory, as far as the reader counts it: its key and value. */
+export const recordBytes = (m: RawMessage): number => (m.key?.length ?? 0) + (m.value?.length ?? 0)
+
+export interface ReaderLimits {
+  /** Records waiting in the lanes at which the stream pauses (it resumes below half). */
+  readonly records: number
+  /** Bytes waiting in the lanes at which the stream pauses (it resumes below half). */
+  readonly bytes: number
+}
+
 export const laneKey = (topic: string, partition: number) => `${topic}\u0000${partition}`
 
 export class PartitionReader {
   readonly #stream: RawStream
   readonly #highWater: number
+  readonly #highWaterBytes: number
   readonly lanes = new Map<string, Lane>()
   #buffered = 0
+  #bufferedBytes = 0
   #pausing = false
   #wake: (() => void) | undefined
   #error: Error | undefined
   #ended = false
 
-  /** Pauses the stream once `highWater` records wait in the lanes (see #mayPause), resumes it below half. */
-  constructor(stream: RawStream, highWater: number) {
+  /** Pauses the stream once `limits` records or bytes wait in the lanes (see #mayPause), resumes it below half. */
+  constructor(stream: RawStream, limits: ReaderLimits) {
     this.#stream = stream
-    this.#highWater = highWater
+    this.#highWater = limits.records
+    this.#highWaterBytes = limits.bytes
     stream.on('data', (message: RawMessage) => {
       const key = laneKey(message.topic, message.partition)
       let lane = this.lanes.get(key)
@@ -47,7 +61,8 @@ export class PartitionReader {
       }
       if (lane.head === lane.records.length) lane.since = Date.now()
       lane.records.push(message)
-      if (++this.#buffered >= this.#highWater) this.#pauseSoon()
+      this.#bufferedBytes += recordBytes(message)
+      if (++this.#buffered >= this.#highWater || this.#bufferedBytes >= this.#highWaterBytes) this.#pauseSoon()
       this.poke()
     })
     stream.on('error', (error: Error) => {
@@ -74,9 +89,17 @@ export class PartitionReader {
     return lane.head < lane.records.length ? lane.records[lane.head]!.timestamp : undefined
   }
 
-  /** Takes up to `max` of the lane's oldest records. */
-  take(lane: Lane, max: number): RawMessage[] {
-    const end = Math.min(lane.records.length, lane.head + max)
+  /** Takes up to `max` of the lane's oldest records and at most `maxBytes` of them, but always at least one. */
+  take(lane: Lane, max: number, maxBytes = Number.POSITIVE_INFINITY): RawMessage[] {
+    let end = lane.head
+    let bytes = 0
+    const last = Math.min(lane.records.length, lane.head + max)
+    while (end < last) {
+      const size = recordBytes(lane.records[end]!)
+      if (end > lane.head && bytes + size > maxBytes) break
+      bytes += size
+      end++
+    }
     const batch = lane.records.slice(lane.head, end)
     lane.head = end
     if (lane.head === lane.records.length) {
@@ -88,15 +111,23 @@ export class PartitionReader {
     }
     // What is left waited already; it is not given a new batch wait.
     this.#buffered -= batch.length
-    if (this.#stream.isPaused() && (this.#buffered < this.#highWater / 2 || !this.#mayPause())) this.#stream.resume()
+    this.#bufferedBytes -= bytes
+    this.#resumeIfBelow()
     return batch
+  }
+
+  #resumeIfBelow(): void {
+    if (!this.#stream.isPaused()) return
+    const below = this.#buffered < this.#highWater / 2 && this.#bufferedBytes < this.#highWaterBytes / 2
+    if (below || !this.#mayPause()) this.#stream.resume()
   }
 
   /** Discards the lane and its waiting records (its partition went to another member). */
   drop(lane: Lane): void {
+    for (let i = lane.head; i < lane.records.length; i++) this.#bufferedBytes -= recordBytes(lane.records[i]!)
     this.#buffered -= this.waiting(lane)
     this.lanes.delete(lane.key)
-    if (this.#stream.isPaused() && this.#buffered < this.#highWater / 2) this.#stream.resume()
+    this.#resumeIfBelow()
   }
 
   /**
@@ -109,17 +140,18 @@ export class PartitionReader {
     this.#pausing = true
     queueMicrotask(() => {
       this.#pausing = false
-      if (this.#buffered >= this.#highWater && !this.#stream.isPaused() && this.#mayPause()) this.#stream.pause()
+      const full = this.#buffered >= this.#highWater || this.#bufferedBytes >= this.#highWaterBytes
+      if (full && !this.#stream.isPaused() && this.#mayPause()) this.#stream.pause()
     })
   }
 
   /**
    * Pausing while a lane is empty would let the others run ahead of it (nothing of its partition is older than
-   * their records, so nothing holds them back): the stream goes on until every lane has records or the hard
-   * limit, four times the high-water mark, is reached.
+   * their records, so nothing holds them back): the stream goes on until every lane has records or a hard limit
+   * is reached, four times the records' high-water mark or twice the bytes'.
    */
   #mayPause(): boolean {
-    if (this.#buffered >= this.#highWater * 4) return true
+    if (this.#buffered >= this.#highWater * 4 || this.#bufferedBytes >= this.#highWaterBytes * 2) return true
     for (const lane of this.lanes.values()) if (lane.head === lane.records.length) return false
     return true
   }

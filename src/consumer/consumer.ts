@@ -36,6 +36,12 @@ export interface ConsumerServiceOptions {
   metrics: ConsumerMetrics
   batchMax: number
   batchWaitMs: number
+  /** Bytes of fetched records held before fetching pauses (default 32 MiB). */
+  bufferMaxBytes?: number
+  /** Bytes of records in one batch (default 8 MiB); a batch always takes at least one record. */
+  batchMaxBytes?: number
+  /** A record larger than this is dead-lettered as RECORD_TOO_LARGE without being parsed (default 1 MiB). */
+  recordMaxBytes?: number
   /** How long an event whose parent is missing stays pending before it is dead-lettered. */
   pendingMaxAgeMs: number
   /** How often this member sweeps the pending events (default 1 s). */
@@ -74,6 +80,8 @@ export function createConsumerService(options: ConsumerServiceOptions) {
   const { logger, metrics, topic } = options
   const concurrency = Math.max(1, options.concurrency ?? 3)
   const sweepEveryMs = options.pendingSweepMs ?? 1000
+  const bufferMaxBytes = options.bufferMaxBytes ?? 32 * 1024 * 1024
+  const batchMaxBytes = options.batchMaxBytes ?? 8 * 1024 * 1024
   const status: ConsumerStatus = {
     joined: false,
     degraded: undefined,
@@ -83,7 +91,7 @@ export function createConsumerService(options: ConsumerServiceOptions) {
     batches: 0,
     partitions: undefined,
   }
-  const consumer = createGroupConsumer(options)
+  const consumer = createGroupConsumer({ ...options, fetchMaxBytes: Math.min(16 * 1024 * 1024, bufferMaxBytes / 2) })
   consumer.on('consumer:group:join', () => {
     status.joined = true
     logger.info({ groupId: options.groupId, topic }, 'joined consumer group')
@@ -136,6 +144,7 @@ export function createConsumerService(options: ConsumerServiceOptions) {
           dlq: options.dlq,
           logger,
           metrics,
+          recordMaxBytes: options.recordMaxBytes,
           onDegraded: error => {
             fresh.degraded = error
             const any = [...processors.values()].find(q => q.degraded !== undefined)?.degraded
@@ -190,7 +199,7 @@ export function createConsumerService(options: ConsumerServiceOptions) {
   }
 
   async function work(lane: Lane): Promise<void> {
-    const batch = reader!.take(lane, options.batchMax)
+    const batch = reader!.take(lane, options.batchMax, batchMaxBytes)
     const ticket = progress.begin(lane.partition)
     if (ticket === undefined || batch.length === 0) return
     try {
@@ -274,10 +283,10 @@ export function createConsumerService(options: ConsumerServiceOptions) {
     let failures = 0
     while (!stop.signal.aborted) {
       try {
-        reader ??= new PartitionReader(
-          await consumeTopic(consumer, topic, options.batchMax * 2),
-          options.batchMax * Math.max(4, concurrency * 2),
-        )
+        reader ??= new PartitionReader(await consumeTopic(consumer, topic, options.batchMax * 2), {
+          records: options.batchMax * Math.max(4, concurrency * 2),
+          bytes: bufferMaxBytes,
+        })
         const failure = reader.failure ?? broken
         if (failure) {
           if (broken === undefined) logger.warn({ err: failure }, 'message stream stopped; reopening it')

@@ -37,7 +37,8 @@ export function deadLetterOf(
   failedAt: string,
 ): DeadLetter {
   return {
-    eventId: event?.eventId ?? eventIdOfRaw(record.value),
+    // A record refused for its size is not parsed, not even for its eventId.
+    eventId: event?.eventId ?? (error.code === 'RECORD_TOO_LARGE' ? null : eventIdOfRaw(record.value)),
     topic: record.topic,
     partition: record.partition,
     offset: record.offset.toString(),

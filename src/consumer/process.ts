@@ -9,7 +9,7 @@
 //     permanent failure → split the batch in halves until the failing records  │   (retried until Redis
 //                         are isolated; the rest is applied ───────────────────┘    answers; no commit before)
 import type { DeadLetterQueue } from '../dlq/index.ts'
-import { asPipelineError, type PipelineError } from '../errors.ts'
+import { asPipelineError, PipelineError } from '../errors.ts'
 import { type Event, type EventType, keyOf, parseRecord } from '../events/index.ts'
 import type { ConsumerMetrics, Logger } from '../observability/index.ts'
 import type { SourcedEvent, Store } from '../store/index.ts'
@@ -46,6 +46,8 @@ export interface ProcessorOptions {
   dlq: DeadLetterQueue
   logger: Logger
   metrics: ConsumerMetrics
+  /** A record (key and value) larger than this is dead-lettered as RECORD_TOO_LARGE without being parsed. */
+  recordMaxBytes?: number
   /** Called with the error while a transient failure keeps the consumer retrying, and with undefined after. */
   onDegraded?: (error: PipelineError | undefined) => void
 }
@@ -63,6 +65,7 @@ function fieldsOf(record: InboundRecord, event?: Event) {
 
 export function createProcessor(options: ProcessorOptions) {
   const { store, dlq, logger, metrics } = options
+  const recordMaxBytes = options.recordMaxBytes ?? 1024 * 1024
 
   /** Runs `operation` until it succeeds or fails permanently; transient failures back off and retry. */
   async function untilDone<T>(what: string, operation: () => Promise<T>, signal: AbortSignal): Promise<T> {
@@ -219,6 +222,12 @@ export function createProcessor(options: ProcessorOptions) {
       const items: Item[] = []
       const failures: Failure[] = []
       for (const record of records) {
+        const size = (record.key?.length ?? 0) + (record.value?.length ?? 0)
+        if (size > recordMaxBytes) {
+          const message = `the record is ${size} bytes, more than the ${recordMaxBytes} the consumer parses (CONSUMER_RECORD_MAX_BYTES)`
+          failures.push({ record, error: new PipelineError('RECORD_TOO_LARGE', message) })
+          continue
+        }
         try {
           const event = parseRecord(record.value)
           items.push({ event, source: record, record })

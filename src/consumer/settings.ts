@@ -5,7 +5,17 @@ import type { ConsumerServiceOptions } from './consumer.ts'
 
 export type ConsumerSettings = Pick<
   ConsumerServiceOptions,
-  'connection' | 'topic' | 'groupId' | 'partitions' | 'batchMax' | 'batchWaitMs' | 'pendingMaxAgeMs' | 'groupProtocol'
+  | 'connection'
+  | 'topic'
+  | 'groupId'
+  | 'partitions'
+  | 'batchMax'
+  | 'batchWaitMs'
+  | 'bufferMaxBytes'
+  | 'batchMaxBytes'
+  | 'recordMaxBytes'
+  | 'pendingMaxAgeMs'
+  | 'groupProtocol'
 >
 
 export function consumerSettingsOf(config: Config): ConsumerSettings {
@@ -16,6 +26,9 @@ export function consumerSettingsOf(config: Config): ConsumerSettings {
     partitions: config.kafkaPartitions,
     batchMax: config.consumerBatchMax,
     batchWaitMs: config.consumerBatchWaitMs,
+    bufferMaxBytes: config.consumerBufferMaxBytes,
+    batchMaxBytes: config.consumerBatchMaxBytes,
+    recordMaxBytes: config.consumerRecordMaxBytes,
     pendingMaxAgeMs: config.pendingMaxAgeMs,
     groupProtocol: config.kafkaGroupProtocol,
   }

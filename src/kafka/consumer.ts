@@ -13,6 +13,8 @@ export interface GroupConsumerOptions {
   readonly groupProtocol?: 'consumer' | 'classic'
   /** Classic protocol only: how long a silent member keeps its partitions. */
   readonly sessionTimeoutMs?: number
+  /** Most bytes one fetch response may carry (default 16 MiB); a single larger record batch still comes whole. */
+  readonly fetchMaxBytes?: number
 }
 
 export function createGroupConsumer(options: GroupConsumerOptions): GroupConsumer {
@@ -25,7 +27,7 @@ export function createGroupConsumer(options: GroupConsumerOptions): GroupConsume
       ? { sessionTimeout: options.sessionTimeoutMs ?? 10_000, heartbeatInterval: 1000, rebalanceTimeout: 30_000 }
       : { groupProtocol: GroupProtocols.CONSUMER, rebalanceTimeout: 60_000 }),
     maxWaitTime: 100,
-    maxBytes: 16 * 1024 * 1024,
+    maxBytes: options.fetchMaxBytes ?? 16 * 1024 * 1024,
     // Without a per-partition limit the client uses maxBytes for each partition, and the first partition of a
     // backlog fills every fetch on its own. 1 MiB (the Java client's default) is still at least the largest record
     // batch a producer may write, so no partition can starve behind another.

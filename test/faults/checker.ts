@@ -53,6 +53,8 @@ export interface Observed {
 export interface Produced {
   records?: readonly RawRecord[]
   eventIds?: readonly string[]
+  /** The consumer's CONSUMER_RECORD_MAX_BYTES: a record (key and value) above it must be RECORD_TOO_LARGE. */
+  recordMaxBytes?: number
 }
 
 const classes = ['lost', 'appliedTwice', 'mistaken', 'dlqTwice', 'orderViolations', 'missingFromDlq'] as const
@@ -113,7 +115,11 @@ export function check(produced: Produced, observed: Observed): CheckResult {
   const mustDlq = new Map<string, string>()
   const valid: Located[] = []
   for (const record of observed.records) {
-    const c = classify(record.value)
+    const size = (record.key?.length ?? 0) + (record.value?.length ?? 0)
+    const c =
+      produced.recordMaxBytes !== undefined && size > produced.recordMaxBytes
+        ? { code: 'RECORD_TOO_LARGE', why: `${size} bytes` }
+        : classify(record.value)
     if ('code' in c) {
       mustDlq.set(pos(record), c.code)
       stats.invalid++

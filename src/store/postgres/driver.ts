@@ -159,7 +159,13 @@ export function createPool({ url, poolSize, timeoutMs = defaultTimeoutMs, prepar
   // event would crash the process. The pool drops that connection, and the next query reports the problem.
   pool.on('error', () => {})
   const connected = new WeakSet<pg.Client>()
-  pool.on('connect', client => connected.add(client))
+  pool.on('connect', client => {
+    connected.add(client)
+    // A checked-out connection that dies between two statements (the server restarting, a database dropped)
+    // emits 'error' on the client itself, where the pool does not listen: unhandled, that would crash the
+    // process. The statement in progress, or the next one, reports the failure as a retryable error.
+    client.on('error', () => {})
+  })
   return {
     pool,
     terminate() {

@@ -1,0 +1,64 @@
+// The reader's memory bounds, driven by a real object stream standing where the Kafka client's stream stands.
+import assert from 'node:assert/strict'
+import { Readable } from 'node:stream'
+import { describe, it } from 'node:test'
+import { PartitionReader, type RawMessage, type RawStream } from '../../src/consumer/batch-reader.ts'
+
+function message(partition: number, offset: number, bytes: number): RawMessage {
+  return {
+    topic: 't',
+    partition,
+    offset: BigInt(offset),
+    key: Buffer.from('k'),
+    value: Buffer.alloc(bytes - 1),
+    timestamp: BigInt(offset),
+    headers: new Map(),
+  } as unknown as RawMessage
+}
+
+function reader(limits: { records: number; bytes: number }) {
+  const stream = new Readable({ objectMode: true, read() {} })
+  const r = new PartitionReader(stream as unknown as RawStream, limits)
+  // The reader listens for 'data', which puts the stream in flowing mode.
+  const push = async (...ms: RawMessage[]) => {
+    for (const m of ms) stream.push(m)
+    await new Promise(resolve => setImmediate(resolve))
+  }
+  return { stream, r, push }
+}
+
+describe('PartitionReader', () => {
+  it('closes a batch by bytes as well as by records, and always takes at least one record', async () => {
+    const { r, push } = reader({ records: 1000, bytes: 1 << 30 })
+    await push(message(0, 0, 400), message(0, 1, 400), message(0, 2, 400), message(0, 3, 5000))
+    const lane = r.lanes.get([...r.lanes.keys()][0]!)!
+    assert.deepEqual(
+      r.take(lane, 10, 1000).map(m => m.offset),
+      [0n, 1n],
+    )
+    assert.deepEqual(
+      r.take(lane, 10, 1000).map(m => m.offset),
+      [2n],
+    )
+    assert.deepEqual(
+      r.take(lane, 10, 1000).map(m => m.offset),
+      [3n],
+      'a record larger than the batch limit still goes, alone',
+    )
+  })
+
+  it('pauses the stream once the bytes waiting reach their limit, and resumes below half', async () => {
+    const { stream, r, push } = reader({ records: 1000, bytes: 10_000 })
+    await push(message(0, 0, 3000), message(1, 0, 3000))
+    assert.equal(stream.isPaused(), false)
+    await push(message(0, 1, 3000), message(1, 1, 3000))
+    assert.equal(stream.isPaused(), true, '12,000 bytes wait, more than 10,000')
+    const lanes = [...r.lanes.values()]
+    r.take(lanes[0]!, 1)
+    assert.equal(stream.isPaused(), true, '9,000 bytes still wait: above half')
+    r.take(lanes[1]!, 1)
+    assert.equal(stream.isPaused(), true, '6,000 bytes still wait: not below half')
+    r.take(lanes[0]!, 1)
+    assert.equal(stream.isPaused(), false, '3,000 bytes: below half, fetching resumes')
+  })
+})

@@ -2,8 +2,8 @@
 // exactly once per Kafka record (see push-script.ts), each entry within DLQ_ENTRY_MAX_BYTES (bound.ts), the
 // producer's entries within their own count and byte caps.
 import { readFileSync } from 'node:fs'
-import type { Registry } from 'prom-client'
 import { Redis } from 'ioredis'
+import type { Registry } from 'prom-client'
 import type { Config } from '../config/index.ts'
 import { PipelineError } from '../errors.ts'
 import { type DlqMetrics, dlqMetrics, type Logger } from '../observability/index.ts'

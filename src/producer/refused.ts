@@ -18,7 +18,8 @@ import type { PipelineError } from '../errors.ts'
 import { eventIdOf } from '../events/index.ts'
 import type { Logger, ProducerMetrics } from '../observability/index.ts'
 
-/** Receives the summary dead letter of a refused request (the DLQ in production). */
+/** Receives the summary dead letter of a refused request (the DLQ in production, whose outcome counts drops). */
+// biome-ignore lint/suspicious/noConfusingVoidType: a sink that keeps no counts (a test's array) returns nothing
 export type RejectedSink = (records: DeadLetter[]) => Promise<PushOutcome | undefined | void>
 
 export interface Rejection {

@@ -2,9 +2,8 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import type { DeadLetter, PushOutcome } from '../../src/dlq/index.ts'
 import { PipelineError } from '../../src/errors.ts'
-import { createRegistry, producerMetrics } from '../../src/observability/index.ts'
-import { buildProducerApp } from '../../src/producer/index.ts'
-import { summaryLetter, TokenBucket } from '../../src/producer/refused.ts'
+import { createRegistry } from '../../src/observability/index.ts'
+import { buildProducerApp, summaryLetter, TokenBucket } from '../../src/producer/index.ts'
 import { capturingLogger } from './helpers.ts'
 
 describe('TokenBucket', () => {

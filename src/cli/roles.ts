@@ -39,7 +39,7 @@ async function producerRole(config: Config): Promise<RunningRole> {
   })
   // Rejected events also go to the DLQ, so the seed's "malformed event → dlq:events" checks still hold
   // while the client gets its 400 at once.
-  const dlq = dlqFromConfig(config)
+  const dlq = dlqFromConfig(config, { logger, registry })
   const app = buildProducerApp({ config, logger, registry, publisher, rejected: records => dlq.push(records) })
   return {
     role: 'producer',
@@ -57,7 +57,7 @@ async function consumerRole(config: Config): Promise<RunningRole> {
   const registry = createRegistry('consumer')
   const metrics = consumerMetrics(registry)
   const store = await storeOf(config, logger)
-  const dlq = dlqFromConfig(config)
+  const dlq = dlqFromConfig(config, { logger, registry })
   const service = createConsumerService({ ...consumerSettingsOf(config), store, dlq, logger, metrics })
   const app = buildBaseApp({
     role: 'consumer',

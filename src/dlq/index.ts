@@ -1,11 +1,20 @@
+export { boundLetter, capText, defaultEntryMaxBytes, textMaxBytes, utf8Prefix } from './bound.ts'
+export { type Counts, createIntervalLog, defaultReportIntervalMs, type IntervalLog } from './interval-log.ts'
 export { type ChunkLimits, chunkArgs, defaultChunkLimits, seenId } from './push-script.ts'
 export { type DeadLetter, encodePayload } from './record.ts'
 export {
   createRedisDlq,
   type DeadLetterQueue,
+  defaultProducerCaps,
   defaultSeenMaxAgeMs,
   defaultSeenMaxCount,
   dlqFromConfig,
+  isRedisFull,
+  type ProducerCap,
+  type ProducerCaps,
+  type PushOutcome,
+  producerCounterKeyOf,
   type RedisDlqOptions,
+  redisFullReason,
   seenKeyOf,
 } from './redis.ts'

@@ -14,6 +14,10 @@ import type { DeadLetter } from './record.ts'
  * KEYS[1] the list, KEYS[2] the seen-set. ARGV[1] max age of a seen member (ms), ARGV[2] most members kept,
  * then one (id, entry) pair per dead letter, oldest first. An empty id means "no coordinates": always pushed.
  * Returns how many entries were pushed. Trims after adding, so the set never passes the cap between calls.
+ *
+ * Reads first, LPUSH as the first write, ZADD after: Redis refuses a script's first write when it started with
+ * memory over `maxmemory` (noeviction) and lets every later write through, so a full Redis fails the whole call
+ * with nothing written, never remembering a record as seen that the list does not hold.
  */
 export const pushLua = `
 local t = redis.call('TIME')
@@ -21,17 +25,51 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local maxAge = tonumber(ARGV[1])
 local maxCount = tonumber(ARGV[2])
 local entries = {}
+local ids = {}
+local taken = {}
 for i = 3, #ARGV, 2 do
   local id = ARGV[i]
-  if id == '' or redis.call('ZADD', KEYS[2], 'NX', now, id) == 1 then
+  if id == '' then
+    entries[#entries + 1] = ARGV[i + 1]
+  elseif not taken[id] and not redis.call('ZSCORE', KEYS[2], id) then
+    taken[id] = true
+    ids[#ids + 1] = id
     entries[#entries + 1] = ARGV[i + 1]
   end
 end
 if #entries > 0 then redis.call('LPUSH', KEYS[1], unpack(entries)) end
+for _, id in ipairs(ids) do redis.call('ZADD', KEYS[2], now, id) end
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. (now - maxAge))
 local excess = redis.call('ZCARD', KEYS[2]) - maxCount
 if excess > 0 then redis.call('ZREMRANGEBYRANK', KEYS[2], 0, excess - 1) end
 return #entries
+`
+
+/**
+ * The capped push of one producer entry (a refused request). KEYS[1] the list, KEYS[2] the hash that counts the
+ * producer's entries in it (`entries`, `bytes`). ARGV[1] most entries, ARGV[2] most bytes, ARGV[3] the entry.
+ * Returns 'stored', or the cap that refused it: 'entries' or 'bytes'.
+ *
+ * A counter next to the list rather than a scan of it: checking is O(1) however long the list, and the check and
+ * the push are one atomic step, so producers racing each other cannot pass the caps together. The counter cannot
+ * see entries removed one by one (LREM, LTRIM), so it only ever over-counts, which drops more, never stores more;
+ * it starts again from zero when the list is gone (emptied or deleted by hand), is clamped to LLEN, and deleting
+ * the counter key resets it.
+ */
+export const producerPushLua = `
+local entries, bytes = 0, 0
+local length = redis.call('LLEN', KEYS[1])
+if length > 0 then
+  local counted = redis.call('HMGET', KEYS[2], 'entries', 'bytes')
+  entries = math.min(tonumber(counted[1]) or 0, length)
+  bytes = tonumber(counted[2]) or 0
+end
+local size = string.len(ARGV[3])
+if entries + 1 > tonumber(ARGV[1]) then return 'entries' end
+if bytes + size > tonumber(ARGV[2]) then return 'bytes' end
+redis.call('LPUSH', KEYS[1], ARGV[3])
+redis.call('HSET', KEYS[2], 'entries', entries + 1, 'bytes', bytes + size)
+return 'stored'
 `
 
 /** A record's identity in the seen-set; '' when it has no Kafka coordinates (an event the producer refused). */

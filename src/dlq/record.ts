@@ -19,6 +19,16 @@ export interface DeadLetter {
   failedAt: string
   /** Which role dead-lettered it. */
   source: 'consumer' | 'producer'
+  /**
+   * Set only when the payload was cut to keep the entry under DLQ_ENTRY_MAX_BYTES (see bound.ts): then `payload`
+   * is a prefix, and these say what the whole was. A consumer entry's full record stays readable in Kafka at
+   * topic/partition/offset while the topic retains it.
+   */
+  payloadTruncated?: true
+  /** Length of the whole payload in bytes (the decoded bytes for base64). */
+  payloadBytes?: number
+  /** SHA-256 of the whole payload's bytes, lowercase hex. */
+  payloadSha256?: string
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })

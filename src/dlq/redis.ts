@@ -1,19 +1,48 @@
 // The Redis list backend of the dead-letter queue: LPUSH to `dlq:events`, newest first (the seed's contract),
-// exactly once per Kafka record (see push-script.ts).
+// exactly once per Kafka record (see push-script.ts), each entry within DLQ_ENTRY_MAX_BYTES (bound.ts), the
+// producer's entries within their own count and byte caps.
 import { readFileSync } from 'node:fs'
 import { Redis } from 'ioredis'
+import type { Registry } from 'prom-client'
 import type { Config } from '../config/index.ts'
 import { PipelineError } from '../errors.ts'
-import { type ChunkLimits, chunkArgs, defaultChunkLimits, pushLua } from './push-script.ts'
+import { type DlqMetrics, dlqMetrics, type Logger } from '../observability/index.ts'
+import { boundLetter, defaultEntryMaxBytes } from './bound.ts'
+import { createIntervalLog, defaultReportIntervalMs } from './interval-log.ts'
+import { type ChunkLimits, chunkArgs, defaultChunkLimits, producerPushLua, pushLua } from './push-script.ts'
 import type { DeadLetter } from './record.ts'
+
+/** What a push did with entries the producer's caps refused (consumer entries are never refused). */
+export interface PushOutcome {
+  readonly pushed: number
+  /** Producer entries not stored, by the cap that refused them. */
+  readonly dropped: Readonly<Partial<Record<ProducerCap, number>>>
+}
+
+export type ProducerCap = 'entries' | 'bytes'
+
+export interface ProducerCaps {
+  /** Most producer entries in the list. */
+  readonly maxEntries: number
+  /** Most bytes (sum of the JSON entries' lengths) of producer entries in the list. */
+  readonly maxBytes: number
+}
+
+export const defaultProducerCaps: ProducerCaps = Object.freeze({ maxEntries: 10_000, maxBytes: 64 * 1024 * 1024 })
+
+/** The text Redis starts its answer with when a write would pass `maxmemory` under the noeviction policy. */
+const redisFullPrefix = 'OOM command not allowed'
+export const redisFullReason = 'Redis is full (maxmemory)'
 
 export interface DeadLetterQueue {
   /**
    * Pushes the records, oldest first, in script calls bounded in count and bytes; resolves only once Redis has
    * them all. A record with Kafka coordinates already pushed (and still remembered) is skipped, so a retry
-   * after a failure, whole or partial, never adds an entry twice. Throws DLQ_UNAVAILABLE.
+   * after a failure, whole or partial, never adds an entry twice. Every entry is cut to the entry cap first.
+   * A producer entry (source 'producer') is stored only within the producer caps; the outcome says how many
+   * were refused. Throws DLQ_UNAVAILABLE, whose message says "Redis is full (maxmemory)" when that is why.
    */
-  push(records: readonly DeadLetter[]): Promise<void>
+  push(records: readonly DeadLetter[]): Promise<PushOutcome>
   /** Newest first. */
   list(start?: number, stop?: number): Promise<DeadLetter[]>
   length(): Promise<number>
@@ -35,6 +64,15 @@ export interface RedisDlqOptions {
   chunk?: ChunkLimits
   /** TLS to Redis; `ca` is a PEM bundle (default: the system CAs). */
   tls?: { ca?: Buffer }
+  /** Largest entry in bytes (default 64 KiB); see bound.ts. */
+  entryMaxBytes?: number
+  /** Caps of the producer's entries in the list (default 10,000 entries and 64 MiB). */
+  producerCaps?: ProducerCaps
+  /** Where "Redis is full" is told, once per `reportIntervalMs` (default 10 s). */
+  logger?: Logger
+  reportIntervalMs?: number
+  /** Registry of the role, for dlq_push_failures_total and dlq_redis_full. */
+  registry?: Registry
 }
 
 export const defaultSeenMaxAgeMs = 7 * 24 * 3600 * 1000
@@ -51,15 +89,46 @@ type PushCommand = (
   ...args: string[]
 ) => Promise<number>
 
+type ProducerPushCommand = (
+  list: string,
+  counter: string,
+  maxEntries: number,
+  maxBytes: number,
+  entry: string,
+) => Promise<'stored' | ProducerCap>
+
+/** The key of the hash that counts the producer's entries in the list (`entries`, `bytes`). */
+export const producerCounterKeyOf = (key: string) => `${key}:producer`
+
+/** Whether a failed Redis command was refused because Redis is at `maxmemory`. */
+export function isRedisFull(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith(redisFullPrefix)
+}
+
 /** The dead-letter queue the configuration names (REDIS_ADDR, REDIS_PASSWORD, DLQ_KEY, REDIS_TIMEOUT_MS, …). */
 export function dlqFromConfig(
-  config: Pick<Config, 'redisAddr' | 'redisPassword' | 'dlqKey' | 'redisTls' | 'redisTlsCaFile' | 'redisTimeoutMs'>,
+  config: Pick<
+    Config,
+    | 'redisAddr'
+    | 'redisPassword'
+    | 'dlqKey'
+    | 'redisTls'
+    | 'redisTlsCaFile'
+    | 'redisTimeoutMs'
+    | 'dlqEntryMaxBytes'
+    | 'producerDlqMaxEntries'
+    | 'producerDlqMaxBytes'
+  >,
+  observe: { logger?: Logger; registry?: Registry } = {},
 ): DeadLetterQueue {
   return createRedisDlq({
     addr: config.redisAddr,
     password: config.redisPassword,
     key: config.dlqKey,
     commandTimeoutMs: config.redisTimeoutMs,
+    entryMaxBytes: config.dlqEntryMaxBytes,
+    producerCaps: { maxEntries: config.producerDlqMaxEntries, maxBytes: config.producerDlqMaxBytes },
+    ...observe,
     ...(config.redisTls ? { tls: config.redisTlsCaFile ? { ca: readFileSync(config.redisTlsCaFile) } : {} } : {}),
   })
 }
@@ -69,6 +138,16 @@ export function createRedisDlq(options: RedisDlqOptions): DeadLetterQueue {
   const seenMaxAgeMs = options.seenMaxAgeMs ?? defaultSeenMaxAgeMs
   const seenMaxCount = options.seenMaxCount ?? defaultSeenMaxCount
   const limits = options.chunk ?? defaultChunkLimits
+  const entryMaxBytes = options.entryMaxBytes ?? defaultEntryMaxBytes
+  const caps = options.producerCaps ?? defaultProducerCaps
+  const metrics: DlqMetrics | undefined = options.registry ? dlqMetrics(options.registry) : undefined
+  let full = false
+  const fullLog = createIntervalLog(options.reportIntervalMs ?? defaultReportIntervalMs, counts => {
+    options.logger?.error(
+      { key: options.key, reason: redisFullReason, failedPushes: counts['full'] ?? 0 },
+      'dead-letter queue: Redis is full (maxmemory), dead letters cannot be stored',
+    )
+  })
   const i = options.addr.lastIndexOf(':')
   const redis = new Redis({
     host: options.addr.slice(0, i).replace(/^\[|\]$/g, ''),
@@ -88,8 +167,11 @@ export function createRedisDlq(options: RedisDlqOptions): DeadLetterQueue {
   redis.on('error', () => {})
   // EVALSHA, falling back to EVAL when the server does not know the script (first use, restart, SCRIPT FLUSH).
   redis.defineCommand('dlqPush', { numberOfKeys: 2, lua: pushLua })
-  // defineCommand adds the method at run time; its type is the script's calling convention.
-  const pushChunk = (redis as unknown as { dlqPush: PushCommand }).dlqPush.bind(redis)
+  redis.defineCommand('dlqPushProducer', { numberOfKeys: 2, lua: producerPushLua })
+  // defineCommand adds the methods at run time; their types are the scripts' calling conventions.
+  const commands = redis as unknown as { dlqPush: PushCommand; dlqPushProducer: ProducerPushCommand }
+  const pushChunk = commands.dlqPush.bind(redis)
+  const pushProducer = commands.dlqPushProducer.bind(redis)
   let connecting: Promise<void> | undefined
 
   async function ready(): Promise<void> {
@@ -107,22 +189,63 @@ export function createRedisDlq(options: RedisDlqOptions): DeadLetterQueue {
       await ready()
       return await command()
     } catch (error) {
+      const because = isRedisFull(error) ? `${redisFullReason}: ` : ''
       throw new PipelineError(
         'DLQ_UNAVAILABLE',
-        `dead-letter queue (Redis ${options.addr}) ${what} failed: ${(error as Error).message}`,
-        {
-          cause: error,
-        },
+        `dead-letter queue (Redis ${options.addr}) ${what} failed: ${because}${(error as Error).message}`,
+        { cause: error },
       )
+    }
+  }
+
+  /** A push's writes, with the full/unavailable state kept for the metrics and the log. */
+  async function write<T>(command: () => Promise<T>): Promise<T> {
+    try {
+      const result = await run('push', command)
+      if (full) {
+        full = false
+        metrics?.redisFull.set(0)
+        options.logger?.info({ key: options.key }, 'dead-letter queue: Redis accepts dead letters again')
+      }
+      return result
+    } catch (error) {
+      const isFull = isRedisFull((error as PipelineError).cause)
+      metrics?.pushFailures.inc({ reason: isFull ? 'full' : 'unavailable' })
+      if (isFull) {
+        full = true
+        metrics?.redisFull.set(1)
+        fullLog.add('full')
+      }
+      throw error
     }
   }
 
   return {
     async push(records) {
-      // One chunk after another, so the list keeps the records' order (the last pushed is the first read).
-      for (const args of chunkArgs(records, limits)) {
-        await run('push', () => pushChunk(options.key, seenKeyOf(options.key), seenMaxAgeMs, seenMaxCount, ...args))
+      const bounded = records.map(letter => boundLetter(letter, entryMaxBytes))
+      const dropped: Partial<Record<ProducerCap, number>> = {}
+      let pushed = 0
+      // One run after another, so the list keeps the records' order (the last pushed is the first read).
+      for (let i = 0; i < bounded.length; ) {
+        const letter = bounded[i] as DeadLetter
+        if (letter.source === 'producer') {
+          const counter = producerCounterKeyOf(options.key)
+          const entry = JSON.stringify(letter)
+          const outcome = await write(() => pushProducer(options.key, counter, caps.maxEntries, caps.maxBytes, entry))
+          if (outcome === 'stored') pushed++
+          else dropped[outcome] = (dropped[outcome] ?? 0) + 1
+          i++
+          continue
+        }
+        let end = i
+        while (end < bounded.length && bounded[end]?.source !== 'producer') end++
+        for (const args of chunkArgs(bounded.slice(i, end), limits)) {
+          const seen = seenKeyOf(options.key)
+          pushed += await write(() => pushChunk(options.key, seen, seenMaxAgeMs, seenMaxCount, ...args))
+        }
+        i = end
       }
+      return { pushed, dropped }
     },
     async list(start = 0, stop = -1) {
       const items = await run('LRANGE', () => redis.lrange(options.key, start, stop))
@@ -135,6 +258,7 @@ export function createRedisDlq(options: RedisDlqOptions): DeadLetterQueue {
       await run('PING', () => redis.ping())
     },
     async close() {
+      fullLog.close()
       await redis.quit().catch(() => redis.disconnect())
     },
   }

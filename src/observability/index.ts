@@ -3,6 +3,8 @@ export {
   type ConsumerMetrics,
   consumerMetrics,
   createRegistry,
+  type DlqMetrics,
+  dlqMetrics,
   type HttpMetrics,
   httpMetrics,
   type ProducerMetrics,

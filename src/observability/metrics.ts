@@ -43,6 +43,29 @@ export function producerMetrics(registry: Registry) {
       labelNames: ['code'] as const,
       registers: [registry],
     }),
+    dlqDropped: new Counter({
+      name: 'dlq_dropped_total',
+      help: 'Refused requests not dead-lettered, by reason: rate (PRODUCER_DLQ_PER_SECOND), entries or bytes (PRODUCER_DLQ_MAX_*), unavailable (the push failed)',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+  }
+}
+
+/** Metrics of the dead-letter queue's Redis, in the registry of the role that pushes (producer or consumer). */
+export function dlqMetrics(registry: Registry) {
+  return {
+    pushFailures: new Counter({
+      name: 'dlq_push_failures_total',
+      help: 'DLQ pushes that failed, by reason: full (Redis refused the write: maxmemory) or unavailable',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    }),
+    redisFull: new Gauge({
+      name: 'dlq_redis_full',
+      help: '1 while the last DLQ push failed because Redis is full (maxmemory), else 0',
+      registers: [registry],
+    }),
   }
 }
 
@@ -106,3 +129,4 @@ export function consumerMetrics(registry: Registry) {
 export type HttpMetrics = ReturnType<typeof httpMetrics>
 export type ProducerMetrics = ReturnType<typeof producerMetrics>
 export type ConsumerMetrics = ReturnType<typeof consumerMetrics>
+export type DlqMetrics = ReturnType<typeof dlqMetrics>

@@ -1,24 +1,25 @@
 // POST /produce: one event or a batch (a JSON array, as in Confluent REST Proxy v2) in, validated, published,
 // answered only once Kafka acknowledged. Invalid events are answered at once with what is wrong with them and
-// handed to the `rejected` sink (the DLQ), so a rejection is never silent.
+// summed up, one dead letter per request, to the `rejected` sink (the DLQ; see refused.ts), so a rejection is
+// never silent.
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Registry } from 'prom-client'
 import type { Config } from '../config/index.ts'
-import type { DeadLetter } from '../dlq/index.ts'
 import { asPipelineError, PipelineError } from '../errors.ts'
 import { type Event, eventIdOf, keyOf, parseEvent } from '../events/index.ts'
 import { buildBaseApp, describePipelineError, type ErrorBody, HttpError } from '../http/index.ts'
 import { type Logger, producerMetrics } from '../observability/index.ts'
 import type { PublishedOffset, Publisher } from './publisher.ts'
+import { createRefused, keepBody, type RefusedLimits, type RejectedSink, type Rejection } from './refused.ts'
 
-export type RejectedSink = (records: DeadLetter[]) => Promise<void>
+export type { RejectedSink } from './refused.ts'
 
 export interface ProducerAppOptions {
-  config: Pick<Config, 'bodyLimitBytes' | 'produceBatchMax'>
+  config: Pick<Config, 'bodyLimitBytes' | 'produceBatchMax'> & Partial<RefusedLimits>
   logger: Logger
   registry: Registry
   publisher: Pick<Publisher, 'publish' | 'ready'>
-  /** Receives one dead letter per rejected event (the DLQ in production). */
+  /** Receives one dead letter per request with rejected events (the DLQ in production). */
   rejected?: RejectedSink
   /** Longest the answer to a request with rejected events waits for the sink. */
   rejectedTimeoutMs?: number
@@ -26,14 +27,6 @@ export interface ProducerAppOptions {
 
 export type ProduceResult = { eventId: string } & PublishedOffset
 export type BatchEntryResult = ProduceResult | { eventId: string | null; error: ErrorBody['error'] }
-
-interface Rejection {
-  index?: number
-  value: unknown
-  /** The body as received, for an entry that never became a JSON value. */
-  text?: string
-  error: PipelineError
-}
 
 /** A body that is not JSON: kept (rather than failed in the parser) so the handler can dead-letter its text. */
 /** A batch of events is 3 levels deep; anything far deeper is an attack or a mistake, refused before parsing. */
@@ -73,7 +66,6 @@ function isJsonMediaType(contentType: string | undefined): boolean {
 export function buildProducerApp(options: ProducerAppOptions): FastifyInstance {
   const { config, publisher } = options
   const metrics = producerMetrics(options.registry)
-  const rejectedTimeoutMs = options.rejectedTimeoutMs ?? 3000
   const app = buildBaseApp({
     role: 'producer',
     logger: options.logger,
@@ -99,48 +91,16 @@ export function buildProducerApp(options: ProducerAppOptions): FastifyInstance {
     return { eventId: event.eventId, topic, partition, offset }
   }
 
-  async function reject(request: FastifyRequest, rejections: readonly Rejection[]): Promise<void> {
-    if (rejections.length === 0) return
-    const failedAt = new Date().toISOString()
-    const records: DeadLetter[] = []
-    for (const r of rejections) {
-      const eventId = eventIdOf(r.value)
-      const { code, message, paths } = r.error
-      metrics.rejected.inc({ code })
-      request.log.warn({ eventId, index: r.index, code, error: message, paths }, 'event rejected')
-      const payload = r.text ?? JSON.stringify(r.value)
-      // An empty body carries nothing worth keeping.
-      if (payload === '') continue
-      records.push({
-        eventId,
-        topic: null,
-        partition: null,
-        offset: null,
-        key: null,
-        payload,
-        payloadEncoding: 'utf8',
-        error: { code, message },
-        attempts: 1,
-        failedAt,
-        source: 'producer',
-      })
-    }
-    if (options.rejected === undefined || records.length === 0) return
-    let timer: NodeJS.Timeout | undefined
-    try {
-      await Promise.race([
-        options.rejected(records),
-        new Promise((_, fail) => {
-          timer = setTimeout(() => fail(new Error(`no answer within ${rejectedTimeoutMs} ms`)), rejectedTimeoutMs)
-        }),
-      ])
-    } catch (error) {
-      // The client still gets its 400 with the reasons: it knows the events were refused.
-      request.log.warn({ err: error, events: records.length }, 'could not dead-letter rejected events')
-    } finally {
-      clearTimeout(timer)
-    }
-  }
+  const refused = createRefused({
+    sink: options.rejected,
+    limits: config,
+    logger: options.logger,
+    metrics,
+    timeoutMs: options.rejectedTimeoutMs ?? 3000,
+  })
+  app.addHook('onClose', async () => refused.close())
+  const reject = (request: FastifyRequest, rejections: readonly Rejection[], events = 1) =>
+    refused.refuse(request, rejections, events)
 
   async function produceOne(request: FastifyRequest, value: unknown, started: number): Promise<ProduceResult> {
     let event: Event
@@ -196,7 +156,7 @@ export function buildProducerApp(options: ProducerAppOptions): FastifyInstance {
       })
       for (const [type, n] of byType) metrics.produced.inc({ type }, n)
     }
-    await reject(request, rejections)
+    await reject(request, rejections, values.length)
     return { offsets: results }
   }
 
@@ -205,8 +165,9 @@ export function buildProducerApp(options: ProducerAppOptions): FastifyInstance {
     // that is not JSON can still be dead-lettered as the text it was. JSON.parse never assigns prototypes, and
     // the event schemas refuse unknown fields such as __proto__, so no prototype can be polluted downstream.
     scope.removeAllContentTypeParsers()
-    scope.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    scope.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
       const text = body as string
+      keepBody(request, text)
       // Deep nesting makes recursive code downstream (serialisers, validators) overflow its stack: refuse it
       // here, as a 400 with the text kept for the DLQ, before anything recursive sees it.
       if (jsonDepth(text) > maxJsonDepth) {

@@ -7,3 +7,11 @@ export {
 } from './app.ts'
 export { murmur2, partitionOf } from './partition.ts'
 export { createPublisher, type PublishedOffset, type Publisher, type PublisherOptions } from './publisher.ts'
+export {
+  createRefused,
+  type RefusedLimits,
+  type Rejection,
+  summaryLetter,
+  summaryMessage,
+  TokenBucket,
+} from './refused.ts'

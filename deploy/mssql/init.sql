@@ -49,9 +49,9 @@ ELSE
   ALTER USER pipeline_api WITH LOGIN = pipeline_api;
 GO
 
-ALTER ROLE db_datareader ADD MEMBER pipeline_consumer;
-ALTER ROLE db_datawriter ADD MEMBER pipeline_consumer;
-ALTER ROLE db_datareader ADD MEMBER pipeline_api;
+IF IS_ROLEMEMBER(N'db_datareader', N'pipeline_consumer') = 0 ALTER ROLE db_datareader ADD MEMBER pipeline_consumer;
+IF IS_ROLEMEMBER(N'db_datawriter', N'pipeline_consumer') = 0 ALTER ROLE db_datawriter ADD MEMBER pipeline_consumer;
+IF IS_ROLEMEMBER(N'db_datareader', N'pipeline_api') = 0 ALTER ROLE db_datareader ADD MEMBER pipeline_api;
 GO
 
 -- Rights granted by hand earlier are taken back, so the roles have exactly the rights above.

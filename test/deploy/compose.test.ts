@@ -192,7 +192,7 @@ function sqlLogins(sql: string): Map<string, { variable: string; roles: string[]
   for (const m of sql.matchAll(/CREATE LOGIN (\w+) WITH PASSWORD = N'\$\((\w+)\)'/g)) {
     logins.set(m[1]!, { variable: m[2]!, roles: [] })
   }
-  for (const m of sql.matchAll(/^ALTER ROLE (\w+) ADD MEMBER (\w+);/gm)) logins.get(m[2]!)?.roles.push(m[1]!)
+  for (const m of sql.matchAll(/\bALTER ROLE (\w+) ADD MEMBER (\w+);/g)) logins.get(m[2]!)?.roles.push(m[1]!)
   return logins
 }
 

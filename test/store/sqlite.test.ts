@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { existsSync } from 'node:fs'
+import { chmodSync, existsSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { describe, it } from 'node:test'
@@ -22,6 +22,28 @@ describe('sqlite store specifics', () => {
     const path = join(sqliteFile(t), '..', 'nested', 'deeper', 'pipeline.sqlite')
     await openStore(t, { engine: 'sqlite', path })
     assert.ok(existsSync(path))
+  })
+
+  it('creates its file, -wal and -shm readable by the owner only, whatever the umask', async t => {
+    // umask 0 would leave SQLite's own default, 0644 (world-readable), on every file it creates.
+    const previous = process.umask(0)
+    t.after(() => process.umask(previous))
+    const path = sqliteFile(t)
+    const store = await openStore(t, { engine: 'sqlite', path })
+    await store.migrate()
+    await store.applyBatch(sourced(userCreated({ userId: 'u1', email: 'private@example.com' })))
+    for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+      assert.equal((statSync(file).mode & 0o777).toString(8), '600', file)
+    }
+  })
+
+  it('leaves the mode of an existing file as its owner set it', async t => {
+    const path = sqliteFile(t)
+    writeFileSync(path, '')
+    chmodSync(path, 0o640)
+    const store = await openStore(t, { engine: 'sqlite', path })
+    await store.migrate()
+    assert.equal((statSync(path).mode & 0o777).toString(8), '640')
   })
 
   it('uses WAL, records each migration step once and keeps money as exact decimal text', async t => {

@@ -11,11 +11,13 @@ import {
   synonyms,
 } from './connection.ts'
 
-type Pair = [key: string, value: string, quoted: boolean]
+type Pair = [key: string, value: string, quoted: boolean, position: number]
 
 // A key is named in a message only when it is one this parser knows: text before an "=" may also be a piece of a
-// password that held an unquoted ";".
-const nameOf = (key: string, part: number) => (synonyms.has(key) || ignored.has(key) ? `"${key}"` : `part ${part}`)
+// password that held an unquoted ";", so an unknown key is identified by its position (1 for the first
+// ;-separated part) and never by its text, not even a prefix of it.
+const nameOf = (key: string, position: number) =>
+  synonyms.has(key) || ignored.has(key) ? `"${key}"` : `the key at position ${position}`
 
 /** Splits `a=1; b="x;y"; c={p}}q}` into pairs. Quoting follows ADO: "" inside "…", '' inside '…', }} inside {…}. */
 function splitPairs(raw: string, problems: Problems): Pair[] {
@@ -29,7 +31,7 @@ function splitPairs(raw: string, problems: Problems): Pair[] {
     if (eq === -1 || (semi !== -1 && semi < eq)) {
       const end = semi === -1 ? raw.length : semi
       if (raw.slice(i, end).trim() !== '') {
-        problems.add(`part ${part} is not key=value (a value containing ";" must be quoted with "…", '…' or {…})`)
+        problems.add(`position ${part} is not key=value (a value containing ";" must be quoted with "…", '…' or {…})`)
       }
       i = end + 1
       continue
@@ -69,12 +71,12 @@ function splitPairs(raw: string, problems: Problems): Pair[] {
       value = raw.slice(eq + 1, end).trim()
       i = end + 1
     }
-    pairs.push([key, value, close !== undefined])
+    pairs.push([key, value, close !== undefined, part])
   }
   return pairs
 }
 
-/** The known spelling within two edits of `key`, if any: a typo, not a piece of a password. */
+/** The known spelling within two edits of `key`, if any: most likely a typo of that key. */
 function nearest(key: string): string | undefined {
   const distance = (a: string, b: string): number => {
     let row = Array.from({ length: b.length + 1 }, (_, j) => j)
@@ -95,20 +97,25 @@ export function parseConnectionString(raw: string, variable = 'MSSQL_CONN'): Mss
   const problems = new Problems(variable)
   const draft: Draft = {}
   const seen = new Map<Canonical, string>()
+  // True from an unquoted password up to the next known key: an unknown "key" in between may be the rest of that
+  // password, cut by a ";" it holds. Such a key gets no "did you mean" either, which would tell how close the
+  // text is to a known key, and so something about the password.
   let afterBarePassword = false
-  for (const [key, value, quoted] of splitPairs(raw, problems)) {
+  for (const [key, value, quoted, position] of splitPairs(raw, problems)) {
     const canonical = synonyms.get(key)
-    const follows = afterBarePassword
-    afterBarePassword = canonical === 'password' && !quoted
-    if (canonical === undefined) {
-      if (ignored.has(key)) continue
+    if (canonical === undefined && !ignored.has(key)) {
+      if (afterBarePassword) {
+        problems.add(
+          `an unknown key at position ${position}, after an unquoted password (quote a password that contains ";" with {…})`,
+        )
+        continue
+      }
       const near = nearest(key)
-      if (near !== undefined) problems.add(`unknown key "${key}" (did you mean "${near}"?)`)
-      // Right after an unquoted password, an unknown "key" may well be the rest of that password.
-      else if (follows) problems.add('unknown key right after the password (quote a password that contains ";")')
-      else problems.add(`unknown key "${key.slice(0, 40)}"`)
+      problems.add(`an unknown key at position ${position}${near === undefined ? '' : ` (did you mean "${near}"?)`}`)
       continue
     }
+    afterBarePassword = canonical === 'password' && !quoted
+    if (canonical === undefined) continue
     const earlier = seen.get(canonical)
     if (earlier !== undefined) {
       problems.add(`"${key}" repeats "${earlier}"`)

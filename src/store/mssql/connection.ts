@@ -1,8 +1,8 @@
 // Where SQL Server is and how to log in, from DATABASE_URL=mssql://… here and from the seed's MSSQL_CONN
 // (ADO-style key=value pairs) in connection-string.ts, which shares the checks below; driver.ts turns the result
 // into a tedious configuration. A bad string stops the process at start with a ConfigError naming the variable
-// and the key; no message ever repeats a value, because any part of the string may be (or, after a missing
-// quote, contain) the password.
+// and the key when it is a known one (its position otherwise); no message ever repeats a value or any unknown
+// text, because any part of the string may be (or, after a missing quote, contain) the password.
 import { ConfigError } from '../../config/index.ts'
 
 export type Encrypt = boolean | 'strict'
@@ -229,11 +229,23 @@ export function parseMssqlUrl(raw: string, variable = 'DATABASE_URL'): MssqlConn
   const path = url.pathname.replace(/^\//, '')
   if (path.includes('/')) problems.add('the path must be just the database name')
   draft.database = decode(path, 'database')
+  let position = 0
   for (const [name, value] of url.searchParams) {
+    position++
     const key = name.toLowerCase()
     const canonical = synonyms.get(key)
-    if (canonical === undefined || ['server', 'port', 'user', 'password', 'database'].includes(canonical)) {
-      problems.add(`unknown query parameter "${key.slice(0, 40)}"`)
+    // A parameter is named only when it is a known spelling: any other text of the URL may be a piece of a
+    // password whose "?", "&" or "#" was not percent-encoded.
+    if (canonical === undefined && !ignored.has(key)) {
+      problems.add(`an unknown query parameter at position ${position}`)
+      continue
+    }
+    if (canonical === undefined) {
+      problems.add(`query parameter "${key}" is not accepted in a URL`)
+      continue
+    }
+    if (['server', 'port', 'user', 'password', 'database'].includes(canonical)) {
+      problems.add(`query parameter "${key}" is not accepted (the ${canonical} goes in the URL itself)`)
       continue
     }
     apply(draft, canonical, value, problems)

@@ -1,7 +1,7 @@
 // node:sqlite (built into Node 24, no native addon to compile) under Kysely's SqliteDialect. Kysely expects the
 // better-sqlite3 API; the adapter below bridges the two differences: StatementSync has no `reader` flag and
 // takes its parameters spread rather than as an array.
-import { mkdirSync } from 'node:fs'
+import { closeSync, fchmodSync, mkdirSync, openSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite'
 import {
@@ -60,8 +60,35 @@ function adapt(db: DatabaseSync): SqliteDatabase {
   }
 }
 
+/** Owner read and write only: the store holds names and e-mail addresses. */
+export const fileMode = 0o600
+
+/**
+ * Creates the database file empty (an empty file is a valid empty SQLite database) with mode 0600, unless it
+ * exists: an existing file keeps the mode its owner gave it. fchmod makes the mode independent of the umask.
+ * SQLite's unix VFS creates the -wal, -shm and -journal files with the mode of the database file, so they are
+ * 0600 too.
+ */
+function createPrivateFile(path: string): void {
+  let fd: number
+  try {
+    fd = openSync(path, 'wx', fileMode)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return
+    throw error
+  }
+  try {
+    fchmodSync(fd, fileMode)
+  } finally {
+    closeSync(fd)
+  }
+}
+
 export function openDatabase({ path, busyTimeoutMs }: SqliteOptions): SqliteDatabase {
-  if (!isMemory(path)) mkdirSync(dirname(path), { recursive: true })
+  if (!isMemory(path)) {
+    mkdirSync(dirname(path), { recursive: true })
+    createPrivateFile(path)
+  }
   const db = new DatabaseSync(path)
   // busy_timeout first: switching to WAL needs a lock another process may hold for a moment.
   // synchronous=FULL because Kafka offsets are committed once the transaction is: a commit that a power

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { inspect } from 'node:util'
+import fc from 'fast-check'
 import { ConfigError } from '../../../src/config/index.ts'
 import { createStore } from '../../../src/store/index.ts'
 import { describeConnection, type MssqlConnectionOptions, parseMssqlUrl } from '../../../src/store/mssql/connection.ts'
@@ -113,8 +114,12 @@ describe('MSSQL_CONN', () => {
 
   it('fails on malformed strings, naming the key', () => {
     const cases: [string, RegExp][] = [
-      ['server=h;user=u;password=p;databse=d', /MSSQL_CONN: unknown key "databse" \(did you mean "database"\?\)/],
-      ['server=h;user=u;password=p;database=d;colour=red', /MSSQL_CONN: unknown key "colour"$/m],
+      [
+        'server=h;user=u;databse=d;password=p',
+        /MSSQL_CONN: an unknown key at position 3 \(did you mean "database"\?\)/,
+      ],
+      ['server=h;user=u;password=p;database=d;colour=red', /MSSQL_CONN: an unknown key at position 5$/m],
+      ['server=h;user=u;password=p;databse=d', /MSSQL_CONN: an unknown key at position 4, after an unquoted password/],
       ['user=u;password=p;database=d', /MSSQL_CONN: server is missing/],
       ['server=h;password=p;database=d', /MSSQL_CONN: user id is missing/],
       ['server=h;user=u;database=d', /MSSQL_CONN: password is missing/],
@@ -131,8 +136,8 @@ describe('MSSQL_CONN', () => {
       ['server=h;user=u;pwd=p;password=q;database=d', /"password" repeats "pwd"/],
       ['server=h;user=u;password="p;database=d', /the value of "password" opens a quote that is never closed/],
       ['server=h;user=u;password="p"x;database=d', /the value of "password" has characters after its closing quote/],
-      ['server=h;user=u;pass="p;database=d', /the value of part 3 opens a quote that is never closed/],
-      ['server=h;user=u;password=p;q;database=d', /part 4 is not key=value/],
+      ['server=h;user=u;pass="p;database=d', /the value of the key at position 3 opens a quote that is never closed/],
+      ['server=h;user=u;password=p;q;database=d', /position 4 is not key=value/],
       ['server=h\\;user=u;password=p;database=d', /server has an empty instance name/],
     ]
     for (const [raw, expected] of cases)
@@ -143,7 +148,12 @@ describe('MSSQL_CONN', () => {
       )
     // Every problem is reported at once.
     const all = problems(() => parseConnectionString('nope=1;encrypt=x'))
-    for (const part of ['unknown key "nope"', 'encrypt must be', 'server is missing', 'database is missing']) {
+    for (const part of [
+      'an unknown key at position 1',
+      'encrypt must be',
+      'server is missing',
+      'database is missing',
+    ]) {
       assert.ok(all.includes(part), part)
     }
   })
@@ -175,11 +185,59 @@ describe('MSSQL_CONN', () => {
     assert.equal(describeConnection(ok), 'mssql://u@h/d')
   })
 
+  it('names an unknown key by its position, never by its text, which may be a piece of the password', () => {
+    // The password Xy;prot=Secret9 was not quoted, so the split falls inside it and "prot" looks like a key, one
+    // typo away from "port": neither "prot", nor "port" as a hint, nor "Secret9" may appear.
+    const message = problems(() => parseConnectionString('server=h;user=u;password=Xy;prot=Secret9;database=d'))
+    assert.match(message, /MSSQL_CONN: an unknown key at position 4, after an unquoted password/)
+    for (const piece of ['prot', 'port', 'Secret9', 'Xy']) assert.ok(!message.includes(piece), message)
+    // Also when it does not follow the password, and when its value is quoted.
+    const later = problems(() => parseConnectionString('server=h;user=u;password=p;database=d;Hunter2Pw="x;y"'))
+    assert.match(later, /an unknown key at position 5$/m)
+    assert.ok(!later.toLowerCase().includes('hunter2pw'), later)
+  })
+
+  it('never echoes any text of the string in its errors, whatever the string (property)', () => {
+    // Tokens are drawn from letters that no message contains four in a row, so any four-character run of a token
+    // found in a message was copied from the input. Keys are compared lower-case, so the check is too.
+    const token = fc
+      .array(fc.constantFrom('q', 'x', 'z', 'j', 'Q', 'X', 'Z', 'J'), { minLength: 4, maxLength: 12 })
+      .map(chars => chars.join(''))
+    const part = fc.oneof(
+      fc.constantFrom('server=h', 'user id=u', 'database=d', 'encrypt=true', 'pooling=true', 'password=p'),
+      token.map(t => `password=${t}`),
+      fc.tuple(token, token).map(([k, v]) => `${k}=${v}`),
+      fc.tuple(token, token).map(([k, v]) => `${k}="${v}`),
+      fc.tuple(token, token).map(([k, v]) => `${k}={${v}}x`),
+      token,
+    )
+    fc.assert(
+      fc.property(fc.array(part, { minLength: 1, maxLength: 8 }), fc.constantFrom(';', '; '), (parts, sep) => {
+        const raw = parts.join(sep)
+        let message = ''
+        try {
+          parseConnectionString(raw)
+          return
+        } catch (error) {
+          message = `${(error as Error).message} ${inspect(error)}`.toLowerCase()
+        }
+        for (const t of raw.toLowerCase().match(/[qxzj]{4,}/g) ?? []) {
+          for (let i = 0; i + 4 <= t.length; i++) {
+            assert.ok(!message.includes(t.slice(i, i + 4)), `${raw} → ${message}`)
+          }
+        }
+      }),
+      { numRuns: 500 },
+    )
+  })
+
   it('is what createStore reads, failing at start with a ConfigError', async () => {
     await assert.rejects(
       createStore({ engine: 'mssql', connectionString: `server=h;usr=sa;password=${secret};database=d` }),
       (e: unknown) =>
-        e instanceof ConfigError && /MSSQL_CONN: unknown key "usr"/.test(e.message) && !e.message.includes('Sup3r'),
+        e instanceof ConfigError &&
+        /MSSQL_CONN: an unknown key at position 2$/m.test(e.message) &&
+        !e.message.includes('Sup3r'),
     )
     const store = await createStore({ engine: 'mssql', connectionString: 'server=h;user=u;password=p;database=d' })
     assert.equal(store.engine, 'mssql')
@@ -218,8 +276,12 @@ describe('DATABASE_URL=mssql://', () => {
       [`mssql://sa:${secret}@db`, /DATABASE_URL: database is missing/],
       ['mssql://sa@db/events', /DATABASE_URL: password is missing/],
       [`mssql://sa:${secret}@db/events?encrypt=nah`, /DATABASE_URL: encrypt must be/],
-      [`mssql://sa:${secret}@db/events?user=x`, /DATABASE_URL: unknown query parameter "user"/],
-      [`mssql://sa:${secret}@db/events?pooling=x`, /DATABASE_URL: unknown query parameter "pooling"/],
+      [`mssql://sa:${secret}@db/events?user=x`, /DATABASE_URL: query parameter "user" is not accepted/],
+      [`mssql://sa:${secret}@db/events?pooling=x`, /DATABASE_URL: query parameter "pooling" is not accepted/],
+      [
+        `mssql://sa:${secret}@db/events?encrypt=true&colour=red`,
+        /DATABASE_URL: an unknown query parameter at position 2$/m,
+      ],
       [`mssql://sa:${secret}@db/a/b`, /DATABASE_URL: the path must be just the database name/],
       [`mssql://sa:${secret}@db:99999/events`, /DATABASE_URL: is not a valid mssql:\/\/ URL/],
       ['mssql://sa:%E0%A4%A@db/events', /DATABASE_URL: the password has a broken %-escape/],
@@ -230,5 +292,14 @@ describe('DATABASE_URL=mssql://', () => {
       assert.ok(!message.includes('Sup3r'), message)
     }
     await assert.rejects(createStore({ engine: 'mssql', url: 'mssql://sa@db/events' }), ConfigError)
+  })
+
+  it('names an unknown query parameter by its position only', () => {
+    // An unencoded "?" in the password moves the rest of it into the query string.
+    for (const raw of ['mssql://sa:pw@db/events?encrypt=true&Hunter2Pw=1', 'mssql://sa:pw@db/events?a&Hunter2Pw']) {
+      const message = problems(() => parseMssqlUrl(raw))
+      assert.match(message, /DATABASE_URL: an unknown query parameter at position 2$/m, raw)
+      assert.ok(!message.toLowerCase().includes('hunter2pw'), message)
+    }
   })
 })

@@ -2,7 +2,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { Registry } from 'prom-client'
 import { limits } from '../events/index.ts'
-import { buildBaseApp } from '../http/index.ts'
+import { buildBaseApp, type HttpLimits, requireBearer } from '../http/index.ts'
 import type { Logger } from '../observability/index.ts'
 import type { Store } from '../store/index.ts'
 import { inventoryResponse, orderResponse, userResponse } from './schemas.ts'
@@ -13,6 +13,12 @@ export interface ApiAppOptions {
   registry: Registry
   /** How many of a user's orders GET /users/:id returns. */
   recentOrders?: number
+  /** When set, the read routes require it as a bearer token (READ_TOKEN). */
+  readToken?: string | undefined
+  /** When set, /ready shows its details to callers presenting it as a bearer token (ADMIN_TOKEN). */
+  adminToken?: string | undefined
+  /** Timeouts and connection limits of the server (the configuration's defaults when absent). */
+  limits?: HttpLimits
 }
 
 // Ids are what the producer accepts: 1..100 characters, no leading or trailing blanks, no control characters.
@@ -44,6 +50,8 @@ export function buildApiApp(options: ApiAppOptions): FastifyInstance {
     role: 'api',
     logger: options.logger,
     registry: options.registry,
+    ...(options.limits === undefined ? {} : { limits: options.limits }),
+    adminToken: options.adminToken,
     ready: async () => {
       try {
         await store.ping()
@@ -54,41 +62,47 @@ export function buildApiApp(options: ApiAppOptions): FastifyInstance {
     },
   })
 
-  app.get<{ Params: { id: string } }>(
-    '/users/:id',
-    { schema: { response: { 200: userResponse } } },
-    async (request, reply) => {
-      const { id } = request.params
-      if (badId(reply, 'user id', id)) return reply
-      const [user, recentOrders] = await Promise.all([store.getUser(id), store.getRecentOrders(id, recent)])
-      if (user === undefined) return notFound(reply, 'user', id)
-      return { user, recentOrders }
-    },
-  )
+  // The read routes, behind READ_TOKEN when it is set; /health, /ready and /metrics stay open.
+  app.register(async scope => {
+    const token = options.readToken
+    if (token !== undefined) scope.addHook('onRequest', requireBearer(token, 'READ_TOKEN'))
 
-  app.get<{ Params: { id: string } }>(
-    '/orders/:id',
-    { schema: { response: { 200: orderResponse } } },
-    async (request, reply) => {
-      const { id } = request.params
-      if (badId(reply, 'order id', id)) return reply
-      const [order, payment] = await Promise.all([store.getOrder(id), store.getPayment(id)])
-      if (order === undefined) return notFound(reply, 'order', id)
-      return { order, payment: payment ?? null }
-    },
-  )
+    scope.get<{ Params: { id: string } }>(
+      '/users/:id',
+      { schema: { response: { 200: userResponse } } },
+      async (request, reply) => {
+        const { id } = request.params
+        if (badId(reply, 'user id', id)) return reply
+        const [user, recentOrders] = await Promise.all([store.getUser(id), store.getRecentOrders(id, recent)])
+        if (user === undefined) return notFound(reply, 'user', id)
+        return { user, recentOrders }
+      },
+    )
 
-  app.get<{ Params: { sku: string } }>(
-    '/inventory/:sku',
-    { schema: { response: { 200: inventoryResponse } } },
-    async (request, reply) => {
-      const { sku } = request.params
-      if (badId(reply, 'sku', sku)) return reply
-      const inventory = await store.getInventory(sku)
-      if (inventory === undefined) return notFound(reply, 'sku', sku)
-      return inventory
-    },
-  )
+    scope.get<{ Params: { id: string } }>(
+      '/orders/:id',
+      { schema: { response: { 200: orderResponse } } },
+      async (request, reply) => {
+        const { id } = request.params
+        if (badId(reply, 'order id', id)) return reply
+        const [order, payment] = await Promise.all([store.getOrder(id), store.getPayment(id)])
+        if (order === undefined) return notFound(reply, 'order', id)
+        return { order, payment: payment ?? null }
+      },
+    )
+
+    scope.get<{ Params: { sku: string } }>(
+      '/inventory/:sku',
+      { schema: { response: { 200: inventoryResponse } } },
+      async (request, reply) => {
+        const { sku } = request.params
+        if (badId(reply, 'sku', sku)) return reply
+        const inventory = await store.getInventory(sku)
+        if (inventory === undefined) return notFound(reply, 'sku', sku)
+        return inventory
+      },
+    )
+  })
 
   return app
 }

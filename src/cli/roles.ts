@@ -7,7 +7,7 @@ import { buildApiApp } from '../api/index.ts'
 import type { Config, Role } from '../config/index.ts'
 import { consumerSettingsOf, createConsumerService } from '../consumer/index.ts'
 import { dlqFromConfig } from '../dlq/index.ts'
-import { buildBaseApp, markClosing } from '../http/index.ts'
+import { buildBaseApp, httpLimitsOf, markClosing } from '../http/index.ts'
 import { connectionOf } from '../kafka/options.ts'
 import { consumerMetrics, createLogger, createRegistry, type Logger } from '../observability/index.ts'
 import { buildProducerApp, createPublisher } from '../producer/index.ts'
@@ -40,7 +40,14 @@ async function producerRole(config: Config): Promise<RunningRole> {
   // Rejected events also go to the DLQ, so the seed's "malformed event → dlq:events" checks still hold
   // while the client gets its 400 at once.
   const dlq = dlqFromConfig(config, { logger, registry })
-  const app = buildProducerApp({ config, logger, registry, publisher, rejected: records => dlq.push(records) })
+  const app = buildProducerApp({
+    config,
+    limits: httpLimitsOf(config),
+    logger,
+    registry,
+    publisher,
+    rejected: records => dlq.push(records),
+  })
   return {
     role: 'producer',
     app,
@@ -63,6 +70,8 @@ async function consumerRole(config: Config): Promise<RunningRole> {
     role: 'consumer',
     logger,
     registry,
+    limits: httpLimitsOf(config),
+    adminToken: config.adminToken,
     ready: async () => {
       const status = service.status()
       const [database, deadLetters] = await Promise.all([
@@ -111,7 +120,14 @@ async function apiRole(config: Config): Promise<RunningRole> {
   const logger = createLogger(config.logLevel, 'api')
   const registry = createRegistry('api')
   const store = await storeOf(config, logger)
-  const app = buildApiApp({ store, logger, registry })
+  const app = buildApiApp({
+    store,
+    logger,
+    registry,
+    limits: httpLimitsOf(config),
+    readToken: config.readToken,
+    adminToken: config.adminToken,
+  })
   return {
     role: 'api',
     app,

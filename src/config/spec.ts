@@ -79,6 +79,8 @@ export const parsers = {
       return fail(`"${raw}" is not a readable file`)
     }
   },
+  /** A bearer token: long enough not to be guessed, without blanks (which no Authorization header could carry). */
+  token: (raw: string) => (/^\S{16,}$/.test(raw) ? raw : fail('it is shorter than 16 characters or has blanks')),
   bool: (raw: string) => {
     const v = raw.trim().toLowerCase()
     if (['1', 'true', 'yes', 'on'].includes(v)) return true
@@ -380,10 +382,83 @@ export const spec = {
   },
   host: {
     name: 'HOST',
-    description: 'Address the HTTP servers listen on',
-    default: '0.0.0.0',
+    description:
+      'Address the HTTP servers listen on, loopback only by default: set HOST=0.0.0.0 to listen on every interface (the container image does)',
+    default: '127.0.0.1',
     expects: 'an IP address or host name',
     parse: parsers.nonEmpty,
+  },
+  httpRequestTimeoutMs: {
+    name: 'HTTP_REQUEST_TIMEOUT_MS',
+    description:
+      'Longest a client may take to send a whole request, headers and body; past it the server answers 408 and closes the connection',
+    default: '30000',
+    expects: 'a whole number of milliseconds between 100 and 3600000',
+    parse: parsers.intBetween(100, 3_600_000),
+  },
+  httpHeadersTimeoutMs: {
+    name: 'HTTP_HEADERS_TIMEOUT_MS',
+    description:
+      "Longest a client may take to send a request's headers (408 and close past it); lowered to HTTP_REQUEST_TIMEOUT_MS when larger",
+    default: '10000',
+    expects: 'a whole number of milliseconds between 100 and 3600000',
+    parse: parsers.intBetween(100, 3_600_000),
+  },
+  httpKeepAliveTimeoutMs: {
+    name: 'HTTP_KEEP_ALIVE_TIMEOUT_MS',
+    description: 'How long an idle keep-alive connection waits for its next request before the server closes it',
+    default: '5000',
+    expects: 'a whole number of milliseconds between 100 and 600000',
+    parse: parsers.intBetween(100, 600_000),
+  },
+  httpConnectionTimeoutMs: {
+    name: 'HTTP_CONNECTION_TIMEOUT_MS',
+    description:
+      'Longest a connection may stay silent (nothing received or sent, also while its answer is awaited) before the server closes it',
+    default: '60000',
+    expects: 'a whole number of milliseconds between 100 and 3600000',
+    parse: parsers.intBetween(100, 3_600_000),
+  },
+  httpMaxConnections: {
+    name: 'HTTP_MAX_CONNECTIONS',
+    description: 'Most connections each HTTP server holds open; one past it is closed at once, unanswered',
+    default: '1024',
+    expects: 'a whole number between 1 and 1000000',
+    parse: parsers.positiveInt(1_000_000),
+  },
+  httpMaxRequestsPerSocket: {
+    name: 'HTTP_MAX_REQUESTS_PER_SOCKET',
+    description: 'Most requests one keep-alive connection carries before the server closes it',
+    default: '1000',
+    expects: 'a whole number between 1 and 1000000',
+    parse: parsers.positiveInt(1_000_000),
+  },
+  produceToken: {
+    name: 'PRODUCE_TOKEN',
+    description: 'When set, POST /produce requires `Authorization: Bearer <token>` (401 otherwise)',
+    default: undefined,
+    expects: 'at least 16 characters without blanks',
+    roles: ['producer'],
+    secret: true,
+    parse: parsers.token,
+  },
+  readToken: {
+    name: 'READ_TOKEN',
+    description: 'When set, the read API routes require `Authorization: Bearer <token>` (401 otherwise)',
+    default: undefined,
+    expects: 'at least 16 characters without blanks',
+    roles: ['api'],
+    secret: true,
+    parse: parsers.token,
+  },
+  adminToken: {
+    name: 'ADMIN_TOKEN',
+    description:
+      'When set, /ready shows its per-check details to callers sending `Authorization: Bearer <token>`; everyone else gets a bare status',
+    default: undefined,
+    expects: 'at least 16 characters without blanks',
+    secret: true,
+    parse: parsers.token,
   },
   logLevel: {
     name: 'LOG_LEVEL',

@@ -1,4 +1,4 @@
-export { type Event, eventIdOf, keyOf, parseEvent, parseRecord } from './parse.ts'
+export { clip, type Event, eventIdOf, keyOf, parseEvent, parseRecord, reportLimits } from './parse.ts'
 export {
   type EventType,
   eventTypes,

@@ -34,13 +34,13 @@ export type Event =
 // those skip the expressions. Every other string gets TypeBox's own check, so what is accepted does not change.
 Format.Set('date-time', value => isCanonicalDate(value) || Format.IsDateTime(value))
 
-const envelope = Compile(Envelope)
-const data = {
-  UserCreated: Compile(dataSchemas.UserCreated),
-  OrderPlaced: Compile(dataSchemas.OrderPlaced),
-  PaymentSettled: Compile(dataSchemas.PaymentSettled),
-  InventoryAdjusted: Compile(dataSchemas.InventoryAdjusted),
-} as const
+const envelope = shapeOf(Compile(Envelope), Envelope)
+const data: Readonly<Record<EventType, Shape>> = {
+  UserCreated: shapeOf(Compile(dataSchemas.UserCreated), dataSchemas.UserCreated),
+  OrderPlaced: shapeOf(Compile(dataSchemas.OrderPlaced), dataSchemas.OrderPlaced),
+  PaymentSettled: shapeOf(Compile(dataSchemas.PaymentSettled), dataSchemas.PaymentSettled),
+  InventoryAdjusted: shapeOf(Compile(dataSchemas.InventoryAdjusted), dataSchemas.InventoryAdjusted),
+}
 
 const knownTypes: ReadonlySet<string> = new Set(eventTypes)
 const dateFields = { createdAt: true, settledAt: true, adjustedAt: true } as const
@@ -51,31 +51,98 @@ type Checker = {
   Errors(value: unknown): Iterable<{ instancePath: string; message: string; params?: unknown }>
 }
 
-/** Adds the schema violations of `value` to `problems`; a valid value (nearly all of them) costs one check. */
-function addViolations(problems: string[], checker: Checker, value: unknown, prefix: string): void {
-  if (checker.Check(value)) return
-  for (const problem of violations(checker, value, prefix)) problems.push(problem)
+/**
+ * How much of a bad input an error report may carry: at most `problems` problems, each quoting at most `quote`
+ * characters of the input (a field name). Reports go back to clients, into logs and into the DLQ, so their size
+ * must not grow with the input.
+ */
+export const reportLimits = { problems: 20, quote: 100 } as const
+
+/**
+ * Fields an object may have beyond those its schema defines before it is refused without looking further: a
+ * report on a few unknown fields is useful, a walk through 95,000 of them is an attack.
+ */
+const extraFieldMargin = 8
+
+/** At most `max` characters of `text`, with an ellipsis when something was cut. */
+export function clip(text: string, max: number = reportLimits.quote): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text
 }
 
-function violations(checker: Checker, value: unknown, prefix: string): string[] {
-  const out = new Set<string>()
+interface Shape {
+  checker: Checker
+  /** The fields the schema defines; any other one is unknown. */
+  fields: ReadonlySet<string>
+}
+
+function shapeOf(checker: Checker, schema: { properties: object }): Shape {
+  return { checker, fields: new Set(Object.keys(schema.properties)) }
+}
+
+/** One thing wrong with an event: where (a JSON pointer) and what. */
+interface Problem {
+  path: string
+  why: string
+}
+
+/**
+ * Adds the schema violations of `value` (an object) to `problems`; a valid value (nearly all of them) costs a
+ * bounded key count and one check. Unknown fields are found here rather than by the validator, whose error list
+ * is capped (at 8) and would let unknown fields crowd out, or hide, the real problems.
+ */
+function addViolations(problems: Problem[], shape: Shape, value: object, prefix: string): void {
+  const maxFields = shape.fields.size + extraFieldMargin
+  const unknown: string[] = []
+  let count = 0
+  for (const name in value) {
+    if (++count > maxFields) {
+      problems.push({
+        path: prefix || '/',
+        why: `has more than ${maxFields} fields (the schema defines ${shape.fields.size})`,
+      })
+      break
+    }
+    if (!shape.fields.has(name)) unknown.push(name)
+  }
+  if (count <= maxFields && shape.checker.Check(value)) return
+  for (const name of unknown.slice(0, reportLimits.problems)) {
+    problems.push({ path: `${prefix}/${clip(name)}`, why: 'unknown field' })
+  }
+  if (count > maxFields) return
+  const known: Record<string, unknown> = {}
+  for (const name in value) if (shape.fields.has(name)) known[name] = (value as Record<string, unknown>)[name]
+  const before = problems.length
+  if (!shape.checker.Check(known)) problems.push(...violations(shape.checker, known, prefix))
+  // A value the validator refused is never accepted, even when no problem could be named.
+  if (problems.length === before && unknown.length === 0) problems.push({ path: prefix || '/', why: 'is invalid' })
+}
+
+function violations(checker: Checker, value: unknown, prefix: string): Problem[] {
+  const out = new Map<string, Problem>()
+  const add = (path: string, why: string) => out.set(`${path}: ${why}`, { path, why })
   for (const e of checker.Errors(value)) {
-    const params = e.params as { additionalProperties?: string[]; requiredProperties?: string[] } | undefined
-    if (params?.additionalProperties) {
-      for (const name of params.additionalProperties) out.add(`${prefix}${e.instancePath}/${name}: unknown field`)
-    } else if (params?.requiredProperties) {
-      for (const name of params.requiredProperties) out.add(`${prefix}${e.instancePath}/${name}: is required`)
+    const params = e.params as { requiredProperties?: string[] } | undefined
+    if (params?.requiredProperties) {
+      for (const name of params.requiredProperties) add(`${prefix}${e.instancePath}/${name}`, 'is required')
     } else if (e.message !== 'schema is false') {
-      out.add(`${prefix}${e.instancePath || '/'}: ${e.message}`)
+      add(`${prefix}${e.instancePath}` || '/', e.message)
     }
   }
-  return [...out]
+  return [...out.values()]
 }
 
-function schemaError(problems: string[]): PipelineError {
-  return new PipelineError('SCHEMA_VIOLATION', `invalid event: ${problems.join('; ')}`, {
-    paths: problems.map(p => p.slice(0, p.indexOf(':'))),
-  })
+/** The error for `problems`, listing at most reportLimits.problems of them. */
+function schemaError(problems: Problem[]): PipelineError {
+  const shown = problems.slice(0, reportLimits.problems)
+  const more = problems.length - shown.length
+  const tail = more > 0 ? `; and ${more} more` : ''
+  return new PipelineError(
+    'SCHEMA_VIOLATION',
+    `invalid event: ${shown.map(p => `${p.path}: ${p.why}`).join('; ')}${tail}`,
+    {
+      paths: shown.map(p => p.path),
+    },
+  )
 }
 
 // Two digits at `at`, or -1.
@@ -109,13 +176,13 @@ function isCanonicalDate(value: string): boolean {
 }
 
 /** A date-time that is also a real instant within DATETIME2's range, normalised to ISO UTC with ms. */
-function normaliseDate(value: string, field: string | undefined, problems: string[]): string {
+function normaliseDate(value: string, field: string | undefined, problems: Problem[]): string {
   if (isCanonicalDate(value)) return value
   const path = field === undefined ? '/timestamp' : `/data/${field}`
   const ms = Date.parse(value)
   const year = Number.isFinite(ms) ? new Date(ms).getUTCFullYear() : Number.NaN
   if (!(year >= 1 && year <= 9999)) {
-    problems.push(`${path}: is not a real date between years 0001 and 9999`)
+    problems.push({ path, why: 'is not a real date between years 0001 and 9999' })
     return value
   }
   return new Date(ms).toISOString()
@@ -131,29 +198,29 @@ export function parseEvent(value: unknown): Event {
   if (typeof type === 'string' && !knownTypes.has(type)) {
     throw new PipelineError(
       'UNKNOWN_TYPE',
-      `unknown event type ${JSON.stringify(type.slice(0, limits.idLength))}; expected one of ${eventTypes.join(', ')}`,
+      `unknown event type ${JSON.stringify(clip(type, limits.idLength))}; expected one of ${eventTypes.join(', ')}`,
       { paths: ['/type'] },
     )
   }
-  const problems: string[] = []
+  const problems: Problem[] = []
   addViolations(problems, envelope, v, '')
   if (typeof type === 'string' && knownTypes.has(type) && typeof v['data'] === 'object' && v['data'] !== null) {
-    addViolations(problems, data[type as EventType], v['data'], '/data')
+    addViolations(problems, data[type as EventType], v['data'] as object, '/data')
   }
   if (problems.length > 0) throw schemaError(problems)
 
   const body = { ...(v['data'] as Record<string, unknown>) }
   const timestamp = normaliseDate(v['timestamp'] as string, undefined, problems)
-  if ((v['eventId'] as string).includes('\u0000')) problems.push('/eventId: contains a NUL character')
+  if ((v['eventId'] as string).includes('\u0000')) problems.push({ path: '/eventId', why: 'contains a NUL character' })
   for (const field in body) {
     const fieldValue = body[field]
     // PostgreSQL and SQL Server text columns cannot hold U+0000; refuse it here rather than fail in the store.
     if (typeof fieldValue === 'string' && fieldValue.includes('\u0000')) {
-      problems.push(`/data/${field}: contains a NUL character`)
+      problems.push({ path: `/data/${field}`, why: 'contains a NUL character' })
     }
     if (field in dateFields) body[field] = normaliseDate(fieldValue as string, field, problems)
     if (field in moneyFields && Number((fieldValue as number).toFixed(2)) !== fieldValue) {
-      problems.push(`/data/${field}: has more than 2 decimal places`)
+      problems.push({ path: `/data/${field}`, why: 'has more than 2 decimal places' })
     }
   }
   if (problems.length > 0) throw schemaError(problems)
@@ -177,7 +244,7 @@ export function parseRecord(value: Uint8Array | null | undefined): Event {
   try {
     json = JSON.parse(text)
   } catch (error) {
-    throw new PipelineError('INVALID_JSON', `record value is not JSON: ${(error as Error).message}`)
+    throw new PipelineError('INVALID_JSON', `record value is not JSON: ${clip((error as Error).message, 200)}`)
   }
   return parseEvent(json)
 }

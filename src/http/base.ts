@@ -1,13 +1,15 @@
 // What every role's Fastify app shares: request ids, /health, /ready, /metrics, HTTP metrics, one error
-// handler, JSON 404s and a "closing" state for graceful shutdown. The app is returned unstarted so tests can
-// `inject` into it and the process module decides when to listen.
+// handler, JSON 404s, the server's timeouts and limits, and a "closing" state for graceful shutdown. The app is
+// returned unstarted so tests can `inject` into it and the process module decides when to listen.
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Registry } from 'prom-client'
 import type { Role } from '../config/index.ts'
 import { httpMetrics, type Logger } from '../observability/index.ts'
-import { errorHandler, notFoundHandler } from './errors.ts'
+import { bearerMatcher } from './auth.ts'
+import { errorHandlerWith, notFoundHandler } from './errors.ts'
+import { defaultHttpLimits, type HttpLimits, limitServer, serverOptions } from './limits.ts'
 
 export interface Check {
   ok: boolean
@@ -24,6 +26,12 @@ export interface BaseAppOptions {
   ready: () => Promise<Checks>
   /** Largest request body in bytes (Fastify's default, 1 MiB, when absent). */
   bodyLimit?: number
+  /** The variable that sets bodyLimit, named in the 413 answer. */
+  bodyLimitVariable?: string
+  /** Timeouts and connection limits of the server (the configuration's defaults when absent). */
+  limits?: HttpLimits
+  /** /ready shows its per-check details only to callers presenting this bearer token; never when unset. */
+  adminToken?: string | undefined
   /** Longest /ready waits for `ready` before it reports not ready. */
   readyTimeoutMs?: number
 }
@@ -62,8 +70,13 @@ export function markClosing(app: FastifyInstance): void {
   app.markClosing()
 }
 
+/** Fastify's default body limit, which applies when an app sets none. */
+const fastifyBodyLimit = 1024 * 1024
+
 export function buildBaseApp(options: BaseAppOptions): FastifyInstance {
+  const limits = options.limits ?? defaultHttpLimits
   const app = Fastify({
+    ...serverOptions(limits),
     loggerInstance: options.logger,
     genReqId: requestIdOf,
     // genReqId reads (and vets) x-request-id itself; Fastify's own header lookup would skip the vetting.
@@ -73,6 +86,7 @@ export function buildBaseApp(options: BaseAppOptions): FastifyInstance {
     routerOptions: { maxParamLength: 1000 },
     ...(options.bodyLimit === undefined ? {} : { bodyLimit: options.bodyLimit }),
   }) as unknown as FastifyInstance
+  limitServer(app.server, limits)
 
   let closing = false
   app.decorate('closing', {
@@ -98,13 +112,18 @@ export function buildBaseApp(options: BaseAppOptions): FastifyInstance {
     metrics.latency.observe({ method, route }, reply.elapsedTime / 1000)
   })
 
-  app.setErrorHandler(errorHandler)
+  const bodyLimit = options.bodyLimit ?? fastifyBodyLimit
+  const bodyLimitVariable = options.bodyLimitVariable === undefined ? '' : ` (${options.bodyLimitVariable})`
+  app.setErrorHandler(
+    errorHandlerWith({ PAYLOAD_TOO_LARGE: `body larger than ${bodyLimit} bytes${bodyLimitVariable}` }),
+  )
   app.setNotFoundHandler(notFoundHandler)
 
   app.get('/health', async () => ({ status: 'ok' }))
 
   const readyTimeoutMs = options.readyTimeoutMs ?? 3000
-  app.get('/ready', async (_request, reply) => {
+  const isAdmin = bearerMatcher(options.adminToken)
+  app.get('/ready', async (request, reply) => {
     let checks: Checks
     if (closing) {
       checks = { shutdown: { ok: false, error: 'shutting down' } }
@@ -116,7 +135,11 @@ export function buildBaseApp(options: BaseAppOptions): FastifyInstance {
       }
     }
     const ok = Object.values(checks).every(c => c.ok)
-    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not ready', checks })
+    const status = ok ? 'ready' : 'not ready'
+    // The checks' errors name hosts, ports and database messages: for operators only, never for anyone who can
+    // reach the port.
+    const body = isAdmin(request.headers.authorization) ? { status, checks } : { status }
+    return reply.code(ok ? 200 : 503).send(body)
   })
 
   app.get('/metrics', async (_request, reply) => {

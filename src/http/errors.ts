@@ -12,6 +12,7 @@ export const httpOnlyCodes = [
   'BAD_REQUEST',
   'BATCH_TOO_LARGE',
   'EMPTY_BATCH',
+  'UNAUTHORIZED',
 ] as const
 
 export type HttpOnlyCode = (typeof httpOnlyCodes)[number]
@@ -21,12 +22,15 @@ export type HttpErrorCode = ErrorCode | HttpOnlyCode
 export class HttpError extends Error {
   readonly statusCode: number
   readonly code: HttpOnlyCode
+  /** Headers the answer carries (WWW-Authenticate with a 401). */
+  readonly headers: Readonly<Record<string, string>>
 
-  constructor(statusCode: number, code: HttpOnlyCode, message: string) {
+  constructor(statusCode: number, code: HttpOnlyCode, message: string, headers: Record<string, string> = {}) {
     super(message)
     this.name = 'HttpError'
     this.statusCode = statusCode
     this.code = code
+    this.headers = headers
   }
 }
 
@@ -75,7 +79,11 @@ export interface Mapped {
   status: number
   body: ErrorBody
   retryAfter?: string
+  headers?: Readonly<Record<string, string>>
 }
+
+/** Messages of an app for codes whose wording depends on its configuration (the body limit and its variable). */
+export type Messages = Partial<Record<HttpErrorCode, string>>
 
 /** What the client sees for a PipelineError (also used for per-entry results of a batch). */
 export function describePipelineError(error: PipelineError): ErrorBody['error'] {
@@ -85,7 +93,7 @@ export function describePipelineError(error: PipelineError): ErrorBody['error'] 
     : { code: error.code, message }
 }
 
-export function mapError(error: unknown): Mapped {
+export function mapError(error: unknown, messages: Messages = {}): Mapped {
   if (error instanceof PipelineError) {
     const retryAfter = retryAfterSeconds[error.code]
     const mapped: Mapped = { status: statusOfCode[error.code], body: { error: describePipelineError(error) } }
@@ -93,7 +101,11 @@ export function mapError(error: unknown): Mapped {
     return mapped
   }
   if (error instanceof HttpError) {
-    return { status: error.statusCode, body: { error: { code: error.code, message: error.message } } }
+    return {
+      status: error.statusCode,
+      body: { error: { code: error.code, message: error.message } },
+      headers: error.headers,
+    }
   }
   const fastifyError = error as Partial<FastifyError>
   if (Array.isArray(fastifyError.validation)) {
@@ -107,14 +119,24 @@ export function mapError(error: unknown): Mapped {
   if (typeof status === 'number' && status >= 400 && status < 500) {
     // Fastify's own 4xx messages describe the request (size, media type, syntax), never our internals.
     const code = fastifyCodes[fastifyError.code ?? ''] ?? (status === 404 ? 'NOT_FOUND' : 'BAD_REQUEST')
-    const message = clearerMessages[code] ?? fastifyError.message ?? 'bad request'
+    const message = messages[code] ?? clearerMessages[code] ?? fastifyError.message ?? 'bad request'
     return { status, body: { error: { code, message } } }
   }
   return { status: 500, body: { error: { code: 'INTERNAL', message: 'internal error' } } }
 }
 
+/** The error handler of an app, with its own wording for some codes. */
+export function errorHandlerWith(
+  messages: Messages,
+): (error: unknown, request: FastifyRequest, reply: FastifyReply) => FastifyReply {
+  return (error, request, reply) => handleError(mapError(error, messages), error, request, reply)
+}
+
 export function errorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const mapped = mapError(error)
+  return handleError(mapError(error), error, request, reply)
+}
+
+function handleError(mapped: Mapped, error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const { code, message } = mapped.body.error
   if (mapped.status >= 500) {
     // The full error (with stack and cause) goes to the log, where the request id ties it to the response.
@@ -123,6 +145,7 @@ export function errorHandler(error: unknown, request: FastifyRequest, reply: Fas
     request.log.warn({ code, status: mapped.status, error: message }, 'request rejected')
   }
   if (mapped.retryAfter !== undefined) reply.header('retry-after', mapped.retryAfter)
+  if (mapped.headers !== undefined) reply.headers(mapped.headers)
   return reply.code(mapped.status).type('application/json; charset=utf-8').send(mapped.body)
 }
 

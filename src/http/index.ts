@@ -1,3 +1,4 @@
+export { bearerMatcher, requireBearer } from './auth.ts'
 export { type BaseAppOptions, buildBaseApp, type Check, type Checks, markClosing } from './base.ts'
 export {
   describePipelineError,
@@ -8,3 +9,4 @@ export {
   httpOnlyCodes,
   mapError,
 } from './errors.ts'
+export { defaultHttpLimits, type HttpLimits, httpLimitsOf } from './limits.ts'

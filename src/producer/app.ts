@@ -6,16 +6,28 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Registry } from 'prom-client'
 import type { Config } from '../config/index.ts'
 import { asPipelineError, PipelineError } from '../errors.ts'
-import { type Event, eventIdOf, keyOf, parseEvent } from '../events/index.ts'
-import { buildBaseApp, describePipelineError, type ErrorBody, HttpError } from '../http/index.ts'
+import { clip, type Event, eventIdOf, keyOf, parseEvent } from '../events/index.ts'
+import {
+  buildBaseApp,
+  describePipelineError,
+  type ErrorBody,
+  HttpError,
+  type HttpLimits,
+  requireBearer,
+} from '../http/index.ts'
 import { type Logger, producerMetrics } from '../observability/index.ts'
+import { type JsonShapeLimits, jsonShapeExcess } from './json-shape.ts'
 import type { PublishedOffset, Publisher } from './publisher.ts'
 import { createRefused, keepBody, type RefusedLimits, type RejectedSink, type Rejection } from './refused.ts'
 
 export type { RejectedSink } from './refused.ts'
 
 export interface ProducerAppOptions {
-  config: Pick<Config, 'bodyLimitBytes' | 'produceBatchMax'> & Partial<RefusedLimits>
+  config: Pick<Config, 'bodyLimitBytes' | 'produceBatchMax'> &
+    Partial<RefusedLimits> &
+    Partial<Pick<Config, 'produceToken' | 'adminToken'>>
+  /** Timeouts and connection limits of the server (the configuration's defaults when absent). */
+  limits?: HttpLimits
   logger: Logger
   registry: Registry
   publisher: Pick<Publisher, 'publish' | 'ready'>
@@ -28,34 +40,19 @@ export interface ProducerAppOptions {
 export type ProduceResult = { eventId: string } & PublishedOffset
 export type BatchEntryResult = ProduceResult | { eventId: string | null; error: ErrorBody['error'] }
 
-/** A body that is not JSON: kept (rather than failed in the parser) so the handler can dead-letter its text. */
-/** A batch of events is 3 levels deep; anything far deeper is an attack or a mistake, refused before parsing. */
-const maxJsonDepth = 64
+/**
+ * The shape limits of a request body. A batch is 3 levels deep and an event has at most 9 members in one object;
+ * the margins leave room for mistakes to be reported by the schema, with the fields they name.
+ */
+const bodyShape: JsonShapeLimits = { depth: 64, members: 64 }
 
-/** Deepest nesting of arrays and objects in JSON text, ignoring brackets inside strings. */
-export function jsonDepth(text: string): number {
-  let depth = 0
-  let deepest = 0
-  let inString = false
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i)
-    if (inString) {
-      if (c === 92 /* \\ */) i++
-      else if (c === 34 /* " */) inString = false
-    } else if (c === 34) inString = true
-    else if (c === 123 /* { */ || c === 91 /* [ */) {
-      if (++depth > deepest) deepest = depth
-    } else if (c === 125 /* } */ || c === 93 /* ] */) depth--
-  }
-  return deepest
-}
-
+/** A body refused before it became a JSON value: kept so the handler can dead-letter its text. */
 class UnparsedBody {
   readonly text: string
-  readonly reason: string
-  constructor(text: string, reason: string) {
+  readonly error: PipelineError
+  constructor(text: string, error: PipelineError) {
     this.text = text
-    this.reason = reason
+    this.error = error
   }
 }
 
@@ -71,6 +68,9 @@ export function buildProducerApp(options: ProducerAppOptions): FastifyInstance {
     logger: options.logger,
     registry: options.registry,
     bodyLimit: config.bodyLimitBytes,
+    bodyLimitVariable: 'PRODUCE_BODY_LIMIT',
+    ...(options.limits === undefined ? {} : { limits: options.limits }),
+    adminToken: config.adminToken,
     ready: async () => ({ kafka: await publisher.ready() }),
   })
 
@@ -161,6 +161,8 @@ export function buildProducerApp(options: ProducerAppOptions): FastifyInstance {
   }
 
   app.register(async scope => {
+    const token = config.produceToken
+    if (token !== undefined) scope.addHook('onRequest', requireBearer(token, 'PRODUCE_TOKEN'))
     // Only JSON is parsed here (Fastify answers 415 to anything else), and it is parsed by us so that a body
     // that is not JSON can still be dead-lettered as the text it was. JSON.parse never assigns prototypes, and
     // the event schemas refuse unknown fields such as __proto__, so no prototype can be polluted downstream.
@@ -168,17 +170,32 @@ export function buildProducerApp(options: ProducerAppOptions): FastifyInstance {
     scope.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
       const text = body as string
       keepBody(request, text)
-      // Deep nesting makes recursive code downstream (serialisers, validators) overflow its stack: refuse it
-      // here, as a 400 with the text kept for the DLQ, before anything recursive sees it.
-      if (jsonDepth(text) > maxJsonDepth) {
-        done(null, new UnparsedBody(text, `JSON nested deeper than ${maxJsonDepth} levels`))
+      // Deep nesting makes recursive code downstream (serialisers, validators) overflow its stack, and objects
+      // with thousands of members make parsing and validation slow: refuse both here, as a 400 with the text kept
+      // for the DLQ, before anything parses them.
+      const excess = jsonShapeExcess(text, bodyShape)
+      if (excess?.kind === 'depth') {
+        const error = new PipelineError('INVALID_JSON', `JSON nested deeper than ${excess.limit} levels`)
+        done(null, new UnparsedBody(text, error))
+        return
+      }
+      if (excess?.kind === 'members') {
+        const error = new PipelineError(
+          'SCHEMA_VIOLATION',
+          `invalid event: an object in the body has more than ${excess.limit} fields; an event has 4 and its data at most 5`,
+          { paths: ['/'] },
+        )
+        done(null, new UnparsedBody(text, error))
         return
       }
       try {
         done(null, JSON.parse(text))
       } catch (error) {
-        const reason = text.trim() === '' ? 'the body is empty' : (error as Error).message
-        done(null, new UnparsedBody(text, reason))
+        const reason = text.trim() === '' ? 'the body is empty' : clip((error as Error).message, 200)
+        done(
+          null,
+          new UnparsedBody(text, new PipelineError('INVALID_JSON', `request body is not valid JSON: ${reason}`)),
+        )
       }
     })
 
@@ -190,9 +207,8 @@ export function buildProducerApp(options: ProducerAppOptions): FastifyInstance {
       }
       const body = request.body
       if (body instanceof UnparsedBody) {
-        const error = new PipelineError('INVALID_JSON', `request body is not valid JSON: ${body.reason}`)
-        await reject(request, [{ value: undefined, text: body.text, error }])
-        throw error
+        await reject(request, [{ value: undefined, text: body.text, error: body.error }])
+        throw body.error
       }
       return Array.isArray(body) ? produceBatch(request, body, started) : produceOne(request, body, started)
     })

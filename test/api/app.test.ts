@@ -7,10 +7,18 @@ import { createStore } from '../../src/store/index.ts'
 import { inventoryAdjusted, orderPlaced, paymentSettled, userCreated } from '../helpers/events.ts'
 import { type Cleanup, sqliteFile } from '../helpers/resources.ts'
 
-async function setup(t: Cleanup) {
+const adminToken = 'admin-token-0123456789'
+
+async function setup(t: Cleanup, readToken?: string) {
   const store = await createStore({ engine: 'sqlite', path: sqliteFile(t) })
   await store.migrate()
-  const app = buildApiApp({ store, logger: createLogger('silent', 'api'), registry: createRegistry('api', false) })
+  const app = buildApiApp({
+    store,
+    logger: createLogger('silent', 'api'),
+    registry: createRegistry('api', false),
+    adminToken,
+    readToken,
+  })
   t.after(async () => {
     await app.close()
     await store.close()
@@ -113,9 +121,33 @@ describe('read API', () => {
     const { app, store } = await setup(t)
     assert.equal((await app.inject('/ready')).statusCode, 200)
     await store.close()
-    const r = await app.inject('/ready')
+    const r = await app.inject({ url: '/ready', headers: { authorization: `Bearer ${adminToken}` } })
     assert.equal(r.statusCode, 503)
     assert.equal(r.json().checks.database.ok, false)
+    const anonymous = await app.inject('/ready')
+    assert.equal(anonymous.statusCode, 503)
+    assert.deepEqual(anonymous.json(), { status: 'not ready' })
+  })
+
+  it('asks for READ_TOKEN on the read routes when it is set, and only there', async t => {
+    const readToken = 'read-token-0123456789'
+    const { app, apply } = await setup(t, readToken)
+    await apply(userCreated('u-1'), inventoryAdjusted('sku-1', 3))
+    for (const url of ['/users/u-1', '/orders/o-1', '/inventory/sku-1']) {
+      for (const authorization of [undefined, 'Bearer nope', `Bearer ${readToken}x`, `Basic ${readToken}`, readToken]) {
+        const r = await app.inject({ url, headers: authorization === undefined ? {} : { authorization } })
+        assert.equal(r.statusCode, 401, `${url} with ${authorization}`)
+        assert.equal(r.headers['www-authenticate'], 'Bearer')
+        assert.deepEqual(r.json(), {
+          error: { code: 'UNAUTHORIZED', message: 'send Authorization: Bearer <READ_TOKEN>' },
+        })
+      }
+    }
+    const ok = (url: string) => app.inject({ url, headers: { authorization: `Bearer ${readToken}` } })
+    assert.equal((await ok('/users/u-1')).statusCode, 200)
+    assert.equal((await ok('/inventory/sku-1')).json().quantity, 3)
+    assert.equal((await ok('/orders/o-1')).statusCode, 404)
+    for (const url of ['/health', '/ready', '/metrics']) assert.equal((await app.inject(url)).statusCode, 200, url)
   })
 
   it('counts requests by route pattern in /metrics', async t => {

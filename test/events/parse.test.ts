@@ -3,7 +3,7 @@ import { describe, it } from 'node:test'
 import fc from 'fast-check'
 import { IsDateTime as isRfc3339 } from 'typebox/format'
 import { PipelineError } from '../../src/errors.ts'
-import { keyOf, parseEvent, parseRecord } from '../../src/events/index.ts'
+import { clip, keyOf, parseEvent, parseRecord, reportLimits } from '../../src/events/index.ts'
 import { inventoryAdjusted, orderPlaced, paymentSettled, userCreated } from '../helpers/events.ts'
 
 function rejects(value: unknown, code: string, ...paths: string[]) {
@@ -125,6 +125,60 @@ describe('parseEvent', () => {
   it('refuses what is not an object', () => {
     for (const v of [null, 1, 'x', [], true]) rejects(v, 'SCHEMA_VIOLATION', '/')
   })
+
+  it('refuses unknown fields however many there are, naming them', () => {
+    // The validator lists at most 8 errors: unknown fields past that must still be refused, not let through.
+    for (const n of [1, 7, 8, 9, 12, 13, 100, 5000]) {
+      const e = userCreated('u')
+      const data: Record<string, unknown> = { ...e.data }
+      const envelope: Record<string, unknown> = { ...e }
+      for (let i = 0; i < n; i++) {
+        data[`extra${i}`] = i
+        envelope[`extra${i}`] = i
+      }
+      rejects({ ...e, data }, 'SCHEMA_VIOLATION', '/data/extra0')
+      rejects(envelope, 'SCHEMA_VIOLATION', '/extra0')
+    }
+    // Unknown fields do not hide the problems of the known ones.
+    const e = orderPlaced('o', 'u')
+    const data: Record<string, unknown> = { ...e.data, total: 'lots', userId: '' }
+    for (let i = 0; i < 8; i++) data[`extra${i}`] = i
+    rejects({ ...e, data }, 'SCHEMA_VIOLATION', '/data/total', '/data/userId', '/data/extra7')
+  })
+
+  it('keeps error reports bounded, whatever the input', () => {
+    const reportOf = (value: unknown) => {
+      try {
+        parseEvent(value)
+      } catch (error) {
+        assert.ok(error instanceof PipelineError)
+        return error
+      }
+      assert.fail('accepted')
+    }
+    const e = userCreated('u')
+    const wide: Record<string, unknown> = { ...e.data }
+    for (let i = 0; i < 95_000; i++) wide[`k${i}`] = 1
+    const started = performance.now()
+    const wideReport = reportOf({ ...e, data: wide })
+    const ms = performance.now() - started
+    assert.ok(wideReport.paths.includes('/data'), wideReport.message.slice(0, 200))
+    assert.ok(wideReport.paths.length <= reportLimits.problems)
+    assert.ok(wideReport.message.length < 2000, `${wideReport.message.length} characters`)
+    // The scan stops at the first fields past the limit: far cheaper than checking all 95,000.
+    assert.ok(ms < 500, `${ms} ms`)
+
+    const name = 'n'.repeat(1_000_000)
+    const long = reportOf({ ...e, data: { ...e.data, [name]: 1 }, [name]: 2 })
+    assert.ok(long.message.length < 1000, `${long.message.length} characters`)
+    assert.ok(long.paths.every(p => p.length <= reportLimits.quote + 10))
+    assert.ok(long.paths.includes(`/data/${clip(name)}`), JSON.stringify(long.paths))
+    assert.ok(long.paths.includes(`/${clip(name)}`))
+
+    const type = reportOf({ ...e, type: 't'.repeat(1_000_000) })
+    assert.equal(type.code, 'UNKNOWN_TYPE')
+    assert.ok(type.message.length < 300)
+  })
 })
 
 describe('parseRecord', () => {
@@ -139,5 +193,9 @@ describe('parseRecord', () => {
         (e: unknown) => e instanceof PipelineError && e.code === 'INVALID_JSON',
       )
     }
+    assert.throws(
+      () => parseRecord(Buffer.from(`{"a": x${'y'.repeat(1_000_000)}`)),
+      (e: unknown) => e instanceof PipelineError && e.message.length < 300,
+    )
   })
 })

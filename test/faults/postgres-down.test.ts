@@ -25,6 +25,8 @@ it('fault 2: PostgreSQL unreachable, then back: the consumer pauses and retries,
     DATABASE_URL: viaProxy.toString(),
     LOG_LEVEL: 'ERROR',
     PENDING_MAX_AGE: '1h',
+    // /ready shows which check fails only to the admin.
+    ADMIN_TOKEN: 'fault-test-admin-token',
   }
   const committed = async () => sum((await committedOffsets(env.KAFKA_GROUP_ID, topic)).values())
   await produceRaw(topic, before.records)
@@ -34,7 +36,9 @@ it('fault 2: PostgreSQL unreachable, then back: the consumer pauses and retries,
   await proxy.cut()
   await produceRaw(topic, during.records)
   await eventually('/ready reports the database', async () => {
-    const r = await fetch(`${consumer.urls.consumer}/ready`)
+    const r = await fetch(`${consumer.urls.consumer}/ready`, {
+      headers: { authorization: `Bearer ${env.ADMIN_TOKEN}` },
+    })
     const body = (await r.json()) as { checks: Record<string, { ok: boolean }> }
     return r.status === 503 && body.checks['database']?.ok === false
   })

@@ -7,11 +7,14 @@ import { createLogger, createRegistry } from '../../src/observability/index.ts'
 
 type Line = Record<string, unknown>
 
+const adminToken = 'admin-token-0123456789'
+const asAdmin = { authorization: `Bearer ${adminToken}` }
+
 function testApp(ready: () => Promise<Checks> = async () => ({ thing: { ok: true } }), bodyLimit?: number) {
   const lines: Line[] = []
   const logger = createLogger('debug', 'api', { write: (s: string) => void lines.push(JSON.parse(s) as Line) })
   const registry = createRegistry('api', false)
-  const app = buildBaseApp({ role: 'api', logger, registry, ready, readyTimeoutMs: 300, bodyLimit })
+  const app = buildBaseApp({ role: 'api', logger, registry, ready, readyTimeoutMs: 300, bodyLimit, adminToken })
   app.get('/items/:id', async request => ({ id: (request.params as { id: string }).id }))
   app.get('/fail/:code', async request => {
     const code = (request.params as { code: ErrorCode }).code
@@ -36,8 +39,8 @@ function assertNoStack(body: string) {
   assert.doesNotMatch(body, /\n\s+at |stack|\.ts:\d+/)
 }
 
-async function json(app: FastifyInstance, url: string) {
-  const res = await app.inject({ method: 'GET', url })
+async function json(app: FastifyInstance, url: string, headers: Record<string, string> = {}) {
+  const res = await app.inject({ method: 'GET', url, headers })
   assertNoStack(res.body)
   return { res, body: res.json() as Record<string, unknown> }
 }
@@ -53,29 +56,66 @@ describe('base app', () => {
   it('answers /ready from the checks: 200 when all pass, 503 when one fails, throws or hangs', async () => {
     let checks: () => Promise<Checks> = async () => ({ kafka: { ok: true }, db: { ok: true } })
     const { app } = testApp(() => checks())
-    let r = await json(app, '/ready')
+    let r = await json(app, '/ready', asAdmin)
     assert.equal(r.res.statusCode, 200)
     assert.deepEqual(r.body, { status: 'ready', checks: { kafka: { ok: true }, db: { ok: true } } })
 
-    checks = async () => ({ kafka: { ok: true }, db: { ok: false, error: 'connection refused' } })
-    r = await json(app, '/ready')
+    checks = async () => ({ kafka: { ok: true }, db: { ok: false, error: 'connection refused to 10.0.0.7:5432' } })
+    r = await json(app, '/ready', asAdmin)
     assert.equal(r.res.statusCode, 503)
     assert.deepEqual(r.body, {
       status: 'not ready',
-      checks: { kafka: { ok: true }, db: { ok: false, error: 'connection refused' } },
+      checks: { kafka: { ok: true }, db: { ok: false, error: 'connection refused to 10.0.0.7:5432' } },
     })
 
     checks = async () => {
       throw new Error('probe exploded')
     }
-    r = await json(app, '/ready')
+    r = await json(app, '/ready', asAdmin)
     assert.equal(r.res.statusCode, 503)
     assert.equal(r.body['status'], 'not ready')
 
     checks = () => new Promise(() => {})
-    r = await json(app, '/ready')
+    r = await json(app, '/ready', asAdmin)
     assert.equal(r.res.statusCode, 503)
     assert.match(JSON.stringify(r.body), /did not answer within 300 ms/)
+  })
+
+  it('answers /ready with a bare status to anyone without the admin token', async () => {
+    let checks: () => Promise<Checks> = async () => ({ db: { ok: true } })
+    const { app } = testApp(() => checks())
+    const anonymous: Record<string, string>[] = [
+      {},
+      { authorization: 'Bearer wrong' },
+      { authorization: adminToken },
+      { authorization: 'Basic x' },
+    ]
+    for (const headers of anonymous) {
+      const r = await json(app, '/ready', headers)
+      assert.equal(r.res.statusCode, 200)
+      assert.deepEqual(r.body, { status: 'ready' })
+    }
+    checks = async () => ({ db: { ok: false, error: 'password authentication failed for user "sa" at 10.0.0.7' } })
+    for (const headers of anonymous) {
+      const r = await json(app, '/ready', headers)
+      assert.equal(r.res.statusCode, 503)
+      assert.equal(r.res.body, '{"status":"not ready"}')
+    }
+    // The scheme is case-insensitive (RFC 6750).
+    const r = await json(app, '/ready', { authorization: `bearer ${adminToken}` })
+    assert.match(r.res.body, /password authentication failed/)
+  })
+
+  it('never shows /ready details when no admin token is configured', async () => {
+    const logger = createLogger('silent', 'api')
+    const ready = async () => ({ db: { ok: false, error: 'secret address 10.0.0.7' } })
+    const app = buildBaseApp({ role: 'api', logger, registry: createRegistry('api', false), ready })
+    const attempts: Record<string, string>[] = [{}, { authorization: 'Bearer ' }, { authorization: 'Bearer undefined' }]
+    for (const headers of attempts) {
+      const r = await json(app, '/ready', headers)
+      assert.equal(r.res.statusCode, 503)
+      assert.equal(r.res.body, '{"status":"not ready"}')
+    }
   })
 
   it('answers /ready 503 once closing, whatever the checks say', async () => {
@@ -83,9 +123,10 @@ describe('base app', () => {
     assert.equal(app.closing, false)
     markClosing(app)
     assert.equal(app.closing, true)
-    const { res, body } = await json(app, '/ready')
+    const { res, body } = await json(app, '/ready', asAdmin)
     assert.equal(res.statusCode, 503)
     assert.deepEqual(body, { status: 'not ready', checks: { shutdown: { ok: false, error: 'shutting down' } } })
+    assert.deepEqual((await json(app, '/ready')).body, { status: 'not ready' })
     assert.equal((await app.inject('/health')).statusCode, 200)
   })
 
@@ -152,6 +193,8 @@ describe('base app', () => {
       assert.equal(res.statusCode, status, code)
       assert.equal((res.json() as { error: { code: string } }).error.code, code)
     }
+    // The 413 names the limit.
+    assert.equal((cases[2]![0].json() as { error: { message: string } }).error.message, 'body larger than 64 bytes')
     const validation = (cases[4]![0].json() as { error: { paths: string[] } }).error
     assert.ok(validation.paths.length > 0)
   })

@@ -16,18 +16,23 @@ interface Setup {
   topic: string
 }
 
-const config = { bodyLimitBytes: 64 * 1024, produceBatchMax: 5 }
+const config = { bodyLimitBytes: 64 * 1024, produceBatchMax: 5, adminToken: 'admin-token-0123456789' }
+const asAdmin = { authorization: `Bearer ${config.adminToken}` }
 
 async function setup(
   t: Cleanup,
-  over: { publisher?: Publisher; sinkFails?: boolean; bodyLimitBytes?: number } = {},
+  over: { publisher?: Publisher; sinkFails?: boolean; bodyLimitBytes?: number; produceToken?: string } = {},
 ): Promise<Setup> {
   const topic = over.publisher ? over.publisher.topic : await kafkaTopic(t)
   const publisher = over.publisher ?? (await testPublisher(t, topic))
   const { logger, lines } = capturingLogger()
   const dead: DeadLetter[][] = []
   const app = buildProducerApp({
-    config: { ...config, bodyLimitBytes: over.bodyLimitBytes ?? config.bodyLimitBytes },
+    config: {
+      ...config,
+      bodyLimitBytes: over.bodyLimitBytes ?? config.bodyLimitBytes,
+      ...(over.produceToken === undefined ? {} : { produceToken: over.produceToken }),
+    },
     logger,
     registry: createRegistry('producer', false),
     publisher,
@@ -192,7 +197,10 @@ describe('POST /produce', () => {
     const { app } = await setup(t, { bodyLimitBytes: 300 })
     const large = await produce(app, { ...userCreated('u'), pad: 'x'.repeat(400) })
     assert.equal(large.statusCode, 413)
-    assert.equal(errorOf(large).code, 'PAYLOAD_TOO_LARGE')
+    assert.deepEqual(errorOf(large), {
+      code: 'PAYLOAD_TOO_LARGE',
+      message: 'body larger than 300 bytes (PRODUCE_BODY_LIMIT)',
+    })
 
     const body = JSON.stringify(userCreated('u'))
     for (const contentType of ['text/plain', 'application/x-www-form-urlencoded', 'application/jsonx']) {
@@ -226,9 +234,10 @@ describe('POST /produce', () => {
     assert.equal(notFound.statusCode, 404)
     assert.equal(errorOf(notFound).code, 'NOT_FOUND')
     assert.deepEqual((await app.inject('/health')).json(), { status: 'ok' })
-    const ready = await app.inject('/ready')
+    const ready = await app.inject({ url: '/ready', headers: asAdmin })
     assert.equal(ready.statusCode, 200)
     assert.deepEqual(ready.json(), { status: 'ready', checks: { kafka: { ok: true } } })
+    assert.deepEqual((await app.inject('/ready')).json(), { status: 'ready' })
 
     assert.equal((await produce(app, userCreated('user-m'))).statusCode, 200)
     assert.equal((await produce(app, { type: 'Nope' })).statusCode, 400)
@@ -248,9 +257,11 @@ describe('POST /produce', () => {
     assert.equal(errorOf(res).code, 'KAFKA_UNAVAILABLE')
     assert.ok(Number(res.headers['retry-after']) > 0)
     assert.ok(Date.now() - started < 3000)
-    const ready = await app.inject('/ready')
+    const ready = await app.inject({ url: '/ready', headers: asAdmin })
     assert.equal(ready.statusCode, 503)
     assert.equal((ready.json() as { checks: { kafka: { ok: boolean } } }).checks.kafka.ok, false)
+    const bare = await app.inject('/ready')
+    assert.equal(bare.body, '{"status":"not ready"}')
   })
 
   it('answers 503 SHUTTING_DOWN once closing', async t => {
@@ -261,5 +272,64 @@ describe('POST /produce', () => {
     assert.equal(errorOf(res).code, 'SHUTTING_DOWN')
     assert.ok(res.headers['retry-after'])
     assert.equal((await app.inject('/ready')).statusCode, 503)
+  })
+
+  it('asks for PRODUCE_TOKEN before reading the body, when it is set', async t => {
+    const token = 'produce-token-0123456789'
+    const { app, dead, lines } = await setup(t, { produceToken: token })
+    const body = JSON.stringify(userCreated('user-token'))
+    for (const authorization of [undefined, 'Bearer', 'Bearer nope', `Bearer ${token}0`, `Token ${token}`, token]) {
+      const res = await produce(app, body, authorization === undefined ? {} : { authorization })
+      assert.equal(res.statusCode, 401, String(authorization))
+      assert.equal(res.headers['www-authenticate'], 'Bearer')
+      assert.deepEqual(errorOf(res), { code: 'UNAUTHORIZED', message: 'send Authorization: Bearer <PRODUCE_TOKEN>' })
+    }
+    // Refused before parsing: neither invalid JSON nor a body past the limit gets further than the 401.
+    assert.equal((await produce(app, '{not json')).statusCode, 401)
+    assert.equal((await produce(app, `"${'x'.repeat(100_000)}"`)).statusCode, 401)
+    assert.equal(dead.length, 0)
+    assert.equal((await produce(app, body, { authorization: `Bearer ${token}` })).statusCode, 200)
+    assert.equal((await produce(app, body, { authorization: `bearer  ${token} ` })).statusCode, 200)
+    assert.ok(!JSON.stringify(lines).includes(token), 'the token was logged')
+    for (const url of ['/health', '/ready', '/metrics']) assert.equal((await app.inject(url)).statusCode, 200, url)
+  })
+
+  it('refuses bodies with objects too wide or too deep before parsing them, and dead-letters the text', async t => {
+    const { app, dead } = await setup(t)
+    const event = userCreated('user-wide')
+    const data: Record<string, unknown> = { ...event.data }
+    for (let i = 0; i < 65; i++) data[`k${i}`] = i
+    const wide = JSON.stringify({ ...event, data })
+    let res = await produce(app, wide)
+    assert.equal(res.statusCode, 400)
+    assert.deepEqual(errorOf(res).paths, ['/'])
+    assert.match(errorOf(res).message, /more than 64 fields/)
+    assert.equal(dead.at(-1)?.[0]?.payload, wide)
+    res = await produce(app, `[${wide}]`)
+    assert.equal(res.statusCode, 400)
+    assert.equal(errorOf(res).code, 'SCHEMA_VIOLATION')
+    res = await produce(app, `${'['.repeat(65)}${']'.repeat(65)}`)
+    assert.equal(res.statusCode, 400)
+    assert.deepEqual(errorOf(res), { code: 'INVALID_JSON', message: 'JSON nested deeper than 64 levels' })
+  })
+
+  it('answers unknown fields with a bounded report, in a single event and in a batch', async t => {
+    const { app, lines } = await setup(t, { bodyLimitBytes: 1024 * 1024 })
+    const event = userCreated('user-long')
+    const name = 'f'.repeat(500_000)
+    const res = await produce(app, { ...event, data: { ...event.data, [name]: 1 } })
+    assert.equal(res.statusCode, 400)
+    assert.ok(res.body.length < 1000, `${res.body.length} bytes`)
+    assert.deepEqual(errorOf(res).paths, [`/data/${'f'.repeat(100)}…`])
+    const many: Record<string, unknown> = { ...event.data }
+    for (let i = 0; i < 40; i++) many[`${'g'.repeat(300)}${i}`] = i
+    const batch = await produce(app, [
+      { ...event, data: many },
+      { ...event, [name]: 1 },
+    ])
+    assert.equal(batch.statusCode, 200)
+    assert.ok(batch.body.length < 6000, `${batch.body.length} bytes`)
+    for (const line of lines)
+      assert.ok(JSON.stringify(line).length < 6000, `a ${JSON.stringify(line).length}-byte line`)
   })
 })

@@ -5,7 +5,7 @@
 // whose DELETE removed it, and the DLQ keeps one entry per Kafka record.
 import type { DeadLetterQueue } from '../dlq/index.ts'
 import { asPipelineError } from '../errors.ts'
-import type { ConsumerMetrics, Logger } from '../observability/index.ts'
+import { type ConsumerMetrics, eventFields, type Logger } from '../observability/index.ts'
 import type { PendingStats, Store } from '../store/index.ts'
 import { planExpiry } from './dead-letters.ts'
 
@@ -62,12 +62,8 @@ export function createPendingSweeper(options: PendingSweeperOptions) {
         metrics.dlq.inc({ code: letter.error.code })
         logger.error(
           {
-            eventId: letter.eventId,
+            ...eventFields(undefined, letter, { eventId: letter.eventId, key: letter.key }),
             type: 'OrderPlaced',
-            key: letter.key,
-            topic: letter.topic,
-            partition: letter.partition,
-            offset: letter.offset,
             err: letter.error,
           },
           'event dead-lettered',

@@ -11,7 +11,7 @@
 import type { DeadLetterQueue } from '../dlq/index.ts'
 import { asPipelineError, PipelineError } from '../errors.ts'
 import { type Event, type EventType, keyOf, parseRecord } from '../events/index.ts'
-import type { ConsumerMetrics, Logger } from '../observability/index.ts'
+import { type ConsumerMetrics, eventFields, type Logger } from '../observability/index.ts'
 import type { SourcedEvent, Store } from '../store/index.ts'
 import { deadLetterOf, type InboundRecord, keyText } from './dead-letters.ts'
 import { Aborted, backoffDelay, pause } from './retry.ts'
@@ -50,17 +50,6 @@ export interface ProcessorOptions {
   recordMaxBytes?: number
   /** Called with the error while a transient failure keeps the consumer retrying, and with undefined after. */
   onDegraded?: (error: PipelineError | undefined) => void
-}
-
-function fieldsOf(record: InboundRecord, event?: Event) {
-  return {
-    eventId: event?.eventId ?? null,
-    type: event?.type ?? null,
-    key: event ? keyOf(event) : keyText(record.key),
-    topic: record.topic,
-    partition: record.partition,
-    offset: record.offset.toString(),
-  }
 }
 
 export function createProcessor(options: ProcessorOptions) {
@@ -190,8 +179,7 @@ export function createProcessor(options: ProcessorOptions) {
       metrics.dlq.inc({ code: f.error.code })
       logger.error(
         {
-          ...fieldsOf(f.record, f.event),
-          eventId: letters[i]?.eventId ?? null,
+          ...eventFields(f.event, f.record, { eventId: letters[i]?.eventId, key: keyText(f.record.key) }),
           err: { code: f.error.code, message: f.error.message },
           attempts: 1,
         },

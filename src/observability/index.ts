@@ -1,3 +1,4 @@
+export { eventFields, type RecordPosition } from './event-fields.ts'
 export { createLogger, type Logger, redactPaths } from './logger.ts'
 export {
   type ConsumerMetrics,

@@ -1,5 +1,5 @@
 // pino JSON logs. Context object first, constant message second; every line about an event carries eventId,
-// type, key, topic, partition and offset (see eventFields).
+// type, key, topic, partition and offset (built by eventFields, event-fields.ts).
 import { type Logger, pino } from 'pino'
 import type { LogLevel } from '../config/index.ts'
 

@@ -6,7 +6,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Registry } from 'prom-client'
 import type { Config } from '../config/index.ts'
 import { asPipelineError, PipelineError } from '../errors.ts'
-import { clip, type Event, eventIdOf, keyOf, parseEvent } from '../events/index.ts'
+import { clip, type Event, eventIdOf, parseEvent } from '../events/index.ts'
 import {
   buildBaseApp,
   describePipelineError,
@@ -15,7 +15,7 @@ import {
   type HttpLimits,
   requireBearer,
 } from '../http/index.ts'
-import { type Logger, producerMetrics } from '../observability/index.ts'
+import { eventFields, type Logger, producerMetrics } from '../observability/index.ts'
 import { type JsonShapeLimits, jsonShapeExcess } from './json-shape.ts'
 import type { PublishedOffset, Publisher } from './publisher.ts'
 import { createRefused, keepBody, type RefusedLimits, type RejectedSink, type Rejection } from './refused.ts'
@@ -78,12 +78,7 @@ export function buildProducerApp(options: ProducerAppOptions): FastifyInstance {
     const { topic, partition, offset } = at
     request.log.info(
       {
-        eventId: event.eventId,
-        type: event.type,
-        key: keyOf(event),
-        topic,
-        partition,
-        offset,
+        ...eventFields(event, at),
         latencyMs: Math.round((performance.now() - started) * 1000) / 1000,
       },
       'event published',

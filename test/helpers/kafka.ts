@@ -14,10 +14,8 @@ const toBuffer = (v: string | Buffer) => (typeof v === 'string' ? Buffer.from(v)
 /**
  * Writes records exactly as given (no validation, any bytes), each exactly once, and waits for the broker's
  * acknowledgement. Large inputs go out in several requests, each well under the broker's 1 MB request limit.
- *
- * Idempotent, so that the broker drops a write the client retries after it had landed: without it, a CI run on a
- * busy machine found the records of one partition twice in a topic given 8 records, and the test counting
- * committed offsets waited for 8 in vain.
+ * Idempotent: the broker drops a write the client retries after it had landed, so a test that counts offsets
+ * finds each record once.
  */
 export async function produceRaw(topic: string, records: RawRecord[]): Promise<void> {
   const producer = new Producer({

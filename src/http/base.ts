@@ -10,6 +10,7 @@ import { httpMetrics, type Logger } from '../observability/index.ts'
 import { bearerMatcher } from './auth.ts'
 import { errorHandlerWith, notFoundHandler } from './errors.ts'
 import { defaultHttpLimits, type HttpLimits, limitServer, serverOptions } from './limits.ts'
+import { ProbeQuietLogController } from './request-log.ts'
 
 export interface Check {
   ok: boolean
@@ -78,6 +79,7 @@ export function buildBaseApp(options: BaseAppOptions): FastifyInstance {
   const app = Fastify({
     ...serverOptions(limits),
     loggerInstance: options.logger,
+    logController: new ProbeQuietLogController(),
     genReqId: requestIdOf,
     // genReqId reads (and vets) x-request-id itself; Fastify's own header lookup would skip the vetting.
     requestIdHeader: false,
@@ -118,6 +120,14 @@ export function buildBaseApp(options: BaseAppOptions): FastifyInstance {
     errorHandlerWith({ PAYLOAD_TOO_LARGE: `body larger than ${bodyLimit} bytes${bodyLimitVariable}` }),
   )
   app.setNotFoundHandler(notFoundHandler)
+
+  // GET / lists what this port serves, so a person who opens it in a browser or with curl sees where to go.
+  const routes: string[] = []
+  app.addHook('onRoute', route => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method]
+    for (const method of methods) if (method !== 'HEAD') routes.push(`${method} ${route.url}`)
+  })
+  app.get('/', async () => ({ role: options.role, routes: [...routes].sort() }))
 
   app.get('/health', async () => ({ status: 'ok' }))
 

@@ -46,6 +46,33 @@ async function json(app: FastifyInstance, url: string, headers: Record<string, s
 }
 
 describe('base app', () => {
+  it('answers GET / with the routes this port serves', async () => {
+    const { app } = testApp()
+    const { res, body } = await json(app, '/')
+    assert.equal(res.statusCode, 200)
+    assert.equal(body['role'], 'api')
+    const routes = body['routes'] as string[]
+    for (const route of ['GET /health', 'GET /ready', 'GET /metrics', 'GET /items/:id', 'POST /things']) {
+      assert.ok(routes.includes(route), `${route} in ${routes.join(', ')}`)
+    }
+    assert.ok(!routes.some(r => r.startsWith('HEAD ')))
+  })
+
+  it('logs probe requests at DEBUG and the rest at INFO', async () => {
+    const { app, lines } = testApp()
+    for (const url of ['/health', '/ready', '/metrics?x=1', '/items/a']) await app.inject(url)
+    const levels = (path: string) =>
+      lines
+        .filter(l => l['msg'] === 'incoming request' && String((l['req'] as { url: string }).url).startsWith(path))
+        .map(l => l['level'])
+    // The logger writes level labels.
+    const debug = 'debug'
+    const info = 'info'
+    for (const probe of ['/health', '/ready', '/metrics']) assert.deepEqual(levels(probe), [debug], probe)
+    assert.deepEqual(levels('/items/a'), [info])
+    assert.ok(lines.some(l => l['msg'] === 'request completed' && l['level'] === debug))
+  })
+
   it('answers /health', async () => {
     const { app } = testApp()
     const { res, body } = await json(app, '/health')

@@ -1,4 +1,4 @@
-import { InvalidValue, type Role, type Spec, spec } from './spec.ts'
+import { InvalidValue, type Role, type Spec, spec, type VarSpec } from './spec.ts'
 
 type Parsed<K extends keyof Spec> = ReturnType<Spec[K]['parse']>
 type Values = {
@@ -48,15 +48,30 @@ function crossChecks(values: Values): string[] {
   return problems
 }
 
+/** Which roles this process runs, and whether one runs alone: only their variables are read and checked. */
+export interface ConfigScope {
+  readonly roles: readonly Role[]
+  readonly alone: boolean
+}
+
+/** Whether a variable is read by a process running `scope` (every variable when there is no scope). */
+function readBy(v: VarSpec<unknown>, scope: ConfigScope | undefined): boolean {
+  if (scope === undefined) return true
+  if (v.aloneOnly === true && !scope.alone) return false
+  return v.roles === undefined || v.roles.some(role => scope.roles.includes(role))
+}
+
 /**
  * Reads the environment once into a frozen, typed Config. Every invalid variable is reported, each with
  * its name and what it expects, in one ConfigError. Empty strings count as unset, as in the seed system.
+ * With a scope, a variable none of its roles reads keeps its default and is not checked: `SERVICE_PORT=abc`
+ * does not stop `pipeline all`, which ignores it.
  */
-export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+export function loadConfig(env: Record<string, string | undefined> = process.env, scope?: ConfigScope): Config {
   const problems: string[] = []
   const values: Record<string, unknown> = {}
   for (const [key, v] of Object.entries(spec)) {
-    const raw = env[v.name]
+    const raw = readBy(v as VarSpec<unknown>, scope) ? env[v.name] : undefined
     const source = raw === undefined || raw === '' ? v.default : raw
     if (source === undefined) {
       values[key] = undefined
@@ -66,8 +81,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       values[key] = v.parse(source)
     } catch (error) {
       if (!(error instanceof InvalidValue)) throw error
-      // Never echo a secret back, even in an error.
-      const why = 'secret' in v && v.secret ? 'its value is not valid' : error.message
+      // Never echo a secret back, even in an error: only a message that quotes nothing of the value is shown.
+      const why = 'secret' in v && v.secret && !error.quotesNothing ? 'its value is not valid' : error.message
       problems.push(`${v.name}: ${why}; expected ${v.expects}`)
     }
   }

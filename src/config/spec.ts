@@ -17,13 +17,53 @@ export interface VarSpec<T> {
   readonly roles?: readonly Role[]
   /** Hides the value in logs and `pipeline config`. */
   readonly secret?: boolean
+  /** Read only by a role started alone (`pipeline producer|consumer|api`), not by `pipeline all`. */
+  readonly aloneOnly?: boolean
   readonly parse: (raw: string) => T
 }
 
-export class InvalidValue extends Error {}
+export class InvalidValue extends Error {
+  /** The message quotes nothing of the value, so it may be shown even for a secret variable. */
+  readonly quotesNothing: boolean
+  constructor(message: string, quotesNothing = false) {
+    super(message)
+    this.quotesNothing = quotesNothing
+  }
+}
 
 const fail = (why: string): never => {
   throw new InvalidValue(why)
+}
+
+/** A failure whose message says what is wrong without any text of the value (safe for secrets). */
+const failPlainly = (why: string): never => {
+  throw new InvalidValue(why, true)
+}
+
+/**
+ * DATABASE_URL, parsed whole at start: a scheme the store knows, and for a server a host, a port in range (when
+ * given) and a database name, so a malformed URL stops the process naming the variable instead of failing later
+ * inside a driver.
+ */
+function databaseUrl(raw: string): string {
+  const value = raw.trim()
+  if (/^sqlite:/.test(value)) {
+    return value.length > 'sqlite:'.length ? value : failPlainly('sqlite: names no file (sqlite:./data/x.sqlite)')
+  }
+  const scheme = /^(postgres(?:ql)?|mssql):\/\//.exec(value)?.[1]
+  if (scheme === undefined) return failPlainly('it does not start with sqlite:, postgres:// or mssql://')
+  let url: URL
+  try {
+    url = new URL(value)
+  } catch {
+    return failPlainly(`it is not a valid ${scheme}:// URL (percent-encode @ / : # ? in the password)`)
+  }
+  if (url.hostname === '') failPlainly('it names no host')
+  if (url.port !== '' && !(Number(url.port) >= 1 && Number(url.port) <= 65535)) {
+    failPlainly('its port is not a number between 1 and 65535')
+  }
+  if (url.pathname.replace(/^\//, '') === '') failPlainly('it names no database (…/dbname)')
+  return value
 }
 
 export const parsers = {
@@ -39,20 +79,20 @@ export const parsers = {
       const n = Number(raw)
       return Number.isInteger(n) && n > 0 && n <= max && /^\d+$/.test(raw.trim())
         ? n
-        : fail(`"${raw}" is not a whole number between 1 and ${max}`)
+        : fail(`"${raw}" ${/^\s*\d+\s*$/.test(raw) ? 'is out of range' : 'is not a whole number'}`)
     },
   intBetween: (min: number, max: number) => (raw: string) => {
     const n = Number(raw)
     return Number.isInteger(n) && n >= min && n <= max && /^\d+$/.test(raw.trim())
       ? n
-      : fail(`"${raw}" is not a whole number between ${min} and ${max}`)
+      : fail(`"${raw}" ${/^\s*\d+\s*$/.test(raw) ? 'is out of range' : 'is not a whole number'}`)
   },
   /** A duration in milliseconds from `<number><unit>` (ms, s, m, h, d); a bare number is milliseconds. */
   duration: (maxMs: number) => (raw: string) => {
     const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/.exec(raw.trim())
     const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m?.[2] ?? 'ms'] ?? 1
     const ms = m ? Math.round(Number(m[1]) * unit) : Number.NaN
-    return ms >= 1 && ms <= maxMs ? ms : fail(`"${raw}" is not a duration between 1ms and ${maxMs / 86_400_000}d`)
+    return ms >= 1 && ms <= maxMs ? ms : fail(`"${raw}" ${m ? 'is out of range' : 'is not a duration'}`)
   },
   hostPorts: (raw: string) => {
     const list = raw
@@ -99,7 +139,7 @@ export const parsers = {
       fatal: 'fatal',
       silent: 'silent',
     }
-    return map[v] ?? fail(`"${raw}" is not one of DEBUG, INFO, WARN, ERROR`)
+    return map[v] ?? fail(`"${raw}" is not a log level`)
   },
 } as const
 
@@ -244,10 +284,7 @@ export const spec = {
     expects: 'a sqlite:, postgres:// or mssql:// URL',
     roles: ['consumer', 'api'],
     secret: true,
-    parse: (raw: string) =>
-      /^(sqlite:|postgres(ql)?:\/\/|mssql:\/\/)/.test(raw.trim())
-        ? raw.trim()
-        : fail('it does not start with sqlite:, postgres:// or mssql://'),
+    parse: databaseUrl,
   },
   mssqlConn: {
     name: 'MSSQL_CONN',
@@ -354,6 +391,7 @@ export const spec = {
     description: 'HTTP port of a role started alone (pipeline producer|consumer|api); ignored by `pipeline all`',
     default: undefined,
     expects: 'a port number (0-65535)',
+    aloneOnly: true,
     parse: parsers.port,
   },
   producerPort: {

@@ -75,7 +75,7 @@ describe('loadConfig', () => {
           assert.match(text, new RegExp(`${name}: .*expected`), `${name} is reported`)
         }
         assert.equal(error.problems.length, 6)
-        assert.match(text, /LOG_LEVEL: "LOUD" is not one of DEBUG, INFO, WARN, ERROR/)
+        assert.match(text, /LOG_LEVEL: "LOUD" is not a log level; expected DEBUG, INFO, WARN or ERROR/)
         return true
       },
     )
@@ -92,5 +92,55 @@ describe('loadConfig', () => {
     )
     assert.ok(!shown.includes('hunter2'))
     assert.ok(!shown.includes('"pw"'))
+  })
+})
+
+describe('checks at start', () => {
+  const problemsOf = (env: Record<string, string>, scope?: Parameters<typeof loadConfig>[1]) => {
+    try {
+      loadConfig(env, scope)
+      return []
+    } catch (error) {
+      assert.ok(error instanceof ConfigError)
+      return [...error.problems]
+    }
+  }
+
+  it('parses DATABASE_URL whole: scheme, host, port and database, saying what is wrong without the value', () => {
+    const secret = 's3cr3t-Pass'
+    const cases: [string, RegExp][] = [
+      [`postgres://u:${secret}@host:notaport/db`, /not a valid postgres:\/\/ URL/],
+      [`postgres://u:${secret}@host:70000/db`, /not a valid postgres:\/\/ URL|port is not a number/],
+      [`postgres://u:${secret}@host:5432`, /names no database/],
+      [`mssql://u:${secret}@host:0/db`, /port is not a number between 1 and 65535/],
+      [`mysql://u:${secret}@host/db`, /does not start with sqlite:, postgres:\/\/ or mssql:\/\//],
+      ['sqlite:', /names no file/],
+    ]
+    for (const [url, expected] of cases) {
+      const problems = problemsOf({ DATABASE_URL: url })
+      assert.equal(problems.length, 1, url)
+      assert.match(problems[0] ?? '', /^DATABASE_URL: /)
+      assert.match(problems[0] ?? '', expected, url)
+      assert.doesNotMatch(problems[0] ?? '', new RegExp(secret), 'the value is never echoed')
+    }
+    assert.deepEqual(problemsOf({ DATABASE_URL: 'postgres://u:p%40ss@host:5432/db' }), [])
+    assert.deepEqual(problemsOf({ DATABASE_URL: 'postgresql://host/db' }), [])
+  })
+
+  it('says once what a log level may be', () => {
+    const [problem] = problemsOf({ LOG_LEVEL: 'loud' })
+    assert.equal(problem, 'LOG_LEVEL: "loud" is not a log level; expected DEBUG, INFO, WARN or ERROR')
+  })
+
+  it('checks only the variables the roles it runs read', () => {
+    const all = { roles: ['producer', 'consumer', 'api'] as const, alone: false }
+    assert.deepEqual(problemsOf({ SERVICE_PORT: 'abc' }, all), [], 'pipeline all ignores SERVICE_PORT')
+    assert.match(problemsOf({ SERVICE_PORT: 'abc' }, { roles: ['api'], alone: true })[0] ?? '', /^SERVICE_PORT: /)
+    assert.deepEqual(problemsOf({ PRODUCE_BODY_LIMIT: 'x' }, { roles: ['api'], alone: true }), [])
+    assert.match(problemsOf({ PRODUCE_BODY_LIMIT: 'x' }, { roles: ['producer'], alone: true })[0] ?? '', /^PRODUCE_/)
+    // Without a scope (pipeline config, tests) everything is checked.
+    assert.equal(problemsOf({ SERVICE_PORT: 'abc' }).length, 1)
+    // A variable a role ignores keeps its default.
+    assert.equal(loadConfig({ PRODUCE_BODY_LIMIT: 'x' }, { roles: ['api'], alone: true }).bodyLimitBytes, 1048576)
   })
 })

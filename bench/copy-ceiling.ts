@@ -3,61 +3,14 @@
 // with COPY … FROM STDIN (text format) into unlogged temporary staging tables, then merged into the real tables
 // with one INSERT … ON CONFLICT per table under the same rules (newest event per key wins, each delta once
 // through the ledger), all in one transaction.
-//
-// pg has no COPY API of its own and pg-copy-streams is not installed; CopyIn below speaks the protocol through
-// pg's documented "submittable" hook (an object with submit(connection) that pg drives with the backend's
-// messages), which is all pg-copy-streams does too.
+import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
 import pg from 'pg'
+import { from as copyFrom } from 'pg-copy-streams'
 import { type Event, parseRecord } from '../src/events/index.ts'
 import type { WorkloadRecord } from './workload.ts'
 
 type Cell = string | number | null
-
-/** A COPY FROM STDIN as a pg submittable. Resolves with the number of rows the server reports. */
-class CopyIn {
-  readonly text: string
-  readonly #chunks: readonly Buffer[]
-  readonly done: Promise<number>
-  #resolve!: (rows: number) => void
-  #reject!: (error: Error) => void
-  #rows = 0
-
-  constructor(text: string, chunks: readonly Buffer[]) {
-    this.text = text
-    this.#chunks = chunks
-    this.done = new Promise((resolve, reject) => {
-      this.#resolve = resolve
-      this.#reject = reject
-    })
-  }
-
-  submit(connection: { query(text: string): void }): void {
-    connection.query(this.text)
-  }
-
-  handleCopyInResponse(connection: { sendCopyFromChunk(chunk: Buffer): void; endCopyFrom(): void }): void {
-    for (const chunk of this.#chunks) connection.sendCopyFromChunk(chunk)
-    connection.endCopyFrom()
-  }
-
-  handleCommandComplete(message: { text: string }): void {
-    this.#rows = Number(message.text.split(' ').pop())
-  }
-
-  handleReadyForQuery(): void {
-    this.#resolve(this.#rows)
-  }
-
-  handleError(error: Error): void {
-    this.#reject(error)
-  }
-
-  handleRowDescription(): void {}
-  handleDataRow(): void {}
-  handleEmptyQuery(): void {}
-  handlePortalSuspended(): void {}
-  handleCopyData(): void {}
-}
 
 // The characters COPY's text format escapes.
 const special = /[\\\t\n\r]/g
@@ -194,10 +147,10 @@ export async function loadWithCopy(url: string, rows: CeilingRows): Promise<numb
       ['s_ledger', rows.ledger],
     ] as const
     for (const [table, data] of tables) {
-      const copy = new CopyIn(`COPY ${table} FROM STDIN`, copyText(data))
-      // pg's typings only know its own Query objects; a submittable is its documented extension point.
-      client.query(copy as unknown as pg.QueryConfig)
-      const copied = await copy.done
+      const copy = client.query(copyFrom(`COPY ${table} FROM STDIN`))
+      // The stream finishes once the server has answered the end of the copy, with the rows it counted.
+      await pipeline(Readable.from(copyText(data)), copy)
+      const copied = copy.rowCount
       if (copied !== data.length) throw new Error(`COPY ${table}: ${copied} rows of ${data.length}`)
     }
     for (const statement of merges) await client.query(statement)

@@ -1,6 +1,7 @@
 // The Store every SQL engine shares: planning, the order of statements inside the one transaction, result
 // counting, reads and the error edge. An engine folder supplies only what differs: its connection, its SQL
 // text, its migrations and how its driver's errors map onto the taxonomy.
+import DataLoader from 'dataloader'
 import { CompiledQuery, type Kysely, sql, type Transaction } from 'kysely'
 import { PipelineError } from '../errors.ts'
 import type { Event } from '../events/index.ts'
@@ -78,6 +79,11 @@ export interface EngineParts {
    * `key IN (…)` per batch of keys.
    */
   readonly lookups?: Lookups
+  /**
+   * Whether lookups of several keys may share one query (`key IN (…)` or the array lookup); when false, each key
+   * is read by its own query, still sent in the same turn.
+   */
+  readonly batchedLookups: boolean
 }
 
 /** One text per table, selecting that table's read columns for the keys in the array parameter $1. */
@@ -240,129 +246,77 @@ async function applyPlan(trx: Transaction<Tables>, statements: Statements, plan:
   }
 }
 
-interface Waiter<R> {
-  resolve(row: R | undefined): void
-  reject(error: unknown): void
-}
+// What a lookup by key reads: the key column, the columns selected, and the mapping of a row to the domain
+// object. A lookup's rows hold exactly those columns, which are the ones the mapping reads: hence the cast.
+const read = <Row, R>(key: keyof Row & string, columns: readonly (keyof Row & string)[], map: (row: Row) => R) => ({
+  key,
+  columns,
+  map: map as unknown as (row: Record<string, unknown>) => R,
+})
 
-/**
- * Lookups by key that arrive in the same turn of the event loop share one query (`key IN (…)`, or the engine's
- * array lookup). The read API answers GET /orders/:id with two lookups, and under load dozens of requests arrive
- * in the same turn: one round trip per table then serves all of them, where each round trip costs the client
- * about as much CPU as the rest of the request. Waiting for the end of the turn (setImmediate) adds well under a
- * millisecond.
- */
-class KeyLoader<R> {
-  static readonly maxKeys = 500
-  readonly #fetch: (keys: string[]) => Promise<R[]>
-  readonly #keyOf: (row: R) => string
-  readonly #maxKeys: number
-  #pending = new Map<string, Waiter<R>[]>()
-  #scheduled = false
+const reads = {
+  users: read('user_id', userColumns, toUser),
+  orders: read('order_id', orderColumns, toOrder),
+  payments: read('order_id', paymentColumns, toPayment),
+  inventory: read('sku', inventoryColumns, toInventory),
+} as const satisfies Record<keyof Lookups, unknown>
 
-  /** `maxKeys` 1 turns batching off: every key is fetched on its own, still in the same turn. */
-  constructor(fetch: (keys: string[]) => Promise<R[]>, keyOf: (row: R) => string, maxKeys: number) {
-    this.#fetch = fetch
-    this.#keyOf = keyOf
-    this.#maxKeys = maxKeys
-  }
-
-  load(key: string): Promise<R | undefined> {
-    return new Promise((resolve, reject) => {
-      const waiters = this.#pending.get(key)
-      if (waiters === undefined) this.#pending.set(key, [{ resolve, reject }])
-      else waiters.push({ resolve, reject })
-      if (!this.#scheduled) {
-        this.#scheduled = true
-        setImmediate(() => this.#flush())
-      }
-    })
-  }
-
-  #flush(): void {
-    this.#scheduled = false
-    const pending = this.#pending
-    this.#pending = new Map()
-    const keys = [...pending.keys()]
-    for (let i = 0; i < keys.length; i += this.#maxKeys) {
-      const part = keys.slice(i, i + this.#maxKeys)
-      this.#fetch(part).then(
-        rows => {
-          const byKey = new Map<string, R>()
-          for (const row of rows) byKey.set(this.#keyOf(row), row)
-          for (const key of part) for (const w of pending.get(key)!) w.resolve(byKey.get(key))
-        },
-        (error: unknown) => {
-          for (const key of part) for (const w of pending.get(key)!) w.reject(error)
-        },
-      )
-    }
-  }
-}
+type ReadTable = keyof typeof reads
+type ReadRow<T extends ReadTable> = ReturnType<(typeof reads)[T]['map']>
 
 export class SqlStore implements Store {
   readonly engine: Engine
   readonly #parts: EngineParts
   readonly #db: Kysely<Tables>
-  readonly #users: KeyLoader<User>
-  readonly #orders: KeyLoader<Order>
-  readonly #payments: KeyLoader<Payment>
-  readonly #inventory: KeyLoader<Inventory>
+  readonly #loaders: { readonly [T in ReadTable]: DataLoader<string, ReadRow<T> | undefined> }
   #closed = false
 
   constructor(parts: EngineParts) {
     this.engine = parts.engine
     this.#parts = parts
     this.#db = parts.db
-    const db = parts.db
-    // SQL Server keeps one query per lookup: its statements are checked text for text (test/store/mssql), and a
-    // case-insensitive collation would let a shared IN (…) match a row under a key other than the one asked for.
-    const batched = parts.engine !== 'mssql'
-    const loader = <R>(fetch: (keys: string[]) => Promise<R[]>, keyOf: (row: R) => string) =>
-      new KeyLoader(keys => this.#run(() => fetch(keys)), keyOf, batched ? KeyLoader.maxKeys : 1)
-    // The engine's array lookup (one text for any number of keys) when it has one; otherwise the plain
-    // `key = $1` for one key and `key IN (…)` for several.
-    const lookups = parts.lookups
-    const byArray = <Row, R>(text: string | undefined, map: (row: Row) => R) =>
-      text === undefined
-        ? undefined
-        : async (keys: string[]) => (await db.executeQuery<Row>(CompiledQuery.raw(text, [keys]))).rows.map(map)
-    this.#users = loader(
-      byArray(lookups?.users, toUser) ??
-        (async keys => {
-          const q = db.selectFrom('users').select(userColumns)
-          const query = keys.length === 1 ? q.where('user_id', '=', keys[0]!) : q.where('user_id', 'in', keys)
-          return (await query.execute()).map(toUser)
-        }),
-      u => u.userId,
-    )
-    this.#orders = loader(
-      byArray(lookups?.orders, toOrder) ??
-        (async keys => {
-          const q = db.selectFrom('orders').select(orderColumns)
-          const query = keys.length === 1 ? q.where('order_id', '=', keys[0]!) : q.where('order_id', 'in', keys)
-          return (await query.execute()).map(toOrder)
-        }),
-      o => o.orderId,
-    )
-    this.#payments = loader(
-      byArray(lookups?.payments, toPayment) ??
-        (async keys => {
-          const q = db.selectFrom('payments').select(paymentColumns)
-          const query = keys.length === 1 ? q.where('order_id', '=', keys[0]!) : q.where('order_id', 'in', keys)
-          return (await query.execute()).map(toPayment)
-        }),
-      p => p.orderId,
-    )
-    this.#inventory = loader(
-      byArray(lookups?.inventory, toInventory) ??
-        (async keys => {
-          const q = db.selectFrom('inventory').select(inventoryColumns)
-          const query = keys.length === 1 ? q.where('sku', '=', keys[0]!) : q.where('sku', 'in', keys)
-          return (await query.execute()).map(toInventory)
-        }),
-      i => i.sku,
-    )
+    // Lookups by key that arrive in the same turn of the event loop share one query (`key IN (…)`, or the
+    // engine's array lookup). The read API answers GET /orders/:id with two lookups, and under load dozens of
+    // requests arrive in the same turn: one round trip per table then serves all of them, where each round trip
+    // costs the client about as much CPU as the rest of the request. Waiting for the end of the turn
+    // (setImmediate) adds well under a millisecond. Nothing is kept from one turn to the next (cache: false): a
+    // read sees the rows as they are when it runs.
+    const options = {
+      cache: false,
+      maxBatchSize: parts.batchedLookups ? keysPerList : 1,
+      batchScheduleFn: (callback: () => void) => setImmediate(callback),
+    }
+    const loader = <T extends ReadTable>(table: T) =>
+      new DataLoader<string, ReadRow<T> | undefined>(async keys => {
+        // Without its cache DataLoader passes a key as often as it was asked for in the turn; it is read once.
+        const rows = await this.#run(() => this.#select(table, [...new Set(keys)]))
+        const { key, map } = reads[table]
+        const byKey = new Map<unknown, ReadRow<T>>()
+        for (const row of rows) byKey.set(row[key], map(row) as ReadRow<T>)
+        return keys.map(k => byKey.get(k))
+      }, options)
+    this.#loaders = {
+      users: loader('users'),
+      orders: loader('orders'),
+      payments: loader('payments'),
+      inventory: loader('inventory'),
+    }
+  }
+
+  /**
+   * The rows of `keys` in `table`: the engine's array lookup (one text for any number of keys) when it has one,
+   * otherwise `key = $1` for one key and `key IN (…)` for several.
+   */
+  async #select(table: ReadTable, keys: readonly string[]): Promise<Record<string, unknown>[]> {
+    const text = this.#parts.lookups?.[table]
+    if (text !== undefined)
+      return (await this.#db.executeQuery<Record<string, unknown>>(CompiledQuery.raw(text, [keys]))).rows
+    const { key, columns } = reads[table]
+    // Kysely's types cannot follow a table chosen at run time; `reads` pairs each table with its own columns.
+    const q = (this.#db as unknown as Kysely<Record<ReadTable, Record<string, unknown>>>)
+      .selectFrom(table)
+      .select(columns)
+    return await (keys.length === 1 ? q.where(key, '=', keys[0]!) : q.where(key, 'in', keys)).execute()
   }
 
   async #run<T>(work: () => Promise<T>): Promise<T> {
@@ -494,7 +448,7 @@ export class SqlStore implements Store {
   }
 
   getUser(userId: string): Promise<User | undefined> {
-    return this.#users.load(userId)
+    return this.#loaders.users.load(userId)
   }
 
   getRecentOrders(userId: string, limit: number): Promise<Order[]> {
@@ -514,15 +468,15 @@ export class SqlStore implements Store {
   }
 
   getOrder(orderId: string): Promise<Order | undefined> {
-    return this.#orders.load(orderId)
+    return this.#loaders.orders.load(orderId)
   }
 
   getPayment(orderId: string): Promise<Payment | undefined> {
-    return this.#payments.load(orderId)
+    return this.#loaders.payments.load(orderId)
   }
 
   getInventory(sku: string): Promise<Inventory | undefined> {
-    return this.#inventory.load(sku)
+    return this.#loaders.inventory.load(sku)
   }
 
   ping(): Promise<void> {

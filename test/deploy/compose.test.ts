@@ -15,13 +15,14 @@ import {
   exposureProblems,
   interpolate,
   interpolations,
+  parseYaml,
   safetyProblems,
   sampleEnvironment,
   sampleValue,
   saProblems,
   secretProblems,
+  type Yaml,
 } from './exposure.ts'
-import { parseYamlSubset, type Yaml, YamlSubsetError } from './yaml-subset.ts'
 
 const root = new URL('../../', import.meta.url)
 const read = (path: string) => readFileSync(new URL(path, root), 'utf8')
@@ -37,10 +38,10 @@ const asList = (value: Yaml | undefined, what: string): Yaml[] => {
 }
 
 const composeText = read('deploy/docker-compose.yml')
-const compose = asMap(parseYamlSubset(composeText), 'the compose file')
+const compose = asMap(parseYaml(composeText), 'the compose file')
 const services = asMap(compose['services'], 'services')
 const service = (name: string) => asMap(services[name], name)
-const prometheus = asMap(parseYamlSubset(read('deploy/prometheus.yml')), 'prometheus.yml')
+const prometheus = asMap(parseYaml(read('deploy/prometheus.yml')), 'prometheus.yml')
 
 const roles: readonly Role[] = ['producer', 'consumer', 'api']
 /** Services run from the pipeline's image: the three roles and the one-shot schema migration. */
@@ -212,7 +213,7 @@ describe('deploy/docker-compose.yml is safe by default', () => {
     ] as const) {
       const broken = composeText.replace(from, to)
       assert.notEqual(broken, composeText, from)
-      assert.match(exposureProblems(parseYamlSubset(broken)).join('\n'), /is not published on 127\.0\.0\.1 only/, to)
+      assert.match(exposureProblems(parseYaml(broken)).join('\n'), /is not published on 127\.0\.0\.1 only/, to)
     }
   })
 
@@ -232,13 +233,13 @@ describe('deploy/docker-compose.yml is safe by default', () => {
     for (const [from, to, expected] of cases) {
       const broken = composeText.replace(from, to)
       assert.notEqual(broken, composeText, from)
-      assert.match(secretProblems(broken, parseYamlSubset(broken)).join('\n'), expected, to)
+      assert.match(secretProblems(broken, parseYaml(broken)).join('\n'), expected, to)
     }
     const noRequirepass = composeText.replace(
       `"--requirepass", "${required('REDIS_PASSWORD')}"`,
       '"--requirepass", "changeme"',
     )
-    assert.match(secretProblems(noRequirepass, parseYamlSubset(noRequirepass)).join('\n'), /--requirepass/)
+    assert.match(secretProblems(noRequirepass, parseYaml(noRequirepass)).join('\n'), /--requirepass/)
   })
 
   it('catches a role that logs in as sa', () => {
@@ -249,7 +250,7 @@ describe('deploy/docker-compose.yml is safe by default', () => {
     ] as const) {
       const broken = composeText.replace(from, to)
       assert.notEqual(broken, composeText, from)
-      assert.match(saProblems(broken, parseYamlSubset(broken)).join('\n'), /logs in as sa/, to)
+      assert.match(saProblems(broken, parseYaml(broken)).join('\n'), /logs in as sa/, to)
     }
   })
 
@@ -379,11 +380,11 @@ describe('deploy/Dockerfile and its companions', () => {
     ]) {
       assert.ok(exprs.includes(metric), metric)
     }
-    const datasources = asMap(parseYamlSubset(read('deploy/grafana/provisioning/datasources/prometheus.yml')), 'ds')
+    const datasources = asMap(parseYaml(read('deploy/grafana/provisioning/datasources/prometheus.yml')), 'ds')
     const [source] = asList(datasources['datasources'], 'datasources').map(d => asMap(d, 'datasource'))
     assert.equal(source?.['url'], 'http://prometheus:9090')
     for (const panel of dashboard.panels) assert.equal(panel.datasource.uid, source?.['uid'])
-    const provider = asMap(parseYamlSubset(read('deploy/grafana/provisioning/dashboards/pipeline.yml')), 'provider')
+    const provider = asMap(parseYaml(read('deploy/grafana/provisioning/dashboards/pipeline.yml')), 'provider')
     const path = asMap(asMap(asList(provider['providers'], 'providers')[0], 'provider')['options'], 'options')['path']
     const mounts = asList(service('grafana')['volumes'], 'grafana.volumes').map(String)
     assert.ok(
@@ -393,28 +394,12 @@ describe('deploy/Dockerfile and its companions', () => {
   })
 })
 
-describe('the YAML subset parser', () => {
-  it('reads block mappings, lists, JSON scalars and plain scalars', () => {
-    assert.deepEqual(parseYamlSubset('a:\n  - "x"\n  - k: 1\n    j: [2, "y"]\nb: true\nc:\n'), {
-      a: ['x', { k: 1, j: [2, 'y'] }],
-      b: true,
-      c: null,
-    })
+describe('reading the deploy files', () => {
+  it('refuses a duplicate key, which compose refuses too, instead of keeping one of the two', () => {
+    assert.throws(() => parseYaml('services:\n  api:\n    image: a\n  api:\n    image: b\n'), /unique/)
   })
 
-  it('refuses what it does not understand instead of misreading it', () => {
-    for (const source of [
-      'a: &anchor 1',
-      'a: |\n  text',
-      "a: 'single'",
-      'a: 1 # comment',
-      'a:\n   b: 1',
-      'a:\n\tb: 1',
-      'a: 1\na: 2',
-      'a:\n  - x\n  b: 1',
-      'a: b: c',
-    ]) {
-      assert.throws(() => parseYamlSubset(source), YamlSubsetError, source)
-    }
+  it('refuses a tag it does not know instead of reading the tagged text as a plain string', () => {
+    assert.throws(() => parseYaml('a: !custom 1\n'), /tag/i)
   })
 })

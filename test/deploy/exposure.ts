@@ -4,8 +4,23 @@
 //   are reachable by anyone on its networks.
 // - No secret has a default in the file: a default is a password everyone who read the repository knows.
 // - No pipeline role logs in to SQL Server as sa: a role that can do everything turns any flaw into a takeover.
+import { parseDocument } from 'yaml'
 import { parseConnectionString } from '../../src/store/mssql/connection-string.ts'
-import { parseYamlSubset, type Yaml } from './yaml-subset.ts'
+
+/** What the deploy files hold, as the yaml package reads them under YAML 1.2's core schema. */
+export type Yaml = string | number | boolean | null | Yaml[] | { [key: string]: Yaml }
+
+/**
+ * Parses a deploy file, refusing duplicate keys and anything the parser only warns about (an unknown tag, say):
+ * the rules below must read the file as compose does, or not at all.
+ */
+export function parseYaml(text: string): Yaml {
+  const document = parseDocument(text, { uniqueKeys: true })
+  const [problem] = [...document.errors, ...document.warnings]
+  if (problem !== undefined) throw problem
+  // The core schema yields only the JSON-like values of Yaml.
+  return document.toJS() as Yaml
+}
 
 type Node = { [key: string]: Yaml }
 
@@ -172,6 +187,6 @@ export function saProblems(text: string, compose: Yaml): string[] {
 
 /** Parses the compose text and runs every rule: the list is empty for a safe file. */
 export function safetyProblems(text: string): string[] {
-  const compose = parseYamlSubset(text)
+  const compose = parseYaml(text)
   return [...exposureProblems(compose), ...secretProblems(text, compose), ...saProblems(text, compose)]
 }

@@ -1,5 +1,7 @@
 // The seed's MSSQL_CONN format: ADO-style `key=value` pairs separated by `;`, keys case-insensitive with their
 // ADO.NET and go-mssqldb synonyms, values optionally quoted. Errors name the key, never a value (see connection.ts).
+// Our own splitter rather than @tediousjs/connection-string, which returns only a map: it keeps the last of two
+// repeated keys, glues a part without "=" to the next key and reports neither a key nor a position when it fails.
 import {
   apply,
   type Canonical,

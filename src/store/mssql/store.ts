@@ -85,6 +85,9 @@ export function createMssqlStore(options: MssqlStoreOptions): Store {
     engine: 'mssql',
     db,
     statements,
+    // One query per key: the statements are checked text for text (test/store/mssql), and a case-insensitive
+    // collation would let a shared IN (…) match a row under a key other than the one asked for.
+    batchedLookups: false,
     migrate,
     beforeMigrate: () => ensureDatabase(factory, connection.database),
     toPipelineError,

@@ -52,6 +52,7 @@ export function createPostgresStore({
       db,
       statements,
       lookups,
+      batchedLookups: true,
       migrate,
       toPipelineError,
       write: work => db.transaction().execute(work),

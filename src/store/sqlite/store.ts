@@ -45,6 +45,7 @@ export function createSqliteStore({ path, busyTimeoutMs = defaultBusyTimeoutMs }
     engine: 'sqlite',
     db,
     statements,
+    batchedLookups: true,
     migrate,
     toPipelineError,
     write: work => (file === undefined ? transaction(work) : serialised(file, () => transaction(work))),

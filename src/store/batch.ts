@@ -28,7 +28,7 @@ export interface OrderRow extends Stamp {
   readonly position: number | undefined
   readonly orderId: string
   readonly userId: string
-  /** Decimal text with exactly two places ('123.45'): exact in both engines, unlike a double. */
+  /** Decimal text with exactly two places ('123.45'): exact in every engine, unlike a double. */
   readonly total: string
   readonly status: string
   readonly createdAt: string

@@ -1,4 +1,4 @@
-// The tables as Kysely sees them, shared by both engines, and the mapping from rows to the domain objects of
+// The tables as Kysely sees them, shared by every engine, and the mapping from rows to the domain objects of
 // types.ts. Each engine converts at its edge so rows arrive here already uniform: timestamps are ISO-8601 UTC
 // strings with milliseconds, money is a number (PostgreSQL, through its NUMERIC parser) or the canonical
 // decimal text SQLite stores.

@@ -13,12 +13,12 @@ export function isProbe(url: string): boolean {
 
 export class ProbeQuietLogController extends LogController {
   override incomingRequest(request: FastifyRequest, reply: FastifyReply): void {
-    if (!isProbe(request.url)) return super.incomingRequest(request, reply)
-    request.log.debug({ req: request }, 'incoming request')
+    if (isProbe(request.url)) request.log.debug({ req: request }, 'incoming request')
+    else super.incomingRequest(request, reply)
   }
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
-    if (error || !isProbe(request.url)) return super.requestCompleted(error, request, reply)
-    reply.log.debug({ res: reply, responseTime: reply.elapsedTime }, 'request completed')
+    if (error || !isProbe(request.url)) super.requestCompleted(error, request, reply)
+    else reply.log.debug({ res: reply, responseTime: reply.elapsedTime }, 'request completed')
   }
 }

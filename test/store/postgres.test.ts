@@ -3,7 +3,8 @@ import { describe, it } from 'node:test'
 import pg from 'pg'
 import { isoFromTimestamptz } from '../../src/store/postgres/driver.ts'
 import { toPipelineError } from '../../src/store/postgres/errors.ts'
-import { postgresDatabase } from '../helpers/resources.ts'
+import { postgresDatabase, uniqueName } from '../helpers/resources.ts'
+import { testServices } from '../helpers/services.ts'
 import { runConformance } from './conformance.ts'
 import { orderPlaced, sourced, userCreated } from './events.ts'
 import { assertPipelineError, openStore } from './harness.ts'
@@ -70,6 +71,34 @@ describe('postgres store specifics', () => {
     assert.equal((await store.getOrder('raced'))?.userId, 'racer')
     assert.equal((await store.pendingStats()).count, 0)
     assert.equal(await store.resolvePending(100), 0)
+  })
+
+  it('creates the database named in the URL when it does not exist, or says what to do when it may not', async t => {
+    const name = uniqueName('ep_missing')
+    const admin = new pg.Client({ connectionString: testServices.postgresAdminUrl })
+    await admin.connect()
+    const role = uniqueName('ep_nocreate')
+    await admin.query(`CREATE ROLE ${role} LOGIN`)
+    t.after(async () => {
+      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+      await admin.query(`DROP ROLE IF EXISTS ${role}`)
+      await admin.end()
+    })
+    const url = new URL(testServices.postgresAdminUrl)
+    url.pathname = `/${name}`
+    const store = await openStore(t, { engine: 'postgres', url: url.toString() })
+    await store.applyBatch(sourced(userCreated({ userId: 'in-a-new-database' })))
+    assert.ok(await store.getUser('in-a-new-database'))
+
+    const other = new URL(url)
+    other.username = role
+    other.pathname = `/${name}_not_there`
+    const denied = await openStore(t, { engine: 'postgres', url: other.toString() }, false)
+    await assertPipelineError(denied.migrate(), {
+      code: 'DB_UNAVAILABLE',
+      retryable: false,
+      message: /does not exist and this login may not create databases; create it \(createdb /,
+    })
   })
 
   it('classifies SQLSTATE codes', () => {

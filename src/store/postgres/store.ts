@@ -4,6 +4,7 @@ import { Kysely, PostgresDialect } from 'kysely'
 import { type EngineParts, SqlStore } from '../sql-store.ts'
 import type { Tables } from '../tables.ts'
 import type { Store } from '../types.ts'
+import { ensureDatabase } from './database.ts'
 import { createPool, defaultTimeoutMs } from './driver.ts'
 import { toPipelineError } from './errors.ts'
 import { migrate } from './migrations.ts'
@@ -54,6 +55,7 @@ export function createPostgresStore({
       lookups,
       batchedLookups: true,
       migrate,
+      beforeMigrate: () => ensureDatabase(url, timeoutMs),
       toPipelineError,
       write: work => db.transaction().execute(work),
     },

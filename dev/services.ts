@@ -1,8 +1,7 @@
 // Where the tests, the benchmark and `npm test` find their services: the variables the pipeline reads, with
-// loopback defaults, and a probe for each one.
+// loopback defaults, and probes for PostgreSQL and Redis (Kafka: kafkaAnswers of src/kafka/admin.ts).
 import { Redis } from 'ioredis'
 import pg from 'pg'
-import { kafkaAnswers } from '../src/kafka/admin.ts'
 
 export const services = {
   kafkaBrokers: (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(',').map(s => s.trim()),
@@ -24,10 +23,6 @@ export function redisClient(probe = false): Redis {
     password: services.redisPassword || undefined,
     ...(probe ? { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0, retryStrategy: () => null } : {}),
   })
-}
-
-export function kafkaServiceAnswers(timeoutMs = 2000): Promise<boolean> {
-  return kafkaAnswers({ clientId: 'event-pipeline-dev', bootstrapBrokers: [...services.kafkaBrokers] }, timeoutMs)
 }
 
 export async function postgresAnswers(url = services.postgresAdminUrl): Promise<boolean> {

@@ -14,7 +14,7 @@ export {
   createConsumerRole,
 } from './consumer.ts'
 export { createProducerRole, type ProducerRole, type ProducerRoleOverrides } from './producer.ts'
-export { type RoleInstance, type RoleOverrides, stopOrder, stopRoles } from './role.ts'
+export { type RoleInstance, type RoleOverrides, stopRoles } from './role.ts'
 
 /** Builds a role by name with the configuration's defaults. */
 export function createRole(role: Role, config: Config): Promise<RoleInstance> {

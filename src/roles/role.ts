@@ -49,7 +49,7 @@ export async function openStore(config: Pick<Config, 'database' | 'dbTimeoutMs'>
 }
 
 /** The order every set of roles stops in: one place, whoever runs them (the command, the bench, the tests). */
-export const stopOrder: readonly Role[] = ['producer', 'consumer', 'api']
+const stopOrder: readonly Role[] = ['producer', 'consumer', 'api']
 
 /**
  * Stops roles: every app answers 503 first (/ready, the producer's intake), then the producer drains (no new

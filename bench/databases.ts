@@ -1,49 +1,28 @@
 // Fresh databases for each run (PostgreSQL databases, SQLite files), dropped at the end, and a check of what
 // a drain left in them against what the workload says must be there.
-import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
-import pg from 'pg'
+import { uniqueName } from '../dev/names.ts'
+import {
+  createPostgresDatabase as createDatabase,
+  dropPostgresDatabases as dropDatabases,
+  temporarySqliteFile,
+  withPostgres,
+} from '../dev/resources.ts'
+import { services } from '../dev/services.ts'
 import type { Expected } from './workload.ts'
 
-export const postgresAdminUrl =
-  process.env['BENCH_POSTGRES_URL'] ?? process.env['TEST_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres'
+export { uniqueName }
 
-export function uniqueName(prefix: string): string {
-  return `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`
-}
-
-/** Runs `work` on a fresh connection to `url`, closed afterwards whatever happens. */
-async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
-  try {
-    return await work(client)
-  } finally {
-    await client.end()
-  }
-}
-
-const admin = <T>(work: (client: pg.Client) => Promise<T>): Promise<T> => withClient(postgresAdminUrl, work)
-
-export function urlOf(database: string): string {
-  const url = new URL(postgresAdminUrl)
-  url.pathname = `/${database}`
-  return url.toString()
-}
+/** The server the bench creates its databases on: BENCH_POSTGRES_URL, else the tests' one. */
+export const postgresAdminUrl = process.env['BENCH_POSTGRES_URL'] ?? services.postgresAdminUrl
 
 export async function createPostgresDatabase(prefix = 'ep_bench'): Promise<{ name: string; url: string }> {
   const name = uniqueName(prefix)
-  await admin(c => c.query(`CREATE DATABASE ${name}`))
-  return { name, url: urlOf(name) }
+  return { name, url: await createDatabase(name, postgresAdminUrl) }
 }
 
-export async function dropPostgresDatabases(names: readonly string[]): Promise<void> {
-  await admin(async c => {
-    for (const name of names) await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
-  })
+export function dropPostgresDatabases(names: readonly string[]): Promise<void> {
+  return dropDatabases(names, postgresAdminUrl)
 }
 
 /**
@@ -51,16 +30,18 @@ export async function dropPostgresDatabases(names: readonly string[]): Promise<v
  * so the read benchmark measures the steady state rather than plans made without statistics.
  */
 export async function vacuumAnalyze(url: string): Promise<void> {
-  await withClient(url, c => c.query('VACUUM ANALYZE'))
+  await withPostgres(url, c => c.query('VACUUM ANALYZE'))
 }
 
 export async function postgresVersion(): Promise<string> {
-  return admin(async c => (await c.query<{ server_version: string }>('SHOW server_version')).rows[0]!.server_version)
+  return withPostgres(
+    postgresAdminUrl,
+    async c => (await c.query<{ server_version: string }>('SHOW server_version')).rows[0]!.server_version,
+  )
 }
 
 export function sqliteFile(): { path: string; remove: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), 'ep-bench-'))
-  return { path: join(dir, 'bench.sqlite'), remove: () => rmSync(dir, { recursive: true, force: true }) }
+  return temporarySqliteFile('ep-bench', 'bench.sqlite')
 }
 
 export interface Found extends Expected {
@@ -95,7 +76,7 @@ function foundFrom(row: Record<string, string | number>): Found {
 }
 
 export function inspectPostgres(url: string, fingerprint: boolean): Promise<Found> {
-  return withClient(url, async client => {
+  return withPostgres(url, async client => {
     const found = foundFrom((await client.query(countsSql)).rows[0] as Record<string, string>)
     if (!fingerprint) return found
     const print = (await client.query<{ fingerprint: string }>(fingerprintSql)).rows[0]!.fingerprint

@@ -1,39 +1,17 @@
-// The benchmark's access to the real broker: its own topics (created fresh, deleted at the end), a fast
-// pre-fill, and a steady offered load that records when and where each record was written.
-import { Admin, ProduceAcks, Producer, stringSerializers } from '@platformatic/kafka'
+// The benchmark's access to the real broker: its own topics (dev/resources.ts: created fresh, deleted at the
+// end), a fast pre-fill, and a steady offered load that records when and where each record was written.
+import { ProduceAcks, Producer, stringSerializers } from '@platformatic/kafka'
+import { services } from '../dev/services.ts'
 import type { WorkloadRecord } from './workload.ts'
 
-export const brokers = (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(',').map(s => s.trim())
+export { createTopic, deleteGroups, deleteTopics } from '../dev/resources.ts'
 
-/** Runs `work` with an admin client of the bench's broker, closed afterwards whatever happens. */
-async function withAdmin<T>(work: (admin: Admin) => Promise<T>): Promise<T> {
-  const admin = new Admin({ clientId: 'bench-admin', bootstrapBrokers: brokers })
-  try {
-    return await work(admin)
-  } finally {
-    await admin.close()
-  }
-}
-
-export async function createTopic(topic: string, partitions: number): Promise<void> {
-  await withAdmin(admin => admin.createTopics({ topics: [topic], partitions, replicas: 1 }))
-}
-
-export async function deleteTopics(topics: readonly string[]): Promise<void> {
-  if (topics.length === 0) return
-  await withAdmin(admin => admin.deleteTopics({ topics: [...topics] }))
-}
-
-export async function deleteGroups(groups: readonly string[]): Promise<void> {
-  if (groups.length === 0) return
-  // A group that never committed, or is still being left, is not worth failing the run for.
-  await withAdmin(admin => admin.deleteGroups({ groups: [...groups] }).catch(() => {}))
-}
+export const brokers: readonly string[] = services.kafkaBrokers
 
 function producer(clientId: string, idempotent: boolean) {
   return new Producer({
     clientId,
-    bootstrapBrokers: brokers,
+    bootstrapBrokers: [...brokers],
     serializers: stringSerializers,
     acks: ProduceAcks.ALL,
     idempotent,

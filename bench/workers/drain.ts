@@ -1,15 +1,13 @@
 // A consumer in a process of its own (so its CPU, memory and GC are its own), driven by bench/main.ts over IPC.
-//   pipeline  the real consumer service (createConsumerService), wired as `pipeline consumer` wires it
+//   pipeline  the consumer role (src/roles), built as `pipeline consumer` builds it; its HTTP app is not listened on
 //   naive     the seed-style baseline of bench/naive-consumer.ts
 // Offset commits are observed on @platformatic/kafka's diagnostics channel, so the time a record is "done" is
 // the time its offset commit was acknowledged, the same instrument for both consumers.
 import { tracingChannel } from 'node:diagnostics_channel'
+import { services } from '../../dev/services.ts'
 import { loadConfig } from '../../src/config/index.ts'
-import { consumerSettingsOf, createConsumerService } from '../../src/consumer/index.ts'
-import { dlqFromConfig } from '../../src/dlq/index.ts'
-import { consumerMetrics, createLogger, createRegistry } from '../../src/observability/index.ts'
+import { createConsumerRole } from '../../src/roles/index.ts'
 import { createStore } from '../../src/store/index.ts'
-import { brokers } from '../kafka.ts'
 import { runNaiveConsumer } from '../naive-consumer.ts'
 import type { DrainRequest, DrainResult, WorkerMessage } from './protocol.ts'
 
@@ -90,7 +88,7 @@ process.on('message', (message: WorkerMessage) => {
 async function pipeline(): Promise<DrainResult> {
   const config = loadConfig({
     ...process.env,
-    KAFKA_BROKERS: brokers.join(','),
+    KAFKA_BROKERS: services.kafkaBrokers.join(','),
     KAFKA_TOPIC: request.topic,
     KAFKA_GROUP_ID: request.groupId,
     KAFKA_PARTITIONS: String(request.partitions),
@@ -98,14 +96,10 @@ async function pipeline(): Promise<DrainResult> {
     DLQ_KEY: request.dlqKey,
     LOG_LEVEL: request.logLevel,
   })
-  const logger = createLogger(config.logLevel, 'consumer')
-  const metrics = consumerMetrics(createRegistry('consumer'))
-  const store = await createStore(config.database)
-  await store.migrate()
-  const dlq = dlqFromConfig(config)
-  const service = createConsumerService({ ...consumerSettingsOf(config), store, dlq, logger, metrics })
+  const role = await createConsumerRole(config)
+  const { service } = role
   const done = whenCommitted(() => endOffsets)
-  await service.start()
+  await role.start()
   while (!service.status().joined) await new Promise(resolve => setTimeout(resolve, 2))
   const started = Date.now()
   const cpuBefore = process.cpuUsage()
@@ -115,10 +109,10 @@ async function pipeline(): Promise<DrainResult> {
   const cpuMs = cpuMsSince(cpuBefore)
   clearInterval(progress)
   const status = service.status()
-  await service.close()
-  const deadLettered = await dlq.length()
-  await store.close()
-  await dlq.close()
+  // The consumer drains (commits, leaves the group) before the DLQ is counted; the DLQ closes after.
+  await role.drain()
+  const deadLettered = await role.dlq.length()
+  await role.close()
   return {
     handled: committedTotal(),
     ms: finished - started,
@@ -139,7 +133,7 @@ async function naive(): Promise<DrainResult> {
   await store.close()
   const cpuBefore = process.cpuUsage()
   const result = await runNaiveConsumer({
-    brokers,
+    brokers: [...services.kafkaBrokers],
     topic: request.topic,
     groupId: request.groupId,
     databaseUrl: request.databaseUrl,

@@ -1,17 +1,13 @@
 // An HTTP server in a process of its own, so the load generator (autocannon, in bench/main.ts) never shares an
 // event loop with it.
-//   producer  the real producer app (POST /produce) with the real publisher on a fresh topic
+//   producer  the producer role (src/roles) on a fresh topic, as `pipeline producer` builds it
 //   noop      the ceiling for it: a bare Fastify POST route that parses the JSON body and answers a constant
-//   api       the real read API on the PostgreSQL database a drain filled
+//   api       the read API role on the PostgreSQL database a drain filled
 //   constant  the ceiling for it: a bare Fastify GET route answering a constant order
 import Fastify from 'fastify'
-import { buildApiApp } from '../../src/api/index.ts'
+import { services } from '../../dev/services.ts'
 import { loadConfig } from '../../src/config/index.ts'
-import { connectionOf } from '../../src/kafka/options.ts'
-import { createLogger, createRegistry } from '../../src/observability/index.ts'
-import { buildProducerApp, createPublisher } from '../../src/producer/index.ts'
-import { createStore } from '../../src/store/index.ts'
-import { brokers } from '../kafka.ts'
+import { createApiRole, createProducerRole, stopRoles } from '../../src/roles/index.ts'
 import type { ServerRequest, WorkerMessage } from './protocol.ts'
 
 const request = JSON.parse(process.argv[2] ?? '{}') as ServerRequest
@@ -32,50 +28,40 @@ const constantOrder = {
 async function build() {
   const config = loadConfig({
     ...process.env,
-    KAFKA_BROKERS: brokers.join(','),
+    KAFKA_BROKERS: services.kafkaBrokers.join(','),
     KAFKA_TOPIC: request.topic ?? 'unused',
     KAFKA_PARTITIONS: String(request.partitions ?? 3),
+    // Unique with the topic; the workload's events are all valid, so nothing is written to it.
+    DLQ_KEY: `${request.topic ?? 'unused'}:dlq`,
     LOG_LEVEL: request.logLevel,
     ...(request.databaseUrl === undefined ? {} : { DATABASE_URL: request.databaseUrl }),
   })
   switch (request.kind) {
-    case 'producer': {
-      const logger = createLogger(config.logLevel, 'producer')
-      const publisher = await createPublisher({
-        connection: connectionOf(config, 'producer'),
-        topic: config.kafkaTopic,
-        partitions: config.kafkaPartitions,
-        logger,
-      })
-      const app = buildProducerApp({ config, logger, registry: createRegistry('producer'), publisher })
-      return { app, close: () => publisher.close() }
-    }
+    case 'producer':
     case 'api': {
-      const logger = createLogger(config.logLevel, 'api')
-      const store = await createStore(config.database)
-      const app = buildApiApp({ store, logger, registry: createRegistry('api') })
-      return { app, close: () => store.close() }
+      const role = await (request.kind === 'producer' ? createProducerRole(config) : createApiRole(config))
+      await role.start()
+      return { app: role.app, stop: () => stopRoles([role]) }
     }
     case 'noop': {
       const app = Fastify({ bodyLimit: config.bodyLimitBytes })
       app.post('/produce', async () => ({ ok: true }))
-      return { app, close: async () => {} }
+      return { app, stop: () => app.close() }
     }
     case 'constant': {
       const app = Fastify()
       app.get('/orders/:id', async () => constantOrder)
-      return { app, close: async () => {} }
+      return { app, stop: () => app.close() }
     }
   }
 }
 
 try {
-  const { app, close } = await build()
+  const { app, stop: stopServer } = await build()
   const url = await app.listen({ host: '127.0.0.1', port: 0 })
   send({ type: 'listening', url })
   const stop = async () => {
-    await app.close()
-    await close()
+    await stopServer()
     process.exit(0)
   }
   process.once('SIGTERM', stop)

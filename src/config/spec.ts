@@ -201,7 +201,7 @@ export const spec = {
   kafkaAutostart: {
     name: 'KAFKA_AUTOSTART',
     description:
-      'Start the local broker of scripts/kafka when KAFKA_BROKERS is the default localhost:9092 and nothing answers there',
+      'With npm start or npm run pipeline: start the local Kafka broker when KAFKA_BROKERS is the default localhost:9092 and nothing answers there (never in the container image)',
     default: 'true',
     expects: 'true or false',
     parse: parsers.bool,

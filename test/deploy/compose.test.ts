@@ -362,7 +362,10 @@ describe('deploy/Dockerfile and its companions', () => {
       for (const source of m[1]!.split(' ')) assert.ok(existsSync(new URL(source, root)), `COPY ${source} exists`)
     }
     const ignored = read('deploy/Dockerfile.dockerignore').split('\n')
-    for (const entry of ['node_modules', '.git', 'scripts/kafka/.cache']) assert.ok(ignored.includes(entry), entry)
+    // Development tooling (dev/, bench/, test/, scripts/) stays out of the image.
+    for (const entry of ['node_modules', '.git', 'dev', 'bench', 'test', 'scripts'])
+      assert.ok(ignored.includes(entry), entry)
+    assert.doesNotMatch(dockerfile, /^COPY .*\b(dev|bench|test|scripts)\b/m)
   })
 
   it('provisions Grafana with a dashboard of the main metrics on the Prometheus it scrapes', () => {

@@ -5,7 +5,8 @@ import { once } from 'node:events'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { brokerAnswers, fetchJars, javaArgs, newClusterId, paths } from '../../scripts/kafka/local-broker.ts'
+import { fetchJars, javaArgs, newClusterId, paths } from '../../dev/kafka/local-broker.ts'
+import { kafkaAnswers } from '../../src/kafka/admin.ts'
 import { freePort } from './pipeline.ts'
 import type { Cleanup } from './resources.ts'
 
@@ -85,8 +86,12 @@ export async function privateBroker(t: Cleanup, options: { sasl?: boolean } = {}
         stdio: 'ignore',
       })
       const deadline = Date.now() + 60_000
-      const probe = options.sasl ? { mechanism: 'PLAIN' as const, ...saslUsers.plain } : undefined
-      while (!(await brokerAnswers([address], 1000, probe))) {
+      const probe = {
+        clientId: 'test-private-broker',
+        bootstrapBrokers: [address],
+        ...(options.sasl ? { sasl: { mechanism: 'PLAIN' as const, ...saslUsers.plain } } : {}),
+      }
+      while (!(await kafkaAnswers(probe, 1000))) {
         if (Date.now() > deadline || child.exitCode !== null) throw new Error('private broker did not start')
         await new Promise(resolve => setTimeout(resolve, 300))
       }

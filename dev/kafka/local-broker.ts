@@ -1,11 +1,11 @@
 // A local single-node Apache Kafka (KRaft) for development and tests, run from the jars on Maven Central.
-// Everything it writes lives under scripts/kafka/.cache/ (git-ignored): lib/ (jars), data/ (log dirs), logs/.
+// Everything it writes lives under dev/kafka/.cache/ (git-ignored): lib/ (jars), data/ (log dirs), logs/.
 import { spawn, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { Admin } from '@platformatic/kafka'
+import { kafkaAnswers } from '../../src/kafka/admin.ts'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const KAFKA_VERSION = /<kafka\.version>([^<]+)</.exec(readFileSync(join(here, 'pom.xml'), 'utf8'))?.[1] ?? 'unknown'
@@ -24,28 +24,9 @@ export const paths = {
 
 export const LOCAL_BROKER = '127.0.0.1:9092'
 
-/** Answers true when a metadata request to `brokers` succeeds within `timeoutMs` (with SASL when given). */
-export async function brokerAnswers(
-  brokers: string[],
-  timeoutMs = 3000,
-  sasl?: { mechanism: 'PLAIN' | 'SCRAM-SHA-256'; username: string; password: string },
-): Promise<boolean> {
-  const admin = new Admin({
-    clientId: 'event-pipeline-probe',
-    bootstrapBrokers: brokers,
-    ...(sasl ? { sasl } : {}),
-    retries: 0,
-    connectTimeout: timeoutMs,
-    timeout: timeoutMs,
-  })
-  try {
-    await admin.metadata({ topics: [] })
-    return true
-  } catch {
-    return false
-  } finally {
-    await admin.close().catch(() => {})
-  }
+/** Answers true when the local broker answers a metadata request within `timeoutMs`. */
+export function localBrokerAnswers(timeoutMs = 2000): Promise<boolean> {
+  return kafkaAnswers({ clientId: 'event-pipeline', bootstrapBrokers: [LOCAL_BROKER] }, timeoutMs)
 }
 
 function has(command: string, args: string[]): boolean {
@@ -151,7 +132,7 @@ export async function startLocalKafka(
   log: (line: string) => void = console.log,
   timeoutMs = 90_000,
 ): Promise<'already-running' | 'started'> {
-  if (await brokerAnswers([LOCAL_BROKER], 2000)) return 'already-running'
+  if (await localBrokerAnswers()) return 'already-running'
   requireTools()
   mkdirSync(paths.logs, { recursive: true })
   fetchJars(log)
@@ -182,7 +163,7 @@ export async function startLocalKafka(
 
   const deadline = Date.now() + timeoutMs
   while (Date.now() < deadline) {
-    if (await brokerAnswers([LOCAL_BROKER], 2000)) return 'started'
+    if (await localBrokerAnswers()) return 'started'
     if (runningPid() === undefined) {
       throw new Error(`the Kafka broker exited during start-up; last lines of its log:\n${logTail()}`)
     }

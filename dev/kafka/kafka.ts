@@ -1,5 +1,5 @@
-// npm run kafka:start | kafka:stop | kafka:status — the local broker of scripts/kafka/local-broker.ts.
-import { brokerAnswers, LOCAL_BROKER, runningPid, startLocalKafka, stopLocalKafka } from './local-broker.ts'
+// npm run kafka:start | kafka:stop | kafka:status — the local broker of dev/kafka/local-broker.ts.
+import { LOCAL_BROKER, localBrokerAnswers, runningPid, startLocalKafka, stopLocalKafka } from './local-broker.ts'
 
 const command = process.argv[2]
 const say = (line: string) => console.log(`kafka: ${line}`)
@@ -15,14 +15,14 @@ try {
       say((await stopLocalKafka(say)) ? 'stopped' : 'no broker started by this project is running')
       break
     case 'status': {
-      const answers = await brokerAnswers([LOCAL_BROKER], 2000)
+      const answers = await localBrokerAnswers()
       const pid = runningPid()
       say(`${answers ? 'answering' : 'not answering'} on ${LOCAL_BROKER}${pid ? ` (local broker pid ${pid})` : ''}`)
       process.exitCode = answers ? 0 : 1
       break
     }
     default:
-      console.error('usage: node scripts/kafka/kafka.ts start|stop|status')
+      console.error('usage: node dev/kafka/kafka.ts start|stop|status')
       process.exitCode = 2
   }
 } catch (error) {

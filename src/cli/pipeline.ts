@@ -1,0 +1,82 @@
+// The `pipeline` command: `pipeline all|producer|consumer|api|migrate|config|config-table`.
+import { type Config, ConfigError, configTable, describeConfig, loadConfig, type Role } from '../config/index.ts'
+import { asPipelineError } from '../errors.ts'
+import { createStore } from '../store/index.ts'
+import { serve } from './serve.ts'
+
+const usage = `usage: pipeline <command>
+
+commands:
+  all            run the producer (:8080), the consumer (:8081) and the read API (:8082) in one process
+  producer       run the producer alone (POST /produce)
+  consumer       run the consumer alone
+  api            run the read API alone
+  migrate        create or upgrade the database schema, then exit
+  config         print the configuration in effect (secrets redacted)
+  config-table   print the configuration reference as a markdown table
+
+configuration (environment variables):
+`
+
+export interface PipelineHooks {
+  /** Runs once the configuration is loaded, before the roles are built (a launcher may start services here). */
+  beforeServe?(config: Config, roles: readonly Role[]): Promise<void>
+}
+
+async function command(argv: readonly string[], hooks: PipelineHooks): Promise<number> {
+  const name = argv[0]
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${usage}${configTable()}\n`)
+    return name === undefined ? 2 : 0
+  }
+  if (name === 'config-table') {
+    process.stdout.write(`${configTable()}\n`)
+    return 0
+  }
+  const config = loadConfig()
+  const run = async (roles: Role[], alone: boolean) => {
+    await hooks.beforeServe?.(config, roles)
+    return serve(config, roles, alone)
+  }
+  switch (name) {
+    case 'config':
+      process.stdout.write(`${JSON.stringify(describeConfig(config), null, 2)}\n`)
+      return 0
+    case 'migrate': {
+      const store = await createStore(config.database)
+      try {
+        await store.migrate()
+      } finally {
+        await store.close()
+      }
+      process.stdout.write(`pipeline: ${store.engine} schema is up to date\n`)
+      return 0
+    }
+    case 'all':
+      return run(['producer', 'consumer', 'api'], false)
+    case 'producer':
+    case 'consumer':
+    case 'api':
+      return run([name], true)
+    default:
+      process.stderr.write(`pipeline: unknown command "${name}"\n\n${usage}`)
+      return 2
+  }
+}
+
+/** Runs the command of `argv` (the arguments after the script) and resolves with the process's exit code. */
+export async function runPipeline(argv: readonly string[], hooks: PipelineHooks = {}): Promise<number> {
+  try {
+    return await command(argv, hooks)
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`pipeline: ${error.message}\n`)
+      return 78 // EX_CONFIG
+    }
+    // A dependency that is down at start (database, Kafka) is an operational condition, not a crash: one line
+    // that says what failed, in the same taxonomy the logs use, and a non-zero exit for the supervisor.
+    const e = asPipelineError(error)
+    process.stderr.write(`pipeline: could not start: ${e.code}: ${e.message}\n`)
+    return 1
+  }
+}

@@ -1,0 +1,102 @@
+// The consumer role: Kafka → store, bad records → Redis DLQ; its HTTP app serves /health, /ready and /metrics.
+import type { Registry } from 'prom-client'
+import type { Config } from '../config/index.ts'
+import {
+  type ConsumerService,
+  type ConsumerServiceOptions,
+  consumerSettingsOf,
+  createConsumerService,
+} from '../consumer/index.ts'
+import { type DeadLetterQueue, dlqFromConfig } from '../dlq/index.ts'
+import { buildBaseApp, type Check, httpLimitsOf } from '../http/index.ts'
+import { type ConsumerMetrics, consumerMetrics } from '../observability/index.ts'
+import type { Store } from '../store/index.ts'
+import { observabilityOf, openStore, type RoleInstance, type RoleOverrides } from './role.ts'
+
+/** Service settings that replace the configuration's, and the tuning the configuration does not expose. */
+export type ConsumerSettingsOverrides = Partial<Omit<ConsumerServiceOptions, 'store' | 'dlq' | 'logger' | 'metrics'>>
+
+export interface ConsumerRoleOverrides extends RoleOverrides {
+  /** Default: the store of the configuration, migrated. The caller closes one it passes. */
+  store?: Store
+  /** Default: the Redis DLQ of the configuration. The caller closes one it passes. */
+  dlq?: DeadLetterQueue
+  settings?: ConsumerSettingsOverrides
+}
+
+export interface ConsumerRole extends RoleInstance {
+  readonly role: 'consumer'
+  readonly service: ConsumerService
+  readonly store: Store
+  readonly dlq: DeadLetterQueue
+  readonly registry: Registry
+  readonly metrics: ConsumerMetrics
+}
+
+const checked = (probe: Promise<unknown>): Promise<Check> =>
+  probe.then(
+    () => ({ ok: true }),
+    (error: Error) => ({ ok: false, error: error.message }),
+  )
+
+export async function createConsumerRole(config: Config, overrides: ConsumerRoleOverrides = {}): Promise<ConsumerRole> {
+  const { logger, registry } = observabilityOf(config, 'consumer', overrides)
+  const metrics = consumerMetrics(registry)
+  const store = overrides.store ?? (await openStore(config, logger))
+  const dlq = overrides.dlq ?? dlqFromConfig(config, { logger, registry })
+  const service = createConsumerService({
+    ...consumerSettingsOf(config),
+    ...overrides.settings,
+    store,
+    dlq,
+    logger,
+    metrics,
+  })
+  const app = buildBaseApp({
+    role: 'consumer',
+    logger,
+    registry,
+    limits: httpLimitsOf(config),
+    adminToken: config.adminToken,
+    ready: async () => {
+      const status = service.status()
+      const [database, deadLetters] = await Promise.all([checked(store.ping()), checked(dlq.ping())])
+      return {
+        kafka: status.joined ? { ok: true } : { ok: false, error: 'not a member of the consumer group yet' },
+        database,
+        dlq: deadLetters,
+        processing: status.degraded
+          ? { ok: false, error: `retrying: ${status.degraded.code}: ${status.degraded.message}` }
+          : { ok: true },
+      }
+    },
+  })
+  return {
+    role: 'consumer',
+    app,
+    service,
+    store,
+    dlq,
+    registry,
+    metrics,
+    start: () => service.start(),
+    // The batch in hand gets half the shutdown budget to finish. A statement still hanging then (a database
+    // that stopped answering) is cancelled by closing the store: the batch fails as transient and is abandoned
+    // uncommitted, so the drain can commit what did finish and leave the group before the budget runs out.
+    drain: async () => {
+      const cancel = setTimeout(() => void store.close(), config.shutdownTimeoutMs / 2)
+      try {
+        await service.close()
+      } finally {
+        clearTimeout(cancel)
+      }
+    },
+    close: async () => {
+      await app.close()
+      await Promise.all([
+        overrides.store === undefined ? store.close() : undefined,
+        overrides.dlq === undefined ? dlq.close() : undefined,
+      ])
+    },
+  }
+}

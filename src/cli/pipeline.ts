@@ -1,5 +1,14 @@
 // The `pipeline` command: `pipeline all|producer|consumer|api|migrate|config|config-table`.
-import { type Config, ConfigError, configTable, describeConfig, loadConfig, type Role } from '../config/index.ts'
+import { readFileSync } from 'node:fs'
+import {
+  type Config,
+  ConfigError,
+  type ConfigScope,
+  configTable,
+  describeConfig,
+  loadConfig,
+  type Role,
+} from '../config/index.ts'
 import { asPipelineError } from '../errors.ts'
 import { createStore } from '../store/index.ts'
 import { serve } from './serve.ts'
@@ -14,6 +23,7 @@ commands:
   migrate        create or upgrade the database schema, then exit
   config         print the configuration in effect (secrets redacted)
   config-table   print the configuration reference as a markdown table
+  --version      print the version
 
 configuration (environment variables):
 `
@@ -33,7 +43,19 @@ async function command(argv: readonly string[], hooks: PipelineHooks): Promise<n
     process.stdout.write(`${configTable()}\n`)
     return 0
   }
-  const config = loadConfig()
+  if (name === '--version' || name === '-v' || name === 'version') {
+    process.stdout.write(`event-pipeline ${version()}\n`)
+    return 0
+  }
+  // Only the variables of the roles this command runs are read and checked (`pipeline config` checks them all).
+  const scopes: Record<string, ConfigScope> = {
+    all: { roles: ['producer', 'consumer', 'api'], alone: false },
+    producer: { roles: ['producer'], alone: true },
+    consumer: { roles: ['consumer'], alone: true },
+    api: { roles: ['api'], alone: true },
+    migrate: { roles: ['consumer', 'api'], alone: false },
+  }
+  const config = loadConfig(process.env, scopes[name])
   const run = async (roles: Role[], alone: boolean) => {
     await hooks.beforeServe?.(config, roles)
     return serve(config, roles, alone)
@@ -62,6 +84,12 @@ async function command(argv: readonly string[], hooks: PipelineHooks): Promise<n
       process.stderr.write(`pipeline: unknown command "${name}"\n\n${usage}`)
       return 2
   }
+}
+
+/** The version in package.json, read when asked (the container image ships package.json too). */
+function version(): string {
+  const raw = readFileSync(new URL('../../package.json', import.meta.url), 'utf8')
+  return (JSON.parse(raw) as { version: string }).version
 }
 
 /** Runs the command of `argv` (the arguments after the script) and resolves with the process's exit code. */

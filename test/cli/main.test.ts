@@ -29,6 +29,23 @@ describe('pipeline command', () => {
     }
   })
 
+  it('prints its version', async () => {
+    const r = pipeline(['--version'])
+    assert.equal(r.status, 0)
+    const { version } = JSON.parse(
+      (await import('node:fs')).readFileSync(new URL('../../package.json', import.meta.url), 'utf8'),
+    ) as { version: string }
+    assert.equal(r.stdout, `event-pipeline ${version}\n`)
+  })
+
+  it('checks only the variables its command reads: SERVICE_PORT does not stop migrate or all', t => {
+    const r = pipeline(['migrate'], { DATABASE_URL: `sqlite:${sqliteFile(t)}`, SERVICE_PORT: 'abc' })
+    assert.equal(r.status, 0, r.stderr)
+    const alone = pipeline(['api'], { SERVICE_PORT: 'abc' })
+    assert.equal(alone.status, 78)
+    assert.match(alone.stderr, /SERVICE_PORT: "abc" is not a port/)
+  })
+
   it('refuses invalid configuration with one line per bad variable and exit code 78', () => {
     const r = pipeline(['all'], { KAFKA_BROKERS: 'nope', API_PORT: 'x', DATABASE_URL: 'mysql://root:hunter2@h/db' })
     assert.equal(r.status, 78)

@@ -58,7 +58,7 @@ async function command(argv: readonly string[], hooks: PipelineHooks): Promise<n
   const config = loadConfig(process.env, scopes[name])
   const run = async (roles: Role[], alone: boolean) => {
     await hooks.beforeServe?.(config, roles)
-    return serve(config, roles, alone)
+    return serve(config, roles, alone, version())
   }
   switch (name) {
     case 'config':

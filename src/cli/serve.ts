@@ -1,8 +1,9 @@
 // Runs roles as servers in this process until SIGTERM or SIGINT, then stops them in the order of src/roles
 // within SHUTDOWN_TIMEOUT_MS.
 import type { Config, Role } from '../config/index.ts'
-import { createLogger } from '../observability/index.ts'
+import { configureLogOutput, createLogger, logOutputIsPretty } from '../observability/index.ts'
 import { createRole, type RoleInstance, stopRoles } from '../roles/index.ts'
+import { banner } from './banner.ts'
 
 export interface Running {
   /** Addresses the roles listen on, by role. */
@@ -34,10 +35,12 @@ export async function runRoles(config: Config, roles: readonly Role[], alone: bo
 }
 
 /** Serves the roles until a signal, then drains; resolves with the exit code. */
-export async function serve(config: Config, roles: readonly Role[], alone: boolean): Promise<number> {
+export async function serve(config: Config, roles: readonly Role[], alone: boolean, version = ''): Promise<number> {
+  configureLogOutput(config.logFormat)
   const logger = createLogger(config.logLevel, 'pipeline')
   const running = await runRoles(config, roles, alone)
   logger.info({ addresses: running.addresses }, 'pipeline started')
+  if (logOutputIsPretty()) process.stdout.write(banner(config, running.addresses, version))
   const signal = await new Promise<NodeJS.Signals>(resolve => {
     process.once('SIGTERM', () => resolve('SIGTERM'))
     process.once('SIGINT', () => resolve('SIGINT'))

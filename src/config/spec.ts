@@ -505,6 +505,17 @@ export const spec = {
     expects: 'DEBUG, INFO, WARN or ERROR',
     parse: parsers.logLevel,
   },
+  logFormat: {
+    name: 'LOG_FORMAT',
+    description:
+      'Log lines: json (one JSON object per line), pretty (for a person), or auto: pretty when stdout is a terminal, json otherwise',
+    default: 'auto',
+    expects: 'auto, json or pretty',
+    parse: (raw: string) => {
+      const v = raw.trim().toLowerCase()
+      return v === 'auto' || v === 'json' || v === 'pretty' ? v : fail(`"${raw}" is not a log format`)
+    },
+  },
   bodyLimitBytes: {
     name: 'PRODUCE_BODY_LIMIT',
     description: 'Largest POST /produce body in bytes (413 past it)',

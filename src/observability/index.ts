@@ -1,5 +1,5 @@
 export { eventFields, type RecordPosition } from './event-fields.ts'
-export { createLogger, type Logger, redactPaths } from './logger.ts'
+export { configureLogOutput, createLogger, type Logger, logOutputIsPretty, redactPaths } from './logger.ts'
 export {
   type ConsumerMetrics,
   consumerMetrics,

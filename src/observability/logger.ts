@@ -1,6 +1,7 @@
 // pino JSON logs. Context object first, constant message second; every line about an event carries eventId,
 // type, key, topic, partition and offset (built by eventFields, event-fields.ts).
 import { type Logger, pino } from 'pino'
+import pinoPretty from 'pino-pretty'
 import type { LogLevel } from '../config/index.ts'
 
 export type { Logger }
@@ -29,8 +30,32 @@ export const redactPaths = [
 // (docs/performance.md). Sharing it keeps writes to fd 1 in order and whole-line. pino flushes it synchronously
 // when the process exits, whatever the reason, short of SIGKILL (which can lose the lines of the last write).
 let stdout: pino.DestinationStream | undefined
+let format: 'json' | 'pretty' = 'json'
+
+/**
+ * How this process writes its log lines, decided once at start before any logger exists: JSON by default (for
+ * log stores and pipes), pino-pretty for a person (LOG_FORMAT=pretty, or auto on a terminal). Pretty lines are
+ * formatted in this thread, which is fine for a terminal and too slow for a consumer at full speed.
+ */
+export function configureLogOutput(wanted: 'auto' | 'json' | 'pretty', isTty = process.stdout.isTTY === true): void {
+  format = wanted === 'auto' ? (isTty ? 'pretty' : 'json') : wanted
+}
+
+export function logOutputIsPretty(): boolean {
+  return format === 'pretty'
+}
+
 function sharedStdout(): pino.DestinationStream {
-  stdout ??= pino.destination({ dest: 1, sync: false })
+  stdout ??=
+    format === 'pretty'
+      ? pinoPretty({
+          destination: 1,
+          colorize: process.stdout.isTTY === true,
+          translateTime: 'SYS:HH:MM:ss.l',
+          ignore: 'pid,hostname,name',
+          messageKey: 'msg',
+        })
+      : pino.destination({ dest: 1, sync: false })
   return stdout
 }
 

@@ -9,8 +9,9 @@ const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta
 describe('node flags', () => {
   it('are the ones npm start, npm run pipeline and the container start the pipeline with', () => {
     const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts
-    // npm's scripts go through the development launcher, which runs the pipeline in its own process.
-    const command = ['node', ...nodeFlags, 'dev/start.ts'].join(' ')
+    // npm's scripts go through the development launcher, which runs the pipeline in its own process; `exec`
+    // makes node npm's own child, so the SIGTERM npm forwards reaches the pipeline (test/cli/signals.test.ts).
+    const command = ['exec', 'node', ...nodeFlags, 'dev/start.ts'].join(' ')
     assert.equal(scripts['start'], `${command} all`)
     assert.equal(scripts['pipeline'], command)
     const entrypoint = /^ENTRYPOINT (.+)$/m.exec(read('deploy/Dockerfile'))?.[1]

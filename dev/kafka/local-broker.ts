@@ -49,10 +49,11 @@ export function fetchJars(log: (line: string) => void): void {
   if (existsSync(paths.libMarker)) return
   log(`fetching Apache Kafka ${KAFKA_VERSION} jars from Maven Central (once)…`)
   rmSync(paths.lib, { recursive: true, force: true })
+  // Batch mode without -q: Maven prints one "Downloaded from central" line per jar, the progress a first run
+  // (about 20 s) needs to show.
   const r = spawnSync(
     'mvn',
     [
-      '-q',
       '-B',
       '-Dstyle.color=never',
       '-f',

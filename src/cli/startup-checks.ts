@@ -8,7 +8,15 @@ import type { Config, Role } from '../config/index.ts'
 import { dlqFromConfig } from '../dlq/index.ts'
 import { kafkaAnswers } from '../kafka/admin.ts'
 import { connectionOf } from '../kafka/options.ts'
-import { kafkaLabel, kafkaNextStep, redact, redisLabel, redisNextStep, StartupFailure, socketReason } from './startup-errors.ts'
+import {
+  kafkaLabel,
+  kafkaNextStep,
+  redact,
+  redisLabel,
+  redisNextStep,
+  StartupFailure,
+  socketReason,
+} from './startup-errors.ts'
 
 /** Longest the Kafka probe waits for a metadata answer. */
 export const kafkaProbeMs = 5000

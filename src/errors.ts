@@ -29,6 +29,10 @@ export const errorCodes = [
   'SHUTTING_DOWN',
   /** Anything else: a bug. */
   'INTERNAL',
+  /** The port a server should listen on is taken by another process (at start). */
+  'PORT_IN_USE',
+  /** The database named in the configuration does not exist and could not be created (at start). */
+  'DB_NOT_FOUND',
 ] as const
 
 export type ErrorCode = (typeof errorCodes)[number]

@@ -9,9 +9,10 @@ import {
   loadConfig,
   type Role,
 } from '../config/index.ts'
-import { asPipelineError } from '../errors.ts'
 import { createStore } from '../store/index.ts'
 import { serve } from './serve.ts'
+import { checkDependencies } from './startup-checks.ts'
+import { type StartContext, StartupFailure, startupFailure } from './startup-errors.ts'
 
 const usage = `usage: pipeline <command>
 
@@ -56,23 +57,36 @@ async function command(argv: readonly string[], hooks: PipelineHooks): Promise<n
     migrate: { roles: ['consumer', 'api'], alone: false },
   }
   const config = loadConfig(process.env, scopes[name])
+  const warn = (line: string) => process.stderr.write(`pipeline: warning: ${line}\n`)
+  // A configuration problem found late (an SQL Server connection string's keys) keeps its own exit code.
+  const failed = (error: unknown, context: Omit<StartContext, 'config'>) =>
+    error instanceof ConfigError ? error : startupFailure(error, { config, ...context })
   const run = async (roles: Role[], alone: boolean) => {
-    await hooks.beforeServe?.(config, roles)
-    return serve(config, roles, alone, version())
+    try {
+      await hooks.beforeServe?.(config, roles)
+      await checkDependencies(config, roles, warn)
+      return await serve(config, roles, alone, version())
+    } catch (error) {
+      throw failed(error, { roles, alone })
+    }
   }
   switch (name) {
     case 'config':
       process.stdout.write(`${JSON.stringify(describeConfig(config), null, 2)}\n`)
       return 0
     case 'migrate': {
-      const store = await createStore(config.database)
       try {
-        await store.migrate()
-      } finally {
-        await store.close()
+        const store = await createStore(config.database)
+        try {
+          await store.migrate()
+        } finally {
+          await store.close()
+        }
+        process.stdout.write(`pipeline: ${store.engine} schema is up to date\n`)
+        return 0
+      } catch (error) {
+        throw failed(error, { roles: [], alone: false })
       }
-      process.stdout.write(`pipeline: ${store.engine} schema is up to date\n`)
-      return 0
     }
     case 'all':
       return run(['producer', 'consumer', 'api'], false)
@@ -101,10 +115,15 @@ export async function runPipeline(argv: readonly string[], hooks: PipelineHooks 
       process.stderr.write(`pipeline: ${error.message}\n`)
       return 78 // EX_CONFIG
     }
-    // A dependency that is down at start (database, Kafka) is an operational condition, not a crash: one line
-    // that says what failed, in the same taxonomy the logs use, and a non-zero exit for the supervisor.
-    const e = asPipelineError(error)
-    process.stderr.write(`pipeline: could not start: ${e.code}: ${e.message}\n`)
+    // A dependency that is down at start (database, Kafka, a port) is an operational condition, not a crash:
+    // one line that names it, its address and the next step, in the same taxonomy the logs use, and a non-zero
+    // exit for the supervisor.
+    if (error instanceof StartupFailure) {
+      process.stderr.write(error.report)
+      return 1
+    }
+    const message = error instanceof Error ? error.message : String(error)
+    process.stderr.write(`pipeline: could not start: INTERNAL: ${message.replace(/\s*\n\s*/g, ' ')}\n`)
     return 1
   }
 }

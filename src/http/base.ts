@@ -35,6 +35,17 @@ export interface BaseAppOptions {
   adminToken?: string | undefined
   /** Longest /ready waits for `ready` before it reports not ready. */
   readyTimeoutMs?: number
+  /**
+   * Fields /health adds to its answer, read synchronously from state the role keeps current: /health answers
+   * 200 at once while the process lives, whatever its dependencies do. `detail` (an address) is shown only
+   * with the admin token, as /ready's details are.
+   */
+  health?: () => Readonly<Record<string, HealthField>>
+}
+
+export interface HealthField {
+  readonly state: string
+  readonly detail?: string
 }
 
 declare module 'fastify' {
@@ -129,10 +140,18 @@ export function buildBaseApp(options: BaseAppOptions): FastifyInstance {
   })
   app.get('/', async () => ({ role: options.role, routes: [...routes].sort() }))
 
-  app.get('/health', async () => ({ status: 'ok' }))
-
   const readyTimeoutMs = options.readyTimeoutMs ?? 3000
   const isAdmin = bearerMatcher(options.adminToken)
+
+  app.get('/health', async request => {
+    const fields = options.health?.() ?? {}
+    const admin = Object.keys(fields).length > 0 && isAdmin(request.headers.authorization)
+    const shown = Object.entries(fields).map(([name, f]) => [
+      name,
+      admin && f.detail !== undefined ? `${f.state} (${f.detail})` : f.state,
+    ])
+    return { status: 'ok', ...Object.fromEntries(shown) }
+  })
   app.get('/ready', async (request, reply) => {
     let checks: Checks
     if (closing) {

@@ -51,6 +51,8 @@ const statusOfCode: Readonly<Record<ErrorCode, number>> = {
   KAFKA_UNAVAILABLE: 503,
   SHUTTING_DOWN: 503,
   INTERNAL: 500,
+  PORT_IN_USE: 500,
+  DB_NOT_FOUND: 503,
 }
 
 /** Seconds a client should wait before retrying a 503: long enough to not hammer, short enough to recover fast. */

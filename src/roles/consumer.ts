@@ -11,6 +11,7 @@ import { type DeadLetterQueue, dlqFromConfig } from '../dlq/index.ts'
 import { buildBaseApp, type Check, httpLimitsOf } from '../http/index.ts'
 import { type ConsumerMetrics, consumerMetrics } from '../observability/index.ts'
 import type { Store } from '../store/index.ts'
+import { watchDlq } from './dlq-watch.ts'
 import { observabilityOf, openStore, type RoleInstance, type RoleOverrides } from './role.ts'
 
 /** Service settings that replace the configuration's, and the tuning the configuration does not expose. */
@@ -52,12 +53,16 @@ export async function createConsumerRole(config: Config, overrides: ConsumerRole
     logger,
     metrics,
   })
+  const dlqWatch = watchDlq(dlq, config.redisAddr, logger)
   const app = buildBaseApp({
     role: 'consumer',
     logger,
     registry,
     limits: httpLimitsOf(config),
     adminToken: config.adminToken,
+    // Without Redis nothing can be dead-lettered, and a bad record holds its partition: worth telling on
+    // /health too, which orchestrators and people look at first.
+    health: () => ({ dlq: { state: dlqWatch.state, detail: `Redis ${config.redisAddr}` } }),
     ready: async () => {
       const status = service.status()
       const [database, deadLetters] = await Promise.all([checked(store.ping()), checked(dlq.ping())])
@@ -79,7 +84,9 @@ export async function createConsumerRole(config: Config, overrides: ConsumerRole
     dlq,
     registry,
     metrics,
-    start: () => service.start(),
+    start: async () => {
+      await Promise.all([dlqWatch.start(), service.start()])
+    },
     // The batch in hand gets half the shutdown budget to finish. A statement still hanging then (a database
     // that stopped answering) is cancelled by closing the store: the batch fails as transient and is abandoned
     // uncommitted, so the drain can commit what did finish and leave the group before the budget runs out.
@@ -92,6 +99,7 @@ export async function createConsumerRole(config: Config, overrides: ConsumerRole
       }
     },
     close: async () => {
+      dlqWatch.stop()
       await app.close()
       await Promise.all([
         overrides.store === undefined ? store.close() : undefined,

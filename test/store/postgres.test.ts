@@ -95,7 +95,7 @@ describe('postgres store specifics', () => {
     other.pathname = `/${name}_not_there`
     const denied = await openStore(t, { engine: 'postgres', url: other.toString() }, false)
     await assertPipelineError(denied.migrate(), {
-      code: 'DB_UNAVAILABLE',
+      code: 'DB_NOT_FOUND',
       retryable: false,
       message: /does not exist and this login may not create databases; create it \(createdb /,
     })

@@ -40,7 +40,7 @@ export async function ensureDatabase(url: string, timeoutMs: number): Promise<vo
         ? 'this login may not create databases'
         : `creating it failed: ${(error as Error).message}`
     throw new PipelineError(
-      'DB_UNAVAILABLE',
+      'DB_NOT_FOUND',
       `database "${name}" does not exist and ${why}; create it (createdb ${name}) or grant CREATEDB to the login`,
       { cause: error, retryable: false },
     )

@@ -1,0 +1,71 @@
+// The dependencies a command needs, checked before any role is built, each within a few seconds: a person sees
+// one line naming what is missing instead of a client's retries and stack traces.
+//   Kafka: the consumer cannot start without it (a failure). The producer alone starts anyway and answers 503
+//   until Kafka answers (a warning), so an orchestrator may start it first.
+//   Redis: never a failure; nothing is dead-lettered while it is down, which the warning says, and the
+//   consumer's /health keeps telling.
+import type { Config, Role } from '../config/index.ts'
+import { dlqFromConfig } from '../dlq/index.ts'
+import { kafkaAnswers } from '../kafka/admin.ts'
+import { connectionOf } from '../kafka/options.ts'
+import {
+  kafkaLabel,
+  kafkaNextStep,
+  redact,
+  redisLabel,
+  redisNextStep,
+  StartupFailure,
+  socketReason,
+} from './startup-errors.ts'
+
+/** Longest the Kafka probe waits for a metadata answer. */
+export const kafkaProbeMs = 5000
+
+/** What goes unhandled while Redis is down, by the roles that dead-letter. */
+function withoutRedis(roles: readonly Role[]): string {
+  const lost: string[] = []
+  if (roles.includes('consumer')) {
+    lost.push('records that cannot be applied are retried and hold their partition until Redis answers')
+  }
+  if (roles.includes('producer')) lost.push('refused requests are not dead-lettered')
+  return lost.join('; ')
+}
+
+/** Why Redis did not answer a PING, or undefined when it did. */
+async function redisProblem(config: Config): Promise<string | undefined> {
+  const dlq = dlqFromConfig(config)
+  try {
+    await dlq.ping()
+    return undefined
+  } catch (error) {
+    const cause = (error as { cause?: unknown }).cause
+    return socketReason(error) ?? (cause instanceof Error ? cause.message : (error as Error).message)
+  } finally {
+    await dlq.close()
+  }
+}
+
+/**
+ * Checks Kafka and Redis for the roles, in parallel. Throws a StartupFailure when the consumer would run without
+ * Kafka; calls `warn` with one line for each other problem.
+ */
+export async function checkDependencies(
+  config: Config,
+  roles: readonly Role[],
+  warn: (line: string) => void,
+): Promise<void> {
+  // The producer and the consumer use both Kafka and Redis; the read API uses neither.
+  const usesBoth = roles.includes('producer') || roles.includes('consumer')
+  const [kafka, redis] = await Promise.all([
+    usesBoth ? kafkaAnswers(connectionOf(config, 'startup-check'), kafkaProbeMs) : true,
+    usesBoth ? redisProblem(config) : undefined,
+  ])
+  if (redis !== undefined) {
+    const line = `DLQ_UNAVAILABLE: ${redisLabel(config)} does not answer (${redis}), so the dead-letter queue is off: ${withoutRedis(roles)}; ${redisNextStep}`
+    warn(redact(line, config))
+  }
+  if (kafka) return
+  const down = `${kafkaLabel(config)} does not answer`
+  if (roles.includes('consumer')) throw new StartupFailure('KAFKA_UNAVAILABLE', `${down}; ${kafkaNextStep}`)
+  warn(`KAFKA_UNAVAILABLE: ${down}; the producer starts and answers 503 until it does; ${kafkaNextStep}`)
+}

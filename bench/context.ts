@@ -34,7 +34,7 @@ export interface Settings {
 export interface Options {
   readonly quick: boolean
   readonly settings: Settings
-  /** The scenarios to run (`--only`), in the order given. */
+  /** The scenarios to run (`--only`, all by default); bench/main.ts runs them in its own fixed order. */
   readonly scenarios: ReadonlySet<string>
   /** Node flags of every worker process. */
   readonly spawnOptions: SpawnOptions

@@ -19,6 +19,9 @@ export interface Measurement {
   readonly note?: string
 }
 
+/** What a scenario declares about a measurement before it runs. */
+export type MeasurementDefinition = Omit<Measurement, 'runs' | 'extra'>
+
 export interface Target {
   readonly name: string
   readonly wanted: string
@@ -30,7 +33,7 @@ export class Results {
   readonly #measurements = new Map<string, Measurement>()
   readonly problems: string[] = []
 
-  define(m: Omit<Measurement, 'runs' | 'extra'>): void {
+  define(m: MeasurementDefinition): void {
     if (!this.#measurements.has(m.id)) this.#measurements.set(m.id, { ...m, runs: [], extra: {} })
   }
 
@@ -122,6 +125,27 @@ export function table(results: Results): string {
   const line = (r: string[]) =>
     r.map((c, i) => (i === 0 || i >= 6 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')
   return [line(rows[0]!), widths.map(w => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n')
+}
+
+/** The targets, each met or not by this run's medians and ratios (unknown when not measured). */
+export function targets(results: Results): Target[] {
+  const t = (name: string, wanted: string, actual: number | undefined, ok: (v: number) => boolean): Target => ({
+    name,
+    wanted,
+    actual,
+    met: actual === undefined ? undefined : ok(actual),
+  })
+  const ratio = (id: string, other: string) => results.ratio(id, other)
+  return [
+    t('drain → PostgreSQL vs naive', '≥ 20×', ratio('drain.postgres', 'naive.postgres'), v => v >= 20),
+    t('drain → PostgreSQL vs COPY ceiling', '≥ 0.5×', ratio('drain.postgres', 'copy.postgres'), v => v >= 0.5),
+    t('drain → PostgreSQL', '≥ 50,000 events/s', results.median('drain.postgres'), v => v >= 50_000),
+    t('POST /produce single vs no-op', '≥ 0.4×', ratio('http.produce.single', 'http.noop.single'), v => v >= 0.4),
+    t('POST /produce 100-event batches', '≥ 150,000 events/s', results.median('http.produce.batch'), v => v >= 150_000),
+    t('GET /orders/{id} vs constant', '≥ 0.4×', ratio('read.orders', 'read.constant'), v => v >= 0.4),
+    t('GET /orders/{id} p99 at 64 connections', '< 10 ms', results.extra('read.orders', 'p99Ms'), v => v < 10),
+    t('consumer RSS draining 1,000,000 events', '< 300 MB', results.median('rss.drain'), v => v < 300),
+  ]
 }
 
 export function targetsTable(targets: readonly Target[]): string {

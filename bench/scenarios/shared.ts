@@ -1,0 +1,87 @@
+// What several scenarios do alike: ask a drain worker for a run and report it, and check what a run left in the
+// store against what the workload requires.
+import { createStore } from '../../src/store/index.ts'
+import type { Context } from '../context.ts'
+import { type Found, mismatches } from '../databases.ts'
+import { type SpawnOptions, startDrain } from '../spawn.ts'
+import type { DrainRequest, DrainResult } from '../workers/protocol.ts'
+import type { Workload } from '../workload.ts'
+
+/** The offset after the last record of each partition: a drain ends once they are committed. */
+export function endOffsets(workload: Workload): Record<string, number> {
+  const end: Record<string, number> = {}
+  for (const r of workload.records) end[r.partition] = Math.max(end[r.partition] ?? 0, r.offset + 1)
+  return end
+}
+
+/** A pipeline drain of `topic` into `databaseUrl` with its own consumer group and DLQ key. */
+export function drainRequest(
+  ctx: Context,
+  topic: string,
+  databaseUrl: string,
+  extra: Partial<DrainRequest> = {},
+): DrainRequest {
+  return {
+    kind: 'pipeline',
+    topic,
+    partitions: ctx.settings.partitions,
+    groupId: ctx.freshGroup(),
+    databaseUrl,
+    dlqKey: ctx.freshDlqKey(),
+    logLevel: ctx.settings.logLevel,
+    ...extra,
+  }
+}
+
+/** A fresh PostgreSQL database with the pipeline's schema, for the loads that bypass the consumer. */
+export async function migratedPostgres(ctx: Context): Promise<string> {
+  const url = await ctx.freshPostgres()
+  const store = await createStore({ engine: 'postgres', url })
+  await store.migrate()
+  await store.close()
+  return url
+}
+
+/** Runs a drain worker to its end, showing its progress, and says its rate, CPU and memory. */
+export async function drain(
+  ctx: Context,
+  label: string,
+  request: DrainRequest,
+  total: number,
+  options: SpawnOptions = ctx.options.spawnOptions,
+): Promise<DrainResult> {
+  const handle = startDrain(
+    request,
+    handled => ctx.status(`${label}: ${handled.toLocaleString()} / ${total.toLocaleString()}`),
+    options,
+  )
+  const result = await handle.result
+  const rate = (result.handled / result.ms) * 1000
+  ctx.say(
+    `${label}: ${result.handled.toLocaleString()} records in ${(result.ms / 1000).toFixed(2)} s = ` +
+      `${Math.round(rate).toLocaleString()} events/s, consumer CPU ${((result.cpuMs * 1000) / result.handled).toFixed(1)} µs/event, ` +
+      `peak RSS ${(result.peakRssBytes / 2 ** 20).toFixed(0)} MB`,
+  )
+  return result
+}
+
+/**
+ * Records a problem when the store does not hold what the workload requires or a record was dead-lettered, and
+ * keeps the projection's fingerprint, when it was taken, for the comparison across runs.
+ */
+export function check(ctx: Context, what: string, workload: Workload, found: Found, result?: DrainResult): void {
+  const wrong = mismatches(workload.expected, found)
+  if (result !== undefined && result.deadLettered > 0) wrong.push(`${result.deadLettered} records dead-lettered`)
+  if (wrong.length > 0) ctx.problem(`${what}: the store does not hold what the workload requires: ${wrong.join('; ')}`)
+  if (found.fingerprint !== undefined) ctx.fingerprints.set(what, found.fingerprint)
+}
+
+/** Says whether every fingerprinted PostgreSQL projection (consumer and COPY) is the same. */
+export function compareProjections(ctx: Context): void {
+  const prints = new Set(ctx.fingerprints.values())
+  if (prints.size > 1) {
+    ctx.problem(
+      `PostgreSQL projections differ between the consumer and COPY: ${JSON.stringify(Object.fromEntries(ctx.fingerprints))}`,
+    )
+  } else if (prints.size === 1) ctx.say(`consumer and COPY projections are identical (md5 ${[...prints][0]})`)
+}

@@ -52,6 +52,14 @@ export interface ProcessorOptions {
   onDegraded?: (error: PipelineError | undefined) => void
 }
 
+/**
+ * Batches that stored pending rows, counted across the lanes of this process. A batch that stored users looks for
+ * pending children again when this moved during its transaction: another lane may have stored a child of one of
+ * its users just after this transaction looked, and that lane's own second look may have come before these users
+ * were committed. Between members the sweep closes the same gap.
+ */
+let pendingBatches = 0
+
 export function createProcessor(options: ProcessorOptions) {
   const { store, dlq, logger, metrics } = options
   const recordMaxBytes = options.recordMaxBytes ?? 1024 * 1024
@@ -102,6 +110,7 @@ export function createProcessor(options: ProcessorOptions) {
       refused.add(position)
       failures.push({ record: item.record, event: item.event, error })
     }
+    if (result.pendingPositions.length > 0) pendingBatches++
     for (const position of result.pendingPositions) {
       const item = items[position]
       if (item !== undefined) stored.pending.add(item)
@@ -224,8 +233,10 @@ export function createProcessor(options: ProcessorOptions) {
         }
       }
       const stored: Stored = { items: [], pending: new Set() }
+      const pendingBefore = pendingBatches
       await isolate(items, stored, failures, signal)
-      if (stored.pending.size > 0) await releaseRaced()
+      const storedUsers = pendingBatches !== pendingBefore && items.some(i => i.event.type === 'UserCreated')
+      if (stored.pending.size > 0 || storedUsers) await releaseRaced()
       if (failures.length > 0) await deadLetter(failures, signal)
 
       const latencyMs = Math.round((performance.now() - started) * 100) / 100

@@ -145,6 +145,7 @@ export function createConsumerService(options: ConsumerServiceOptions) {
           logger,
           metrics,
           recordMaxBytes: options.recordMaxBytes,
+          onPendingMayResolve: () => sweeper.resolveSoon(),
           onDegraded: error => {
             fresh.degraded = error
             const any = [...processors.values()].find(q => q.degraded !== undefined)?.degraded
@@ -315,6 +316,7 @@ export function createConsumerService(options: ConsumerServiceOptions) {
     await settle()
     commits.close()
     await sweeping
+    await sweeper.close()
     await reader?.close()
   }
 

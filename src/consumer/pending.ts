@@ -85,7 +85,45 @@ export function createPendingSweeper(options: PendingSweeperOptions) {
     return { resolved, deadLettered, superseded, stats }
   }
 
+  let soon: NodeJS.Timeout | undefined
+  let resolving: Promise<void> | undefined
+
+  /** Applies what has a parent now, without the expiry and the counts of a whole sweep. */
+  async function resolveNow(): Promise<void> {
+    try {
+      let resolved = 0
+      for (let page = 0; page < maxPages; page++) {
+        const n = await store.resolvePending(pageSize)
+        resolved += n
+        if (n < pageSize) break
+      }
+      if (resolved > 0) metrics.pendingResolved.inc(resolved)
+    } catch (thrown) {
+      logger.debug({ err: asPipelineError(thrown) }, 'looking again at pending events failed; the sweep will')
+    }
+  }
+
   return {
+    /**
+     * Looks again, within `delayMs`, for pending events whose parent is stored now: lanes that stored children and
+     * parents in concurrent transactions may each have missed the other. Many calls share one look.
+     */
+    resolveSoon(delayMs = 20): void {
+      if (soon !== undefined) return
+      soon = setTimeout(() => {
+        resolving = (resolving ?? Promise.resolve()).then(resolveNow).finally(() => {
+          soon = undefined
+        })
+      }, delayMs)
+    },
+
+    /** Cancels a look scheduled by resolveSoon and waits for one in progress. */
+    async close(): Promise<void> {
+      if (soon !== undefined) clearTimeout(soon)
+      soon = undefined
+      await resolving
+    },
+
     /** One sweep; failures (database or Redis unreachable) are logged and left for the next one. */
     async tick(): Promise<SweepResult | undefined> {
       try {

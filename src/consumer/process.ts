@@ -50,6 +50,12 @@ export interface ProcessorOptions {
   recordMaxBytes?: number
   /** Called with the error while a transient failure keeps the consumer retrying, and with undefined after. */
   onDegraded?: (error: PipelineError | undefined) => void
+  /**
+   * Called after a batch whose pending rows may have raced with a parent stored by another lane at the same time
+   * (see pendingBatches): the caller looks again for pending events whose parent is stored now, soon and once
+   * for many batches, instead of a transaction after every batch.
+   */
+  onPendingMayResolve?: () => void
 }
 
 /**
@@ -197,21 +203,6 @@ export function createProcessor(options: ProcessorOptions) {
     }
   }
 
-  /**
-   * A parent stored by a transaction running at the same time as the one that found it missing (another lane, or
-   * another member) does not see the new pending rows, nor they it. Once this batch has committed, whichever of
-   * the two committed first is visible: looking again now releases most of those children at once instead of at
-   * the next sweep. A failure here only leaves them to the sweep.
-   */
-  async function releaseRaced(): Promise<void> {
-    try {
-      const resolved = await store.resolvePending(500)
-      if (resolved > 0) metrics.pendingResolved.inc(resolved)
-    } catch (thrown) {
-      logger.debug({ err: asPipelineError(thrown) }, 'looking again at pending events failed; the sweep will')
-    }
-  }
-
   return {
     /** Stores `records` (applied, or pending on a missing parent) and dead-letters what failed for good. */
     async process(records: readonly InboundRecord[], signal: AbortSignal): Promise<ProcessOutcome> {
@@ -236,7 +227,7 @@ export function createProcessor(options: ProcessorOptions) {
       const pendingBefore = pendingBatches
       await isolate(items, stored, failures, signal)
       const storedUsers = pendingBatches !== pendingBefore && items.some(i => i.event.type === 'UserCreated')
-      if (stored.pending.size > 0 || storedUsers) await releaseRaced()
+      if (stored.pending.size > 0 || storedUsers) options.onPendingMayResolve?.()
       if (failures.length > 0) await deadLetter(failures, signal)
 
       const latencyMs = Math.round((performance.now() - started) * 100) / 100

@@ -61,6 +61,17 @@ export interface Statements {
   readonly deleteReturns: 'returning' | 'output'
   /** How the engine caps a SELECT's rows: LIMIT (PostgreSQL, SQLite) or TOP (SQL Server). */
   readonly rowCap: 'limit' | 'top'
+  /**
+   * One fixed text taking every key as one array parameter, as the engine's lookups do (PostgreSQL): every batch
+   * runs them, so a text that never changes (prepared once per connection) saves building and planning an
+   * `IN (…)` of hundreds of parameters per batch. Without them the store builds those `IN` lists.
+   */
+  readonly byKeys?: {
+    /** Removes and returns the pending rows whose parent is one of $1 (parent_table 'users'). */
+    takePendingOfUsers(userIds: readonly string[]): CompiledQuery<Tables['pending_events']>
+    /** The user_id of each stored user among $1. */
+    storedUsers(userIds: readonly string[]): CompiledQuery<{ user_id: string }>
+  }
 }
 
 export interface EngineParts {
@@ -126,6 +137,12 @@ function pendingOrder(row: Pick<Pending, 'payload' | 'source_topic' | 'source_pa
 /** Removes and returns the pending orders of these users; the caller applies them in the same transaction. */
 async function takePending(trx: Transaction<Tables>, statements: Statements, userIds: readonly string[]) {
   const taken: OrderRow[] = []
+  if (statements.byKeys !== undefined) {
+    for (const row of (await trx.executeQuery(statements.byKeys.takePendingOfUsers(userIds))).rows) {
+      taken.push(pendingOrder(row))
+    }
+    return taken
+  }
   for (const part of chunks(userIds, keysPerList)) {
     const query = trx
       .deleteFrom('pending_events')
@@ -141,8 +158,16 @@ async function takePending(trx: Transaction<Tables>, statements: Statements, use
 }
 
 /** The users among `userIds` that are stored (read inside the transaction that will reference them). */
-async function storedUsers(trx: Transaction<Tables>, userIds: readonly string[]): Promise<Set<string>> {
+async function storedUsers(
+  trx: Transaction<Tables>,
+  statements: Statements,
+  userIds: readonly string[],
+): Promise<Set<string>> {
   const found = new Set<string>()
+  if (statements.byKeys !== undefined) {
+    for (const row of (await trx.executeQuery(statements.byKeys.storedUsers(userIds))).rows) found.add(row.user_id)
+    return found
+  }
   for (const part of chunks(userIds, keysPerList)) {
     for (const row of await trx.selectFrom('users').select('user_id').where('user_id', 'in', part).execute()) {
       found.add(row.user_id)
@@ -168,7 +193,7 @@ async function applyOrders(
   const here = new Set(users.map(u => u.userId))
   for (const row of released) here.add(row.userId)
   const unknown = [...new Set(all.filter(o => !here.has(o.userId)).map(o => o.userId))]
-  const stored = unknown.length === 0 ? here : await storedUsers(trx, unknown)
+  const stored = unknown.length === 0 ? here : await storedUsers(trx, statements, unknown)
   const ready: OrderRow[] = []
   const waiting: OrderRow[] = []
   for (const row of all) (here.has(row.userId) || stored.has(row.userId) ? ready : waiting).push(row)

@@ -172,6 +172,10 @@ export const lookups: Lookups = {
   inventory: lookup('inventory', 'sku', read.inventoryColumns),
 }
 
+const takePendingOfUsers = `DELETE FROM pending_events WHERE parent_table = '${orderParent.table}'
+  AND parent_key = ANY($1::varchar[]) RETURNING *`
+const storedUsers = 'SELECT user_id FROM users WHERE user_id = ANY($1::varchar[])'
+
 /** Statement name of each fixed text, for the pool's clients (driver.ts) to run it as a prepared statement. */
 export const preparedNames: ReadonlyMap<string, string> = new Map([
   ...[users, orders, payments, ledger, inventory, pending].map((shape, i): [string, string] => [
@@ -179,6 +183,8 @@ export const preparedNames: ReadonlyMap<string, string> = new Map([
     `ep_write_${i}`,
   ]),
   ...Object.entries(lookups).map(([table, text]): [string, string] => [text, `ep_read_${table}`]),
+  [takePendingOfUsers, 'ep_take_pending'],
+  [storedUsers, 'ep_stored_users'],
 ])
 
 export const statements: Statements = {
@@ -190,4 +196,8 @@ export const statements: Statements = {
   insertPending: rows => build(pending, rows),
   deleteReturns: 'returning',
   rowCap: 'limit',
+  byKeys: {
+    takePendingOfUsers: keys => CompiledQuery.raw(takePendingOfUsers, [keys]),
+    storedUsers: keys => CompiledQuery.raw(storedUsers, [keys]),
+  },
 }

@@ -1,13 +1,19 @@
 // `npm test`: type check, lint, make sure Kafka, PostgreSQL and Redis answer (starting the ones that are
 // down with this machine's commands), then run every test under test/ with node:test.
-//   node scripts/test.ts [--no-checks] [--no-services] [test files or globs…]
+//   node scripts/test.ts [--no-checks] [--no-services] [--unit] [test files or globs…]
+// --unit runs only the tests that need no service (dev/unit-tests.ts decides from their imports), and starts none.
 import { spawnSync } from 'node:child_process'
 import { existsSync, statSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import { ensureServices } from '../dev/ensure.ts'
+import { unitTestFiles } from '../dev/unit-tests.ts'
 
 const args = process.argv.slice(2)
 const flags = new Set(args.filter(a => a.startsWith('--')))
-const files = args.filter(a => !a.startsWith('--'))
+const unit = args.includes('--unit')
+const files = unit
+  ? unitTestFiles(fileURLToPath(new URL('..', import.meta.url)))
+  : args.filter(a => !a.startsWith('--'))
 const say = (line: string) => console.log(`test: ${line}`)
 
 function run(command: string, commandArgs: string[]): void {
@@ -25,7 +31,7 @@ if (!flags.has('--no-checks')) {
   say('lint (biome check)')
   run('npx', ['biome', 'check', '.'])
 }
-if (!flags.has('--no-services')) {
+if (!flags.has('--no-services') && !unit) {
   try {
     await ensureServices(say)
   } catch (error) {

@@ -14,7 +14,7 @@ function importsOf(file: string): string[] {
   const text = readFileSync(file, 'utf8')
   const found: string[] = []
   for (const m of text.matchAll(importPattern)) found.push((m[1] ?? m[2]) as string)
-  // Dynamic imports of a package (await import('pg')) count too.
+  // Dynamic imports of a package count too.
   for (const m of text.matchAll(/import\(\s*['"]([^'"]+)['"]\s*\)/g)) found.push(m[1] as string)
   return found
 }

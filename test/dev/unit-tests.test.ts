@@ -6,7 +6,7 @@ import { needsServices, unitTestFiles } from '../../dev/unit-tests.ts'
 const root = fileURLToPath(new URL('../..', import.meta.url))
 
 it('tells the tests that need a service from those that need none, by their imports', () => {
-  for (const file of ['test/store/postgres.test.ts', 'test/dlq/redis.test.ts', 'test/faults/sigkill.test.ts']) {
+  for (const file of ['test/store/postgres/store.test.ts', 'test/dlq/redis.test.ts', 'test/faults/sigkill.test.ts']) {
     assert.equal(needsServices(root, file), true, file)
   }
   for (const file of ['test/store/batch.test.ts', 'test/consumer/schedule.test.ts', 'test/config/config.test.ts']) {

@@ -57,5 +57,5 @@ it('fault 3: Redis unreachable while poison arrives: no commit past it, then dea
   })
   const result = await checkOutcome({ records: workload.records }, { topic, databaseUrl: url, dlqKey: env.DLQ_KEY })
   assert.ok(result.stats.invalid >= poison, 'the poison records are in the topic')
-  assertClean('redis-down', 1, complete ? 1 : 0, result)
+  assertClean('redis-unreachable', 1, complete ? 1 : 0, result)
 })

@@ -3,11 +3,11 @@ import { chmodSync, existsSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { describe, it } from 'node:test'
-import { createSqliteStore } from '../../src/store/sqlite/store.ts'
-import { sqliteFile } from '../helpers/resources.ts'
-import { runConformance } from './conformance.ts'
-import { inventoryAdjusted, orderPlaced, sourced, userCreated } from './events.ts'
-import { assertPipelineError, openStore } from './harness.ts'
+import { createSqliteStore } from '../../../src/store/sqlite/store.ts'
+import { sqliteFile } from '../../helpers/resources.ts'
+import { runConformance } from '../conformance.ts'
+import { inventoryAdjusted, orderPlaced, sourced, userCreated } from '../events.ts'
+import { assertPipelineError, openStore } from '../harness.ts'
 
 runConformance('sqlite', async t => ({ engine: 'sqlite', path: sqliteFile(t) }))
 

@@ -4,12 +4,12 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import pg from 'pg'
-import { PipelineError } from '../../src/errors.ts'
-import { createPostgresStore } from '../../src/store/postgres/store.ts'
-import { eventually } from '../helpers/kafka.ts'
-import { tcpProxy } from '../helpers/proxy.ts'
-import { type Cleanup, postgresDatabase } from '../helpers/resources.ts'
-import { inventoryAdjusted, sourced, uniqueKey, userCreated } from './events.ts'
+import { PipelineError } from '../../../src/errors.ts'
+import { createPostgresStore } from '../../../src/store/postgres/store.ts'
+import { eventually } from '../../helpers/kafka.ts'
+import { tcpProxy } from '../../helpers/proxy.ts'
+import { type Cleanup, postgresDatabase } from '../../helpers/resources.ts'
+import { inventoryAdjusted, sourced, uniqueKey, userCreated } from '../events.ts'
 
 const unavailable = (e: unknown) => e instanceof PipelineError && e.code === 'DB_UNAVAILABLE' && e.retryable
 

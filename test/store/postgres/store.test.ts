@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import pg from 'pg'
-import { isoFromTimestamptz } from '../../src/store/postgres/driver.ts'
-import { toPipelineError } from '../../src/store/postgres/errors.ts'
-import { postgresDatabase, uniqueName } from '../helpers/resources.ts'
-import { testServices } from '../helpers/services.ts'
-import { runConformance } from './conformance.ts'
-import { orderPlaced, sourced, userCreated } from './events.ts'
-import { assertPipelineError, openStore } from './harness.ts'
+import { isoFromTimestamptz } from '../../../src/store/postgres/driver.ts'
+import { toPipelineError } from '../../../src/store/postgres/errors.ts'
+import { postgresDatabase, uniqueName } from '../../helpers/resources.ts'
+import { testServices } from '../../helpers/services.ts'
+import { runConformance } from '../conformance.ts'
+import { orderPlaced, sourced, userCreated } from '../events.ts'
+import { assertPipelineError, openStore } from '../harness.ts'
 
 runConformance('postgres', async t => ({ engine: 'postgres', url: await postgresDatabase(t) }))
 

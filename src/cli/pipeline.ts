@@ -4,6 +4,7 @@ import {
   type Config,
   ConfigError,
   type ConfigScope,
+  configHelp,
   configTable,
   describeConfig,
   loadConfig,
@@ -17,7 +18,7 @@ import { type StartContext, StartupFailure, startupFailure } from './startup-err
 const usage = `usage: pipeline <command>
 
 commands:
-  all            run the producer (:8080), the consumer (:8081) and the read API (:8082) in one process
+  all            run the producer (:8080), consumer (:8081) and read API (:8082) in one process
   producer       run the producer alone (POST /produce)
   consumer       run the consumer alone
   api            run the read API alone
@@ -37,7 +38,7 @@ export interface PipelineHooks {
 async function command(argv: readonly string[], hooks: PipelineHooks): Promise<number> {
   const name = argv[0]
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write(`${usage}${configTable()}\n`)
+    process.stdout.write(`${usage}${configHelp()}\n`)
     return name === undefined ? 2 : 0
   }
   if (name === 'config-table') {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { configTable } from '../../src/config/index.ts'
+import { configTable, spec } from '../../src/config/index.ts'
 import { sqliteFile } from '../helpers/resources.ts'
 
 const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
@@ -56,11 +56,15 @@ describe('pipeline command', () => {
     assert.ok(!r.stderr.includes('    at '), 'no stack trace')
   })
 
-  it('--help prints the commands and the configuration table', () => {
+  it('--help prints the commands and every variable, readable at 100 columns', () => {
     const r = pipeline(['--help'])
     assert.equal(r.status, 0)
     assert.match(r.stdout, /migrate/)
-    assert.ok(r.stdout.includes(configTable()))
+    for (const v of Object.values(spec)) assert.match(r.stdout, new RegExp(`^  ${v.name} \\(default `, 'm'), v.name)
+    const wide = r.stdout.split('\n').filter(line => line.length > 100)
+    assert.deepEqual(wide, [], 'no line wider than 100 columns')
+    // The markdown table (for the README) is its own command.
+    assert.ok(pipeline(['config-table']).stdout.includes(configTable()))
   })
 
   it('config prints the configuration with secrets redacted', () => {

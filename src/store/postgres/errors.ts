@@ -6,8 +6,21 @@ import { socketErrorCode } from '../network-errors.ts'
 // Serialization failure and deadlock lose a race, not an argument: the same batch succeeds when retried.
 // 57P01/57P02/57P03: the server is shutting down, crashed or not yet accepting connections; 57014: the
 // statement was cancelled (statement_timeout); 53xxx: out of connections, memory or disk; 55P03: lock timeout.
-const retryableStates: ReadonlySet<string> = new Set(['40001', '40P01', '57P01', '57P02', '57P03', '57014', '55P03'])
-const retryableClasses: ReadonlySet<string> = new Set(['08', '53', '58'])
+// Class 28 (a refused login: wrong password, missing role), 3D000 (the database is gone) and 42501 (the login lacks
+// a privilege) are the deployment's problem, not the records': until an operator fixes them every batch fails the
+// same way, and dead-lettering valid events for it would lose them, so they are retried and /ready says why.
+const retryableStates: ReadonlySet<string> = new Set([
+  '40001',
+  '40P01',
+  '57P01',
+  '57P02',
+  '57P03',
+  '57014',
+  '55P03',
+  '3D000',
+  '42501',
+])
+const retryableClasses: ReadonlySet<string> = new Set(['08', '28', '53', '58'])
 
 // pg raises these connection and timeout failures as plain Errors with no code at all, so the message is
 // the only thing to go by.

@@ -9,7 +9,7 @@ import { committedOffsets, produceAtRate } from '../helpers/kafka.ts'
 import { type RunningPipeline, startPipeline } from '../helpers/pipeline.ts'
 import { kafkaTopic, postgresDatabase, uniqueName } from '../helpers/resources.ts'
 import { assertClean, check, observe } from './checker.ts'
-import { assertInFlight, full, makeWorkload, sum, waitCommitted } from './workload.ts'
+import { assertInFlight, consumerEnv, full, makeWorkload, sum, waitCommitted } from './workload.ts'
 
 const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms))
 
@@ -29,15 +29,7 @@ it('group stall: a member frozen, another killed; orders wait for their users, n
     orphans: 5,
     partitions: 6,
   })
-  const env = {
-    KAFKA_TOPIC: topic,
-    KAFKA_GROUP_ID: uniqueName('g'),
-    DLQ_KEY: uniqueName('dlq'),
-    DATABASE_URL: databaseUrl,
-    LOG_LEVEL: 'WARN',
-    CONSUMER_BATCH_MAX: '100',
-    PENDING_MAX_AGE: '1h',
-  }
+  const env = consumerEnv(topic, databaseUrl, { CONSUMER_BATCH_MAX: '100' })
   const committed = async () => sum((await committedOffsets(env.KAFKA_GROUP_ID, topic)).values())
   const members: RunningPipeline[] = []
   for (let i = 0; i < 3; i++) members.push(await startPipeline(t, 'consumer', env))

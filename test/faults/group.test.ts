@@ -5,7 +5,7 @@ import { committedOffsets, eventually, produceAtRate } from '../helpers/kafka.ts
 import { type RunningPipeline, startPipeline } from '../helpers/pipeline.ts'
 import { kafkaTopic, postgresDatabase, uniqueName } from '../helpers/resources.ts'
 import { assertClean, checkOutcome } from './checker.ts'
-import { assertInFlight, full, makeWorkload, sum, waitCommitted } from './workload.ts'
+import { assertInFlight, consumerEnv, full, makeWorkload, sum, waitCommitted } from './workload.ts'
 
 it('fault 5: a group of three loses one member and gains one under load', async t => {
   const topic = await kafkaTopic(t, 6)
@@ -17,15 +17,7 @@ it('fault 5: a group of three loses one member and gains one under load', async 
     orphans: 3,
     partitions: 6,
   })
-  const env = {
-    KAFKA_TOPIC: topic,
-    KAFKA_GROUP_ID: uniqueName('g'),
-    DLQ_KEY: uniqueName('dlq'),
-    DATABASE_URL: databaseUrl,
-    LOG_LEVEL: 'WARN',
-    CONSUMER_BATCH_MAX: '100',
-    PENDING_MAX_AGE: '1h',
-  }
+  const env = consumerEnv(topic, databaseUrl, { CONSUMER_BATCH_MAX: '100' })
   const committed = async () => sum((await committedOffsets(env.KAFKA_GROUP_ID, topic)).values())
   const members: RunningPipeline[] = []
   for (let i = 0; i < 3; i++) members.push(await startPipeline(t, 'consumer', env))

@@ -8,7 +8,7 @@ import { produceRaw, type RawRecord } from '../helpers/kafka.ts'
 import { startPipeline } from '../helpers/pipeline.ts'
 import { kafkaTopic, postgresDatabase, uniqueName } from '../helpers/resources.ts'
 import { assertClean, checkOutcome } from './checker.ts'
-import { full, makeWorkload, waitCommitted } from './workload.ts'
+import { consumerEnv, full, makeWorkload, waitCommitted } from './workload.ts'
 
 /** Resident memory of a process, from /proc (Linux), in bytes. */
 function rssOf(pid: number): number {
@@ -34,15 +34,7 @@ it('1 MB records among valid events: RSS bounded, each dead-lettered once, the p
     }
   }
   await produceRaw(topic, records)
-  const env = {
-    KAFKA_TOPIC: topic,
-    KAFKA_GROUP_ID: uniqueName('g'),
-    DLQ_KEY: uniqueName('dlq'),
-    DATABASE_URL: databaseUrl,
-    LOG_LEVEL: 'WARN',
-    PENDING_MAX_AGE: '1h',
-    CONSUMER_RECORD_MAX_BYTES: String(recordMaxBytes),
-  }
+  const env = consumerEnv(topic, databaseUrl, { CONSUMER_RECORD_MAX_BYTES: String(recordMaxBytes) })
   const consumer = await startPipeline(t, 'consumer', env)
   const pid = consumer.child.pid!
   let peak = rssOf(pid)

@@ -4,7 +4,7 @@ import { committedOffsets, eventually, produceAtRate } from '../helpers/kafka.ts
 import { startPipeline } from '../helpers/pipeline.ts'
 import { kafkaTopic, postgresDatabase, uniqueName } from '../helpers/resources.ts'
 import { assertClean, checkOutcome } from './checker.ts'
-import { assertInFlight, full, makeWorkload, sum, waitCommitted } from './workload.ts'
+import { assertInFlight, consumerEnv, full, makeWorkload, sum, waitCommitted } from './workload.ts'
 
 it('fault 1: consumer killed with SIGKILL mid-batch, restarted', async t => {
   const kills = full ? 3 : 1
@@ -18,15 +18,7 @@ it('fault 1: consumer killed with SIGKILL mid-batch, restarted', async t => {
     poison: 6,
     partitions: 3,
   })
-  const env = {
-    KAFKA_TOPIC: topic,
-    KAFKA_GROUP_ID: uniqueName('g'),
-    DLQ_KEY: uniqueName('dlq'),
-    DATABASE_URL: databaseUrl,
-    LOG_LEVEL: 'WARN',
-    CONSUMER_BATCH_MAX: '200',
-    PENDING_MAX_AGE: '1h',
-  }
+  const env = consumerEnv(topic, databaseUrl, { CONSUMER_BATCH_MAX: '200' })
   const committed = async () => sum((await committedOffsets(env.KAFKA_GROUP_ID, topic)).values())
   // Records keep arriving during the kills, so each kill lands with records fetched and not yet committed.
   const stream = produceAtRate(topic, workload.records, full ? 2000 : 1000)

@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict'
 import { inventoryAdjusted, orderPlaced, paymentSettled, userCreated } from '../helpers/events.ts'
 import { committedOffsets, type RawRecord } from '../helpers/kafka.ts'
+import { uniqueName } from '../helpers/resources.ts'
 
 /** Short in `npm test`, longer in `npm run test:faults` (FAULTS_FULL=1). */
 export const full = process.env['FAULTS_FULL'] === '1'
@@ -188,4 +189,20 @@ export async function waitCommitted(
   }
   console.log(`waitCommitted: ${committed} of ${total} committed after ${timeoutMs} ms`)
   return { committed, complete: false }
+}
+
+/**
+ * The environment of a consumer process in a fault test: its own group and DLQ key, PostgreSQL, and a
+ * PENDING_MAX_AGE long enough that only the durable pending path can explain an order that ends up applied.
+ */
+export function consumerEnv(topic: string, databaseUrl: string, extra: Record<string, string> = {}) {
+  return {
+    KAFKA_TOPIC: topic,
+    KAFKA_GROUP_ID: uniqueName('g'),
+    DLQ_KEY: uniqueName('dlq'),
+    DATABASE_URL: databaseUrl,
+    LOG_LEVEL: 'WARN',
+    PENDING_MAX_AGE: '1h',
+    ...extra,
+  }
 }

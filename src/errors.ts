@@ -31,6 +31,8 @@ export const errorCodes = [
   'INTERNAL',
   /** The port a server should listen on is taken by another process (at start). */
   'PORT_IN_USE',
+  /** A server cannot listen where it was told: HOST is not an address of this machine, or the port is privileged. */
+  'ADDRESS_UNAVAILABLE',
   /** The database named in the configuration does not exist and could not be created (at start). */
   'DB_NOT_FOUND',
 ] as const

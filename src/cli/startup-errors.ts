@@ -156,6 +156,16 @@ export function startupFailure(error: unknown, context: StartContext): StartupFa
     return fail('PORT_IN_USE', `${which} is in use; stop the other process or set ${variable ?? 'the port variable'}`)
   }
 
+  if (errno?.code === 'EADDRNOTAVAIL' || (errno?.code === 'EACCES' && errno.syscall === 'listen')) {
+    const port = typeof errno.port === 'number' ? errno.port : undefined
+    const variable = port === undefined ? undefined : portVariable(context, port)
+    const why =
+      errno.code === 'EACCES'
+        ? `port ${port ?? '?'}${variable === undefined ? '' : ` (${variable})`} needs privileges this process lacks; use a port above 1023`
+        : `HOST ${config.host} is not an address of this machine; set HOST (127.0.0.1, or 0.0.0.0 for every interface)`
+    return fail('ADDRESS_UNAVAILABLE', `cannot listen: ${why}`)
+  }
+
   // The Kafka client's own errors (PLT_KFK_…) carry no PipelineError code: at start they mean Kafka.
   const kafkaClientError = typeof errno?.code === 'string' && errno.code.startsWith('PLT_KFK_')
   if (kafkaClientError || (error instanceof PipelineError && error.code === 'KAFKA_UNAVAILABLE')) {

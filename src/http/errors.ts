@@ -52,6 +52,7 @@ const statusOfCode: Readonly<Record<ErrorCode, number>> = {
   SHUTTING_DOWN: 503,
   INTERNAL: 500,
   PORT_IN_USE: 500,
+  ADDRESS_UNAVAILABLE: 500,
   DB_NOT_FOUND: 503,
 }
 

@@ -29,6 +29,18 @@ describe('start-up failure wording', () => {
     )
   })
 
+  it('says why a server cannot listen: an address not of this machine, or a privileged port', () => {
+    const listenError = (code: string, port: number) =>
+      Object.assign(new Error(`listen ${code}`), { code, syscall: 'listen', port })
+    const host = startupFailure(listenError('EADDRNOTAVAIL', 8082), context({ HOST: '203.0.113.1' }))
+    assert.equal(
+      host.line,
+      'pipeline: could not start: ADDRESS_UNAVAILABLE: cannot listen: HOST 203.0.113.1 is not an address of this machine; set HOST (127.0.0.1, or 0.0.0.0 for every interface)',
+    )
+    const privileged = startupFailure(listenError('EACCES', 80), context({ API_PORT: '80' }))
+    assert.match(privileged.line, /ADDRESS_UNAVAILABLE: cannot listen: port 80 \(API_PORT\) needs privileges/)
+  })
+
   it('keeps an unknown failure one line in its own code', () => {
     const failure = startupFailure(new PipelineError('INTERNAL', 'first\n  second'), context({}))
     assert.equal(failure.line, 'pipeline: could not start: INTERNAL: first second')

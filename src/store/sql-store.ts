@@ -369,16 +369,20 @@ export class SqlStore implements Store {
     })
   }
 
+  /** At most `limit` rows, the engine's way (LIMIT, or SQL Server's TOP). */
+  #capped<Q extends { limit(n: number): Q; top(n: number): Q }>(query: Q, limit: number): Q {
+    return this.#parts.statements.rowCap === 'top' ? query.top(limit) : query.limit(limit)
+  }
+
   resolvePending(limit: number): Promise<number> {
     return this.#run(async () => {
-      const cap = this.#parts.statements.rowCap
       const candidates = await this.#db
         .selectFrom('pending_events as p')
         .innerJoin('users as u', 'u.user_id', 'p.parent_key')
         .select('p.parent_key')
         .distinct()
         .where('p.parent_table', '=', orderParent.table)
-        .$call(q => (cap === 'top' ? q.top(limit) : q.limit(limit)))
+        .$call(q => this.#capped(q, limit))
         .execute()
       if (candidates.length === 0) return 0
       // The DELETE … RETURNING inside the transaction decides which member applies a pending row: two members
@@ -398,7 +402,6 @@ export class SqlStore implements Store {
 
   expiredPending(before: string, limit: number): Promise<PendingEvent[]> {
     return this.#run(async () => {
-      const cap = this.#parts.statements.rowCap
       const rows = await this.#db
         .selectFrom('pending_events as p')
         .leftJoin('orders as o', 'o.order_id', 'p.event_key')
@@ -408,7 +411,7 @@ export class SqlStore implements Store {
         .orderBy('p.pending_since')
         .orderBy('p.source_partition')
         .orderBy('p.source_offset')
-        .$call(q => (cap === 'top' ? q.top(limit) : q.limit(limit)))
+        .$call(q => this.#capped(q, limit))
         .execute()
       return rows.map(row => {
         const source = {

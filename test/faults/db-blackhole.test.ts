@@ -9,7 +9,7 @@ import { startPipeline } from '../helpers/pipeline.ts'
 import { tcpProxy } from '../helpers/proxy.ts'
 import { kafkaTopic, postgresDatabase, uniqueName } from '../helpers/resources.ts'
 import { assertClean, checkOutcome } from './checker.ts'
-import { makeWorkload, sum, waitCommitted } from './workload.ts'
+import { consumerEnv, makeWorkload, sum, waitCommitted } from './workload.ts'
 
 it('SIGTERM while PostgreSQL is black-holed: exit 0 within 10 s, no offset committed past unstored records', async t => {
   const topic = await kafkaTopic(t, 3)
@@ -20,14 +20,7 @@ it('SIGTERM while PostgreSQL is black-holed: exit 0 within 10 s, no offset commi
   viaProxy.port = String(proxy.port)
   const before = makeWorkload(uniqueName('a'), { users: 100, deltas: 300, partitions: 3 })
   const during = makeWorkload(uniqueName('b'), { users: 100, deltas: 300, partitions: 3 })
-  const env = {
-    KAFKA_TOPIC: topic,
-    KAFKA_GROUP_ID: uniqueName('g'),
-    DLQ_KEY: uniqueName('dlq'),
-    DATABASE_URL: viaProxy.toString(),
-    LOG_LEVEL: 'ERROR',
-    PENDING_MAX_AGE: '1h',
-  }
+  const env = consumerEnv(topic, viaProxy.toString(), { LOG_LEVEL: 'ERROR' })
   const committed = async () => sum((await committedOffsets(env.KAFKA_GROUP_ID, topic)).values())
   await produceRaw(topic, before.records)
   const consumer = await startPipeline(t, 'consumer', env)

@@ -6,7 +6,7 @@ import { startPipeline } from '../helpers/pipeline.ts'
 import { tcpProxy } from '../helpers/proxy.ts'
 import { kafkaTopic, postgresDatabase, uniqueName } from '../helpers/resources.ts'
 import { assertClean, checkOutcome } from './checker.ts'
-import { full, makeWorkload, sum, waitCommitted } from './workload.ts'
+import { consumerEnv, full, makeWorkload, sum, waitCommitted } from './workload.ts'
 
 it('fault 2: PostgreSQL unreachable, then back: the consumer pauses and retries, nothing dead-lettered', async t => {
   const downMs = full ? 20_000 : 3000
@@ -18,16 +18,11 @@ it('fault 2: PostgreSQL unreachable, then back: the consumer pauses and retries,
   const shape = { users: 100, payments: true, deltas: 1000, orphans: 2, partitions: 3 }
   const before = makeWorkload(uniqueName('a'), shape)
   const during = makeWorkload(uniqueName('b'), shape)
-  const env = {
-    KAFKA_TOPIC: topic,
-    KAFKA_GROUP_ID: uniqueName('g'),
-    DLQ_KEY: uniqueName('dlq'),
-    DATABASE_URL: viaProxy.toString(),
+  const env = consumerEnv(topic, viaProxy.toString(), {
     LOG_LEVEL: 'ERROR',
-    PENDING_MAX_AGE: '1h',
     // /ready shows which check fails only to the admin.
     ADMIN_TOKEN: 'fault-test-admin-token',
-  }
+  })
   const committed = async () => sum((await committedOffsets(env.KAFKA_GROUP_ID, topic)).values())
   await produceRaw(topic, before.records)
   const consumer = await startPipeline(t, 'consumer', env)

@@ -195,7 +195,11 @@ export async function waitCommitted(
  * The environment of a consumer process in a fault test: its own group and DLQ key, PostgreSQL, and a
  * PENDING_MAX_AGE long enough that only the durable pending path can explain an order that ends up applied.
  */
-export function consumerEnv(topic: string, databaseUrl: string, extra: Record<string, string> = {}) {
+export function consumerEnv<Extra extends Record<string, string>>(
+  topic: string,
+  databaseUrl: string,
+  extra: Extra = {} as Extra,
+) {
   return {
     KAFKA_TOPIC: topic,
     KAFKA_GROUP_ID: uniqueName('g'),

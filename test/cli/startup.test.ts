@@ -6,9 +6,8 @@ import { once } from 'node:events'
 import { createServer } from 'node:net'
 import { describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import pg from 'pg'
 import { freePort, startPipeline } from '../helpers/pipeline.ts'
-import { kafkaTopic, sqliteFile, uniqueName } from '../helpers/resources.ts'
+import { kafkaTopic, postgresLoginWithoutCreatedb, sqliteFile } from '../helpers/resources.ts'
 import { testServices } from '../helpers/services.ts'
 
 const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
@@ -105,16 +104,7 @@ describe('start-up failures', () => {
   })
 
   it('a missing database the login may not create is DB_NOT_FOUND with what to run', async t => {
-    const admin = new pg.Client({ connectionString: testServices.postgresAdminUrl })
-    await admin.connect()
-    const role = uniqueName('ep_nocreate')
-    const name = uniqueName('ep_absent')
-    await admin.query(`CREATE ROLE ${role} LOGIN`)
-    t.after(async () => {
-      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
-      await admin.query(`DROP ROLE IF EXISTS ${role}`)
-      await admin.end()
-    })
+    const { role, absentDatabase: name } = await postgresLoginWithoutCreatedb(t)
     const url = new URL(testServices.postgresAdminUrl)
     url.username = role
     url.password = secret

@@ -1,6 +1,7 @@
 // Factories that give one test its own Kafka topic, PostgreSQL database, SQLite file and Redis key prefix,
 // and register their own cleanup, so tests never depend on each other's leftovers.
 import type { Redis } from 'ioredis'
+import pg from 'pg'
 import { uniqueName } from '../../dev/names.ts'
 import {
   createPostgresDatabase,
@@ -11,6 +12,7 @@ import {
   temporarySqliteFile,
 } from '../../dev/resources.ts'
 import { redisClient } from '../../dev/services.ts'
+import { testServices } from './services.ts'
 
 export { uniqueName }
 
@@ -32,6 +34,24 @@ export async function postgresDatabase(t: Cleanup): Promise<string> {
   const url = await createPostgresDatabase(name)
   t.after(() => dropPostgresDatabases([name]))
   return url
+}
+
+/**
+ * A PostgreSQL login that may not create databases, and a database name that does not exist yet; after the
+ * test the role is dropped, and the database too should anyone have created it.
+ */
+export async function postgresLoginWithoutCreatedb(t: Cleanup): Promise<{ role: string; absentDatabase: string }> {
+  const role = uniqueName('ep_nocreate')
+  const absentDatabase = uniqueName('ep_absent')
+  const admin = new pg.Client({ connectionString: testServices.postgresAdminUrl })
+  await admin.connect()
+  await admin.query(`CREATE ROLE ${role} LOGIN`)
+  t.after(async () => {
+    await admin.query(`DROP DATABASE IF EXISTS ${absentDatabase} WITH (FORCE)`)
+    await admin.query(`DROP ROLE IF EXISTS ${role}`)
+    await admin.end()
+  })
+  return { role, absentDatabase }
 }
 
 /** A path for a SQLite file in a fresh temporary directory, removed after the test. */

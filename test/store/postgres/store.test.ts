@@ -3,7 +3,7 @@ import { describe, it } from 'node:test'
 import pg from 'pg'
 import { isoFromTimestamptz } from '../../../src/store/postgres/driver.ts'
 import { toPipelineError } from '../../../src/store/postgres/errors.ts'
-import { postgresDatabase, uniqueName } from '../../helpers/resources.ts'
+import { postgresDatabase, postgresLoginWithoutCreatedb } from '../../helpers/resources.ts'
 import { testServices } from '../../helpers/services.ts'
 import { runConformance } from '../conformance.ts'
 import { orderPlaced, sourced, userCreated } from '../events.ts'
@@ -74,16 +74,8 @@ describe('postgres store specifics', () => {
   })
 
   it('creates the database named in the URL when it does not exist, or says what to do when it may not', async t => {
-    const name = uniqueName('ep_missing')
-    const admin = new pg.Client({ connectionString: testServices.postgresAdminUrl })
-    await admin.connect()
-    const role = uniqueName('ep_nocreate')
-    await admin.query(`CREATE ROLE ${role} LOGIN`)
-    t.after(async () => {
-      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
-      await admin.query(`DROP ROLE IF EXISTS ${role}`)
-      await admin.end()
-    })
+    // The admin creates the absent database; the login without CREATEDB then meets another one.
+    const { role, absentDatabase: name } = await postgresLoginWithoutCreatedb(t)
     const url = new URL(testServices.postgresAdminUrl)
     url.pathname = `/${name}`
     const store = await openStore(t, { engine: 'postgres', url: url.toString() })

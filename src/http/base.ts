@@ -41,6 +41,28 @@ export interface BaseAppOptions {
    * with the admin token, as /ready's details are.
    */
   health?: () => Readonly<Record<string, HealthField>>
+  /**
+   * An HTML page GET / answers to browsers (a request whose Accept names text/html before JSON); other clients
+   * keep the JSON list of routes. Served with a Content-Security-Policy that allows this origin only.
+   */
+  page?: string
+}
+
+/** Headers of every page and asset the roles serve to browsers: this origin only, no framing, no sniffing. */
+export const pageHeaders: Readonly<Record<string, string>> = Object.freeze({
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-cache',
+})
+
+/** Whether the client asks for HTML first: browsers send text/html in Accept, curl and fetch send *\/\*. */
+export function prefersHtml(accept: string | undefined): boolean {
+  if (accept === undefined) return false
+  const html = accept.indexOf('text/html')
+  const json = accept.indexOf('application/json')
+  return html >= 0 && (json < 0 || html < json)
 }
 
 export interface HealthField {
@@ -138,7 +160,12 @@ export function buildBaseApp(options: BaseAppOptions): FastifyInstance {
     const methods = Array.isArray(route.method) ? route.method : [route.method]
     for (const method of methods) if (method !== 'HEAD') routes.push(`${method} ${route.url}`)
   })
-  app.get('/', async () => ({ role: options.role, routes: [...routes].sort() }))
+  app.get('/', async (request, reply) => {
+    if (options.page !== undefined && prefersHtml(request.headers.accept)) {
+      return reply.headers(pageHeaders).type('text/html; charset=utf-8').send(options.page)
+    }
+    return { role: options.role, routes: [...routes].sort() }
+  })
 
   const readyTimeoutMs = options.readyTimeoutMs ?? 3000
   const isAdmin = bearerMatcher(options.adminToken)

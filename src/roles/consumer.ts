@@ -1,5 +1,6 @@
 // The consumer role: Kafka → store, bad records → Redis DLQ; its HTTP app serves /health, /ready and /metrics.
 import type { Registry } from 'prom-client'
+import { consolePage, registerConsoleRoutes } from '../admin/index.ts'
 import type { Config } from '../config/index.ts'
 import {
   type ConsumerService,
@@ -9,6 +10,8 @@ import {
 } from '../consumer/index.ts'
 import { type DeadLetterQueue, dlqFromConfig } from '../dlq/index.ts'
 import { buildBaseApp, type Check, httpLimitsOf } from '../http/index.ts'
+import { createOffsetsReader } from '../kafka/admin.ts'
+import { connectionOf } from '../kafka/options.ts'
 import { type ConsumerMetrics, consumerMetrics } from '../observability/index.ts'
 import type { Store } from '../store/index.ts'
 import { watchDlq } from './dlq-watch.ts'
@@ -33,6 +36,9 @@ export interface ConsumerRole extends RoleInstance {
   readonly registry: Registry
   readonly metrics: ConsumerMetrics
 }
+
+/** Longest the console's overview waits for another role, Kafka or the database. */
+const consoleTimeoutMs = 2000
 
 const checked = (probe: Promise<unknown>): Promise<Check> =>
   probe.then(
@@ -60,6 +66,8 @@ export async function createConsumerRole(config: Config, overrides: ConsumerRole
     registry,
     limits: httpLimitsOf(config),
     adminToken: config.adminToken,
+    // The console exists only with an admin token: every call it makes needs one.
+    ...(config.adminToken === undefined ? {} : { page: consolePage() }),
     // Without Redis nothing can be dead-lettered, and a bad record holds its partition: worth telling on
     // /health too, which orchestrators and people look at first.
     health: () => ({ dlq: { state: dlqWatch.state, detail: `Redis ${config.redisAddr}` } }),
@@ -76,6 +84,19 @@ export async function createConsumerRole(config: Config, overrides: ConsumerRole
       }
     },
   })
+  const offsets = createOffsetsReader(connectionOf(config, 'console'), consoleTimeoutMs)
+  if (config.adminToken !== undefined) {
+    registerConsoleRoutes(app, config.adminToken, {
+      topic: config.kafkaTopic,
+      group: config.kafkaGroupId,
+      producerUrl: config.consoleProducerUrl ?? `http://127.0.0.1:${config.producerPort}`,
+      apiUrl: config.consoleApiUrl ?? `http://127.0.0.1:${config.apiPort}`,
+      selfUrl: '(this process)',
+      offsets,
+      pendingStats: () => store.pendingStats(),
+      timeoutMs: consoleTimeoutMs,
+    })
+  }
   return {
     role: 'consumer',
     app,
@@ -101,6 +122,7 @@ export async function createConsumerRole(config: Config, overrides: ConsumerRole
     close: async () => {
       dlqWatch.stop()
       await app.close()
+      await offsets.close()
       await Promise.all([
         overrides.store === undefined ? store.close() : undefined,
         overrides.dlq === undefined ? dlq.close() : undefined,

@@ -6,7 +6,7 @@ import type { IncomingMessage } from 'node:http'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Registry } from 'prom-client'
 import type { Role } from '../config/index.ts'
-import { httpMetrics, type Logger } from '../observability/index.ts'
+import { httpMetrics, type Logger, readinessMetric } from '../observability/index.ts'
 import { bearerMatcher } from './auth.ts'
 import { errorHandlerWith, notFoundHandler } from './errors.ts'
 import { defaultHttpLimits, type HttpLimits, limitServer, serverOptions } from './limits.ts'
@@ -146,6 +146,17 @@ export function buildBaseApp(options: BaseAppOptions): FastifyInstance {
   const readyTimeoutMs = options.readyTimeoutMs ?? 3000
   const isAdmin = bearerMatcher(options.adminToken)
 
+  async function readiness(): Promise<Checks> {
+    if (closing) return { shutdown: { ok: false, error: 'shutting down' } }
+    try {
+      return await withTimeout(options.ready(), readyTimeoutMs, 'readiness check')
+    } catch (error) {
+      return { ready: { ok: false, error: (error as Error).message } }
+    }
+  }
+  const allPass = (checks: Checks) => Object.values(checks).every(c => c.ok)
+  readinessMetric(options.registry, async () => allPass(await readiness()))
+
   // The routes are added in a plugin, so when the app gets ready, like the roles' own: hooks a caller adds to
   // the returned app (onRoute among them) see every route.
   app.register(async base => {
@@ -164,17 +175,8 @@ export function buildBaseApp(options: BaseAppOptions): FastifyInstance {
       return { status: 'ok', ...Object.fromEntries(shown) }
     })
     base.get('/ready', { schema: baseRouteSchemas.ready(options.adminToken) }, async (request, reply) => {
-      let checks: Checks
-      if (closing) {
-        checks = { shutdown: { ok: false, error: 'shutting down' } }
-      } else {
-        try {
-          checks = await withTimeout(options.ready(), readyTimeoutMs, 'readiness check')
-        } catch (error) {
-          checks = { ready: { ok: false, error: (error as Error).message } }
-        }
-      }
-      const ok = Object.values(checks).every(c => c.ok)
+      const checks = await readiness()
+      const ok = allPass(checks)
       const status = ok ? 'ready' : 'not ready'
       // The checks' errors name hosts, ports and database messages: for operators only, never for anyone who can
       // reach the port.

@@ -1,21 +1,57 @@
-// Debian packages the tests need from this machine (Chromium for the console's browser test), installed with
-// apt-get when their binary is missing, so a fresh clone's `npm test` needs no manual step. Never imported by src/.
+// Tools the tests take from Debian's packages (promtool and prometheus from `prometheus`): found on the PATH, or
+// installed with apt-get when this process may (root, apt-get present), or else a clear error naming the package.
+// The one place that installs system packages, for `npm test` on a fresh machine and in CI alike.
 import { spawnSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
+
+const installTimeoutMs = 10 * 60_000
+
+/** The absolute path of `binary` on the PATH, or undefined. */
+export function which(binary: string): string | undefined {
+  const r = spawnSync('sh', ['-c', 'command -v "$0"', binary], { encoding: 'utf8', timeout: 10_000 })
+  const path = r.stdout?.trim()
+  return r.status === 0 && path ? path : undefined
+}
+
+let updated = false
+
+function aptGet(args: string[], say: (line: string) => void): void {
+  say(`apt-get ${args.join(' ')}`)
+  const r = spawnSync(
+    'apt-get',
+    // Another apt-get running at the same moment holds the lock: wait for it rather than fail.
+    ['-o', 'DPkg::Lock::Timeout=300', ...args],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      encoding: 'utf8',
+      timeout: installTimeoutMs,
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    },
+  )
+  if (r.status !== 0) {
+    const output = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n').slice(-10).join('\n')
+    throw new Error(`apt-get ${args.join(' ')} failed (${r.error?.message ?? `exit ${r.status}`}):\n${output}`)
+  }
+}
 
 /**
- * Makes `binary` exist, installing Debian's `pkg` when it does not. Throws with apt-get's own output when the
- * install fails (not root, no network to Debian's mirrors), so the test says why instead of skipping silently.
+ * The path of `binary`, installing Debian's package `name` first when the binary is missing. Throws, saying
+ * what to install, when it is missing and cannot be installed here (no apt-get, or not root).
  */
-export function ensureDebianPackage(pkg: string, binary: string, say: (line: string) => void = () => {}): void {
-  if (existsSync(binary)) return
-  say(`${binary} is missing; installing Debian's ${pkg} (apt-get)`)
-  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' }
-  const run = (args: string[]) => spawnSync('apt-get', args, { env, encoding: 'utf8', timeout: 600_000 })
-  const update = run(['update', '-qq'])
-  const install = update.status === 0 ? run(['install', '-y', '-qq', pkg]) : update
-  if (install.status !== 0 || !existsSync(binary)) {
-    const output = `${install.stdout ?? ''}${install.stderr ?? ''}${install.error?.message ?? ''}`.trim().slice(-2000)
-    throw new Error(`could not install Debian's ${pkg} for ${binary}: ${output || `apt-get exited ${install.status}`}`)
+export function ensureDebianPackage(name: string, binary: string, say: (line: string) => void = () => {}): string {
+  const found = which(binary)
+  if (found !== undefined) return found
+  const manual = `install Debian's package ${name} (apt-get install ${name}) to provide ${binary}`
+  if (which('apt-get') === undefined) throw new Error(`${binary} is missing and apt-get is not available: ${manual}`)
+  if (process.getuid?.() !== 0) throw new Error(`${binary} is missing and only root may install it: ${manual}`)
+  say(`${binary} is missing; installing Debian's package ${name}`)
+  if (!updated) {
+    aptGet(['update', '-q'], say)
+    updated = true
   }
+  aptGet(['install', '-y', '-q', '--no-install-recommends', name], say)
+  const installed = which(binary)
+  if (installed === undefined) {
+    throw new Error(`Debian's package ${name} was installed but ${binary} is not on the PATH`)
+  }
+  return installed
 }

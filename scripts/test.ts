@@ -1,10 +1,12 @@
 // `npm test`: type check, lint, make sure Kafka, PostgreSQL and Redis answer (starting the ones that are
-// down with this machine's commands), then run every test under test/ with node:test.
+// down with this machine's commands) and Debian's prometheus package is installed, then run every test under
+// test/ with node:test.
 //   node scripts/test.ts [--no-checks] [--no-services] [--unit] [test files or globs…]
 // --unit runs only the tests that need no service (dev/unit-tests.ts decides from their imports), and starts none.
 import { spawnSync } from 'node:child_process'
 import { existsSync, statSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { ensureDebianPackage } from '../dev/debian.ts'
 import { ensureServices } from '../dev/ensure.ts'
 import { unitTestFiles } from '../dev/unit-tests.ts'
 
@@ -37,6 +39,13 @@ if (!flags.has('--no-services') && !unit) {
   } catch (error) {
     say((error as Error).message)
     process.exit(1)
+  }
+  // promtool and prometheus for test/deploy, installed once here rather than by test files running side by side;
+  // when that fails, those tests fail with the same message.
+  try {
+    ensureDebianPackage('prometheus', 'prometheus', say)
+  } catch (error) {
+    say((error as Error).message)
   }
 }
 const testArgs = [

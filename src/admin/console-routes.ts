@@ -3,7 +3,8 @@
 // answers only the admin token. Assets are read once when the routes are registered and served from memory.
 import { readFileSync } from 'node:fs'
 import type { FastifyInstance } from 'fastify'
-import { pageHeaders, requireBearer } from '../http/index.ts'
+import Type from 'typebox'
+import { bearerSecurity, errorResponses, pageHeaders, requireBearer } from '../http/index.ts'
 import { gatherOverview, type OverviewSources } from './overview.ts'
 
 const asset = (name: string) => readFileSync(new URL(`./console/${name}`, import.meta.url), 'utf8')
@@ -18,19 +19,76 @@ const assets: Readonly<Record<string, string>> = {
   'console.css': 'text/css; charset=utf-8',
 }
 
+const Probe = Type.Object({
+  url: Type.String(),
+  health: Type.String({ description: "'ok', 'unreachable' or the status code /health answered" }),
+  ready: Type.String({ description: "/ready's status ('ready', 'not ready') or 'unreachable'" }),
+  checks: Type.Optional(
+    Type.Record(Type.String(), Type.Object({ ok: Type.Boolean(), error: Type.Optional(Type.String()) })),
+  ),
+})
+
+const OverviewSchema = Type.Object(
+  {
+    at: Type.String({ format: 'date-time' }),
+    topic: Type.String(),
+    group: Type.String(),
+    roles: Type.Object({ producer: Probe, consumer: Probe, api: Probe }),
+    partitions: Type.Union([
+      Type.Array(
+        Type.Object({
+          partition: Type.Integer(),
+          end: Type.Integer({ description: 'Log end offset: the offset the next record gets' }),
+          committed: Type.Union([Type.Integer(), Type.Null()], { description: "The group's committed offset" }),
+          lag: Type.Integer({ description: 'Records the group has not committed yet' }),
+        }),
+      ),
+      Type.Null(),
+    ]),
+    kafkaError: Type.Optional(Type.String()),
+    pending: Type.Union([Type.Object({ count: Type.Integer(), oldestAgeSeconds: Type.Integer() }), Type.Null()]),
+    pendingError: Type.Optional(Type.String()),
+  },
+  { description: 'Every role, every partition and the pending events, as the console shows them' },
+)
+
 export function registerConsoleRoutes(
   app: FastifyInstance,
   adminToken: string,
   sources: Omit<OverviewSources, 'app'>,
 ): void {
-  for (const [name, type] of Object.entries(assets)) {
-    const body = asset(name)
-    app.get(`/console/${name}`, async (_request, reply) => reply.headers(pageHeaders).type(type).send(body))
-  }
+  app.register(async scoped => {
+    for (const [name, type] of Object.entries(assets)) {
+      const body = asset(name)
+      scoped.get(
+        `/console/${name}`,
+        {
+          schema: {
+            summary: `The console's ${name.endsWith('.js') ? 'script' : 'stylesheet'} (public: it holds no data)`,
+            tags: ['console'],
+            response: {
+              200: { description: name, content: { [type.split(';')[0] as string]: { schema: Type.String() } } },
+              ...errorResponses([]),
+            },
+          },
+        },
+        async (_request, reply) => reply.headers(pageHeaders).type(type).send(body),
+      )
+    }
+  })
   app.register(async scoped => {
     scoped.addHook('onRequest', requireBearer(adminToken, 'ADMIN_TOKEN'))
-    scoped.get('/admin/overview', async request =>
-      gatherOverview({ ...sources, app }, request.headers.authorization ?? ''),
+    scoped.get(
+      '/admin/overview',
+      {
+        schema: {
+          summary: "The console's first screen: roles, partitions (end, committed, lag) and pending events",
+          tags: ['admin'],
+          ...bearerSecurity(adminToken),
+          response: { 200: OverviewSchema, ...errorResponses([401]) },
+        },
+      },
+      async request => gatherOverview({ ...sources, app }, request.headers.authorization ?? ''),
     )
   })
 }

@@ -2,10 +2,10 @@
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { Registry } from 'prom-client'
 import { limits } from '../events/index.ts'
-import { buildBaseApp, type HttpLimits, requireBearer } from '../http/index.ts'
+import { buildBaseApp, type HttpLimits, requireBearer, validatedByHandler } from '../http/index.ts'
 import type { Logger } from '../observability/index.ts'
 import type { Store } from '../store/index.ts'
-import { inventoryResponse, orderResponse, userResponse } from './schemas.ts'
+import { inventoryResponse, orderResponse, readRouteSchema, userResponse } from './schemas.ts'
 
 export interface ApiAppOptions {
   store: Store
@@ -69,7 +69,7 @@ export function buildApiApp(options: ApiAppOptions): FastifyInstance {
 
     scope.get<{ Params: { id: string } }>(
       '/users/:id',
-      { schema: { response: { 200: userResponse } } },
+      { schema: readRouteSchema('user', 'id', userResponse, token), ...validatedByHandler },
       async (request, reply) => {
         const { id } = request.params
         if (badId(reply, 'user id', id)) return reply
@@ -81,7 +81,7 @@ export function buildApiApp(options: ApiAppOptions): FastifyInstance {
 
     scope.get<{ Params: { id: string } }>(
       '/orders/:id',
-      { schema: { response: { 200: orderResponse } } },
+      { schema: readRouteSchema('order', 'id', orderResponse, token), ...validatedByHandler },
       async (request, reply) => {
         const { id } = request.params
         if (badId(reply, 'order id', id)) return reply
@@ -93,7 +93,7 @@ export function buildApiApp(options: ApiAppOptions): FastifyInstance {
 
     scope.get<{ Params: { sku: string } }>(
       '/inventory/:sku',
-      { schema: { response: { 200: inventoryResponse } } },
+      { schema: readRouteSchema('inventory', 'sku', inventoryResponse, token), ...validatedByHandler },
       async (request, reply) => {
         const { sku } = request.params
         if (badId(reply, 'sku', sku)) return reply

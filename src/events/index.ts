@@ -1,5 +1,7 @@
 export { clip, type Event, eventIdOf, keyOf, parseEvent, parseRecord, reportLimits } from './parse.ts'
 export {
+  dataSchemas,
+  Envelope,
   type EventType,
   eventTypes,
   type InventoryAdjusted,

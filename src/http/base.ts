@@ -6,11 +6,13 @@ import type { IncomingMessage } from 'node:http'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Registry } from 'prom-client'
 import type { Role } from '../config/index.ts'
-import { httpMetrics, type Logger } from '../observability/index.ts'
+import { httpMetrics, type Logger, readinessMetric } from '../observability/index.ts'
 import { bearerMatcher } from './auth.ts'
 import { errorHandlerWith, notFoundHandler } from './errors.ts'
 import { defaultHttpLimits, type HttpLimits, limitServer, serverOptions } from './limits.ts'
+import { describeApp } from './openapi.ts'
 import { ProbeQuietLogController } from './request-log.ts'
+import { baseRouteSchemas } from './schemas.ts'
 
 export interface Check {
   ok: boolean
@@ -122,6 +124,8 @@ export function buildBaseApp(options: BaseAppOptions): FastifyInstance {
     ...(options.bodyLimit === undefined ? {} : { bodyLimit: options.bodyLimit }),
   }) as unknown as FastifyInstance
   limitServer(app.server, limits)
+  // First, before any route: the document collects the routes as they are added (GET /openapi.json).
+  describeApp(app, options.role)
 
   let closing = false
   app.decorate('closing', {
@@ -160,47 +164,54 @@ export function buildBaseApp(options: BaseAppOptions): FastifyInstance {
     const methods = Array.isArray(route.method) ? route.method : [route.method]
     for (const method of methods) if (method !== 'HEAD') routes.push(`${method} ${route.url}`)
   })
-  app.get('/', async (request, reply) => {
-    if (options.page !== undefined && prefersHtml(request.headers.accept)) {
-      return reply.headers(pageHeaders).type('text/html; charset=utf-8').send(options.page)
-    }
-    return { role: options.role, routes: [...routes].sort() }
-  })
 
   const readyTimeoutMs = options.readyTimeoutMs ?? 3000
   const isAdmin = bearerMatcher(options.adminToken)
 
-  app.get('/health', async request => {
-    const fields = options.health?.() ?? {}
-    const admin = Object.keys(fields).length > 0 && isAdmin(request.headers.authorization)
-    const shown = Object.entries(fields).map(([name, f]) => [
-      name,
-      admin && f.detail !== undefined ? `${f.state} (${f.detail})` : f.state,
-    ])
-    return { status: 'ok', ...Object.fromEntries(shown) }
-  })
-  app.get('/ready', async (request, reply) => {
-    let checks: Checks
-    if (closing) {
-      checks = { shutdown: { ok: false, error: 'shutting down' } }
-    } else {
-      try {
-        checks = await withTimeout(options.ready(), readyTimeoutMs, 'readiness check')
-      } catch (error) {
-        checks = { ready: { ok: false, error: (error as Error).message } }
-      }
+  async function readiness(): Promise<Checks> {
+    if (closing) return { shutdown: { ok: false, error: 'shutting down' } }
+    try {
+      return await withTimeout(options.ready(), readyTimeoutMs, 'readiness check')
+    } catch (error) {
+      return { ready: { ok: false, error: (error as Error).message } }
     }
-    const ok = Object.values(checks).every(c => c.ok)
-    const status = ok ? 'ready' : 'not ready'
-    // The checks' errors name hosts, ports and database messages: for operators only, never for anyone who can
-    // reach the port.
-    const body = isAdmin(request.headers.authorization) ? { status, checks } : { status }
-    return reply.code(ok ? 200 : 503).send(body)
-  })
+  }
+  const allPass = (checks: Checks) => Object.values(checks).every(c => c.ok)
+  readinessMetric(options.registry, async () => allPass(await readiness()))
 
-  app.get('/metrics', async (_request, reply) => {
-    const text = await options.registry.metrics()
-    return reply.type(options.registry.contentType).send(text)
+  // The routes are added in a plugin, so when the app gets ready, like the roles' own: hooks a caller adds to
+  // the returned app (onRoute among them) see every route.
+  app.register(async base => {
+    base.get('/', { schema: baseRouteSchemas.index(options.page !== undefined) }, async (request, reply) => {
+      if (options.page !== undefined && prefersHtml(request.headers.accept)) {
+        return reply.headers(pageHeaders).type('text/html; charset=utf-8').send(options.page)
+      }
+      return { role: options.role, routes: [...routes].sort() }
+    })
+
+    base.get('/health', { schema: baseRouteSchemas.health(options.adminToken) }, async request => {
+      const fields = options.health?.() ?? {}
+      const admin = Object.keys(fields).length > 0 && isAdmin(request.headers.authorization)
+      const shown = Object.entries(fields).map(([name, f]) => [
+        name,
+        admin && f.detail !== undefined ? `${f.state} (${f.detail})` : f.state,
+      ])
+      return { status: 'ok', ...Object.fromEntries(shown) }
+    })
+    base.get('/ready', { schema: baseRouteSchemas.ready(options.adminToken) }, async (request, reply) => {
+      const checks = await readiness()
+      const ok = allPass(checks)
+      const status = ok ? 'ready' : 'not ready'
+      // The checks' errors name hosts, ports and database messages: for operators only, never for anyone who can
+      // reach the port.
+      const body = isAdmin(request.headers.authorization) ? { status, checks } : { status }
+      return reply.code(ok ? 200 : 503).send(body)
+    })
+
+    base.get('/metrics', { schema: baseRouteSchemas.metrics }, async (_request, reply) => {
+      const text = await options.registry.metrics()
+      return reply.type(options.registry.contentType).send(text)
+    })
   })
 
   return app

@@ -18,3 +18,14 @@ export {
   mapError,
 } from './errors.ts'
 export { defaultHttpLimits, type HttpLimits, httpLimitsOf } from './limits.ts'
+export {
+  bearerScheme,
+  bearerSecurity,
+  ErrorBodySchema,
+  ErrorDetail,
+  type ErrorStatus,
+  errorResponse,
+  errorResponses,
+  errorStatuses,
+  validatedByHandler,
+} from './schemas.ts'

@@ -10,4 +10,5 @@ export {
   httpMetrics,
   type ProducerMetrics,
   producerMetrics,
+  readinessMetric,
 } from './metrics.ts'

@@ -14,11 +14,13 @@ import {
   HttpError,
   type HttpLimits,
   requireBearer,
+  validatedByHandler,
 } from '../http/index.ts'
 import { eventFields, type Logger, producerMetrics } from '../observability/index.ts'
 import { type JsonShapeLimits, jsonShapeExcess } from './json-shape.ts'
 import type { PublishedOffset, Publisher } from './publisher.ts'
 import { createRefused, keepBody, type RefusedLimits, type RejectedSink, type Rejection } from './refused.ts'
+import { produceSchema } from './schemas.ts'
 
 export type { RejectedSink } from './refused.ts'
 
@@ -194,7 +196,8 @@ export function buildProducerApp(options: ProducerAppOptions): FastifyInstance {
       }
     })
 
-    scope.post('/produce', async request => {
+    const schema = produceSchema({ produceBatchMax: config.produceBatchMax, produceToken: token })
+    scope.post('/produce', { schema, ...validatedByHandler }, async request => {
       const started = performance.now()
       if (app.closing) throw new PipelineError('SHUTTING_DOWN', 'the producer is shutting down')
       if (!isJsonMediaType(request.headers['content-type'])) {

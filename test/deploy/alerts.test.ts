@@ -1,36 +1,99 @@
-// The alert rules shipped in deploy/ name only metrics the roles export, and Prometheus loads them.
+// The alert rules shipped in deploy/: they name only metrics the roles export, cover what an operator must hear
+// about, pass `promtool check rules`, and behave as their unit tests (deploy/alerts.test.yml) say under
+// `promtool test rules`. promtool is Debian's (package prometheus), installed when missing.
 import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { it } from 'node:test'
+import { before, describe, it } from 'node:test'
+import { fileURLToPath } from 'node:url'
 import { Registry } from 'prom-client'
 import { parse } from 'yaml'
-import { consumerMetrics, dlqMetrics, httpMetrics, producerMetrics } from '../../src/observability/index.ts'
+import { ensureDebianPackage } from '../../dev/debian.ts'
+import {
+  consumerMetrics,
+  dlqMetrics,
+  httpMetrics,
+  producerMetrics,
+  readinessMetric,
+} from '../../src/observability/index.ts'
+import { metricNames } from './promql.ts'
 
-const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8')
+const path = (file: string) => fileURLToPath(new URL(`../../${file}`, import.meta.url))
+const read = (file: string) => readFileSync(path(file), 'utf8')
 
-it('every alert rule uses metrics the roles export, and prometheus.yml loads the rules', async () => {
-  const registry = new Registry()
-  consumerMetrics(registry)
-  producerMetrics(registry)
-  httpMetrics(registry)
-  dlqMetrics(registry)
-  const exported = new Set((await registry.getMetricsAsJSON()).map(m => m.name))
-  const rules = (parse(read('deploy/alerts.yml')) as { groups: { rules: { alert: string; expr: string }[] }[] })
-    .groups[0]!.rules
-  assert.ok(rules.length >= 5)
-  const functions = new Set(['max', 'sum', 'rate', 'increase', 'delta', 'and', 'by', 'm'])
-  for (const rule of rules) {
-    const names = [...rule.expr.matchAll(/[a-z_][a-z0-9_]*/g)].map(m => m[0]).filter(n => !functions.has(n))
-    assert.ok(names.length > 0, rule.alert)
-    for (const name of names) assert.ok(exported.has(name), `${rule.alert}: ${name} is not exported by a role`)
-  }
-  for (const needed of ['dlq_redis_full', 'dlq_dropped_total', 'pending_oldest_age_seconds', 'consumer_lag']) {
-    assert.ok(
-      rules.some(r => r.expr.includes(needed)),
-      needed,
-    )
-  }
-  const prometheus = parse(read('deploy/prometheus.yml')) as { rule_files: string[] }
-  assert.deepEqual(prometheus.rule_files, ['/etc/prometheus/alerts.yml'])
-  assert.match(read('deploy/docker-compose.yml'), /"\.\/alerts\.yml:\/etc\/prometheus\/alerts\.yml:ro"/)
+/** Series Prometheus itself makes for each target, which rules may read as well. */
+const prometheusSeries = new Set(['up', 'scrape_duration_seconds', 'scrape_samples_scraped'])
+
+type Rule = { alert: string; expr: string }
+const rules = (parse(read('deploy/alerts.yml')) as { groups: { rules: Rule[] }[] }).groups.flatMap(g => g.rules)
+
+function promtool(args: string[]): { status: number | null; output: string } {
+  const r = spawnSync(promtoolPath, args, { encoding: 'utf8', timeout: 60_000 })
+  return { status: r.status, output: `${r.stdout ?? ''}${r.stderr ?? ''}${r.error?.message ?? ''}` }
+}
+
+let promtoolPath = 'promtool'
+
+describe('deploy/alerts.yml', () => {
+  before(() => {
+    promtoolPath = ensureDebianPackage('prometheus', 'promtool', line => console.log(`alerts test: ${line}`))
+  })
+
+  it('uses only metrics the roles export, and prometheus.yml loads it', async () => {
+    const registry = new Registry()
+    consumerMetrics(registry)
+    producerMetrics(registry)
+    httpMetrics(registry)
+    dlqMetrics(registry)
+    readinessMetric(registry, async () => true)
+    const exported = new Set((await registry.getMetricsAsJSON()).map(m => m.name))
+    assert.ok(rules.length >= 7)
+    for (const rule of rules) {
+      const names = metricNames(rule.expr)
+      assert.ok(names.length > 0, rule.alert)
+      for (const name of names) {
+        assert.ok(exported.has(name) || prometheusSeries.has(name), `${rule.alert}: ${name} is not exported by a role`)
+      }
+    }
+    const prometheus = parse(read('deploy/prometheus.yml')) as { rule_files: string[] }
+    assert.deepEqual(prometheus.rule_files, ['/etc/prometheus/alerts.yml'])
+    assert.match(read('deploy/docker-compose.yml'), /"\.\/alerts\.yml:\/etc\/prometheus\/alerts\.yml:ro"/)
+  })
+
+  it('covers lag growing, the DLQ growing, a consumer not ready, old pending events and a stalled consumer', () => {
+    const reads = (name: string) => rules.filter(r => metricNames(r.expr).includes(name)).map(r => r.alert)
+    assert.ok(reads('consumer_lag').includes('ConsumerLagGrowing'))
+    assert.ok(reads('dlq_count_total').includes('DeadLetterQueueGrowing'))
+    assert.ok(reads('role_ready').includes('ConsumerNotReady'))
+    assert.ok(reads('pending_oldest_age_seconds').includes('PendingEventsTooOld'))
+    assert.ok(reads('messages_processed_total').includes('ConsumerStalled'))
+    for (const needed of ['dlq_redis_full', 'dlq_dropped_total']) assert.ok(reads(needed).length > 0, needed)
+  })
+
+  it('passes promtool check rules', () => {
+    const r = promtool(['check', 'rules', path('deploy/alerts.yml')])
+    assert.equal(r.status, 0, r.output)
+    assert.match(r.output, new RegExp(`SUCCESS: ${rules.length} rules found`))
+  })
+
+  it('passes its unit tests (promtool test rules deploy/alerts.test.yml), in which every alert fires', () => {
+    const r = promtool(['test', 'rules', path('deploy/alerts.test.yml')])
+    assert.equal(r.status, 0, r.output)
+    assert.match(r.output, /SUCCESS/)
+    const tests = parse(read('deploy/alerts.test.yml')) as {
+      tests: { alert_rule_test?: { alertname: string; exp_alerts: unknown[] }[] }[]
+    }
+    const cases = tests.tests.flatMap(t => t.alert_rule_test ?? [])
+    for (const rule of rules) {
+      const own = cases.filter(c => c.alertname === rule.alert)
+      assert.ok(
+        own.some(c => c.exp_alerts.length > 0),
+        `${rule.alert}: a unit test where it fires`,
+      )
+      assert.ok(
+        own.some(c => c.exp_alerts.length === 0),
+        `${rule.alert}: a unit test where it stays silent`,
+      )
+    }
+  })
 })

@@ -4,6 +4,7 @@ export { type Counts, createIntervalLog, defaultReportIntervalMs, type IntervalL
 export { type ChunkLimits, chunkArgs, defaultChunkLimits, seenId } from './push-script.ts'
 export { type DeadLetter, encodePayload } from './record.ts'
 export {
+  createRedisClient,
   createRedisDlq,
   type DeadLetterQueue,
   defaultProducerCaps,

@@ -164,21 +164,14 @@ export function dlqFromConfig(
   })
 }
 
-export function createRedisDlq(options: RedisDlqOptions): DeadLetterQueue {
+/**
+ * A client of the DLQ's Redis that fails fast: no offline queue, one retry, every command and connection bounded
+ * by `commandTimeoutMs` (default 2000). Connects on first use.
+ */
+export function createRedisClient(
+  options: Pick<RedisDlqOptions, 'addr' | 'password' | 'tls' | 'commandTimeoutMs'>,
+): Redis {
   const timeoutMs = options.commandTimeoutMs ?? 2000
-  const seenMaxAgeMs = options.seenMaxAgeMs ?? defaultSeenMaxAgeMs
-  const seenMaxCount = options.seenMaxCount ?? defaultSeenMaxCount
-  const limits = options.chunk ?? defaultChunkLimits
-  const entryMaxBytes = options.entryMaxBytes ?? defaultEntryMaxBytes
-  const caps = options.producerCaps ?? defaultProducerCaps
-  const metrics: DlqMetrics | undefined = options.registry ? dlqMetrics(options.registry) : undefined
-  let full = false
-  const fullLog = createIntervalLog(options.reportIntervalMs ?? defaultReportIntervalMs, counts => {
-    options.logger?.error(
-      { key: options.key, reason: redisFullReason, failedPushes: counts['full'] ?? 0 },
-      'dead-letter queue: Redis is full (maxmemory), dead letters cannot be stored',
-    )
-  })
   const i = options.addr.lastIndexOf(':')
   const redis = new Redis({
     host: options.addr.slice(0, i).replace(/^\[|\]$/g, ''),
@@ -196,6 +189,24 @@ export function createRedisDlq(options: RedisDlqOptions): DeadLetterQueue {
   })
   // Connection errors surface through the failing command; without a listener ioredis would print them.
   redis.on('error', () => {})
+  return redis
+}
+
+export function createRedisDlq(options: RedisDlqOptions): DeadLetterQueue {
+  const seenMaxAgeMs = options.seenMaxAgeMs ?? defaultSeenMaxAgeMs
+  const seenMaxCount = options.seenMaxCount ?? defaultSeenMaxCount
+  const limits = options.chunk ?? defaultChunkLimits
+  const entryMaxBytes = options.entryMaxBytes ?? defaultEntryMaxBytes
+  const caps = options.producerCaps ?? defaultProducerCaps
+  const metrics: DlqMetrics | undefined = options.registry ? dlqMetrics(options.registry) : undefined
+  let full = false
+  const fullLog = createIntervalLog(options.reportIntervalMs ?? defaultReportIntervalMs, counts => {
+    options.logger?.error(
+      { key: options.key, reason: redisFullReason, failedPushes: counts['full'] ?? 0 },
+      'dead-letter queue: Redis is full (maxmemory), dead letters cannot be stored',
+    )
+  })
+  const redis = createRedisClient(options)
   // EVALSHA, falling back to EVAL when the server does not know the script (first use, restart, SCRIPT FLUSH).
   redis.defineCommand('dlqPush', { numberOfKeys: 4, lua: pushLua })
   redis.defineCommand('dlqPushProducer', { numberOfKeys: 4, lua: producerPushLua })

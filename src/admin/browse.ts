@@ -120,13 +120,20 @@ type Tally = { total: number; byCode: Record<string, number>; byType: Record<str
   newest: string | null
 }
 
-export const emptyTally = (): Tally => ({ total: 0, byCode: {}, byType: {}, oldest: null, newest: null })
+// Objects without a prototype: a payload naming its type "__proto__" is counted, not assigned to the prototype.
+export const emptyTally = (): Tally => ({
+  total: 0,
+  byCode: Object.create(null),
+  byType: Object.create(null),
+  oldest: null,
+  newest: null,
+})
 
 /** Adds one entry to the figures (pure, so the figures can be checked without Redis). */
 export function addToTally(tally: Tally, letter: DeadLetter): void {
   tally.total++
   tally.byCode[letter.error.code] = (tally.byCode[letter.error.code] ?? 0) + 1
-  const type = typeOf(letter) ?? noType
+  const type = (typeOf(letter) ?? noType).slice(0, 200)
   tally.byType[type] = (tally.byType[type] ?? 0) + 1
   if (tally.oldest === null || letter.failedAt < tally.oldest) tally.oldest = letter.failedAt
   if (tally.newest === null || letter.failedAt > tally.newest) tally.newest = letter.failedAt

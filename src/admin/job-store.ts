@@ -42,6 +42,8 @@ export interface Job extends JobStatus {
 
 /** Most entries one job may hold: its snapshot lives in Redis next to the DLQ. */
 export const jobMaxEntries = 100_000
+/** Finished jobs are kept this long for `GET /admin/dlq/redrives/:id`, then deleted when a new job is created. */
+export const finishedJobRetentionMs = 7 * 24 * 3600 * 1000
 
 export const jobKeyOf = (key: string, id: string) => `${key}:redrive:${id}`
 export const leaseKeyOf = (key: string, id: string) => `${key}:redrive:${id}:lease`
@@ -124,8 +126,18 @@ export interface JobStore {
 
 export function createJobStore(redis: Redis, key: string): JobStore {
   const digestsOf = (job: JobEntry) => job.entries.map(claimOf)
+  /** Deletes finished jobs created before the retention, a bounded number per call; open jobs are kept. */
+  async function prune(now: number): Promise<void> {
+    const old = await redis.zrangebyscore(jobsKeyOf(key), '-inf', now - finishedJobRetentionMs, 'LIMIT', 0, 100)
+    for (const id of old) {
+      const state = await redis.hget(jobKeyOf(key, id), 'state')
+      if (state === 'running' || state === 'failed') continue
+      await redis.multi().del(jobKeyOf(key, id)).zrem(jobsKeyOf(key), id).exec()
+    }
+  }
   return {
     async create(meta, entries) {
+      await prune(Date.parse(meta.createdAt))
       const args: string[] = []
       for (const e of entries) args.push(digestsOf(e).join(' '), JSON.stringify(e))
       const skipped = (await redis.eval(

@@ -198,4 +198,18 @@ describe('redrive', () => {
     const third = await admin.create({ filter: {}, who: 'test' }, await admin.select({ filter: {}, who: 'test' }))
     assert.equal(third.count, 2, 'and frees them for the next redrive')
   })
+
+  it('deletes finished jobs past their retention when a new one is created, and keeps open ones', async t => {
+    const { prefix, redis } = redisPrefix(t)
+    const key = `${prefix}dlq`
+    const store = createJobStore(redis, key)
+    const old = new Date(Date.now() - 8 * 24 * 3600 * 1000).toISOString()
+    await store.create({ id: 'rd-old-00000001', who: 't', createdAt: old, filter: {} }, [])
+    await store.finish('rd-old-00000001', 'done')
+    await store.create({ id: 'rd-old-00000002', who: 't', createdAt: old, filter: {} }, [])
+    await store.create({ id: 'rd-new-00000003', who: 't', createdAt: new Date().toISOString(), filter: {} }, [])
+    assert.equal(await store.status('rd-old-00000001'), undefined)
+    assert.equal((await store.status('rd-old-00000002'))?.state, 'running')
+    assert.deepEqual(await redis.zrange(`${key}:redrives`, '0', '-1'), ['rd-old-00000002', 'rd-new-00000003'])
+  })
 })

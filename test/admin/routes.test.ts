@@ -229,4 +229,45 @@ describe('admin API', () => {
     assert.equal(record?.key?.toString(), 'u-1')
     assert.equal(JSON.parse(record?.value?.toString() ?? '{}').timestamp, '2026-01-01T00:00:00.000Z')
   })
+
+  it('cancels a running redrive: what was not sent stays in the DLQ, free for another', async t => {
+    const topic = await kafkaTopic(t, 1)
+    const { prefix } = redisPrefix(t)
+    const key = `${prefix}dlq`
+    const { role } = await consumer(t, topic, key, token)
+    const dlq = createRedisDlq({ addr: testServices.redisAddr, password: testServices.redisPassword, key })
+    t.after(() => dlq.close())
+    await dlq.push(Array.from({ length: 20 }, (_, n) => letter(n, { topic })))
+    const started = await role.app.inject({
+      method: 'POST',
+      url: '/admin/dlq/redrive',
+      headers: auth,
+      payload: { rate: 4 },
+    })
+    assert.equal(started.statusCode, 202, started.body)
+    const { redriveId } = started.json()
+    await eventually('something is sent', async () => (await dlq.length()) < 20)
+    const cancel = await role.app.inject({
+      method: 'POST',
+      url: `/admin/dlq/redrives/${redriveId}/cancel`,
+      headers: auth,
+    })
+    assert.equal(cancel.statusCode, 200, cancel.body)
+    const status = async () =>
+      (await role.app.inject({ url: `/admin/dlq/redrives/${redriveId}`, headers: auth })).json()
+    await eventually('the redrive is cancelled', async () => (await status()).state === 'cancelled')
+    const sent = (await readTopic(topic)).length
+    assert.equal((await status()).sent, sent)
+    assert.equal(await dlq.length(), 20 - sent)
+    assert.ok(sent < 20)
+    const dry = await role.app.inject({
+      method: 'POST',
+      url: '/admin/dlq/redrive',
+      headers: auth,
+      payload: { dryRun: true },
+    })
+    assert.equal(dry.json().count, 20 - sent)
+    const again = await role.app.inject({ method: 'POST', url: '/admin/dlq/redrive', headers: auth, payload: {} })
+    assert.equal(again.json().count, 20 - sent, 'the cancelled job let go of its entries')
+  })
 })

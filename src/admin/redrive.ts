@@ -193,9 +193,11 @@ export async function runRedrive(ctx: RedriveContext, id: string, options: RunOp
   const store = createJobStore(ctx.redis, ctx.key)
   const leaseMs = ctx.leaseMs ?? Math.max(6000, ctx.kafkaTimeoutMs + 1000)
   const token = `${hostname()}:${process.pid}:${randomUUID()}`
+  // A killed run's lease expires within leaseMs; one still renewed after twice that belongs to a live run.
+  const giveUpAt = Date.now() + 2 * leaseMs + 1000
   while (!(await store.lease(id, token, leaseMs))) {
     const left = await store.leaseLeft(id)
-    if (!options.waitForLease) throw new RedriveBusy(id, left)
+    if (!options.waitForLease || Date.now() > giveUpAt) throw new RedriveBusy(id, left)
     await sleep(Math.min(Math.max(left, 50), 500))
   }
   let lost = false

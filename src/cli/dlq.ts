@@ -247,7 +247,7 @@ async function redrive(args: Parsed, admin: DlqAdmin, io: Io): Promise<number> {
       return code
     }
     const dryRun = values['dry-run'] === true
-    if ((values['payload'] === undefined) === false && values['event-id'] === undefined) {
+    if (values['payload'] !== undefined && values['event-id'] === undefined) {
       throw new UsageError('--payload goes with --event-id')
     }
     const rate = positiveNumber(values['rate'], 'rate', 100_000, false)

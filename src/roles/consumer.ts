@@ -1,5 +1,6 @@
 // The consumer role: Kafka → store, bad records → Redis DLQ; its HTTP app serves /health, /ready and /metrics.
 import type { Registry } from 'prom-client'
+import { type AdminRoutes, adminFromConfig, type DlqAdmin, registerAdminRoutes } from '../admin/index.ts'
 import type { Config } from '../config/index.ts'
 import {
   type ConsumerService,
@@ -76,6 +77,18 @@ export async function createConsumerRole(config: Config, overrides: ConsumerRole
       }
     },
   })
+  // The DLQ admin API exists only with ADMIN_TOKEN: without it, /admin/… is a plain 404.
+  let admin: { service: DlqAdmin; routes: AdminRoutes } | undefined
+  if (config.adminToken !== undefined) {
+    const service = adminFromConfig(config, dlq)
+    const routes = registerAdminRoutes(app, {
+      admin: service,
+      token: config.adminToken,
+      bodyLimitBytes: config.bodyLimitBytes,
+      logger,
+    })
+    admin = { service, routes }
+  }
   return {
     role: 'consumer',
     app,
@@ -100,6 +113,8 @@ export async function createConsumerRole(config: Config, overrides: ConsumerRole
     },
     close: async () => {
       dlqWatch.stop()
+      await admin?.routes.close()
+      await admin?.service.close()
       await app.close()
       await Promise.all([
         overrides.store === undefined ? store.close() : undefined,

@@ -3,7 +3,7 @@
 // A redrive started here runs in the background of this process; its state is in Redis, so a restart loses
 // nothing (the next run or `dlq redrive --resume` completes it).
 import type { FastifyInstance, FastifyReply } from 'fastify'
-import { HttpError, requireBearer } from '../http/index.ts'
+import { bearerSecurity, errorResponses, HttpError, requireBearer } from '../http/index.ts'
 import type { Logger } from '../observability/index.ts'
 import { parseFilter, UsageError } from './filter.ts'
 import { pageLimitMax, parseLimit } from './paging.ts'
@@ -11,7 +11,6 @@ import { RedriveBusy } from './redrive.ts'
 import {
   AuditQuery,
   AuditResponse,
-  ErrorBody,
   EventIdParams,
   ListQuery,
   type ListQueryType,
@@ -43,7 +42,14 @@ export interface AdminRoutes {
   close(): Promise<void>
 }
 
-const errors = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 409: ErrorBody, 503: ErrorBody }
+/** What every admin route may answer besides its own success: a bad request, no token, Redis or Kafka down. */
+const errors = (notFound?: string) =>
+  errorResponses({
+    400: 'The query or body is malformed (error.message says how)',
+    401: 'ADMIN_TOKEN is required: Authorization: Bearer <ADMIN_TOKEN>',
+    ...(notFound === undefined ? {} : { 404: notFound }),
+    503: 'Redis (the DLQ) or Kafka did not answer: retry later',
+  })
 
 function badRequest(error: unknown): never {
   if (error instanceof UsageError) throw new HttpError(400, 'BAD_REQUEST', error.message)
@@ -74,10 +80,20 @@ export function registerAdminRoutes(app: FastifyInstance, options: AdminRoutesOp
   app.register(
     async scope => {
       scope.addHook('onRequest', requireBearer(options.token, 'ADMIN_TOKEN'))
+      const security = bearerSecurity(options.token)
+      const tags = ['admin']
 
       scope.get<{ Querystring: ListQueryType }>(
         '/dlq',
-        { schema: { querystring: ListQuery, response: { 200: ListResponse, ...errors } } },
+        {
+          schema: {
+            summary: 'Dead letters matching a filter, newest first, a page at a time',
+            tags,
+            ...security,
+            querystring: ListQuery,
+            response: { 200: ListResponse, ...errors() },
+          },
+        },
         async request => {
           const { limit, cursor, ...fields } = request.query
           try {
@@ -88,11 +104,30 @@ export function registerAdminRoutes(app: FastifyInstance, options: AdminRoutesOp
         },
       )
 
-      scope.get('/dlq/stats', { schema: { response: { 200: StatsResponse, ...errors } } }, () => admin.stats())
+      scope.get(
+        '/dlq/stats',
+        {
+          schema: {
+            summary: 'Counts of dead letters by code and by type',
+            tags,
+            ...security,
+            response: { 200: StatsResponse, ...errors() },
+          },
+        },
+        () => admin.stats(),
+      )
 
       scope.get<{ Params: { eventId: string } }>(
         '/dlq/:eventId',
-        { schema: { params: EventIdParams, response: { 200: ShowResponse, ...errors } } },
+        {
+          schema: {
+            summary: 'The dead letters of one eventId (an index lookup, no scan)',
+            tags,
+            ...security,
+            params: EventIdParams,
+            response: { 200: ShowResponse, ...errors('No dead letter has this eventId') },
+          },
+        },
         async request => {
           const entries = await admin.show(request.params.eventId)
           if (entries.length === 0) throw new HttpError(404, 'NOT_FOUND', 'no dead letter has this eventId')
@@ -104,7 +139,13 @@ export function registerAdminRoutes(app: FastifyInstance, options: AdminRoutesOp
         '/dlq/redrive',
         {
           bodyLimit: options.bodyLimitBytes + 64 * 1024,
-          schema: { body: RedriveBody, response: { 200: RedriveDryRunResponse, 202: RedriveAccepted, ...errors } },
+          schema: {
+            summary: 'Redrive dead letters to Kafka (dryRun: list them only); fix one first with eventId + payload',
+            tags,
+            ...security,
+            body: RedriveBody,
+            response: { 200: RedriveDryRunResponse, 202: RedriveAccepted, ...errors() },
+          },
         },
         async (request, reply: FastifyReply) => {
           const body = request.body
@@ -140,7 +181,15 @@ export function registerAdminRoutes(app: FastifyInstance, options: AdminRoutesOp
 
       scope.get<{ Params: { id: string } }>(
         '/dlq/redrives/:id',
-        { schema: { params: RedriveIdParams, response: { 200: RedriveStatus, ...errors } } },
+        {
+          schema: {
+            summary: 'The progress of a redrive',
+            tags,
+            ...security,
+            params: RedriveIdParams,
+            response: { 200: RedriveStatus, ...errors('No redrive has this id') },
+          },
+        },
         async request => {
           const status = await admin.status(request.params.id)
           if (status === undefined) throw new HttpError(404, 'NOT_FOUND', 'no redrive has this id')
@@ -150,7 +199,16 @@ export function registerAdminRoutes(app: FastifyInstance, options: AdminRoutesOp
 
       scope.post<{ Params: { id: string } }>(
         '/dlq/redrives/:id/cancel',
-        { bodyLimit: 1024, schema: { params: RedriveIdParams, response: { 200: RedriveStatus, ...errors } } },
+        {
+          bodyLimit: 1024,
+          schema: {
+            summary: 'Cancel a redrive at its next step (entries not sent stay in the DLQ)',
+            tags,
+            ...security,
+            params: RedriveIdParams,
+            response: { 200: RedriveStatus, ...errors('No redrive has this id') },
+          },
+        },
         async request => {
           const { id } = request.params
           const status = await admin.status(id)
@@ -167,7 +225,16 @@ export function registerAdminRoutes(app: FastifyInstance, options: AdminRoutesOp
 
       scope.post<{ Body: PurgeBodyType }>(
         '/dlq/purge',
-        { bodyLimit: 16 * 1024, schema: { body: PurgeBody, response: { 200: PurgeResponse, ...errors } } },
+        {
+          bodyLimit: 16 * 1024,
+          schema: {
+            summary: 'Remove dead letters matching a filter (a dry run unless confirm is true)',
+            tags,
+            ...security,
+            body: PurgeBody,
+            response: { 200: PurgeResponse, ...errors() },
+          },
+        },
         async request => {
           const dryRun = request.body.confirm === true ? request.body.dryRun === true : true
           try {
@@ -180,7 +247,15 @@ export function registerAdminRoutes(app: FastifyInstance, options: AdminRoutesOp
 
       scope.get<{ Querystring: { limit?: string } }>(
         '/audit',
-        { schema: { querystring: AuditQuery, response: { 200: AuditResponse, ...errors } } },
+        {
+          schema: {
+            summary: 'The audit trail of redrives and purges, newest first',
+            tags,
+            ...security,
+            querystring: AuditQuery,
+            response: { 200: AuditResponse, ...errors() },
+          },
+        },
         async request => {
           try {
             return { entries: await admin.audit(parseLimit(request.query.limit)) }

@@ -56,30 +56,31 @@ export const DeadLetter = Type.Object({
   payloadSha256: Type.Optional(Type.String()),
 })
 
-export const ErrorBody = Type.Object({
-  error: Type.Object({
-    code: Type.String(),
-    message: Type.String(),
-    paths: Type.Optional(Type.Array(Type.String())),
-  }),
-})
+export const ListResponse = Type.Object(
+  {
+    entries: Type.Array(DeadLetter),
+    next: Nullable(Type.String()),
+    total: Type.Integer({ description: 'entries in the DLQ, whatever the filter' }),
+  },
+  { description: 'A page of dead letters, newest first' },
+)
 
-export const ListResponse = Type.Object({
-  entries: Type.Array(DeadLetter),
-  next: Nullable(Type.String()),
-  total: Type.Integer({ description: 'entries in the DLQ, whatever the filter' }),
-})
-
-export const StatsResponse = Type.Object({
-  total: Type.Integer(),
-  byCode: Type.Record(Type.String(), Type.Integer()),
-  byType: Type.Record(Type.String(), Type.Integer()),
-  oldest: Nullable(Type.String()),
-  newest: Nullable(Type.String()),
-})
+export const StatsResponse = Type.Object(
+  {
+    total: Type.Integer(),
+    byCode: Type.Record(Type.String(), Type.Integer()),
+    byType: Type.Record(Type.String(), Type.Integer()),
+    oldest: Nullable(Type.String()),
+    newest: Nullable(Type.String()),
+  },
+  { description: 'Counts by code and by type, oldest and newest failedAt' },
+)
 
 export const EventIdParams = Type.Object({ eventId: Type.String({ minLength: 1, maxLength: filterValueMaxBytes }) })
-export const ShowResponse = Type.Object({ entries: Type.Array(DeadLetter) })
+export const ShowResponse = Type.Object(
+  { entries: Type.Array(DeadLetter) },
+  { description: 'The dead letters of this eventId, newest first' },
+)
 
 export const RedriveBody = Type.Object(
   {
@@ -98,31 +99,45 @@ export const RedriveBody = Type.Object(
 
 export const NotRedrivable = Type.Object({ eventId: Nullable(Type.String()), reason: Type.String() })
 
-export const RedriveDryRunResponse = Type.Object({
-  dryRun: Type.Literal(true),
-  entries: Type.Array(DeadLetter, { description: `the first ${pageLimitMax} of what would be sent` }),
-  count: Type.Integer(),
-  notRedrivable: Type.Array(NotRedrivable),
-})
+export const RedriveDryRunResponse = Type.Object(
+  {
+    dryRun: Type.Literal(true),
+    entries: Type.Array(DeadLetter, { description: `the first ${pageLimitMax} of what would be sent` }),
+    count: Type.Integer(),
+    notRedrivable: Type.Array(NotRedrivable),
+  },
+  { description: 'Dry run: what would be sent; nothing changed' },
+)
 
-export const RedriveAccepted = Type.Object({
-  redriveId: Type.String(),
-  count: Type.Integer(),
-  notRedrivable: Type.Array(NotRedrivable),
-})
+export const RedriveAccepted = Type.Object(
+  {
+    redriveId: Type.String(),
+    count: Type.Integer(),
+    notRedrivable: Type.Array(NotRedrivable),
+  },
+  { description: 'The redrive started; follow it at /admin/dlq/redrives/{id}' },
+)
 
 export const RedriveIdParams = Type.Object({ id: Type.String({ pattern: '^rd-[a-z0-9]{1,16}-[a-f0-9]{8}$' }) })
 
-export const RedriveStatus = Type.Object({
-  id: Type.String(),
-  state: Type.Union([Type.Literal('running'), Type.Literal('done'), Type.Literal('failed'), Type.Literal('cancelled')]),
-  total: Type.Integer(),
-  sent: Type.Integer(),
-  failed: Type.Integer(),
-  startedAt: Type.String(),
-  finishedAt: Nullable(Type.String()),
-  error: Type.Optional(Type.String()),
-})
+export const RedriveStatus = Type.Object(
+  {
+    id: Type.String(),
+    state: Type.Union([
+      Type.Literal('running'),
+      Type.Literal('done'),
+      Type.Literal('failed'),
+      Type.Literal('cancelled'),
+    ]),
+    total: Type.Integer(),
+    sent: Type.Integer(),
+    failed: Type.Integer(),
+    startedAt: Type.String(),
+    finishedAt: Nullable(Type.String()),
+    error: Type.Optional(Type.String()),
+  },
+  { description: 'The state of the redrive' },
+)
 
 export const PurgeBody = Type.Object(
   {
@@ -133,12 +148,15 @@ export const PurgeBody = Type.Object(
   { additionalProperties: false },
 )
 
-export const PurgeResponse = Type.Object({
-  dryRun: Type.Boolean(),
-  count: Type.Integer(),
-  eventIds: Type.Array(Type.String(), { description: 'the first 1000' }),
-  heldByRedrive: Type.Integer(),
-})
+export const PurgeResponse = Type.Object(
+  {
+    dryRun: Type.Boolean(),
+    count: Type.Integer(),
+    eventIds: Type.Array(Type.String(), { description: 'the first 1000' }),
+    heldByRedrive: Type.Integer(),
+  },
+  { description: 'What was removed, or would be on a dry run' },
+)
 
 export const AuditQuery = Type.Object(
   { limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$', description: `1 to ${pageLimitMax}, default 50` })) },
@@ -162,7 +180,10 @@ export const AuditEntry = Type.Object({
   error: Type.Optional(Type.String()),
 })
 
-export const AuditResponse = Type.Object({ entries: Type.Array(AuditEntry) })
+export const AuditResponse = Type.Object(
+  { entries: Type.Array(AuditEntry) },
+  { description: 'Redrives and purges, newest first' },
+)
 
 export type RedriveBodyType = Static<typeof RedriveBody>
 export type PurgeBodyType = Static<typeof PurgeBody>

@@ -11,6 +11,7 @@ import {
   type Role,
 } from '../config/index.ts'
 import { createStore } from '../store/index.ts'
+import { runDlq } from './dlq.ts'
 import { serve } from './serve.ts'
 import { checkDependencies } from './startup-checks.ts'
 import { type StartContext, StartupFailure, startupFailure } from './startup-errors.ts'
@@ -25,6 +26,8 @@ commands:
   migrate        create or upgrade the database schema, then exit
   config         print the configuration in effect (secrets redacted)
   config-table   print the configuration reference as a markdown table
+  dlq            the dead-letter queue: list, show, stats, redrive, purge, audit, reindex
+                 (\`pipeline dlq <command> --help\`; reads the Redis and Kafka variables)
   --version      print the version
 
 configuration (environment variables):
@@ -56,6 +59,8 @@ async function command(argv: readonly string[], hooks: PipelineHooks): Promise<n
     consumer: { roles: ['consumer'], alone: true },
     api: { roles: ['api'], alone: true },
     migrate: { roles: ['consumer', 'api'], alone: false },
+    // The producer's variables: Redis and the DLQ key, Kafka, and the body limit a replacement payload keeps to.
+    dlq: { roles: ['producer'], alone: false },
   }
   const config = loadConfig(process.env, scopes[name])
   const warn = (line: string) => process.stderr.write(`pipeline: warning: ${line}\n`)
@@ -89,6 +94,8 @@ async function command(argv: readonly string[], hooks: PipelineHooks): Promise<n
         throw failed(error, { roles: [], alone: false })
       }
     }
+    case 'dlq':
+      return runDlq(argv.slice(1), config)
     case 'all':
       return run(['producer', 'consumer', 'api'], false)
     case 'producer':

@@ -503,7 +503,7 @@ export const spec = {
   adminToken: {
     name: 'ADMIN_TOKEN',
     description:
-      'When set, /ready shows its per-check details to callers sending `Authorization: Bearer <token>`; everyone else gets a bare status',
+      'When set, /ready shows its per-check details to callers sending `Authorization: Bearer <token>` (everyone else gets a bare status), and the consumer serves the DLQ admin API (/admin/…) to them; unset, /admin/… does not exist (404)',
     default: undefined,
     expects: 'at least 16 characters without blanks',
     secret: true,
@@ -547,10 +547,11 @@ export const spec = {
   },
   bodyLimitBytes: {
     name: 'PRODUCE_BODY_LIMIT',
-    description: 'Largest POST /produce body in bytes (413 past it)',
+    description:
+      'Largest POST /produce body in bytes (413 past it); also the largest replacement payload of a DLQ redrive (`dlq redrive --payload`, POST /admin/dlq/redrive)',
     default: '1048576',
     expects: 'a whole number of bytes between 1 and 104857600',
-    roles: ['producer'],
+    roles: ['producer', 'consumer'],
     parse: parsers.positiveInt(100 * 1024 * 1024),
   },
   produceBatchMax: {

@@ -1,8 +1,10 @@
 export { boundLetter, capText, defaultEntryMaxBytes, textMaxBytes, utf8Prefix } from './bound.ts'
+export { indexCompleteKeyOf, indexedEntries, indexKeyOf } from './by-event.ts'
 export { type Counts, createIntervalLog, defaultReportIntervalMs, type IntervalLog } from './interval-log.ts'
 export { type ChunkLimits, chunkArgs, defaultChunkLimits, seenId } from './push-script.ts'
 export { type DeadLetter, encodePayload } from './record.ts'
 export {
+  createRedisClient,
   createRedisDlq,
   type DeadLetterQueue,
   defaultProducerCaps,
@@ -16,5 +18,6 @@ export {
   producerCounterKeyOf,
   type RedisDlqOptions,
   redisFullReason,
+  type StoredLetter,
   seenKeyOf,
 } from './redis.ts'

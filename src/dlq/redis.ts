@@ -8,6 +8,7 @@ import type { Config } from '../config/index.ts'
 import { PipelineError } from '../errors.ts'
 import { type DlqMetrics, dlqMetrics, type Logger } from '../observability/index.ts'
 import { boundLetter, defaultEntryMaxBytes } from './bound.ts'
+import { indexCompleteKeyOf, indexedEntries, indexKeyOf, reindexLua, removeLua } from './by-event.ts'
 import { createIntervalLog, defaultReportIntervalMs } from './interval-log.ts'
 import { type ChunkLimits, chunkArgs, defaultChunkLimits, producerPushLua, pushLua } from './push-script.ts'
 import type { DeadLetter } from './record.ts'
@@ -20,6 +21,12 @@ export interface PushOutcome {
 }
 
 export type ProducerCap = 'entries' | 'bytes'
+
+/** An entry as the list holds it: its exact text (what a removal names) and what it says. */
+export interface StoredLetter {
+  readonly entry: string
+  readonly letter: DeadLetter
+}
 
 export interface ProducerCaps {
   /** Most producer entries in the list. */
@@ -45,6 +52,22 @@ export interface DeadLetterQueue {
   push(records: readonly DeadLetter[]): Promise<PushOutcome>
   /** Newest first. */
   list(start?: number, stop?: number): Promise<DeadLetter[]>
+  /** LRANGE start stop (negative counts from the tail), newest first, with each entry's exact text. */
+  range(start: number, stop: number): Promise<StoredLetter[]>
+  /**
+   * The entries whose eventId is `eventId`, newest first, read from the eventId index (by-event.ts) without
+   * scanning the list. When the list holds entries older than the index, the index is rebuilt first.
+   */
+  findByEventId(eventId: string): Promise<DeadLetter[]>
+  /** findByEventId with each entry's exact text. */
+  findStoredByEventId(eventId: string): Promise<StoredLetter[]>
+  /**
+   * Removes one occurrence of each entry text from the list, keeping the eventId index and the producer's
+   * counter in step, atomically. Resolves, per entry, whether it was there to remove.
+   */
+  remove(entries: readonly string[]): Promise<boolean[]>
+  /** Rebuilds the eventId index from the whole list (one atomic script); resolves how many entries it holds. */
+  reindex(): Promise<number>
   length(): Promise<number>
   ping(): Promise<void>
   close(): Promise<void>
@@ -84,6 +107,8 @@ export const seenKeyOf = (key: string) => `${key}:seen`
 type PushCommand = (
   list: string,
   seen: string,
+  index: string,
+  complete: string,
   maxAgeMs: number,
   maxCount: number,
   ...args: string[]
@@ -92,10 +117,16 @@ type PushCommand = (
 type ProducerPushCommand = (
   list: string,
   counter: string,
+  index: string,
+  complete: string,
   maxEntries: number,
   maxBytes: number,
   entry: string,
+  eventId: string,
 ) => Promise<'stored' | ProducerCap>
+
+type RemoveCommand = (list: string, index: string, counter: string, ...entries: string[]) => Promise<number[]>
+type ReindexCommand = (list: string, index: string, complete: string) => Promise<number>
 
 /** The key of the hash that counts the producer's entries in the list (`entries`, `bytes`). */
 export const producerCounterKeyOf = (key: string) => `${key}:producer`
@@ -133,21 +164,14 @@ export function dlqFromConfig(
   })
 }
 
-export function createRedisDlq(options: RedisDlqOptions): DeadLetterQueue {
+/**
+ * A client of the DLQ's Redis that fails fast: no offline queue, one retry, every command and connection bounded
+ * by `commandTimeoutMs` (default 2000). Connects on first use.
+ */
+export function createRedisClient(
+  options: Pick<RedisDlqOptions, 'addr' | 'password' | 'tls' | 'commandTimeoutMs'>,
+): Redis {
   const timeoutMs = options.commandTimeoutMs ?? 2000
-  const seenMaxAgeMs = options.seenMaxAgeMs ?? defaultSeenMaxAgeMs
-  const seenMaxCount = options.seenMaxCount ?? defaultSeenMaxCount
-  const limits = options.chunk ?? defaultChunkLimits
-  const entryMaxBytes = options.entryMaxBytes ?? defaultEntryMaxBytes
-  const caps = options.producerCaps ?? defaultProducerCaps
-  const metrics: DlqMetrics | undefined = options.registry ? dlqMetrics(options.registry) : undefined
-  let full = false
-  const fullLog = createIntervalLog(options.reportIntervalMs ?? defaultReportIntervalMs, counts => {
-    options.logger?.error(
-      { key: options.key, reason: redisFullReason, failedPushes: counts['full'] ?? 0 },
-      'dead-letter queue: Redis is full (maxmemory), dead letters cannot be stored',
-    )
-  })
   const i = options.addr.lastIndexOf(':')
   const redis = new Redis({
     host: options.addr.slice(0, i).replace(/^\[|\]$/g, ''),
@@ -165,13 +189,54 @@ export function createRedisDlq(options: RedisDlqOptions): DeadLetterQueue {
   })
   // Connection errors surface through the failing command; without a listener ioredis would print them.
   redis.on('error', () => {})
+  return redis
+}
+
+export function createRedisDlq(options: RedisDlqOptions): DeadLetterQueue {
+  const seenMaxAgeMs = options.seenMaxAgeMs ?? defaultSeenMaxAgeMs
+  const seenMaxCount = options.seenMaxCount ?? defaultSeenMaxCount
+  const limits = options.chunk ?? defaultChunkLimits
+  const entryMaxBytes = options.entryMaxBytes ?? defaultEntryMaxBytes
+  const caps = options.producerCaps ?? defaultProducerCaps
+  const metrics: DlqMetrics | undefined = options.registry ? dlqMetrics(options.registry) : undefined
+  let full = false
+  const fullLog = createIntervalLog(options.reportIntervalMs ?? defaultReportIntervalMs, counts => {
+    options.logger?.error(
+      { key: options.key, reason: redisFullReason, failedPushes: counts['full'] ?? 0 },
+      'dead-letter queue: Redis is full (maxmemory), dead letters cannot be stored',
+    )
+  })
+  const redis = createRedisClient(options)
   // EVALSHA, falling back to EVAL when the server does not know the script (first use, restart, SCRIPT FLUSH).
-  redis.defineCommand('dlqPush', { numberOfKeys: 2, lua: pushLua })
-  redis.defineCommand('dlqPushProducer', { numberOfKeys: 2, lua: producerPushLua })
+  redis.defineCommand('dlqPush', { numberOfKeys: 4, lua: pushLua })
+  redis.defineCommand('dlqPushProducer', { numberOfKeys: 4, lua: producerPushLua })
+  redis.defineCommand('dlqRemove', { numberOfKeys: 3, lua: removeLua })
+  redis.defineCommand('dlqReindex', { numberOfKeys: 3, lua: reindexLua })
   // defineCommand adds the methods at run time; their types are the scripts' calling conventions.
-  const commands = redis as unknown as { dlqPush: PushCommand; dlqPushProducer: ProducerPushCommand }
+  const commands = redis as unknown as {
+    dlqPush: PushCommand
+    dlqPushProducer: ProducerPushCommand
+    dlqRemove: RemoveCommand
+    dlqReindex: ReindexCommand
+  }
   const pushChunk = commands.dlqPush.bind(redis)
   const pushProducer = commands.dlqPushProducer.bind(redis)
+  const removeEntries = commands.dlqRemove.bind(redis)
+  const reindexAll = commands.dlqReindex.bind(redis)
+  const index = indexKeyOf(options.key)
+  const complete = indexCompleteKeyOf(options.key)
+  const counter = producerCounterKeyOf(options.key)
+  const stored = (entry: string): StoredLetter => ({ entry, letter: JSON.parse(entry) as DeadLetter })
+
+  async function findStoredByEventId(eventId: string): Promise<StoredLetter[]> {
+    // The mark, once set, stays: an index complete when the mark was read is complete at the HGET after it.
+    if ((await run('EXISTS', () => redis.exists(complete))) === 0) {
+      if ((await run('LLEN', () => redis.llen(options.key))) === 0) return []
+      await run('reindex', () => reindexAll(options.key, index, complete))
+    }
+    const value = await run('HGET', () => redis.hget(index, eventId))
+    return indexedEntries(value).map(stored)
+  }
   let connecting: Promise<void> | undefined
 
   async function ready(): Promise<void> {
@@ -229,9 +294,19 @@ export function createRedisDlq(options: RedisDlqOptions): DeadLetterQueue {
       for (let i = 0; i < bounded.length; ) {
         const letter = bounded[i] as DeadLetter
         if (letter.source === 'producer') {
-          const counter = producerCounterKeyOf(options.key)
           const entry = JSON.stringify(letter)
-          const outcome = await write(() => pushProducer(options.key, counter, caps.maxEntries, caps.maxBytes, entry))
+          const outcome = await write(() =>
+            pushProducer(
+              options.key,
+              counter,
+              index,
+              complete,
+              caps.maxEntries,
+              caps.maxBytes,
+              entry,
+              letter.eventId ?? '',
+            ),
+          )
           if (outcome === 'stored') pushed++
           else dropped[outcome] = (dropped[outcome] ?? 0) + 1
           i++
@@ -241,7 +316,9 @@ export function createRedisDlq(options: RedisDlqOptions): DeadLetterQueue {
         while (end < bounded.length && bounded[end]?.source !== 'producer') end++
         for (const args of chunkArgs(bounded.slice(i, end), limits)) {
           const seen = seenKeyOf(options.key)
-          pushed += await write(() => pushChunk(options.key, seen, seenMaxAgeMs, seenMaxCount, ...args))
+          pushed += await write(() =>
+            pushChunk(options.key, seen, index, complete, seenMaxAgeMs, seenMaxCount, ...args),
+          )
         }
         i = end
       }
@@ -250,6 +327,22 @@ export function createRedisDlq(options: RedisDlqOptions): DeadLetterQueue {
     async list(start = 0, stop = -1) {
       const items = await run('LRANGE', () => redis.lrange(options.key, start, stop))
       return items.map(item => JSON.parse(item) as DeadLetter)
+    },
+    async range(start, stop) {
+      const items = await run('LRANGE', () => redis.lrange(options.key, start, stop))
+      return items.map(stored)
+    },
+    async findByEventId(eventId) {
+      return (await findStoredByEventId(eventId)).map(s => s.letter)
+    },
+    findStoredByEventId,
+    async remove(entries) {
+      if (entries.length === 0) return []
+      const removed = await run('remove', () => removeEntries(options.key, index, counter, ...entries))
+      return removed.map(n => n > 0)
+    },
+    async reindex() {
+      return run('reindex', () => reindexAll(options.key, index, complete))
     },
     async length() {
       return run('LLEN', () => redis.llen(options.key))

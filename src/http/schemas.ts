@@ -49,6 +49,7 @@ export const errorStatuses = {
   400: 'The request is malformed (error.code says how)',
   401: 'A bearer token is required and was missing or wrong (WWW-Authenticate: Bearer)',
   404: 'Nothing stored under this id',
+  409: 'Conflicts with what is stored or running now (error.code says what)',
   413: 'The body is larger than the limit',
   415: 'The body is not application/json',
   429: 'Too many requests: wait for Retry-After seconds',

@@ -1,11 +1,12 @@
 // Publishes validated events to Kafka with an idempotent, acks=all producer and answers each caller with the
 // partition and offset of every one of its events, once the broker has acknowledged them.
-import { ProduceAcks, Producer, stringSerializers } from '@platformatic/kafka'
+import { Producer, stringSerializers } from '@platformatic/kafka'
 import { PipelineError } from '../errors.ts'
 import { type Event, keyOf } from '../events/index.ts'
 import type { Check } from '../http/index.ts'
 import { ensureTopic, kafkaAnswers } from '../kafka/admin.ts'
 import type { KafkaConnection } from '../kafka/options.ts'
+import { idempotentProducerOptions } from '../kafka/producer.ts'
 import type { Logger } from '../observability/index.ts'
 import { createCoalescer, type Entry, type Outgoing, type PublishedOffset } from './coalescer.ts'
 import { partitionOf } from './partition.ts'
@@ -69,17 +70,7 @@ export async function createPublisher(options: PublisherOptions): Promise<Publis
   const readyCacheMs = options.readyCacheMs ?? 1500
   const log = logger.child({ component: 'publisher', topic })
 
-  const producer = new Producer({
-    ...connection,
-    serializers: stringSerializers,
-    idempotent: true,
-    acks: ProduceAcks.ALL,
-    timeout: timeoutMs,
-    connectTimeout: Math.min(timeoutMs, 3000),
-    // Bounded, so a dead broker fails a send in about a second instead of retrying forever behind our deadline.
-    retries: 3,
-    retryDelay: 250,
-  })
+  const producer = new Producer({ ...idempotentProducerOptions(connection, timeoutMs), serializers: stringSerializers })
 
   let closed = false
   let preparing: Promise<void> | undefined

@@ -1,6 +1,13 @@
 // The consumer role: Kafka → store, bad records → Redis DLQ; its HTTP app serves /health, /ready and /metrics.
 import type { Registry } from 'prom-client'
-import { consolePage, registerConsoleRoutes } from '../admin/index.ts'
+import {
+  type AdminRoutes,
+  adminFromConfig,
+  consolePage,
+  type DlqAdmin,
+  registerAdminRoutes,
+  registerConsoleRoutes,
+} from '../admin/index.ts'
 import type { Config } from '../config/index.ts'
 import {
   type ConsumerService,
@@ -85,7 +92,17 @@ export async function createConsumerRole(config: Config, overrides: ConsumerRole
     },
   })
   const offsets = createOffsetsReader(connectionOf(config, 'console'), consoleTimeoutMs)
+  // The DLQ admin API and the console exist only with ADMIN_TOKEN: without it, /admin/… is a plain 404.
+  let admin: { service: DlqAdmin; routes: AdminRoutes } | undefined
   if (config.adminToken !== undefined) {
+    const service = adminFromConfig(config, dlq)
+    const routes = registerAdminRoutes(app, {
+      admin: service,
+      token: config.adminToken,
+      bodyLimitBytes: config.bodyLimitBytes,
+      logger,
+    })
+    admin = { service, routes }
     registerConsoleRoutes(app, config.adminToken, {
       topic: config.kafkaTopic,
       group: config.kafkaGroupId,
@@ -121,6 +138,8 @@ export async function createConsumerRole(config: Config, overrides: ConsumerRole
     },
     close: async () => {
       dlqWatch.stop()
+      await admin?.routes.close()
+      await admin?.service.close()
       await app.close()
       await offsets.close()
       await Promise.all([

@@ -109,7 +109,7 @@ describe('the console in a browser', () => {
     for (const role of ['producer', 'consumer', 'api']) {
       await page.locator('#roles tbody tr', { hasText: role }).filter({ hasText: 'ready' }).waitFor()
     }
-    await page.locator('#dlq-total', { hasText: /^1 entries/ }).waitFor()
+    await page.locator('#dlq-total', { hasText: /^1 entry;/ }).waitFor()
     await page.locator('#dlq-by-code', { hasText: 'SCHEMA_VIOLATION' }).waitFor()
     await page.locator('#partitions tbody tr').first().waitFor()
     await page.screenshot({ path: join(outputDir, 'overview.png'), fullPage: true })
@@ -147,7 +147,7 @@ describe('the console in a browser', () => {
 
     // The page agrees: the event is applied, and the DLQ count dropped to 0.
     await page.getByRole('link', { name: 'Event lookup' }).click()
-    await page.getByLabel('Event id').fill(eventId)
+    await page.getByLabel('Event id to look up').fill(eventId)
     await page.getByRole('button', { name: 'Look up' }).click()
     await page.locator('#event-result strong', { hasText: 'applied' }).waitFor({ timeout: 15_000 })
     await page.screenshot({ path: join(outputDir, 'event.png'), fullPage: true })

@@ -188,7 +188,7 @@ describe('Redis dead-letter queue', () => {
     const calls: number[] = []
     monitor.on('monitor', (_time: string, args: string[]) => {
       const [command, , , list] = args
-      if (/^eval(sha)?$/i.test(command ?? '') && list === key) calls.push((args.length - 7) / 2)
+      if (/^eval(sha)?$/i.test(command ?? '') && list === key) calls.push((args.length - 9) / 3)
     })
     const dlq = queue(t, key)
     const letters = Array.from({ length: 1200 }, (_, n) => letter(n))
@@ -208,13 +208,14 @@ describe('Redis dead-letter queue', () => {
       maxEntries: 2,
       maxBytes: 1000,
     })
-    // Each chunk is (id, entry) pairs.
+    // Each chunk is (id, eventId, entry) triples.
     assert.deepEqual(
-      chunks.map(c => c.filter((_, i) => i % 2 === 0)),
+      chunks.map(c => c.filter((_, i) => i % 3 === 0)),
       [['events/0/1', 'events/0/2'], ['events/0/9'], ['events/0/3', 'events/0/4'], ['events/0/5']],
     )
     assert.deepEqual(chunkArgs([]), [])
-    assert.deepEqual(chunkArgs([refused(1)])[0]?.[0], '')
+    assert.deepEqual(chunkArgs([refused(1)])[0]?.slice(0, 2), ['', 'e-1'])
+    assert.deepEqual(chunkArgs([{ ...letter(1), eventId: null }])[0]?.slice(0, 2), ['events/0/1', ''])
   })
 
   it('keeps payloads that are not UTF-8 as base64, so nothing is lost', () => {

@@ -91,6 +91,8 @@ export interface TopicRecord {
   readonly offset: bigint
   readonly key: Buffer | null
   readonly value: Buffer | null
+  /** Header names and values as UTF-8 text. */
+  readonly headers: ReadonlyMap<string, string>
 }
 
 /**
@@ -116,7 +118,9 @@ export async function readTopic(
       for await (const m of stream) {
         const end = ends[m.partition] ?? 0n
         if (m.offset < end) {
-          out.push({ partition: m.partition, offset: m.offset, key: m.key ?? null, value: m.value ?? null })
+          const headers = new Map<string, string>()
+          for (const [name, value] of m.headers ?? []) headers.set(String(name), String(value))
+          out.push({ partition: m.partition, offset: m.offset, key: m.key ?? null, value: m.value ?? null, headers })
         }
         if (m.offset >= end - 1n) remaining.delete(m.partition)
         if (remaining.size === 0) break

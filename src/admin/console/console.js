@@ -8,6 +8,7 @@ const numbers = new Intl.NumberFormat()
 const $ = id => document.getElementById(id)
 
 const formatNumber = n => (typeof n === 'number' ? numbers.format(n) : '–')
+const entryCount = n => `${formatNumber(n)} ${n === 1 ? 'entry' : 'entries'}`
 const formatTime = iso => {
   if (!iso) return '–'
   const at = new Date(iso)
@@ -206,7 +207,7 @@ async function refreshOverview() {
         ? 'None.'
         : `${formatNumber(overview.pending.count)} waiting for their parent; the oldest for ${formatNumber(overview.pending.oldestAgeSeconds)} s.`
   $('dlq-total').textContent =
-    `${formatNumber(stats.total)} entries; oldest ${formatTime(stats.oldest)}, newest ${formatTime(stats.newest)}.`
+    `${entryCount(stats.total)}; oldest ${formatTime(stats.oldest)}, newest ${formatTime(stats.newest)}.`
   fillRows($('dlq-by-code').tBodies[0], countsRows(stats.byCode))
   fillRows($('dlq-by-type').tBodies[0], countsRows(stats.byType))
 }
@@ -281,7 +282,7 @@ async function searchDeadLetters(cursor = null) {
   if (cursor === null) fillRows($('dlq-table').tBodies[0], rows)
   else $('dlq-table').tBodies[0].append(...rows)
   $('dlq-count').textContent =
-    `${formatNumber(page.total)} matching entries; showing ${formatNumber(deadLetters.entries.size)}.`
+    `${entryCount(page.total)} in the dead-letter queue; showing ${formatNumber(deadLetters.entries.size)} that match.`
   deadLetters.next = page.next
   $('dlq-next').hidden = page.next === null
 }
@@ -358,13 +359,12 @@ function showPreview(kind, result, action) {
   confirmed = action
   $('preview-title').textContent = kind === 'redrive' ? 'Redrive preview (dry run)' : 'Purge preview (dry run)'
   $('preview-summary').textContent =
-    `${formatNumber(result.count)} ${result.count === 1 ? 'entry' : 'entries'} would be ` +
+    `${entryCount(result.count)} would be ` +
     `${kind === 'redrive' ? 'sent back to Kafka' : 'removed for good'}. Nothing has changed yet.`
   const ids = (result.entries ?? []).map(e => e.eventId ?? positionOf(e)).concat(result.eventIds ?? [])
   $('preview-list').replaceChildren(...ids.slice(0, 50).map(id => h('li', { className: 'mono' }, id)))
   if (ids.length > 50) $('preview-list').append(h('li', {}, `… and ${formatNumber(ids.length - 50)} more`))
-  $('preview-confirm').textContent =
-    `${kind === 'redrive' ? 'Redrive' : 'Purge'} ${formatNumber(result.count)} ${result.count === 1 ? 'entry' : 'entries'}`
+  $('preview-confirm').textContent = `${kind === 'redrive' ? 'Redrive' : 'Purge'} ${entryCount(result.count)}`
   $('preview-confirm').disabled = result.count === 0
   $('preview').hidden = false
   $('preview-confirm').focus()
@@ -384,7 +384,7 @@ $('purge-preview').addEventListener('click', () =>
     showPreview('purge', result, async () => {
       const purged = await api('POST', '/admin/dlq/purge', { filter, dryRun: false, confirm: true })
       await searchDeadLetters()
-      $('dlq-count').textContent = `Purged ${formatNumber(purged.count)} entries.`
+      $('dlq-count').textContent = `Purged ${entryCount(purged.count)}.`
     })
   }),
 )

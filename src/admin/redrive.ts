@@ -1,0 +1,361 @@
+// The redrive: selects dead letters, stores them as a job in Redis (job-store.ts), then sends each entry's record
+// to Kafka and removes the entry only once Kafka acknowledged the copy. Every state change is written to Redis
+// before the step it announces, so a run killed at any point is completed by the next one:
+//   pending  → (end offset of the target partition written as the entry's mark) sending → Kafka send
+//   sending  → acknowledged: sent → DLQ entry removed: done (or gone, when someone else removed it first)
+// After a crash an entry still `sending` is in doubt: the next run reads the target partition from the mark and
+// looks for a record carrying the job's id and the entry's number in its headers; found, the entry is sent, not
+// found, it is sent again. The dead run's lease must expire first, which takes longer than any of its sends could.
+import { randomUUID } from 'node:crypto'
+import { hostname } from 'node:os'
+import { Producer } from '@platformatic/kafka'
+import type { Redis } from 'ioredis'
+import type { DeadLetter, DeadLetterQueue } from '../dlq/index.ts'
+import type { KafkaConnection } from '../kafka/options.ts'
+import { idempotentProducerOptions } from '../kafka/producer.ts'
+import { createOffsetReader, readRange } from '../kafka/read-range.ts'
+import { appendAudit, auditRecord } from './audit.ts'
+import { scanOldestFirst } from './browse.ts'
+import { type DlqFilter, UsageError } from './filter.ts'
+import { fixedPayload } from './fix.ts'
+import { createJobStore, type JobMeta, type JobStatus, jobMaxEntries } from './job-store.ts'
+import { delayBefore, sliceSize } from './rate.ts'
+import {
+  headersOf,
+  isOpen,
+  type JobEntry,
+  jobEntryOf,
+  move,
+  partitionFor,
+  readBackFrom,
+  recordValue,
+  redrivability,
+  redriveHeaders,
+  resolveInDoubt,
+  sourceOf,
+  tally,
+} from './redrive-plan.ts'
+
+export interface RedriveContext {
+  readonly dlq: DeadLetterQueue
+  readonly redis: Redis
+  readonly key: string
+  readonly connection: KafkaConnection
+  /** Longest a Kafka request may take. */
+  readonly kafkaTimeoutMs: number
+  /** Where a fixed event refused by the producer goes without --to (KAFKA_TOPIC). */
+  readonly defaultTopic: string
+  /** The producer's body limit, which a replacement payload must respect. */
+  readonly bodyLimitBytes: number
+  /** How long a run's lease lasts without renewal (default: the Kafka timeout plus a second, at least 6 s). */
+  readonly leaseMs?: number
+}
+
+export interface RedriveRequest {
+  readonly filter: DlqFilter
+  readonly who: string
+  readonly to?: string
+  readonly rate?: number
+  readonly limit?: number
+  /** Fix then redrive: the replacement payload of every entry of one eventId. */
+  readonly fix?: { readonly eventId: string; readonly payload: string }
+}
+
+export interface Selection {
+  /** What would be sent, in order. */
+  readonly entries: JobEntry[]
+  /** The entry each job entry sends (its newest, for a fixed eventId). */
+  readonly letters: ReadonlyMap<number, DeadLetter>
+  /** Matching entries that cannot be sent as they are, with why (at most `reportMax`; `moreNotRedrivable` more). */
+  readonly notRedrivable: readonly { readonly letter: DeadLetter; readonly reason: string }[]
+  readonly moreNotRedrivable: number
+  /** The job was cut at its bounds; the rest is for the next run. */
+  readonly truncated: boolean
+}
+
+/** Entry text one job may snapshot, in bytes. */
+export const jobMaxBytes = 64 * 1024 * 1024
+const reportMax = 1000
+
+export class RedriveBusy extends Error {
+  constructor(id: string, leftMs: number) {
+    super(`redrive ${id} is being run by another process (its lease expires in ${Math.ceil(leftMs / 1000)} s)`)
+    this.name = 'RedriveBusy'
+  }
+}
+
+/** The entries a redrive would send, and those it cannot, without changing anything. */
+export async function selectForRedrive(ctx: RedriveContext, request: RedriveRequest): Promise<Selection> {
+  if (request.fix !== undefined) return selectFix(ctx, request, request.fix)
+  const max = Math.min(request.limit ?? jobMaxEntries, jobMaxEntries)
+  const entries: JobEntry[] = []
+  const letters = new Map<number, DeadLetter>()
+  const notRedrivable: { letter: DeadLetter; reason: string }[] = []
+  let moreNotRedrivable = 0
+  let bytes = 0
+  let truncated = false
+  for await (const { entry, letter } of scanOldestFirst(ctx.dlq, request.filter)) {
+    const can = redrivability(letter)
+    if (!can.ok) {
+      if (notRedrivable.length < reportMax) notRedrivable.push({ letter, reason: can.reason })
+      else moreNotRedrivable++
+      continue
+    }
+    if (entries.length >= max || bytes + entry.length > jobMaxBytes) {
+      truncated = entries.length < (request.limit ?? Number.POSITIVE_INFINITY)
+      break
+    }
+    const job = jobEntryOf(entries.length + 1, entry, letter, request.to)
+    entries.push(job)
+    letters.set(job.n, letter)
+    bytes += entry.length
+  }
+  return { entries, letters, notRedrivable, moreNotRedrivable, truncated }
+}
+
+async function selectFix(
+  ctx: RedriveContext,
+  request: RedriveRequest,
+  fix: NonNullable<RedriveRequest['fix']>,
+): Promise<Selection> {
+  const stored = await ctx.dlq.findStoredByEventId(fix.eventId)
+  if (stored.length === 0) throw new UsageError(`no dead letter has eventId "${fix.eventId.slice(0, 200)}"`)
+  const fixed = fixedPayload(fix.payload, fix.eventId, ctx.bodyLimitBytes)
+  const newest = (stored[0] as (typeof stored)[number]).letter
+  const fromKafka = stored.find(s => s.letter.topic !== null)?.letter
+  const job: JobEntry = {
+    n: 1,
+    entries: stored.map(s => s.entry),
+    eventId: fixed.event.eventId,
+    key: fixed.key,
+    topic: request.to ?? fromKafka?.topic ?? ctx.defaultTopic,
+    source: sourceOf(fromKafka ?? newest),
+    originalPartition: null,
+    value: fixed.value,
+    state: 'pending',
+  }
+  return { entries: [job], letters: new Map([[1, newest]]), notRedrivable: [], moreNotRedrivable: 0, truncated: false }
+}
+
+/** Stores the selection as a job (entries another open job holds are left out) and audits it. */
+export async function createRedrive(
+  ctx: RedriveContext,
+  request: RedriveRequest,
+  selection: Selection,
+): Promise<{ id: string; count: number; heldElsewhere: number }> {
+  const id = `rd-${Date.now().toString(36)}-${randomUUID().slice(0, 8)}`
+  const meta: JobMeta = {
+    id,
+    who: request.who,
+    createdAt: new Date().toISOString(),
+    filter: request.fix ? { eventId: request.fix.eventId } : request.filter,
+    ...(request.to !== undefined ? { to: request.to } : {}),
+    ...(request.rate !== undefined ? { rate: request.rate } : {}),
+    ...(request.limit !== undefined ? { limit: request.limit } : {}),
+    ...(request.fix ? { fixed: true as const } : {}),
+  }
+  const skipped = new Set(await createJobStore(ctx.redis, ctx.key).create(meta, selection.entries))
+  const kept = selection.entries.filter(e => !skipped.has(e.n))
+  await appendAudit(
+    ctx.redis,
+    ctx.key,
+    auditRecord(
+      {
+        who: request.who,
+        action: 'redrive',
+        redriveId: id,
+        filter: meta.filter,
+        eventIds: kept.map(e => e.eventId),
+        ...(meta.to !== undefined ? { to: meta.to } : {}),
+        ...(meta.fixed ? { fixed: true as const } : {}),
+      },
+      new Date(),
+    ),
+  )
+  return { id, count: kept.length, heldElsewhere: skipped.size }
+}
+
+export interface RunOptions {
+  readonly who: string
+  /** A later run of a job a previous run started (audited as such). */
+  readonly resumed: boolean
+  /** Wait for another run's lease to expire instead of failing with RedriveBusy. */
+  readonly waitForLease?: boolean
+  /** Stops the run at its next step, leaving the job unfinished and resumable (shutdown, Ctrl-C). */
+  readonly signal?: AbortSignal
+  readonly onProgress?: (progress: { sent: number; total: number }) => void
+}
+
+const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms))
+
+/** Runs (or completes) job `id` to its end; resolves with its final status. */
+export async function runRedrive(ctx: RedriveContext, id: string, options: RunOptions): Promise<JobStatus> {
+  const store = createJobStore(ctx.redis, ctx.key)
+  const leaseMs = ctx.leaseMs ?? Math.max(6000, ctx.kafkaTimeoutMs + 1000)
+  const token = `${hostname()}:${process.pid}:${randomUUID()}`
+  // A killed run's lease expires within leaseMs; one still renewed after twice that belongs to a live run.
+  const giveUpAt = Date.now() + 2 * leaseMs + 1000
+  while (!(await store.lease(id, token, leaseMs))) {
+    const left = await store.leaseLeft(id)
+    if (!options.waitForLease || Date.now() > giveUpAt) throw new RedriveBusy(id, left)
+    await sleep(Math.min(Math.max(left, 50), 500))
+  }
+  let lost = false
+  const heartbeat = setInterval(() => {
+    store.renew(id, token, leaseMs).then(
+      held => {
+        if (!held) lost = true
+      },
+      () => {},
+    )
+  }, leaseMs / 3)
+  const producer = new Producer(idempotentProducerOptions(ctx.connection, ctx.kafkaTimeoutMs))
+  const offsets = createOffsetReader(ctx.connection, ctx.kafkaTimeoutMs)
+  try {
+    const job = await store.load(id)
+    if (job === undefined) throw new UsageError(`no redrive job ${id}`)
+    if (job.state === 'done' || job.state === 'cancelled') return job
+    const entries = job.entries
+    const replace = (changed: readonly JobEntry[]) => {
+      for (const e of changed) entries[entries.findIndex(x => x.n === e.n)] = e
+    }
+    const save = async (changed: readonly JobEntry[]) => {
+      replace(changed)
+      await store.save(id, changed, tally(entries))
+    }
+    const audit = (action: 'redrive-resume' | 'redrive-finish' | 'redrive-cancel', error?: string) => {
+      const t = tally(entries)
+      return appendAudit(
+        ctx.redis,
+        ctx.key,
+        auditRecord(
+          {
+            who: options.who,
+            action,
+            redriveId: id,
+            filter: job.meta.filter,
+            eventIds: (action === 'redrive-resume' ? entries.filter(isOpen) : entries).map(e => e.eventId),
+            count: action === 'redrive-resume' ? entries.filter(isOpen).length : t.sent,
+            ...(action === 'redrive-resume' ? {} : { outcome: t }),
+            ...(error !== undefined ? { error } : {}),
+          },
+          new Date(),
+        ),
+      )
+    }
+    if (options.resumed) await audit('redrive-resume')
+    if (job.state === 'failed') await store.reopen(id)
+    const removeSent = async (sent: readonly JobEntry[]) => {
+      if (sent.length === 0) return
+      const removed = await ctx.dlq.remove(sent.flatMap(e => e.entries))
+      let i = 0
+      const outcome = sent.map(e => {
+        const any = e.entries.map(() => removed[i++] === true).some(Boolean)
+        return move(e, any ? 'done' : 'gone')
+      })
+      await save(outcome)
+    }
+
+    try {
+      // Entries a killed run left in doubt: decided from what Kafka holds after their marks.
+      const inDoubt = entries.filter(e => e.state === 'sending')
+      if (inDoubt.length > 0) {
+        const found = new Map<number, bigint>()
+        for (const [topic, from] of readBackFrom(inDoubt)) {
+          await readRange(
+            ctx.connection,
+            topic,
+            from,
+            record => {
+              if (record.headers.get(redriveHeaders.id) !== id) return
+              found.set(Number(record.headers.get(redriveHeaders.entry)), record.offset)
+            },
+            ctx.kafkaTimeoutMs * 6,
+          )
+        }
+        await save(resolveInDoubt(inDoubt, found))
+      }
+      await removeSent(entries.filter(e => e.state === 'sent'))
+
+      const letters = new Map<number, DeadLetter>()
+      const letterOf = (e: JobEntry) => {
+        if (e.value !== undefined) return undefined
+        let letter = letters.get(e.n)
+        if (letter === undefined) {
+          letter = JSON.parse(e.entries[0] as string) as DeadLetter
+          letters.set(e.n, letter)
+        }
+        return letter
+      }
+      const total = entries.length
+      const startedAt = Date.now()
+      let sentThisRun = 0
+      let cancelled = false
+      const perSlice = sliceSize(job.meta.rate)
+      options.onProgress?.({ sent: total - entries.filter(isOpen).length, total })
+      for (;;) {
+        if (lost) throw new Error(`redrive ${id}: lost its lease to another run`)
+        if (options.signal?.aborted) return (await store.status(id)) as JobStatus
+        if (await store.cancelRequested(id)) {
+          cancelled = true
+          break
+        }
+        const slice = entries.filter(e => e.state === 'pending').slice(0, perSlice)
+        if (slice.length === 0) break
+        await sleep(delayBefore(sentThisRun, startedAt, Date.now(), job.meta.rate))
+        const counts = new Map<string, number>()
+        const ends = new Map<string, bigint[]>()
+        for (const topic of new Set(slice.map(e => e.topic))) {
+          const metadata = await producer.metadata({ topics: [topic] }).catch(() => undefined)
+          const count = metadata?.topics.get(topic)?.partitionsCount
+          if (count === undefined || count < 1) throw new Error(`topic ${topic} does not exist`)
+          counts.set(topic, count)
+          ends.set(topic, await offsets.ends(topic))
+        }
+        const sending = slice.map(e => {
+          const partition = partitionFor(e, counts.get(e.topic) as number)
+          const mark = (ends.get(e.topic) as bigint[])[partition] ?? 0n
+          return move(e, 'sending', { partition, mark: mark.toString() })
+        })
+        // Written before the send: a crash from here on leaves the entries in doubt, with their marks.
+        await save(sending)
+        const result = await producer.send({
+          messages: sending.map(e => ({
+            topic: e.topic,
+            partition: e.partition as number,
+            ...(e.key !== null ? { key: Buffer.from(e.key) } : {}),
+            value: recordValue(e, letterOf(e)),
+            headers: new Map(Object.entries(headersOf(id, e)).map(([k, v]) => [Buffer.from(k), Buffer.from(v)])),
+          })),
+        })
+        const next = new Map<string, bigint>()
+        for (const o of result.offsets ?? []) next.set(`${o.topic}/${o.partition}`, o.offset)
+        const sent = sending.map(e => {
+          const at = `${e.topic}/${e.partition}`
+          const offset = next.get(at)
+          if (offset !== undefined) next.set(at, offset + 1n)
+          return move(e, 'sent', offset === undefined ? {} : { offset: offset.toString() })
+        })
+        await save(sent)
+        await removeSent(sent)
+        sentThisRun += slice.length
+        options.onProgress?.({ sent: total - entries.filter(isOpen).length, total })
+      }
+      // A cancelled job gives its unsent entries back: they stay in the DLQ, free for another redrive.
+      await store.releaseClaims(id, cancelled ? entries : entries.filter(e => !isOpen(e)))
+      await store.finish(id, cancelled ? 'cancelled' : 'done')
+      await audit(cancelled ? 'redrive-cancel' : 'redrive-finish')
+    } catch (error) {
+      // Claims stay: entries in doubt must not be sent by another job; `--resume` completes this one.
+      const message = (error as Error).message
+      await store.finish(id, 'failed', message).catch(() => {})
+      await audit('redrive-finish', message).catch(() => {})
+      throw error
+    }
+    return (await store.status(id)) as JobStatus
+  } finally {
+    clearInterval(heartbeat)
+    await store.release(id, token).catch(() => {})
+    await Promise.allSettled([producer.close(), offsets.close()])
+  }
+}

@@ -1,0 +1,277 @@
+// The admin HTTP API on the consumer's port (/admin/…), registered only when ADMIN_TOKEN is set. The bearer token
+// is checked in an onRequest hook, before any body is read; handlers run the same operations as the command line.
+// A redrive started here runs in the background of this process; its state is in Redis, so a restart loses
+// nothing (the next run or `dlq redrive --resume` completes it).
+import type { FastifyInstance, FastifyReply } from 'fastify'
+import { bearerSecurity, errorResponses, HttpError, requireBearer } from '../http/index.ts'
+import type { Logger } from '../observability/index.ts'
+import { parseFilter, UsageError } from './filter.ts'
+import { pageLimitMax, parseLimit } from './paging.ts'
+import { RedriveBusy } from './redrive.ts'
+import {
+  AuditQuery,
+  AuditResponse,
+  EventIdParams,
+  ListQuery,
+  type ListQueryType,
+  ListResponse,
+  PurgeBody,
+  type PurgeBodyType,
+  PurgeResponse,
+  RedriveAccepted,
+  RedriveBody,
+  type RedriveBodyType,
+  RedriveDryRunResponse,
+  RedriveIdParams,
+  RedriveStatus,
+  ShowResponse,
+  StatsResponse,
+} from './schemas.ts'
+import type { DlqAdmin } from './service.ts'
+
+export interface AdminRoutesOptions {
+  readonly admin: DlqAdmin
+  readonly token: string
+  /** The producer's body limit: a replacement payload may not pass it (the body gets 64 KiB more for the rest). */
+  readonly bodyLimitBytes: number
+  readonly logger: Logger
+}
+
+export interface AdminRoutes {
+  /** Stops the redrives running in this process at their next step (their jobs stay resumable) and waits. */
+  close(): Promise<void>
+}
+
+/** What every admin route may answer besides its own success: a bad request, no token, Redis or Kafka down. */
+const errors = (notFound?: string) =>
+  errorResponses({
+    400: 'The query or body is malformed (error.message says how)',
+    401: 'ADMIN_TOKEN is required: Authorization: Bearer <ADMIN_TOKEN>',
+    ...(notFound === undefined ? {} : { 404: notFound }),
+    503: 'Redis (the DLQ) or Kafka did not answer: retry later',
+  })
+
+function badRequest(error: unknown): never {
+  if (error instanceof UsageError) throw new HttpError(400, 'BAD_REQUEST', error.message)
+  throw error
+}
+
+export function registerAdminRoutes(app: FastifyInstance, options: AdminRoutesOptions): AdminRoutes {
+  const { admin, logger } = options
+  const running = new Map<string, { controller: AbortController; done: Promise<void> }>()
+  const who = (ip: string) => `admin-api ${ip}`
+
+  function launch(id: string, by: string, resumed: boolean): void {
+    if (running.has(id)) return
+    const controller = new AbortController()
+    const done = admin
+      .run(id, { who: by, resumed, signal: controller.signal })
+      .then(
+        status => logger.info({ redriveId: id, state: status.state, sent: status.sent }, 'redrive finished'),
+        error => {
+          if (error instanceof RedriveBusy) return
+          logger.error({ redriveId: id, err: error }, 'redrive failed; `dlq redrive --resume` completes it')
+        },
+      )
+      .finally(() => running.delete(id))
+    running.set(id, { controller, done })
+  }
+
+  app.register(
+    async scope => {
+      scope.addHook('onRequest', requireBearer(options.token, 'ADMIN_TOKEN'))
+      const security = bearerSecurity(options.token)
+      const tags = ['admin']
+
+      scope.get<{ Querystring: ListQueryType }>(
+        '/dlq',
+        {
+          schema: {
+            summary: 'Dead letters matching a filter, newest first, a page at a time',
+            tags,
+            ...security,
+            querystring: ListQuery,
+            response: { 200: ListResponse, ...errors() },
+          },
+        },
+        async request => {
+          const { limit, cursor, ...fields } = request.query
+          try {
+            return await admin.list(parseFilter(fields), parseLimit(limit), cursor)
+          } catch (error) {
+            badRequest(error)
+          }
+        },
+      )
+
+      scope.get(
+        '/dlq/stats',
+        {
+          schema: {
+            summary: 'Counts of dead letters by code and by type',
+            tags,
+            ...security,
+            response: { 200: StatsResponse, ...errors() },
+          },
+        },
+        () => admin.stats(),
+      )
+
+      scope.get<{ Params: { eventId: string } }>(
+        '/dlq/:eventId',
+        {
+          schema: {
+            summary: 'The dead letters of one eventId (an index lookup, no scan)',
+            tags,
+            ...security,
+            params: EventIdParams,
+            response: { 200: ShowResponse, ...errors('No dead letter has this eventId') },
+          },
+        },
+        async request => {
+          const entries = await admin.show(request.params.eventId)
+          if (entries.length === 0) throw new HttpError(404, 'NOT_FOUND', 'no dead letter has this eventId')
+          return { entries }
+        },
+      )
+
+      scope.post<{ Body: RedriveBodyType }>(
+        '/dlq/redrive',
+        {
+          bodyLimit: options.bodyLimitBytes + 64 * 1024,
+          schema: {
+            summary: 'Redrive dead letters to Kafka (dryRun: list them only); fix one first with eventId + payload',
+            tags,
+            ...security,
+            body: RedriveBody,
+            response: { 200: RedriveDryRunResponse, 202: RedriveAccepted, ...errors() },
+          },
+        },
+        async (request, reply: FastifyReply) => {
+          const body = request.body
+          const by = who(request.ip)
+          if ((body.payload === undefined) !== (body.eventId === undefined)) {
+            throw new HttpError(400, 'BAD_REQUEST', 'eventId and payload go together (fix then redrive)')
+          }
+          try {
+            const redrive = {
+              filter: parseFilter(body.filter ?? {}),
+              who: by,
+              ...(body.to !== undefined ? { to: body.to } : {}),
+              ...(body.rate !== undefined ? { rate: body.rate } : {}),
+              ...(body.limit !== undefined ? { limit: body.limit } : {}),
+              ...(body.eventId !== undefined && body.payload !== undefined
+                ? { fix: { eventId: body.eventId, payload: JSON.stringify(body.payload) } }
+                : {}),
+            }
+            const selection = await admin.select(redrive)
+            const notRedrivable = selection.notRedrivable.map(n => ({ eventId: n.letter.eventId, reason: n.reason }))
+            if (body.dryRun === true) {
+              const entries = selection.entries.slice(0, pageLimitMax).map(e => selection.letters.get(e.n))
+              return { dryRun: true, entries, count: selection.entries.length, notRedrivable }
+            }
+            const created = await admin.create(redrive, selection)
+            launch(created.id, by, false)
+            return reply.code(202).send({ redriveId: created.id, count: created.count, notRedrivable })
+          } catch (error) {
+            badRequest(error)
+          }
+        },
+      )
+
+      scope.get<{ Params: { id: string } }>(
+        '/dlq/redrives/:id',
+        {
+          schema: {
+            summary: 'The progress of a redrive',
+            tags,
+            ...security,
+            params: RedriveIdParams,
+            response: { 200: RedriveStatus, ...errors('No redrive has this id') },
+          },
+        },
+        async request => {
+          const status = await admin.status(request.params.id)
+          if (status === undefined) throw new HttpError(404, 'NOT_FOUND', 'no redrive has this id')
+          return status
+        },
+      )
+
+      scope.post<{ Params: { id: string } }>(
+        '/dlq/redrives/:id/cancel',
+        {
+          bodyLimit: 1024,
+          schema: {
+            summary: 'Cancel a redrive at its next step (entries not sent stay in the DLQ)',
+            tags,
+            ...security,
+            params: RedriveIdParams,
+            response: { 200: RedriveStatus, ...errors('No redrive has this id') },
+          },
+        },
+        async request => {
+          const { id } = request.params
+          const status = await admin.status(id)
+          if (status === undefined) throw new HttpError(404, 'NOT_FOUND', 'no redrive has this id')
+          if (status.state === 'running' || status.state === 'failed') {
+            await admin.cancel(id)
+            // A run of it here sees the request at its next step. No run of it here: a run started now sees the request, settles entries in doubt, and stops. When
+            // another process runs it, that one sees the request at its next step.
+            if (!running.has(id)) launch(id, who(request.ip), true)
+          }
+          return (await admin.status(id)) ?? status
+        },
+      )
+
+      scope.post<{ Body: PurgeBodyType }>(
+        '/dlq/purge',
+        {
+          bodyLimit: 16 * 1024,
+          schema: {
+            summary: 'Remove dead letters matching a filter (a dry run unless confirm is true)',
+            tags,
+            ...security,
+            body: PurgeBody,
+            response: { 200: PurgeResponse, ...errors() },
+          },
+        },
+        async request => {
+          const dryRun = request.body.confirm === true ? request.body.dryRun === true : true
+          try {
+            return await admin.purge(parseFilter(request.body.filter ?? {}), { dryRun, who: who(request.ip) })
+          } catch (error) {
+            badRequest(error)
+          }
+        },
+      )
+
+      scope.get<{ Querystring: { limit?: string } }>(
+        '/audit',
+        {
+          schema: {
+            summary: 'The audit trail of redrives and purges, newest first',
+            tags,
+            ...security,
+            querystring: AuditQuery,
+            response: { 200: AuditResponse, ...errors() },
+          },
+        },
+        async request => {
+          try {
+            return { entries: await admin.audit(parseLimit(request.query.limit)) }
+          } catch (error) {
+            badRequest(error)
+          }
+        },
+      )
+    },
+    { prefix: '/admin' },
+  )
+
+  return {
+    async close() {
+      for (const { controller } of running.values()) controller.abort()
+      await Promise.allSettled([...running.values()].map(r => r.done))
+    },
+  }
+}

@@ -1,0 +1,163 @@
+// The DLQ operations as one object, built once from the configuration (or from a role's own DLQ), so the command
+// line and the admin HTTP API run the same code: browse, stats, redrive (dry run, start, run, status, cancel),
+// purge, audit, reindex.
+import { readFileSync } from 'node:fs'
+import type { Redis } from 'ioredis'
+import type { Config } from '../config/index.ts'
+import { createRedisClient, type DeadLetter, type DeadLetterQueue, dlqFromConfig } from '../dlq/index.ts'
+import { PipelineError } from '../errors.ts'
+import { connectionOf, type KafkaConnection } from '../kafka/options.ts'
+import { type AuditRecord, readAudit } from './audit.ts'
+import { listPage, type Page, type Stats, stats } from './browse.ts'
+import type { DlqFilter } from './filter.ts'
+import { createJobStore, type JobStatus } from './job-store.ts'
+import { type PurgeResult, purge } from './purge.ts'
+import {
+  createRedrive,
+  type RedriveContext,
+  type RedriveRequest,
+  type RunOptions,
+  runRedrive,
+  type Selection,
+  selectForRedrive,
+} from './redrive.ts'
+
+export interface DlqAdmin {
+  list(filter: DlqFilter, limit: number, cursor?: string): Promise<Page>
+  show(eventId: string): Promise<DeadLetter[]>
+  stats(): Promise<Stats>
+  audit(limit: number): Promise<AuditRecord[]>
+  select(request: RedriveRequest): Promise<Selection>
+  /** Stores the selection as a job; run it with `run`. */
+  create(request: RedriveRequest, selection: Selection): Promise<{ id: string; count: number; heldElsewhere: number }>
+  run(id: string, options: RunOptions): Promise<JobStatus>
+  status(id: string): Promise<JobStatus | undefined>
+  cancel(id: string): Promise<void>
+  /** Jobs a run left unfinished (killed, or failed), oldest first. */
+  unfinished(): Promise<string[]>
+  purge(filter: DlqFilter, options: { dryRun: boolean; who: string; limit?: number }): Promise<PurgeResult>
+  reindex(): Promise<number>
+  close(): Promise<void>
+}
+
+export interface DlqAdminOptions {
+  readonly dlq: DeadLetterQueue
+  /** A client of the DLQ's Redis for the jobs and the audit list. */
+  readonly redis: Redis
+  readonly key: string
+  readonly connection: KafkaConnection
+  readonly kafkaTimeoutMs?: number
+  readonly defaultTopic: string
+  readonly bodyLimitBytes: number
+  readonly leaseMs?: number
+  /** Called by close (the resources the admin opened itself). */
+  readonly onClose?: () => Promise<void>
+}
+
+export function createDlqAdmin(options: DlqAdminOptions): DlqAdmin {
+  const { dlq, redis, key } = options
+  const ctx: RedriveContext = {
+    dlq,
+    redis,
+    key,
+    connection: options.connection,
+    kafkaTimeoutMs: options.kafkaTimeoutMs ?? 5000,
+    defaultTopic: options.defaultTopic,
+    bodyLimitBytes: options.bodyLimitBytes,
+    ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}),
+  }
+  const jobs = createJobStore(redis, key)
+  // Redis failures of the admin's own commands read as the DLQ's do: DLQ_UNAVAILABLE, retryable.
+  let connecting: Promise<void> | undefined
+  const ready = async () => {
+    if (redis.status === 'wait' || redis.status === 'end') {
+      connecting ??= redis.connect().finally(() => {
+        connecting = undefined
+      })
+    }
+    if (connecting) await connecting
+  }
+  const redisCall = async <T>(what: string, call: () => Promise<T>): Promise<T> => {
+    try {
+      await ready()
+      return await call()
+    } catch (error) {
+      if (!isRedisError(error)) throw error
+      throw new PipelineError(
+        'DLQ_UNAVAILABLE',
+        `dead-letter queue (Redis) ${what} failed: ${(error as Error).message}`,
+        {
+          cause: error,
+        },
+      )
+    }
+  }
+  return {
+    list: (filter, limit, cursor) => listPage(dlq, filter, limit, cursor),
+    show: eventId => dlq.findByEventId(eventId),
+    stats: () => stats(dlq),
+    audit: limit => redisCall('audit', () => readAudit(redis, key, limit)),
+    select: request => selectForRedrive(ctx, request),
+    create: (request, selection) => redisCall('redrive', () => createRedrive(ctx, request, selection)),
+    run: (id, runOptions) => redisCall('redrive', () => runRedrive(ctx, id, runOptions)),
+    status: id => redisCall('status', () => jobs.status(id)),
+    cancel: id => redisCall('cancel', () => jobs.requestCancel(id)),
+    unfinished: () => redisCall('redrive', () => jobs.unfinished()),
+    purge: (filter, purgeOptions) => redisCall('purge', () => purge(dlq, redis, key, filter, purgeOptions)),
+    reindex: () => dlq.reindex(),
+    close: async () => {
+      await options.onClose?.()
+    },
+  }
+}
+
+function isRedisError(error: unknown): boolean {
+  const name = (error as Error | undefined)?.name ?? ''
+  const message = (error as Error | undefined)?.message ?? ''
+  return (
+    /Redis|MaxRetriesPerRequest/.test(name) ||
+    /Connection is closed|Command timed out|ECONNREFUSED|Stream isn't writeable/.test(message)
+  )
+}
+
+/** The settings the admin reads: Redis and the DLQ key, Kafka, and the producer's body limit. */
+export type AdminConfig = Pick<
+  Config,
+  | 'redisAddr'
+  | 'redisPassword'
+  | 'dlqKey'
+  | 'redisTls'
+  | 'redisTlsCaFile'
+  | 'redisTimeoutMs'
+  | 'dlqEntryMaxBytes'
+  | 'producerDlqMaxEntries'
+  | 'producerDlqMaxBytes'
+  | 'kafkaTopic'
+  | 'bodyLimitBytes'
+> &
+  Parameters<typeof connectionOf>[0]
+
+/**
+ * The admin over the configuration's DLQ, Redis and Kafka; `dlq` (a role's own) is used instead of opening one.
+ * Close it to release what it opened.
+ */
+export function adminFromConfig(config: AdminConfig, dlq?: DeadLetterQueue): DlqAdmin {
+  const own = dlq === undefined ? dlqFromConfig(config) : undefined
+  const redis = createRedisClient({
+    addr: config.redisAddr,
+    password: config.redisPassword,
+    commandTimeoutMs: config.redisTimeoutMs,
+    ...(config.redisTls ? { tls: config.redisTlsCaFile ? { ca: readFileSync(config.redisTlsCaFile) } : {} } : {}),
+  })
+  return createDlqAdmin({
+    dlq: dlq ?? (own as DeadLetterQueue),
+    redis,
+    key: config.dlqKey,
+    connection: connectionOf(config, 'dlq-admin'),
+    defaultTopic: config.kafkaTopic,
+    bodyLimitBytes: config.bodyLimitBytes,
+    onClose: async () => {
+      await Promise.allSettled([redis.quit().catch(() => redis.disconnect()), own?.close()])
+    },
+  })
+}

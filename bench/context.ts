@@ -33,6 +33,8 @@ export interface Settings {
   /** The scale-out drain: its topic's partitions and the consumer processes compared with one. */
   readonly scalePartitions: number
   readonly scaleConsumers: number
+  /** Rounds of the scale-out pair: one with --quick, whose budget it would otherwise take a third of. */
+  readonly scaleRuns: number
   readonly logLevel: string
 }
 
@@ -89,6 +91,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv, pr
     javaRecords: quick ? 200_000 : 1_000_000,
     scalePartitions: 6,
     scaleConsumers: 3,
+    scaleRuns: quick ? 1 : Math.max(1, Number(args.runs ?? 3)),
     // WARN by default: at INFO every applied event and every HTTP request writes a log line, which on this machine
     // costs more than the work measured. drain.postgres.info measures the consumer at INFO in the same run.
     logLevel: (args['log-level'] ?? env['LOG_LEVEL'] ?? 'warn').toLowerCase(),

@@ -89,6 +89,8 @@ export function startDrain(
 
 export interface ServerHandle {
   readonly url: string
+  /** The server's process, for its CPU. */
+  readonly pid: number | undefined
   stop(): Promise<void>
 }
 
@@ -110,6 +112,7 @@ export async function startServer(request: ServerRequest, options: SpawnOptions 
   })
   return {
     url,
+    pid: child.pid,
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM')
       const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)

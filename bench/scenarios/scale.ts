@@ -5,6 +5,7 @@
 import type { Context, Options } from '../context.ts'
 import { inspectPostgres } from '../databases.ts'
 import { type HeldRecords, prefillHeld } from '../kafka.ts'
+import { kafkaBroker, postgresBackendsOf, sampleCpu } from '../process-cpu.ts'
 import type { MeasurementDefinition } from '../report.ts'
 import { startDrain } from '../spawn.ts'
 import type { DrainResult } from '../workers/protocol.ts'
@@ -67,7 +68,7 @@ export function settled(
 }
 
 export async function run(ctx: Context): Promise<void> {
-  const { events, scalePartitions, scaleConsumers, runs } = ctx.settings
+  const { events, scalePartitions, scaleConsumers, scaleRuns: runs } = ctx.settings
   // Same seed and size as the main workload: the same events, only partitioned over more partitions.
   const workload = generateWorkload({ events, partitions: scalePartitions })
   for (let round = 1; round <= runs; round++) {
@@ -135,6 +136,8 @@ async function measure(ctx: Context, round: number, workload: Workload, members:
     )
     await until(() => settled(owned, members, workload.partitions), 'the group settling', 60_000)
     const releasedAt = Date.now()
+    const database = url.slice(url.lastIndexOf('/') + 1)
+    const samplers = { postgres: sampleCpu(postgresBackendsOf(database)), broker: sampleCpu(kafkaBroker) }
     await held.commit()
     await until(
       () => {
@@ -149,7 +152,8 @@ async function measure(ctx: Context, round: number, workload: Workload, members:
     stopping = true
     for (const h of handles) h.stop()
     results = await Promise.all(handles.map(h => h.result))
-    report(ctx, label, round, members, groupDrain(total, releasedAt, results))
+    const costs = { postgresCpuMs: samplers.postgres.stop(), brokerCpuMs: samplers.broker.stop() }
+    report(ctx, label, round, members, groupDrain(total, releasedAt, results), costs)
   } catch (error) {
     for (const h of handles) h.kill()
     await held?.abort().catch(() => {})
@@ -158,15 +162,27 @@ async function measure(ctx: Context, round: number, workload: Workload, members:
   check(ctx, `scale.drain.${members}#${round}`, workload, await inspectPostgres(url, false))
 }
 
-function report(ctx: Context, label: string, round: number, members: number, group: GroupDrain): void {
+function report(
+  ctx: Context,
+  label: string,
+  round: number,
+  members: number,
+  group: GroupDrain,
+  costs: { postgresCpuMs: number; brokerCpuMs: number },
+): void {
   const rate = (group.events / group.ms) * 1000
-  const cpuUsPerEvent = (group.cpuMs * 1000) / group.events
+  const per = (ms: number) => (ms * 1000) / group.events
   ctx.say(
     `${label}: ${group.events.toLocaleString()} records in ${(group.ms / 1000).toFixed(2)} s = ` +
-      `${Math.round(rate).toLocaleString()} events/s, consumer CPU ${cpuUsPerEvent.toFixed(1)} µs/event ` +
-      `(all processes), peak RSS ${(group.peakRssBytes / 2 ** 20).toFixed(0)} MB (largest process)`,
+      `${Math.round(rate).toLocaleString()} events/s, consumer CPU ${per(group.cpuMs).toFixed(1)} µs/event ` +
+      `(all processes; PostgreSQL ${per(costs.postgresCpuMs).toFixed(1)}, broker ${per(costs.brokerCpuMs).toFixed(1)}), ` +
+      `peak RSS ${(group.peakRssBytes / 2 ** 20).toFixed(0)} MB (largest process)`,
   )
-  ctx.results.add(members === 1 ? 'scale.drain.1' : 'scale.drain.n', rate, { cpuUsPerEvent })
+  ctx.results.add(members === 1 ? 'scale.drain.1' : 'scale.drain.n', rate, {
+    cpuUsPerEvent: per(group.cpuMs),
+    postgresCpuUsPerEvent: per(costs.postgresCpuMs),
+    brokerCpuUsPerEvent: per(costs.brokerCpuMs),
+  })
   if (group.deadLettered > 0)
     ctx.problem(`scale.drain.${members}#${round}: ${group.deadLettered} records dead-lettered`)
 }

@@ -31,6 +31,7 @@ describe('bench options', () => {
         javaRecords: 1_000_000,
         scalePartitions: 6,
         scaleConsumers: 3,
+        scaleRuns: 3,
         logLevel: 'warn',
       },
     )
@@ -38,8 +39,8 @@ describe('bench options', () => {
     assert.deepEqual([full.partial, full.history], [false, false])
     const quick = parseOptions(['--quick'], {}, '/p/').settings
     assert.deepEqual(
-      [quick.events, quick.httpSeconds, quick.latencySeconds, quick.naiveMaxRecords, quick.rssEvents],
-      [50_000, 2, 2, 1000, 0],
+      [quick.events, quick.httpSeconds, quick.latencySeconds, quick.naiveMaxRecords, quick.rssEvents, quick.scaleRuns],
+      [50_000, 2, 2, 1000, 0, 1],
     )
   })
 

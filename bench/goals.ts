@@ -38,6 +38,12 @@ export const bounds = {
 const fmt = (value: number, digits = 0) =>
   value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
 
+/**
+ * A ratio to three places, rounded down: a ratio under its bound never reads as the bound (0.6996 is "0.699×",
+ * not "0.700×" beside MISSED).
+ */
+const ratioText = (value: number) => fmt(Math.floor(value * 1000 + 1e-9) / 1000, 3)
+
 function judged(id: string, name: string, judgedOn: string, ok: boolean, figure: string, value: number): Goal {
   return { id, name, status: ok ? 'MET' : 'MISSED', figure, judgedOn, value }
 }
@@ -59,7 +65,7 @@ export function goals(results: Results, context: GoalContext): Goal[] {
       out.push(notMeasured(id, name, on, 'needs the drain and copy scenarios'))
     else {
       const ok = ratio >= bounds.drainVsCopy && cpu <= bounds.consumerCpuUsPerEvent
-      const figure = `${fmt(rate)} events/s = ${fmt(ratio, 2)}× COPY, consumer CPU ${fmt(cpu, 1)} µs/event`
+      const figure = `${fmt(rate)} events/s = ${ratioText(ratio)}× COPY, consumer CPU ${fmt(cpu, 1)} µs/event`
       out.push(judged(id, name, on, ok, figure, ratio))
     }
   }
@@ -73,7 +79,7 @@ export function goals(results: Results, context: GoalContext): Goal[] {
     if (ours === undefined || java === undefined || ratio === undefined)
       out.push(notMeasured(id, name, on, 'needs the http and java scenarios'))
     else {
-      const figure = `${fmt(ours)} events/s against ${fmt(java)} records/s = ${fmt(ratio, 2)}×`
+      const figure = `${fmt(ours)} events/s against ${fmt(java)} records/s = ${ratioText(ratio)}×`
       out.push(judged(id, name, on, ratio >= bounds.produceVsJava, figure, ratio))
     }
   }
@@ -88,7 +94,7 @@ export function goals(results: Results, context: GoalContext): Goal[] {
       out.push(notMeasured(id, name, on, 'needs the read scenario'))
     else {
       const ok = p99 < bounds.readP99Ms && ratio >= bounds.readVsConstant
-      const figure = `p99 ${fmt(p99, 1)} ms, ${fmt(rate)} req/s = ${fmt(ratio, 2)}× the constant route`
+      const figure = `p99 ${fmt(p99, 1)} ms, ${fmt(rate)} req/s = ${ratioText(ratio)}× the constant route`
       out.push(judged(id, name, on, ok, figure, ratio))
     }
   }
@@ -125,7 +131,7 @@ export function goals(results: Results, context: GoalContext): Goal[] {
     if (one === undefined || many === undefined || ratio === undefined)
       out.push(notMeasured(id, name, on, 'needs the scale scenario'))
     else {
-      const figure = `${fmt(many)} against ${fmt(one)} events/s = ${fmt(ratio, 2)}×`
+      const figure = `${fmt(many)} against ${fmt(one)} events/s = ${ratioText(ratio)}×`
       out.push(judged(id, name, on, true, figure, ratio))
     }
   }

@@ -95,9 +95,19 @@ describe('bench goals', () => {
     )
   })
 
+  it('show ratios to three places, rounded down, so a ratio under its bound never reads as the bound', () => {
+    const just = goals(resultsOf({ ...all, 'http.produce.batch': [69_996] }), { rssEvents: 0, history: false })
+    const produce = just.find(g => g.id === 'produce')
+    assert.equal(produce?.status, 'MISSED')
+    assert.match(produce?.figure ?? '', /= 0\.699×$/)
+    const at = goals(resultsOf(all), { rssEvents: 0, history: false }).find(g => g.id === 'produce')
+    assert.equal(at?.status, 'MET')
+    assert.match(at?.figure ?? '', /= 0\.700×$/)
+  })
+
   it('print one line per goal with its status and figure, and what it is judged on', () => {
     const text = goalsTable(goals(resultsOf(all), { rssEvents: 0, history: false }))
-    assert.match(text, /^MET {11}1\. drain → PostgreSQL .*0\.90× COPY, consumer CPU 15\.0 µs\/event$/m)
+    assert.match(text, /^MET {11}1\. drain → PostgreSQL .*0\.900× COPY, consumer CPU 15\.0 µs\/event$/m)
     assert.match(text, /judged on drain\/COPY ≥ 0\.9× and consumer CPU ≤ 15 µs\/event/)
     assert.match(text, /^not measured {2}4\. consumer peak RSS/m)
   })

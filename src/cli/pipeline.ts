@@ -11,6 +11,7 @@ import {
   type Role,
 } from '../config/index.ts'
 import { createStore } from '../store/index.ts'
+import { eventCommand } from './event.ts'
 import { serve } from './serve.ts'
 import { checkDependencies } from './startup-checks.ts'
 import { type StartContext, StartupFailure, startupFailure } from './startup-errors.ts'
@@ -23,6 +24,8 @@ commands:
   consumer       run the consumer alone
   api            run the read API alone
   migrate        create or upgrade the database schema, then exit
+  event ID       what became of an event: applied, superseded, pending, dead-lettered or unknown
+                 (--json for the answer of GET /events/{eventId})
   config         print the configuration in effect (secrets redacted)
   config-table   print the configuration reference as a markdown table
   --version      print the version
@@ -56,6 +59,7 @@ async function command(argv: readonly string[], hooks: PipelineHooks): Promise<n
     consumer: { roles: ['consumer'], alone: true },
     api: { roles: ['api'], alone: true },
     migrate: { roles: ['consumer', 'api'], alone: false },
+    event: { roles: ['consumer', 'api'], alone: false },
   }
   const config = loadConfig(process.env, scopes[name])
   const warn = (line: string) => process.stderr.write(`pipeline: warning: ${line}\n`)
@@ -89,6 +93,12 @@ async function command(argv: readonly string[], hooks: PipelineHooks): Promise<n
         throw failed(error, { roles: [], alone: false })
       }
     }
+    case 'event':
+      try {
+        return await eventCommand(argv.slice(1), config)
+      } catch (error) {
+        throw failed(error, { roles: [], alone: false })
+      }
     case 'all':
       return run(['producer', 'consumer', 'api'], false)
     case 'producer':

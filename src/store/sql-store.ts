@@ -13,15 +13,18 @@ import {
   deltaDigest,
   type InventoryChange,
   inventoryChanges,
+  type LogRow,
   newer,
   type OrderRow,
   orderParent,
   orderRowOf,
   type PaymentRow,
   planBatch,
+  processedThrough,
   type UserRow,
   winnersByOrder,
 } from './batch.ts'
+import { type Cap, pruneEventLog, readAppliedOffsets, readEventFacts } from './event-facts.ts'
 import {
   inventoryColumns,
   orderColumns,
@@ -36,6 +39,7 @@ import {
 import type {
   ApplyResult,
   Engine,
+  EventFacts,
   Inventory,
   Order,
   Payment,
@@ -57,6 +61,10 @@ export interface Statements {
   upsertInventory(rows: readonly InventoryChange[]): CompiledQuery[]
   /** Stores orders as pending on their missing user, skipping Kafka records already pending. */
   insertPending(rows: readonly OrderRow[]): CompiledQuery[]
+  /** Logs where each state event went (event_log), skipping eventIds already logged. */
+  insertEventLog(rows: readonly LogRow[]): CompiledQuery[]
+  /** Raises applied_offsets of each topic and partition to the given offset; never lowers one. */
+  markProcessed(rows: readonly Source[]): CompiledQuery[]
   /** How the engine returns the rows a DELETE removed: RETURNING (PostgreSQL, SQLite) or OUTPUT (SQL Server). */
   readonly deleteReturns: 'returning' | 'output'
   /** How the engine caps a SELECT's rows: LIMIT (PostgreSQL, SQLite) or TOP (SQL Server). */
@@ -256,6 +264,7 @@ async function applyPlan(trx: Transaction<Tables>, statements: Statements, plan:
   await affected(trx, statements.upsertInventory(inventoryChanges(plan.deltas, applied)))
   const repeated = plan.deltas.filter(d => !applied.has(d.eventId))
   const conflicts = [...plan.conflicts, ...(repeated.length === 0 ? [] : await ledgerConflicts(trx, repeated))]
+  await affected(trx, statements.insertEventLog(plan.logged))
   // An upsert whose WHERE refused the row (the stored event is newer) affects no row, so every state event
   // that did not become its row's content (nor waits as pending) counts as stale, whether a newer record of the
   // batch or the stored row beat it. A released pending order that won counts as an upsert too.
@@ -361,17 +370,37 @@ export class SqlStore implements Store {
     })
   }
 
-  applyBatch(events: readonly SourcedEvent[]): Promise<ApplyResult> {
+  applyBatch(events: readonly SourcedEvent[], processed: readonly Source[] = []): Promise<ApplyResult> {
     return this.#run(async () => {
-      if (events.length === 0) return empty
+      const { statements } = this.#parts
+      const marks = processedThrough(processed)
+      if (events.length === 0) {
+        if (marks.length > 0) await this.#parts.write(trx => affected(trx, statements.markProcessed(marks)))
+        return empty
+      }
       const plan = planBatch(events)
-      return this.#parts.write(trx => applyPlan(trx, this.#parts.statements, plan))
+      return this.#parts.write(async trx => {
+        const result = await applyPlan(trx, statements, plan)
+        // Last, so the one row per partition that every batch of the partition updates is locked only briefly.
+        await affected(trx, statements.markProcessed(marks))
+        return result
+      })
     })
   }
 
   /** At most `limit` rows, the engine's way (LIMIT, or SQL Server's TOP). */
-  #capped<Q extends { limit(n: number): Q; top(n: number): Q }>(query: Q, limit: number): Q {
-    return this.#parts.statements.rowCap === 'top' ? query.top(limit) : query.limit(limit)
+  #capped: Cap = (query, limit) => (this.#parts.statements.rowCap === 'top' ? query.top(limit) : query.limit(limit))
+
+  appliedOffsets(topic: string): Promise<Map<number, bigint>> {
+    return this.#run(() => readAppliedOffsets(this.#db, topic))
+  }
+
+  eventFacts(eventId: string): Promise<EventFacts> {
+    return this.#run(() => readEventFacts(this.#db, this.#capped, eventId))
+  }
+
+  pruneEventLog(before: string, limit: number): Promise<number> {
+    return this.#run(() => pruneEventLog(this.#db, this.#capped, before, limit))
   }
 
   resolvePending(limit: number): Promise<number> {

@@ -126,6 +126,33 @@ export const migrations: readonly Migration[] = [
       'CREATE INDEX IX_pending_events_since ON pending_events (pending_since)',
     ],
   },
+  {
+    version: 3,
+    description: 'event status and read-your-own-writes: event_log, pending events by eventId, applied_offsets',
+    statements: [
+      // One row per eventId of a state event, pruned after EVENT_LOG_RETENTION (oldest first, by logged_at).
+      // No length CHECKs: every value was checked by the state table or pending row of the same transaction.
+      `CREATE TABLE event_log (
+        event_id TEXT NOT NULL PRIMARY KEY,
+        entity_table TEXT NOT NULL,
+        entity_key TEXT NOT NULL,
+        event_ts TEXT NOT NULL,
+        source_topic TEXT NOT NULL,
+        source_partition INTEGER NOT NULL,
+        source_offset INTEGER NOT NULL,
+        logged_at TEXT NOT NULL DEFAULT ${now}
+      ) STRICT, WITHOUT ROWID`,
+      'CREATE INDEX IX_event_log_logged_at ON event_log (logged_at)',
+      'CREATE INDEX IX_pending_events_event_id ON pending_events (event_id)',
+      `CREATE TABLE applied_offsets (
+        source_topic TEXT NOT NULL,
+        source_partition INTEGER NOT NULL,
+        source_offset INTEGER NOT NULL,
+        updated_at TEXT NOT NULL DEFAULT ${now},
+        PRIMARY KEY (source_topic, source_partition)
+      ) STRICT, WITHOUT ROWID`,
+    ],
+  },
 ]
 
 /** Runs inside the store's write transaction, which is BEGIN IMMEDIATE: that is the migration lock. */

@@ -70,6 +70,16 @@ export interface Statements {
   /** How the engine caps a SELECT's rows: LIMIT (PostgreSQL, SQLite) or TOP (SQL Server). */
   readonly rowCap: 'limit' | 'top'
   /**
+   * The state upserts append their input rows to event_log themselves (PostgreSQL): insertEventLog then gets
+   * only the events no upsert was given (losers inside the batch, orders stored as pending).
+   */
+  readonly upsertsLog?: boolean
+  /**
+   * Deletes up to `limit` event_log rows logged before `before`, oldest first, the engine's own way (SQLite: from
+   * the start of the table by rowid). Without it, the store deletes through an index on logged_at.
+   */
+  pruneEventLog?(before: string, limit: number): CompiledQuery
+  /**
    * One fixed text taking every key as one array parameter, as the engine's lookups do (PostgreSQL): every batch
    * runs them, so a text that never changes (prepared once per connection) saves building and planning an
    * `IN (…)` of hundreds of parameters per batch. Without them the store builds those `IN` lists.
@@ -195,8 +205,8 @@ async function applyOrders(
   orders: readonly OrderRow[],
   users: readonly UserRow[],
   released: readonly OrderRow[],
-): Promise<{ upserts: number; pending: number[] }> {
-  if (orders.length === 0 && released.length === 0) return { upserts: 0, pending: [] }
+): Promise<{ upserts: number; pending: number[]; ready: readonly OrderRow[] }> {
+  if (orders.length === 0 && released.length === 0) return { upserts: 0, pending: [], ready: [] }
   const all = released.length === 0 ? orders : winnersByOrder([...orders, ...released])
   const here = new Set(users.map(u => u.userId))
   for (const row of released) here.add(row.userId)
@@ -209,7 +219,23 @@ async function applyOrders(
   await affected(trx, statements.insertPending(waiting))
   const pending: number[] = []
   for (const row of waiting) if (row.position !== undefined) pending.push(row.position)
-  return { upserts, pending }
+  return { upserts, pending, ready }
+}
+
+/**
+ * The event_log rows insertEventLog must write: every state event of the batch, less those an upsert logged
+ * itself when the engine's upserts do. A pending order released later is logged again by its upsert there; the
+ * duplicate row is harmless (lookups take the first).
+ */
+function unlogged(
+  statements: Statements,
+  plan: BatchPlan,
+  upserted: readonly (readonly { eventId: string }[])[],
+): readonly LogRow[] {
+  if (statements.upsertsLog !== true) return plan.logged
+  const logged = new Set<string>()
+  for (const rows of upserted) for (const row of rows) logged.add(row.eventId)
+  return plan.logged.filter(row => !logged.has(row.eventId))
 }
 
 /** Delta eventIds the ledger already held: identical redeliveries pass, other payloads are conflicts. */
@@ -264,7 +290,7 @@ async function applyPlan(trx: Transaction<Tables>, statements: Statements, plan:
   await affected(trx, statements.upsertInventory(inventoryChanges(plan.deltas, applied)))
   const repeated = plan.deltas.filter(d => !applied.has(d.eventId))
   const conflicts = [...plan.conflicts, ...(repeated.length === 0 ? [] : await ledgerConflicts(trx, repeated))]
-  await affected(trx, statements.insertEventLog(plan.logged))
+  await affected(trx, statements.insertEventLog(unlogged(statements, plan, [plan.users, plan.payments, orders.ready])))
   // An upsert whose WHERE refused the row (the stored event is newer) affects no row, so every state event
   // that did not become its row's content (nor waits as pending) counts as stale, whether a newer record of the
   // batch or the stored row beat it. A released pending order that won counts as an upsert too.
@@ -400,7 +426,11 @@ export class SqlStore implements Store {
   }
 
   pruneEventLog(before: string, limit: number): Promise<number> {
-    return this.#run(() => pruneEventLog(this.#db, this.#capped, before, limit))
+    return this.#run(async () => {
+      const own = this.#parts.statements.pruneEventLog?.(before, limit)
+      if (own === undefined) return pruneEventLog(this.#db, this.#capped, before, limit)
+      return Number((await this.#db.executeQuery(own)).numAffectedRows ?? 0n)
+    })
   }
 
   resolvePending(limit: number): Promise<number> {

@@ -66,13 +66,23 @@ interface Shape<R> {
   readonly columns: readonly Column<R>[]
 }
 
+/**
+ * A state table's upsert. It also appends every input row to event_log, in the same statement and from the same
+ * arrays (a data-modifying CTE): logging the batch's winners then costs no parameter of its own.
+ */
 function upsertShape<R extends { eventId: string; eventTs: string; source: Source }>(
   table: string,
   key: string,
   dataColumns: readonly Column<R>[],
 ): Shape<R> {
   const columns = [...dataColumns, ...stampColumns<R>()]
-  return { text: insertFromArrays(table, columns, newerWins(table, key, columns)), columns }
+  const names = columns.map(c => c.name).join(', ')
+  const arrays = columns.map((c, i) => `$${i + 1}::${c.type}[]`).join(', ')
+  const text = `WITH input AS (SELECT * FROM unnest(${arrays}) AS i (${names})),
+  logged AS (INSERT INTO event_log (event_id, entity_table, entity_key, event_ts, source_topic, source_partition, source_offset)
+    SELECT event_id, '${table}', ${key}, event_ts, source_topic, source_partition, source_offset FROM input)
+INSERT INTO ${table} (${names}) SELECT * FROM input ${newerWins(table, key, columns)}`
+  return { text, columns }
 }
 
 const users = upsertShape<UserRow>('users', 'user_id', [
@@ -229,6 +239,7 @@ export const statements: Statements = {
   markProcessed: rows => build(processed, rows),
   deleteReturns: 'returning',
   rowCap: 'limit',
+  upsertsLog: true,
   byKeys: {
     takePendingOfUsers: keys => CompiledQuery.raw(takePendingOfUsers, [keys]),
     storedUsers: keys => CompiledQuery.raw(storedUsers, [keys]),

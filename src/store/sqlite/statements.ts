@@ -106,11 +106,11 @@ const pending: Shape<OrderRow> = {
   ],
 }
 
-// The first record of an eventId stays logged; a redelivery changes nothing.
+// A plain append (a redelivery adds a row; lookups take the first).
 const eventLog: Shape<LogRow> = {
   table: 'event_log',
   columns: ['event_id', 'entity_table', 'entity_key', 'event_ts', ...sourceColumns],
-  tail: 'ON CONFLICT (event_id) DO NOTHING',
+  tail: '',
   params: r => [r.eventId, r.table, r.key, r.eventTs, ...source(r.source)],
 }
 
@@ -166,4 +166,10 @@ export const statements: Statements = {
   markProcessed: rows => build(processed, rows),
   deleteReturns: 'returning',
   rowCap: 'limit',
+  // Rows are appended in time order: the oldest are the first by rowid, and logged_at needs no index.
+  pruneEventLog: (before, limit) =>
+    CompiledQuery.raw(
+      'DELETE FROM event_log WHERE rowid IN (SELECT rowid FROM event_log ORDER BY rowid LIMIT ?) AND logged_at < ?',
+      [limit, before],
+    ),
 }

@@ -229,7 +229,7 @@ export function planBatch(batch: readonly SourcedEvent[]): BatchPlan {
 export function processedThrough(sources: readonly Source[]): Source[] {
   const greatest = new Map<string, Source>()
   for (const s of sources) {
-    const key = `${s.partition}\u0000${s.topic}`
+    const key = `${s.topic}\u0000${String(s.partition).padStart(10, '0')}`
     const current = greatest.get(key)
     if (current === undefined || s.offset > current.offset) greatest.set(key, s)
   }

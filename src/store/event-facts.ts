@@ -1,6 +1,7 @@
 // The store's reads for an event's status and for read-your-own-writes, shared by every engine: plain Kysely
-// queries by key (event_log and inventory_ledger by eventId, pending_events through IX_pending_events_event_id,
-// one state row by its key, applied_offsets by topic). None of them runs on the consumer's hot path.
+// queries by key (event_log through IX_event_log_event_id, inventory_ledger by its eventId key, pending_events
+// through IX_pending_events_event_id, one state row by its key, applied_offsets by topic). None of them runs on
+// the consumer's hot path.
 import type { Kysely } from 'kysely'
 import type { Tables } from './tables.ts'
 import type { EventFacts, RowStamp, Source, StateTable } from './types.ts'
@@ -110,21 +111,4 @@ export async function readAppliedOffsets(db: Kysely<Tables>, topic: string): Pro
     .where('source_topic', '=', topic)
     .execute()
   return new Map(rows.map(r => [Number(r.source_partition), BigInt(String(r.source_offset))]))
-}
-
-/** Deletes up to `limit` event_log rows logged before `before`, oldest first (IX_event_log_logged_at). */
-export async function pruneEventLog(db: Kysely<Tables>, cap: Cap, before: string, limit: number): Promise<number> {
-  const result = await db
-    .deleteFrom('event_log')
-    // Both conditions: an eventId may also have a newer row (a redelivery), which stays.
-    .where('logged_at', '<', before)
-    .where('event_id', 'in', eb =>
-      eb
-        .selectFrom('event_log')
-        .select('event_id')
-        .where('logged_at', '<', before)
-        .$call(q => cap(q, limit)),
-    )
-    .executeTakeFirst()
-  return Number(result.numDeletedRows)
 }

@@ -24,7 +24,7 @@ import {
   type UserRow,
   winnersByOrder,
 } from './batch.ts'
-import { type Cap, pruneEventLog, readAppliedOffsets, readEventFacts } from './event-facts.ts'
+import { type Cap, readAppliedOffsets, readEventFacts } from './event-facts.ts'
 import {
   inventoryColumns,
   orderColumns,
@@ -75,10 +75,10 @@ export interface Statements {
    */
   readonly upsertsLog?: boolean
   /**
-   * Deletes up to `limit` event_log rows logged before `before`, oldest first, the engine's own way (SQLite: from
-   * the start of the table by rowid). Without it, the store deletes through an index on logged_at.
+   * Deletes up to `limit` event_log rows logged before `before`, oldest first, the engine's own way: PostgreSQL
+   * through its BRIN index, SQLite from the start of the table by rowid, SQL Server through its clustered index.
    */
-  pruneEventLog?(before: string, limit: number): CompiledQuery
+  pruneEventLog(before: string, limit: number): CompiledQuery
   /**
    * One fixed text taking every key as one array parameter, as the engine's lookups do (PostgreSQL): every batch
    * runs them, so a text that never changes (prepared once per connection) saves building and planning an
@@ -427,9 +427,8 @@ export class SqlStore implements Store {
 
   pruneEventLog(before: string, limit: number): Promise<number> {
     return this.#run(async () => {
-      const own = this.#parts.statements.pruneEventLog?.(before, limit)
-      if (own === undefined) return pruneEventLog(this.#db, this.#capped, before, limit)
-      return Number((await this.#db.executeQuery(own)).numAffectedRows ?? 0n)
+      const query = this.#parts.statements.pruneEventLog(before, limit)
+      return Number((await this.#db.executeQuery(query)).numAffectedRows ?? 0n)
     })
   }
 

@@ -248,4 +248,7 @@ export const statements: Statements = {
   markProcessed: rows => build(processed, rows),
   deleteReturns: 'output',
   rowCap: 'top',
+  // The oldest rows come first in the clustered index on logged_at.
+  pruneEventLog: (before, limit) =>
+    CompiledQuery.raw('DELETE TOP (@1) FROM event_log WHERE logged_at < @2;', [limit, before]),
 }

@@ -240,6 +240,12 @@ export const statements: Statements = {
   deleteReturns: 'returning',
   rowCap: 'limit',
   upsertsLog: true,
+  // The BRIN index finds the old block ranges; the rows go by their physical address (event_id is not unique).
+  pruneEventLog: (before, limit) =>
+    CompiledQuery.raw(
+      'DELETE FROM event_log WHERE ctid = ANY(ARRAY(SELECT ctid FROM event_log WHERE logged_at < $1 LIMIT $2))',
+      [before, limit],
+    ),
   byKeys: {
     takePendingOfUsers: keys => CompiledQuery.raw(takePendingOfUsers, [keys]),
     storedUsers: keys => CompiledQuery.raw(storedUsers, [keys]),

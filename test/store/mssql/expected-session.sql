@@ -366,8 +366,8 @@ select "source_partition", "source_offset" from "applied_offsets" where "source_
 -- events
 select 1
 
--- events (@1 varchar(8000), @2 varchar(8000))
-delete from "event_log" where "logged_at" < @1 and "event_id" in (select top(5000) "event_id" from "event_log" where "logged_at" < @2)
+-- events (@1 int, @2 varchar(8000))
+DELETE TOP (@1) FROM event_log WHERE logged_at < @2;
 
 -- events
 select 1

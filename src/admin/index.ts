@@ -10,6 +10,7 @@ export {
   scanNewestFirst,
   scanOldestFirst,
 } from './browse.ts'
+export { decideStatus, type EventStatus, eventStatus, type StatusWord } from './event-status.ts'
 export {
   type DlqFilter,
   filterKeys,

@@ -12,7 +12,7 @@ import { Results } from './report.ts'
 import type { SpawnOptions } from './spawn.ts'
 import type { Workload } from './workload.ts'
 
-export const scenarioNames = ['drain', 'naive', 'copy', 'latency', 'http', 'read', 'rss'] as const
+export const scenarioNames = ['drain', 'naive', 'copy', 'latency', 'http', 'java', 'read', 'rss', 'scale'] as const
 export type ScenarioName = (typeof scenarioNames)[number]
 
 /** The sizes and durations of one invocation; written as is into the report. */
@@ -28,11 +28,22 @@ export interface Settings {
   readonly warmupSeconds: number
   readonly naiveMaxMs: number
   readonly rssEvents: number
+  /** Records of each Java producer run: about as many seconds of work as one HTTP run at issue 16's rates. */
+  readonly javaRecords: number
+  /** The scale-out drain: its topic's partitions and the consumer processes compared with one. */
+  readonly scalePartitions: number
+  readonly scaleConsumers: number
+  /** Rounds of the scale-out pair: one with --quick, whose budget it would otherwise take a third of. */
+  readonly scaleRuns: number
   readonly logLevel: string
 }
 
 export interface Options {
   readonly quick: boolean
+  /** Whether --only chose the scenarios: such a run is partial, and appends no history line unless asked. */
+  readonly partial: boolean
+  /** --history: append a history line even though the run is --quick or partial. */
+  readonly history: boolean
   readonly settings: Settings
   /** The scenarios to run (`--only`, all by default); bench/main.ts runs them in its own fixed order. */
   readonly scenarios: ReadonlySet<string>
@@ -59,6 +70,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv, pr
       'http-seconds': { type: 'string' },
       'log-level': { type: 'string' },
       'cpu-prof': { type: 'boolean', default: false },
+      history: { type: 'boolean', default: false },
     },
   })
   const quick = args.quick ?? false
@@ -76,15 +88,26 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv, pr
     warmupSeconds: quick ? 0.5 : 1,
     naiveMaxMs: quick ? 3000 : 20_000,
     rssEvents: Number(args['rss-events'] ?? (quick ? 0 : 1_000_000)),
+    javaRecords: quick ? 200_000 : 1_000_000,
+    scalePartitions: 6,
+    scaleConsumers: 3,
+    scaleRuns: quick ? 1 : Math.max(1, Number(args.runs ?? 3)),
     // WARN by default: at INFO every applied event and every HTTP request writes a log line, which on this machine
     // costs more than the work measured. drain.postgres.info measures the consumer at INFO in the same run.
     logLevel: (args['log-level'] ?? env['LOG_LEVEL'] ?? 'warn').toLowerCase(),
   }
   const words = (value: string | undefined) => (value ?? '').split(' ').filter(f => f !== '')
+  const scenarios = new Set((args.only ?? scenarioNames.join(',')).split(',').map(s => s.trim().toLowerCase()))
+  const unknown = [...scenarios].filter(s => !(scenarioNames as readonly string[]).includes(s))
+  if (unknown.length > 0) {
+    throw new Error(`--only: no scenario named ${unknown.join(', ')}; the scenarios are ${scenarioNames.join(', ')}`)
+  }
   return {
     quick,
+    partial: args.only !== undefined,
+    history: args.history ?? false,
     settings,
-    scenarios: new Set((args.only ?? scenarioNames.join(',')).split(',').map(s => s.trim().toLowerCase())),
+    scenarios,
     spawnOptions: {
       execArgv: [
         ...nodeFlags,
@@ -160,10 +183,10 @@ export class Context {
     this.say(`PROBLEM ${problem}`)
   }
 
-  /** A topic removed at the end; pre-filled with `records` when given. */
-  async freshTopic(records?: Workload): Promise<string> {
+  /** A topic removed at the end; pre-filled with `records` when given (their partitions must exist). */
+  async freshTopic(records?: Workload, partitions = records?.partitions ?? this.settings.partitions): Promise<string> {
     const topic = uniqueName('bench').replaceAll('_', '-')
-    await createTopic(topic, this.settings.partitions)
+    await createTopic(topic, partitions)
     this.#created.topics.push(topic)
     if (records !== undefined) {
       const started = performance.now()

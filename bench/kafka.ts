@@ -103,3 +103,60 @@ export async function steadyLoad(
   }
   return sent
 }
+
+/** Records written in a transaction that is still open: invisible to read_committed consumers until `commit`. */
+export interface HeldRecords {
+  /** Makes every record visible at once. */
+  commit(): Promise<void>
+  /** Aborts the transaction (when the measurement failed) and closes the producer. */
+  abort(): Promise<void>
+}
+
+/**
+ * Writes the records in order in one Kafka transaction and leaves it open, so a consumer group can form on the
+ * topic and settle its assignment before any record is visible (the pipeline reads read_committed, the
+ * client's default). Each record lands at the offset the workload computed for it; the commit marker follows
+ * the last record of each partition.
+ */
+export async function prefillHeld(
+  topic: string,
+  records: readonly WorkloadRecord[],
+  progress: (sent: number) => void,
+): Promise<HeldRecords> {
+  const client = new Producer({
+    clientId: 'bench-prefill-held',
+    bootstrapBrokers: [...brokers],
+    serializers: stringSerializers,
+    acks: ProduceAcks.ALL,
+    idempotent: true,
+    transactionalId: `${topic}-tx`,
+    // The client passes its request timeout as the transaction's timeout too: the broker aborts a transaction
+    // open longer, and this one stays open while the consumers start and settle.
+    timeout: 180_000,
+  })
+  let finished = false
+  const finish = async (how: 'commit' | 'abort', transaction: { commit(): Promise<void>; abort(): Promise<void> }) => {
+    if (finished) return
+    finished = true
+    try {
+      await transaction[how]()
+    } finally {
+      await client.close()
+    }
+  }
+  const chunk = 6000
+  try {
+    const transaction = await client.beginTransaction()
+    for (let i = 0; i < records.length; i += chunk) {
+      const messages = records
+        .slice(i, i + chunk)
+        .map(r => ({ topic, key: r.key, value: r.value, partition: r.partition }))
+      await transaction.send({ messages })
+      progress(Math.min(records.length, i + chunk))
+    }
+    return { commit: () => finish('commit', transaction), abort: () => finish('abort', transaction) }
+  } catch (error) {
+    await client.close().catch(() => {})
+    throw error
+  }
+}

@@ -2,32 +2,41 @@
 // same run on the real local Kafka, PostgreSQL and SQLite (issue 5). See docs/performance.md.
 //
 //   npm run bench                      200,000 events, 3 runs of everything, 1,000,000-event memory check
-//   npm run bench -- --quick           50,000 events, shorter HTTP runs, no INFO drain, no 1M memory check (< 3 min)
-//   options: --events N  --runs N  --only drain,naive,copy,latency,http,read,rss  --rss-events N
+//   npm run bench -- --quick           50,000 events, shorter HTTP runs, no INFO drain, no 1M memory check (< 4 min)
+//   options: --events N  --runs N  --only drain,naive,copy,latency,http,java,read,rss,scale  --rss-events N
 //            --http-seconds N  --log-level info|warn  --cpu-prof (a profile of every worker in .tmp/bench-profiles/)
+//            --history (append to bench/history.tsv even from a --quick or --only run)
+//
+// It ends with issue 16's goals, MET, MISSED or not measured (bench/goals.ts), and a full run appends one line
+// to bench/history.tsv (bench/history.ts).
 //
 // Each scenario is a module of bench/scenarios/ over the shared context of bench/context.ts. Everything it
 // creates (topics, consumer groups, databases, SQLite files, Redis keys) is named bench-*/ep_bench_* and removed at
 // the end, also when a step fails.
 import { fileURLToPath } from 'node:url'
 import { Context, machine, type Options, Progress, parseOptions } from './context.ts'
+import { goals, goalsTable } from './goals.ts'
+import { appendHistory, currentCommit, historyLine } from './history.ts'
 import { table, targets, targetsTable, writeJson } from './report.ts'
 import * as copy from './scenarios/copy.ts'
 import * as drain from './scenarios/drain.ts'
 import * as http from './scenarios/http.ts'
+import * as java from './scenarios/java.ts'
 import * as latency from './scenarios/latency.ts'
 import * as naive from './scenarios/naive.ts'
 import * as read from './scenarios/read.ts'
 import * as rss from './scenarios/rss.ts'
+import * as scale from './scenarios/scale.ts'
 import { compareProjections } from './scenarios/shared.ts'
 import { generateWorkload } from './workload.ts'
 
 const resultsDir = fileURLToPath(new URL('./results/', import.meta.url))
+const historyFile = fileURLToPath(new URL('./history.tsv', import.meta.url))
 // Under the git-ignored .tmp/: profiles are large and only worth keeping while they are being read.
 const profilesDir = fileURLToPath(new URL('../.tmp/bench-profiles/', import.meta.url))
 
 /** Every scenario's measurements, in the order the report lists them. */
-const scenarios = [drain, naive, copy, latency, http, read, rss]
+const scenarios = [drain, naive, copy, latency, http, java, read, rss, scale]
 
 /**
  * The chosen scenarios, in a fixed order. drain, naive and copy measure the same pre-filled topic and their
@@ -49,8 +58,21 @@ async function runScenarios(ctx: Context): Promise<void> {
   compareProjections(ctx)
   if (chosen.has('latency')) await latency.run(ctx)
   if (chosen.has('http')) await http.run(ctx)
+  // Right after the HTTP runs, so the produce ceiling meets the broker in the state POST /produce met it.
+  if (chosen.has('java')) await java.run(ctx)
   if (chosen.has('read')) await read.run(ctx)
+  if (chosen.has('scale')) await scale.run(ctx)
   if (chosen.has('rss')) await rss.run(ctx)
+}
+
+/** Whether this run appends to bench/history.tsv: every full run, and any other run given --history. */
+function writesHistory(options: Options): boolean {
+  return options.history || (!options.quick && !options.partial)
+}
+
+function historyMode(options: Options): string {
+  if (options.partial) return `only:${[...options.scenarios].join(',')}`
+  return options.quick ? 'quick' : 'full'
 }
 
 /** Says what this run is on, generates the workload and declares every measurement. */
@@ -70,9 +92,11 @@ async function prepare(options: Options, progress: Progress) {
   return { ctx, startedAt, host }
 }
 
-/** The results as a table on stdout and as JSON in bench/results/latest.json. */
+/** The results as a table on stdout and as JSON in bench/results/latest.json; the goals; the history line. */
 function report({ ctx, startedAt, host }: Awaited<ReturnType<typeof prepare>>): void {
-  const { results, workload } = ctx
+  const { results, workload, options } = ctx
+  const history = writesHistory(options)
+  const goalList = goals(results, { rssEvents: ctx.settings.rssEvents, history })
   const body = {
     startedAt,
     finishedAt: new Date().toISOString(),
@@ -83,11 +107,30 @@ function report({ ctx, startedAt, host }: Awaited<ReturnType<typeof prepare>>): 
     workload: { counts: workload.counts, expected: workload.expected },
     measurements: results.toJSON(),
     targets: targets(results),
+    goals: goalList,
     problems: results.problems,
   }
   const path = `${resultsDir}latest.json`
   writeJson(path, body)
-  process.stdout.write(`\n${table(results)}\n\ntargets:\n${targetsTable(body.targets)}\n`)
+  process.stdout.write(`\n${table(results)}\n\ntargets (issue 5):\n${targetsTable(body.targets)}\n`)
+  process.stdout.write(`\ngoals (issue 16):\n${goalsTable(goalList)}\n`)
+  if (history) {
+    const machineSummary =
+      `${host.nproc} cores ${host.cpu}, ${Math.round(host.memoryMB / 1024)} GiB, Node ${host.node}, ` +
+      `PostgreSQL ${host.postgres}, ${host.httpLoadGenerator}`
+    const line = historyLine({
+      date: startedAt,
+      commit: currentCommit(),
+      mode: historyMode(options),
+      events: ctx.settings.events,
+      runs: ctx.settings.runs,
+      machine: machineSummary,
+      results,
+      goals: goalList,
+    })
+    appendHistory(historyFile, line)
+    process.stdout.write(`\nhistory: one line appended to ${historyFile}\n`)
+  }
   if (results.problems.length > 0)
     process.stdout.write(`\nproblems:\n${results.problems.map(p => `  - ${p}`).join('\n')}\n`)
   process.stdout.write(`\nwritten to ${path} (${body.seconds} s)\n`)

@@ -28,13 +28,22 @@ export interface DrainHandle {
   readonly result: Promise<DrainResult>
   /** Tells the worker which offsets end the run, when they were not known at start. */
   end(endOffsets: Record<string, number>): void
+  /** A group member only: end the measured interval. */
+  stop(): void
   kill(): void
+}
+
+/** What a group member (a `member` request) reports as it happens. */
+export interface MemberEvents {
+  readonly onAssigned?: (partitions: number[]) => void
+  readonly onCommitted?: (partition: number, offset: number) => void
 }
 
 export function startDrain(
   request: DrainRequest,
   onProgress: (handled: number) => void,
   options: SpawnOptions = {},
+  member: MemberEvents = {},
 ): DrainHandle {
   const child = start(drainWorker, request, options)
   let joined!: () => void
@@ -48,6 +57,8 @@ export function startDrain(
     }, options.timeoutMs ?? 600_000)
     child.on('message', (message: WorkerMessage) => {
       if (message.type === 'joined') joined()
+      else if (message.type === 'assigned') member.onAssigned?.(message.partitions)
+      else if (message.type === 'committed') member.onCommitted?.(message.partition, message.offset)
       else if (message.type === 'progress') onProgress(message.handled)
       else if (message.type === 'result') {
         clearTimeout(timer)
@@ -64,16 +75,22 @@ export function startDrain(
   })
   // A failure before the join must not leave a caller waiting on `joined` forever.
   result.catch(() => joined())
+  const tell = (message: WorkerMessage) => {
+    if (child.connected) child.send(message)
+  }
   return {
     joined: joinedPromise,
     result,
-    end: endOffsets => child.send({ type: 'end', endOffsets } satisfies WorkerMessage),
+    end: endOffsets => tell({ type: 'end', endOffsets }),
+    stop: () => tell({ type: 'stop' }),
     kill: () => child.kill('SIGKILL'),
   }
 }
 
 export interface ServerHandle {
   readonly url: string
+  /** The server's process, for its CPU. */
+  readonly pid: number | undefined
   stop(): Promise<void>
 }
 
@@ -95,6 +112,7 @@ export async function startServer(request: ServerRequest, options: SpawnOptions 
   })
   return {
     url,
+    pid: child.pid,
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM')
       const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)

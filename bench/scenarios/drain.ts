@@ -3,7 +3,7 @@
 import type { Context } from '../context.ts'
 import { dropPostgresDatabases, inspectPostgres, inspectSqlite } from '../databases.ts'
 import type { MeasurementDefinition } from '../report.ts'
-import { check, drain, drainRequest, endOffsets } from './shared.ts'
+import { check, costsPerEvent, drain, drainRequest, endOffsets } from './shared.ts'
 
 export const measurements = (): MeasurementDefinition[] => [
   {
@@ -53,9 +53,7 @@ async function drainPostgres(ctx: Context, round: number, logLevel: string): Pro
     workload.records.length,
   )
   const rate = (result.handled / result.ms) * 1000
-  ctx.results.add(main ? 'drain.postgres' : 'drain.postgres.info', rate, {
-    cpuUsPerEvent: (result.cpuMs * 1000) / result.handled,
-  })
+  ctx.results.add(main ? 'drain.postgres' : 'drain.postgres.info', rate, costsPerEvent(result))
   if (main) ctx.results.add('rss.main', result.peakRssBytes / 2 ** 20)
   const what = `drain.postgres${main ? '' : `.${logLevel}`}#${round}`
   check(ctx, what, workload, await inspectPostgres(url, round === 1), result)
@@ -72,8 +70,6 @@ async function drainSqlite(ctx: Context, round: number): Promise<void> {
     drainRequest(ctx, topic, `sqlite:${path}`, { endOffsets: endOffsets(workload) }),
     workload.records.length,
   )
-  ctx.results.add('drain.sqlite', (result.handled / result.ms) * 1000, {
-    cpuUsPerEvent: (result.cpuMs * 1000) / result.handled,
-  })
+  ctx.results.add('drain.sqlite', (result.handled / result.ms) * 1000, costsPerEvent(result))
   check(ctx, `drain.sqlite#${round}`, workload, inspectSqlite(path), result)
 }

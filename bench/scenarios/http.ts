@@ -18,7 +18,10 @@ export const measurements = (): MeasurementDefinition[] => [
     id: 'http.produce.batch',
     label: 'POST /produce, 100 events',
     unit: 'events/s',
-    compareTo: [{ id: 'http.noop.batch', kind: 'ceiling' }],
+    compareTo: [
+      { id: 'http.noop.batch', kind: 'ceiling' },
+      { id: 'java.producer', kind: 'ceiling' },
+    ],
   },
   { id: 'http.noop.batch', label: 'no-op Fastify POST, 100 events', unit: 'events/s' },
 ]
@@ -51,9 +54,21 @@ export async function run(ctx: Context): Promise<void> {
     const single = produceBodies(ctx.workload, 1, 2000)
     const batch = produceBodies(ctx.workload, 100, 100)
     const targets: HttpTarget[] = [
-      { id: 'http.produce.single', url: `${producer.url}/produce`, load: { bodies: single }, events: 1 },
+      {
+        id: 'http.produce.single',
+        url: `${producer.url}/produce`,
+        load: { bodies: single },
+        events: 1,
+        pid: producer.pid,
+      },
       { id: 'http.noop.single', url: `${noop.url}/produce`, load: { bodies: single }, events: 1 },
-      { id: 'http.produce.batch', url: `${producer.url}/produce`, load: { bodies: batch }, events: 100 },
+      {
+        id: 'http.produce.batch',
+        url: `${producer.url}/produce`,
+        load: { bodies: batch },
+        events: 100,
+        pid: producer.pid,
+      },
       { id: 'http.noop.batch', url: `${noop.url}/produce`, load: { bodies: batch }, events: 100 },
     ]
     await measureHttp(ctx, 'POST', targets)

@@ -3,6 +3,7 @@
 import { createStore } from '../../src/store/index.ts'
 import type { Context } from '../context.ts'
 import { type Found, mismatches } from '../databases.ts'
+import { kafkaBroker, postgresBackendsOf, sampleCpu } from '../process-cpu.ts'
 import { type SpawnOptions, startDrain } from '../spawn.ts'
 import type { DrainRequest, DrainResult } from '../workers/protocol.ts'
 import type { Workload } from '../workload.ts'
@@ -49,20 +50,53 @@ export async function drain(
   request: DrainRequest,
   total: number,
   options: SpawnOptions = ctx.options.spawnOptions,
-): Promise<DrainResult> {
+): Promise<DrainResult & DrainCosts> {
   const handle = startDrain(
     request,
     handled => ctx.status(`${label}: ${handled.toLocaleString()} / ${total.toLocaleString()}`),
     options,
   )
+  // From the join, as the worker's own clock and CPU: what PostgreSQL (this database's backends) and the broker
+  // spent meanwhile. The broker's figure counts whatever else uses it at the time.
+  const database = request.databaseUrl.startsWith('postgres')
+    ? request.databaseUrl.slice(request.databaseUrl.lastIndexOf('/') + 1)
+    : undefined
+  const sampling = handle.joined.then(() => ({
+    postgres: database === undefined ? undefined : sampleCpu(postgresBackendsOf(database)),
+    broker: sampleCpu(kafkaBroker),
+  }))
   const result = await handle.result
+  const samplers = await sampling
+  const costs: DrainCosts = {
+    postgresCpuMs: samplers.postgres?.stop(),
+    brokerCpuMs: samplers.broker.stop(),
+  }
+  const perEvent = (ms: number | undefined) =>
+    ms === undefined ? '–' : ((ms * 1000) / Math.max(1, result.handled)).toFixed(1)
   const rate = (result.handled / result.ms) * 1000
   ctx.say(
     `${label}: ${result.handled.toLocaleString()} records in ${(result.ms / 1000).toFixed(2)} s = ` +
-      `${Math.round(rate).toLocaleString()} events/s, consumer CPU ${((result.cpuMs * 1000) / result.handled).toFixed(1)} µs/event, ` +
+      `${Math.round(rate).toLocaleString()} events/s, consumer CPU ${perEvent(result.cpuMs)} µs/event ` +
+      `(PostgreSQL ${perEvent(costs.postgresCpuMs)}, broker ${perEvent(costs.brokerCpuMs)}), ` +
       `peak RSS ${(result.peakRssBytes / 2 ** 20).toFixed(0)} MB`,
   )
-  return result
+  return { ...result, ...costs }
+}
+
+/** CPU that other processes spent on a drain: its database's backends (PostgreSQL only) and the broker. */
+export interface DrainCosts {
+  readonly postgresCpuMs: number | undefined
+  readonly brokerCpuMs: number
+}
+
+/** The per-event costs of a drain, as secondary figures of its measurement. */
+export function costsPerEvent(result: DrainResult & DrainCosts): Record<string, number> {
+  const per = (ms: number) => (ms * 1000) / Math.max(1, result.handled)
+  return {
+    cpuUsPerEvent: per(result.cpuMs),
+    ...(result.postgresCpuMs === undefined ? {} : { postgresCpuUsPerEvent: per(result.postgresCpuMs) }),
+    brokerCpuUsPerEvent: per(result.brokerCpuMs),
+  }
 }
 
 /**

@@ -35,6 +35,7 @@ tracingChannel('plt:kafka:consumer:commits').subscribe({
       const offset = Number(o.offset)
       if ((committed.get(o.partition) ?? -1) < offset) committed.set(o.partition, offset)
       if (request.recordCommits) commits.push([at, o.partition, offset])
+      if (request.member) send({ type: 'committed', partition: o.partition, offset })
     }
     onCommit?.()
   },
@@ -78,11 +79,15 @@ function whenCommitted(end: () => Record<string, number> | undefined): Promise<n
 }
 
 let endOffsets = request.endOffsets
+let stop: () => void = () => {}
+const stopped = new Promise<number>(resolve => {
+  stop = () => resolve(Date.now())
+})
 process.on('message', (message: WorkerMessage) => {
   if (message.type === 'end') {
     endOffsets = message.endOffsets
     onCommit?.()
-  }
+  } else if (message.type === 'stop') stop()
 })
 
 async function pipeline(): Promise<DrainResult> {
@@ -98,8 +103,18 @@ async function pipeline(): Promise<DrainResult> {
   })
   const role = await createConsumerRole(config)
   const { service } = role
-  const done = whenCommitted(() => endOffsets)
+  const done = request.member ? stopped : whenCommitted(() => endOffsets)
   await role.start()
+  // A member tells which partitions it owns whenever that changes, so the parent can wait for a settled group.
+  let owned = ''
+  const assignment = request.member
+    ? setInterval(() => {
+        const partitions = service.status().partitions ?? []
+        if (partitions.join() === owned) return
+        owned = partitions.join()
+        send({ type: 'assigned', partitions })
+      }, 20)
+    : undefined
   while (!service.status().joined) await new Promise(resolve => setTimeout(resolve, 2))
   const started = Date.now()
   const cpuBefore = process.cpuUsage()
@@ -117,6 +132,7 @@ async function pipeline(): Promise<DrainResult> {
   const finished = Date.now()
   const cpuMs = cpuMsSince(cpuBefore)
   clearInterval(progress)
+  clearInterval(assignment)
   const status = service.status()
   // The consumer drains (commits, leaves the group) before the DLQ is counted; the DLQ closes after.
   await role.drain()
@@ -132,6 +148,8 @@ async function pipeline(): Promise<DrainResult> {
     maxRssBytes: process.resourceUsage().maxRSS * 1024,
     commits: request.recordCommits ? commits : undefined,
     cpuMs,
+    startedAt: started,
+    finishedAt: finished,
   }
 }
 
@@ -141,6 +159,7 @@ async function naive(): Promise<DrainResult> {
   await store.migrate()
   await store.close()
   const cpuBefore = process.cpuUsage()
+  const startedAt = Date.now()
   const result = await runNaiveConsumer({
     brokers: [...services.kafkaBrokers],
     topic: request.topic,
@@ -160,6 +179,8 @@ async function naive(): Promise<DrainResult> {
     peakRssBytes: peakRss,
     maxRssBytes: process.resourceUsage().maxRSS * 1024,
     cpuMs: cpuMsSince(cpuBefore),
+    startedAt,
+    finishedAt: startedAt + result.ms,
   }
 }
 

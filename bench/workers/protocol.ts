@@ -13,6 +13,12 @@ export interface DrainRequest {
   readonly endOffsets?: Record<string, number>
   /** Keep every commit (time, partition, offset) for end-to-end latency. */
   readonly recordCommits?: boolean
+  /**
+   * pipeline only: one of several processes of one consumer group. The worker reports the partitions it owns
+   * (`assigned`) and each acknowledged commit (`committed`), and ends on `stop`: no member sees every
+   * partition, so the parent decides when the group has drained.
+   */
+  readonly member?: boolean
   /** naive only: stop after this many records or this many ms. */
   readonly maxRecords?: number
   readonly maxMs?: number
@@ -31,6 +37,9 @@ export interface DrainResult {
   readonly commits?: [number, number, number][]
   /** CPU time (user + system) the worker used during the measured interval. */
   readonly cpuMs: number
+  /** Date.now() at the group join and at the end of the measured interval (the drain's `ms` lies between). */
+  readonly startedAt: number
+  readonly finishedAt: number
 }
 
 export type ServerKind = 'producer' | 'noop' | 'api' | 'constant'
@@ -45,6 +54,9 @@ export interface ServerRequest {
 
 export type WorkerMessage =
   | { type: 'joined' }
+  | { type: 'assigned'; partitions: number[] }
+  | { type: 'committed'; partition: number; offset: number }
+  | { type: 'stop' }
   | { type: 'progress'; handled: number }
   | { type: 'end'; endOffsets: Record<string, number> }
   | { type: 'result'; result: DrainResult }

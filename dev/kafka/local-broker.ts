@@ -8,7 +8,9 @@ import { fileURLToPath } from 'node:url'
 import { kafkaAnswers } from '../../src/kafka/admin.ts'
 
 const here = dirname(fileURLToPath(import.meta.url))
-const KAFKA_VERSION = /<kafka\.version>([^<]+)</.exec(readFileSync(join(here, 'pom.xml'), 'utf8'))?.[1] ?? 'unknown'
+/** The broker's version, from pom.xml: the one place it is written. */
+export const KAFKA_VERSION =
+  /<kafka\.version>([^<]+)</.exec(readFileSync(join(here, 'pom.xml'), 'utf8'))?.[1] ?? 'unknown'
 
 export const paths = {
   cache: join(here, '.cache'),

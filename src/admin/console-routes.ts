@@ -5,6 +5,8 @@ import { readFileSync } from 'node:fs'
 import type { FastifyInstance } from 'fastify'
 import Type from 'typebox'
 import { bearerSecurity, errorResponses, pageHeaders, requireBearer } from '../http/index.ts'
+import { type EventStatusSources, eventStatus } from './event-status.ts'
+import { EventStatusBody } from './event-status-schema.ts'
 import { gatherOverview, type OverviewSources } from './overview.ts'
 
 const asset = (name: string) => readFileSync(new URL(`./console/${name}`, import.meta.url), 'utf8')
@@ -52,11 +54,12 @@ const OverviewSchema = Type.Object(
   { description: 'Every role, every partition and the pending events, as the console shows them' },
 )
 
-export function registerConsoleRoutes(
-  app: FastifyInstance,
-  adminToken: string,
-  sources: Omit<OverviewSources, 'app'>,
-): void {
+export interface ConsoleSources extends Omit<OverviewSources, 'app'> {
+  /** Where the event lookup reads (the same store and DLQ lookup as GET /events/{eventId} of the read API). */
+  readonly events: EventStatusSources
+}
+
+export function registerConsoleRoutes(app: FastifyInstance, adminToken: string, sources: ConsoleSources): void {
   app.register(async scoped => {
     for (const [name, type] of Object.entries(assets)) {
       const body = asset(name)
@@ -89,6 +92,27 @@ export function registerConsoleRoutes(
         },
       },
       async request => gatherOverview({ ...sources, app }, request.headers.authorization ?? ''),
+    )
+    // The read API's event status, here too, so the console needs only this port and the admin token.
+    scoped.get<{ Params: { eventId: string } }>(
+      '/admin/events/:eventId',
+      {
+        schema: {
+          summary: 'What became of an event (as GET /events/{eventId} of the read API answers)',
+          tags: ['admin'],
+          ...bearerSecurity(adminToken),
+          params: Type.Object({ eventId: Type.String({ minLength: 1, maxLength: 100 }) }),
+          response: {
+            200: { ...EventStatusBody, description: 'The status of the event (unknown included)' },
+            ...errorResponses({
+              400: 'The eventId is empty or longer than 100 characters',
+              401: 'ADMIN_TOKEN is required: Authorization: Bearer <ADMIN_TOKEN>',
+              503: 'The database or Redis did not answer: retry later',
+            }),
+          },
+        },
+      },
+      async request => eventStatus(request.params.eventId, sources.events),
     )
   })
 }

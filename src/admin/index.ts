@@ -11,6 +11,8 @@ export {
   scanOldestFirst,
 } from './browse.ts'
 export { consolePage, registerConsoleRoutes } from './console-routes.ts'
+export { decideStatus, type EventStatus, eventStatus, type StatusWord } from './event-status.ts'
+export { EventStatusBody } from './event-status-schema.ts'
 export {
   type DlqFilter,
   filterKeys,

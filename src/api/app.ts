@@ -1,11 +1,17 @@
-// The read API (:8082): what the consumer stored, by id.
+// The read API (:8082): what the consumer stored, by id, and what became of an event. Every read answer
+// carries X-Applied-Offsets, and a read may wait for the offsets its writes got (?after=, read-after.ts).
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { Registry } from 'prom-client'
+import { eventStatus } from '../admin/event-status.ts'
+import type { DeadLetter } from '../dlq/index.ts'
+import { PipelineError } from '../errors.ts'
 import { limits } from '../events/index.ts'
 import { buildBaseApp, type HttpLimits, requireBearer, validatedByHandler } from '../http/index.ts'
 import type { Logger } from '../observability/index.ts'
 import type { Store } from '../store/index.ts'
-import { inventoryResponse, orderResponse, readRouteSchema, userResponse } from './schemas.ts'
+import { AppliedOffsets } from './applied-offsets.ts'
+import { readAfter } from './read-after.ts'
+import { eventStatusSchema, inventoryResponse, orderResponse, readRouteSchema, userResponse } from './schemas.ts'
 
 export interface ApiAppOptions {
   store: Store
@@ -19,7 +25,20 @@ export interface ApiAppOptions {
   adminToken?: string | undefined
   /** Timeouts and connection limits of the server (the configuration's defaults when absent). */
   limits?: HttpLimits
+  /** The topic whose applied offsets reads report and wait for (KAFKA_TOPIC; default `events`). */
+  topic?: string
+  /** Longest a read with ?after= waits for its offsets (READ_WAIT_MS; default 2000). */
+  readWaitMs?: number
+  /** Most reads waiting at once (READ_WAITERS_MAX; default 1000). */
+  readWaitersMax?: number
+  /**
+   * The DLQ entries of an eventId (DeadLetterQueue.findByEventId), for GET /events/{eventId}. Without it, an
+   * event the store does not know is answered 503 DLQ_UNAVAILABLE.
+   */
+  deadLetters?: (eventId: string) => Promise<readonly DeadLetter[]>
 }
+
+const noDeadLetterQueue = () => Promise.reject(new PipelineError('DLQ_UNAVAILABLE', 'no dead-letter queue configured'))
 
 // Ids are what the producer accepts: 1..100 characters, no leading or trailing blanks, no control characters.
 // Anything else cannot exist in the store, so it is a malformed request, not a miss.
@@ -62,10 +81,20 @@ export function buildApiApp(options: ApiAppOptions): FastifyInstance {
     },
   })
 
+  const applied = new AppliedOffsets({
+    read: () => store.appliedOffsets(options.topic ?? 'events'),
+    maxWaiters: options.readWaitersMax ?? 1000,
+    onPollError: error => options.logger.debug({ err: error }, 'reading the applied offsets failed; polling on'),
+  })
+  // Waiting reads are answered (503, not applied yet) as the server starts closing, so they do not hold it open.
+  app.addHook('preClose', async () => applied.close())
+  const deadLetters = options.deadLetters ?? noDeadLetterQueue
+
   // The read routes, behind READ_TOKEN when it is set; /health, /ready and /metrics stay open.
   app.register(async scope => {
     const token = options.readToken
     if (token !== undefined) scope.addHook('onRequest', requireBearer(token, 'READ_TOKEN'))
+    scope.addHook('preHandler', readAfter(applied, options.readWaitMs ?? 2000))
 
     scope.get<{ Params: { id: string } }>(
       '/users/:id',
@@ -100,6 +129,17 @@ export function buildApiApp(options: ApiAppOptions): FastifyInstance {
         const inventory = await store.getInventory(sku)
         if (inventory === undefined) return notFound(reply, 'sku', sku)
         return inventory
+      },
+    )
+
+    // Always 200 with a status word, `unknown` included: the answer is about the event, not a resource.
+    scope.get<{ Params: { eventId: string } }>(
+      '/events/:eventId',
+      { schema: eventStatusSchema(options.readToken), ...validatedByHandler },
+      async (request, reply) => {
+        const { eventId } = request.params
+        if (badId(reply, 'eventId', eventId)) return reply
+        return eventStatus(eventId, { store, deadLetters })
       },
     )
   })

@@ -2,6 +2,7 @@
 // which write these shapes several times faster than JSON.stringify; they also pin the contract: a field the
 // store adds does not leak into answers until it is listed here.
 import Type, { type TSchema } from 'typebox'
+import { EventStatusBody } from '../admin/event-status-schema.ts'
 import { limits } from '../events/index.ts'
 import { bearerSecurity, errorResponses } from '../http/index.ts'
 
@@ -43,27 +44,74 @@ export const inventoryResponse = Type.Object({
  * (badId, INVALID_ID), so Fastify's validator is off for these routes (validatedByHandler) and the parameter's
  * schema only describes what is accepted.
  */
+/** X-Applied-Offsets, as every read answer carries it. */
+const appliedOffsetsHeaders = {
+  'x-applied-offsets': Type.String({
+    description:
+      'partition:offset,… of KAFKA_TOPIC: every record up to and including these offsets was processed (applied, pending or dead-lettered) before this answer read its data',
+  }),
+}
+
+/** `?after=`, accepted by every read route. */
+const afterQuery = Type.Object({
+  after: Type.Optional(
+    Type.String({
+      maxLength: 4096,
+      pattern: '^[0-9]+:[0-9]+(,[0-9]+:[0-9]+)*$',
+      description:
+        'partition:offset,… from produce answers: wait up to READ_WAIT_MS until these records are processed (400 INVALID_AFTER when malformed)',
+    }),
+  ),
+})
+
+/** A response with its description and the X-Applied-Offsets header. */
+const withHeader = (schema: TSchema, description: string) => ({
+  ...schema,
+  description,
+  headers: appliedOffsetsHeaders,
+})
+
+const readErrors = (param: string, what: string, readToken: string | undefined, notFound: boolean) =>
+  errorResponses({
+    400: `The ${param} is empty, too long, has blanks around or control characters (INVALID_ID), or after= is malformed (INVALID_AFTER)`,
+    ...(readToken === undefined ? {} : { 401: 'Send Authorization: Bearer <READ_TOKEN>' }),
+    ...(notFound ? { 404: `No ${what} is stored under this ${param} (NOT_FOUND)` } : {}),
+    503: 'The database is unavailable (DB_UNAVAILABLE), the after= offsets were not processed within READ_WAIT_MS (NOT_APPLIED_YET, X-Applied-Offsets says how far it got), or too many reads wait (TOO_MANY_WAITERS): retry after Retry-After seconds',
+  })
+
+const idParam = (param: string) =>
+  Type.Object({
+    [param]: Type.String({
+      minLength: 1,
+      maxLength: limits.idLength,
+      pattern: '^\\S(.*\\S)?$',
+      description: `1 to ${limits.idLength} characters, no blanks around, no control characters`,
+    }),
+  })
+
 export function readRouteSchema(what: string, param: string, ok: TSchema, readToken: string | undefined) {
   return {
     summary: `The ${what} stored under this ${param}`,
     tags: ['read'],
     ...bearerSecurity(readToken),
-    params: Type.Object({
-      [param]: Type.String({
-        minLength: 1,
-        maxLength: limits.idLength,
-        pattern: '^\\S(.*\\S)?$',
-        description: `1 to ${limits.idLength} characters, no blanks around, no control characters`,
-      }),
-    }),
+    params: idParam(param),
+    querystring: afterQuery,
+    response: { 200: withHeader(ok, `The ${what}`), ...readErrors(param, what, readToken, true) },
+  }
+}
+
+/** GET /events/{eventId}: always 200 with a status word; the fields beside it depend on the word. */
+export function eventStatusSchema(readToken: string | undefined) {
+  const status = EventStatusBody
+  return {
+    summary: 'What became of an event: applied, superseded, pending, dead-lettered or unknown',
+    tags: ['read'],
+    ...bearerSecurity(readToken),
+    params: idParam('eventId'),
+    querystring: afterQuery,
     response: {
-      200: { ...ok, description: `The ${what}` },
-      ...errorResponses({
-        400: `The ${param} is empty, too long, has blanks around or control characters (INVALID_ID)`,
-        ...(readToken === undefined ? {} : { 401: 'Send Authorization: Bearer <READ_TOKEN>' }),
-        404: `No ${what} is stored under this ${param} (NOT_FOUND)`,
-        503: 'The database is unavailable (DB_UNAVAILABLE): retry after Retry-After seconds',
-      }),
+      200: withHeader(status, 'The status of the event (unknown included: the answer is about the event)'),
+      ...readErrors('eventId', 'event', readToken, false),
     },
   }
 }

@@ -6,7 +6,7 @@ const labels: Record<Role, string> = { producer: 'producer', consumer: 'consumer
 const hints: Record<Role, string> = {
   producer: 'POST /produce',
   consumer: '/health /ready /metrics',
-  api: 'GET /users/{id} /orders/{id} /inventory/{sku}',
+  api: 'GET /users/{id} /orders/{id} /inventory/{sku} /events/{eventId}',
 }
 
 /** Where the store is, without credentials. */

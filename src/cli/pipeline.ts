@@ -12,6 +12,7 @@ import {
 } from '../config/index.ts'
 import { createStore } from '../store/index.ts'
 import { runDlq } from './dlq.ts'
+import { eventCommand } from './event.ts'
 import { serve } from './serve.ts'
 import { checkDependencies } from './startup-checks.ts'
 import { type StartContext, StartupFailure, startupFailure } from './startup-errors.ts'
@@ -24,6 +25,8 @@ commands:
   consumer       run the consumer alone
   api            run the read API alone
   migrate        create or upgrade the database schema, then exit
+  event ID       what became of an event: applied, superseded, pending, dead-lettered or unknown
+                 (--json for the answer of GET /events/{eventId})
   config         print the configuration in effect (secrets redacted)
   config-table   print the configuration reference as a markdown table
   dlq            the dead-letter queue: list, show, stats, redrive, purge, audit, reindex
@@ -61,6 +64,7 @@ async function command(argv: readonly string[], hooks: PipelineHooks): Promise<n
     migrate: { roles: ['consumer', 'api'], alone: false },
     // The producer's variables: Redis and the DLQ key, Kafka, and the body limit a replacement payload keeps to.
     dlq: { roles: ['producer'], alone: false },
+    event: { roles: ['consumer', 'api'], alone: false },
   }
   const config = loadConfig(process.env, scopes[name])
   const warn = (line: string) => process.stderr.write(`pipeline: warning: ${line}\n`)
@@ -96,6 +100,12 @@ async function command(argv: readonly string[], hooks: PipelineHooks): Promise<n
     }
     case 'dlq':
       return runDlq(argv.slice(1), config)
+    case 'event':
+      try {
+        return await eventCommand(argv.slice(1), config)
+      } catch (error) {
+        throw failed(error, { roles: [], alone: false })
+      }
     case 'all':
       return run(['producer', 'consumer', 'api'], false)
     case 'producer':

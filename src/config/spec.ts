@@ -167,10 +167,10 @@ export const spec = {
   },
   kafkaTopic: {
     name: 'KAFKA_TOPIC',
-    description: 'Topic the producer writes and the consumer reads',
+    description: 'Topic the producer writes and the consumer reads (the read API reports the offsets applied from it)',
     default: 'events',
     expects: 'a Kafka topic name (letters, digits, . _ -; at most 249)',
-    roles: ['producer', 'consumer'],
+    roles: ['producer', 'consumer', 'api'],
     parse: (raw: string) => (/^[a-zA-Z0-9._-]{1,249}$/.test(raw) ? raw : fail(`"${raw}" is not a valid topic name`)),
   },
   kafkaGroupId: {
@@ -317,10 +317,10 @@ export const spec = {
   },
   redisAddr: {
     name: 'REDIS_ADDR',
-    description: 'Redis address of the dead-letter queue',
+    description: 'Redis address of the dead-letter queue (the read API looks dead letters up by eventId)',
     default: 'localhost:6379',
     expects: 'host:port',
-    roles: ['producer', 'consumer'],
+    roles: ['producer', 'consumer', 'api'],
     parse: parsers.hostPort,
   },
   redisPassword: {
@@ -328,7 +328,7 @@ export const spec = {
     description: 'Redis password (optional)',
     default: '',
     expects: 'a string',
-    roles: ['producer', 'consumer'],
+    roles: ['producer', 'consumer', 'api'],
     secret: true,
     parse: parsers.string,
   },
@@ -337,7 +337,7 @@ export const spec = {
     description: 'Connect to Redis over TLS',
     default: 'false',
     expects: 'true or false',
-    roles: ['producer', 'consumer'],
+    roles: ['producer', 'consumer', 'api'],
     parse: parsers.bool,
   },
   redisTlsCaFile: {
@@ -345,7 +345,7 @@ export const spec = {
     description: 'PEM file of the CA that signed the Redis server certificate (default: the system CAs)',
     default: undefined,
     expects: 'a readable file path',
-    roles: ['producer', 'consumer'],
+    roles: ['producer', 'consumer', 'api'],
     parse: parsers.readableFile,
   },
   dlqKey: {
@@ -353,7 +353,7 @@ export const spec = {
     description: 'Redis list that holds dead-lettered records (LPUSH, newest first)',
     default: 'dlq:events',
     expects: 'a non-empty string',
-    roles: ['producer', 'consumer'],
+    roles: ['producer', 'consumer', 'api'],
     parse: parsers.nonEmpty,
   },
   dlqEntryMaxBytes: {
@@ -613,6 +613,35 @@ export const spec = {
     roles: ['consumer'],
     parse: parsers.duration(365 * 24 * 3600 * 1000),
   },
+  eventLogRetentionMs: {
+    name: 'EVENT_LOG_RETENTION',
+    description:
+      'How long the consumer keeps the event log that GET /events/{eventId} reads for state events (deltas are told from the inventory ledger, kept for ever): a number with ms, s, m, h or d',
+    default: '7d',
+    expects: 'a duration such as 12h, 7d or 30d (at least 1m, at most 365d)',
+    roles: ['consumer'],
+    parse: (raw: string) => {
+      const ms = parsers.duration(365 * 24 * 3600 * 1000)(raw)
+      return ms >= 60_000 ? ms : fail(`"${raw}" is out of range`)
+    },
+  },
+  readWaitMs: {
+    name: 'READ_WAIT_MS',
+    description:
+      'Longest a read with ?after=<partition>:<offset> waits for the consumer to apply those offsets before it answers 503 with Retry-After',
+    default: '2000',
+    expects: 'a whole number of milliseconds between 0 and 30000',
+    roles: ['api'],
+    parse: parsers.intBetween(0, 30_000),
+  },
+  readWaitersMax: {
+    name: 'READ_WAITERS_MAX',
+    description: 'Most reads with ?after= waiting at once in the read API; one more is answered 503 with Retry-After',
+    default: '1000',
+    expects: 'a whole number between 1 and 100000',
+    roles: ['api'],
+    parse: parsers.intBetween(1, 100_000),
+  },
   dbTimeoutMs: {
     name: 'DB_TIMEOUT_MS',
     description:
@@ -627,7 +656,7 @@ export const spec = {
     description: 'Longest one Redis command may take before it counts as a transient failure',
     default: '2000',
     expects: 'a whole number of milliseconds between 100 and 600000',
-    roles: ['producer', 'consumer'],
+    roles: ['producer', 'consumer', 'api'],
     parse: parsers.intBetween(100, 600_000),
   },
   shutdownTimeoutMs: {

@@ -44,8 +44,10 @@ export interface ConsumerServiceOptions {
   recordMaxBytes?: number
   /** How long an event whose parent is missing stays pending before it is dead-lettered. */
   pendingMaxAgeMs: number
-  /** How often this member sweeps the pending events (default 1 s). */
+  /** How often this member sweeps the pending events and prunes the event log (default 1 s). */
   pendingSweepMs?: number
+  /** How long event_log rows are kept for event status (EVENT_LOG_RETENTION; default 7 days). */
+  eventLogRetentionMs?: number
   /** Group session timeout: how long a silent member keeps its partitions. */
   sessionTimeoutMs?: number
   /** KIP-848 'consumer' (default) or 'classic'. */
@@ -130,6 +132,7 @@ export function createConsumerService(options: ConsumerServiceOptions) {
     logger,
     metrics,
     maxAgeMs: options.pendingMaxAgeMs,
+    eventLogRetentionMs: options.eventLogRetentionMs,
   })
   let sweeping: Promise<void> | undefined
   let nextSweep = 0

@@ -1,13 +1,15 @@
 // The sweep over pending events, run by every member every `intervalMs`: it applies pending events whose parent
 // another member stored meanwhile (the transaction that stores a parent applies the children it can see; a child
 // committed just after that look is picked up here), dead-letters those past PENDING_MAX_AGE, and counts what is
-// left for the metrics. Members sweeping at once do no harm: a pending row is applied only by the transaction
+// left for the metrics. It also prunes event_log past EVENT_LOG_RETENTION. Members sweeping at once do no harm: a pending row is applied only by the transaction
 // whose DELETE removed it, and the DLQ keeps one entry per Kafka record.
 import type { DeadLetterQueue } from '../dlq/index.ts'
 import { asPipelineError } from '../errors.ts'
 import { type ConsumerMetrics, eventFields, type Logger } from '../observability/index.ts'
 import type { PendingStats, Store } from '../store/index.ts'
 import { planExpiry } from './dead-letters.ts'
+
+export const defaultEventLogRetentionMs = 7 * 24 * 3600 * 1000
 
 export interface PendingSweeperOptions {
   store: Store
@@ -19,10 +21,15 @@ export interface PendingSweeperOptions {
   /** Rows handled per statement; a sweep goes on while full pages come back, up to `maxPages`. */
   pageSize?: number
   maxPages?: number
+  /** event_log rows older than this are deleted (default 7 days). */
+  eventLogRetentionMs?: number
+  /** event_log rows deleted per statement; a sweep deletes up to `maxPages` of them. */
+  prunePageSize?: number
   now?: () => number
 }
 
 export interface SweepResult {
+  readonly pruned: number
   readonly resolved: number
   readonly deadLettered: number
   readonly superseded: number
@@ -34,7 +41,26 @@ export function createPendingSweeper(options: PendingSweeperOptions) {
   const pageSize = options.pageSize ?? 500
   const maxPages = options.maxPages ?? 20
   const now = options.now ?? Date.now
+  const retentionMs = options.eventLogRetentionMs ?? defaultEventLogRetentionMs
+  const prunePageSize = options.prunePageSize ?? 5000
   let last: PendingStats = { count: 0, oldestSince: undefined }
+
+  /**
+   * Deletes event_log rows past the retention, oldest first. Up to maxPages × prunePageSize rows a sweep (100,000
+   * a second by default) keeps up with any drain rate this consumer reaches, so the table holds about the
+   * retention's worth of state events.
+   */
+  async function prune(): Promise<number> {
+    const before = new Date(now() - retentionMs).toISOString()
+    let pruned = 0
+    for (let page = 0; page < maxPages; page++) {
+      const n = await store.pruneEventLog(before, prunePageSize)
+      pruned += n
+      if (n < prunePageSize) break
+    }
+    if (pruned > 0) logger.debug({ pruned, before }, 'event log pruned')
+    return pruned
+  }
 
   async function sweep(): Promise<SweepResult> {
     let resolved = 0
@@ -82,7 +108,8 @@ export function createPendingSweeper(options: PendingSweeperOptions) {
       logger.info({ pending: stats.count, oldestSince: stats.oldestSince }, 'pending events waiting for their parents')
     }
     last = stats
-    return { resolved, deadLettered, superseded, stats }
+    const pruned = await prune()
+    return { pruned, resolved, deadLettered, superseded, stats }
   }
 
   let soon: NodeJS.Timeout | undefined

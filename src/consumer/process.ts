@@ -28,10 +28,14 @@ interface Failure {
   readonly error: PipelineError
 }
 
-/** What the transactions of one batch stored: every item, and which of them wait as pending events. */
+/**
+ * What the transactions of one batch stored: every item, which of them wait as pending events, and the greatest
+ * offset per partition a transaction marked as processed.
+ */
 interface Stored {
   readonly items: Item[]
   readonly pending: Set<Item>
+  readonly marked: Map<number, bigint>
 }
 
 export interface ProcessOutcome {
@@ -102,7 +106,13 @@ export function createProcessor(options: ProcessorOptions) {
       async () => {
         const end = metrics.dbLatency.startTimer({ operation: 'apply_batch' })
         try {
-          return await store.applyBatch(items)
+          // Batches of a partition are processed in offset order, and so are the halves of a split batch: once
+          // this transaction commits, every record up to its last item is stored, or failed and about to be
+          // dead-lettered, so it marks that offset as processed (applied_offsets, read-your-own-writes).
+          return await store.applyBatch(
+            items,
+            items.map(i => i.source),
+          )
         } finally {
           end()
         }
@@ -122,6 +132,25 @@ export function createProcessor(options: ProcessorOptions) {
       if (item !== undefined) stored.pending.add(item)
     }
     for (const [i, item] of items.entries()) if (!refused.has(i)) stored.items.push(item)
+    for (const { source } of items) {
+      if (source.offset > (stored.marked.get(source.partition) ?? -1n))
+        stored.marked.set(source.partition, source.offset)
+    }
+  }
+
+  /**
+   * Marks the batch's last records as processed when no transaction did: the batch ended with records that
+   * failed on their own (or held nothing else), now dead-lettered. Without it a read waiting for such an offset
+   * would wait for the next batch of the partition.
+   */
+  async function markTail(records: readonly InboundRecord[], stored: Stored, signal: AbortSignal): Promise<void> {
+    const tail = new Map<number, InboundRecord>()
+    for (const r of records) {
+      const mark = tail.get(r.partition)?.offset ?? stored.marked.get(r.partition) ?? -1n
+      if (r.offset > mark) tail.set(r.partition, r)
+    }
+    if (tail.size === 0) return
+    await untilDone('applied offset mark', () => store.applyBatch([], [...tail.values()]), signal)
   }
 
   /** Stores what can be stored; pushes each record that fails on its own, permanently, into `failures`. */
@@ -223,12 +252,15 @@ export function createProcessor(options: ProcessorOptions) {
           failures.push({ record, error: asPipelineError(thrown) })
         }
       }
-      const stored: Stored = { items: [], pending: new Set() }
+      const stored: Stored = { items: [], pending: new Set(), marked: new Map() }
       const pendingBefore = pendingBatches
       await isolate(items, stored, failures, signal)
       const storedUsers = pendingBatches !== pendingBefore && items.some(i => i.event.type === 'UserCreated')
       if (stored.pending.size > 0 || storedUsers) options.onPendingMayResolve?.()
-      if (failures.length > 0) await deadLetter(failures, signal)
+      if (failures.length > 0) {
+        await deadLetter(failures, signal)
+        await markTail(records, stored, signal)
+      }
 
       const latencyMs = Math.round((performance.now() - started) * 100) / 100
       countStored(stored.items)

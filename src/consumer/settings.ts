@@ -15,6 +15,7 @@ export type ConsumerSettings = Pick<
   | 'batchMaxBytes'
   | 'recordMaxBytes'
   | 'pendingMaxAgeMs'
+  | 'eventLogRetentionMs'
   | 'groupProtocol'
 >
 
@@ -30,6 +31,7 @@ export function consumerSettingsOf(config: Config): ConsumerSettings {
     batchMaxBytes: config.consumerBatchMaxBytes,
     recordMaxBytes: config.consumerRecordMaxBytes,
     pendingMaxAgeMs: config.pendingMaxAgeMs,
+    eventLogRetentionMs: config.eventLogRetentionMs,
     groupProtocol: config.kafkaGroupProtocol,
   }
 }

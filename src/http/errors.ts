@@ -13,6 +13,9 @@ export const httpOnlyCodes = [
   'BATCH_TOO_LARGE',
   'EMPTY_BATCH',
   'UNAUTHORIZED',
+  'INVALID_AFTER',
+  'NOT_APPLIED_YET',
+  'TOO_MANY_WAITERS',
 ] as const
 
 export type HttpOnlyCode = (typeof httpOnlyCodes)[number]

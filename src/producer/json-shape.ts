@@ -13,21 +13,23 @@ export interface JsonShapeLimits {
 export type ShapeExcess = { kind: 'depth' | 'members'; limit: number }
 
 /**
- * The first limit `text` exceeds, or undefined. Brackets, colons and quotes inside strings are skipped; text that
- * is not JSON at all is left for JSON.parse to refuse.
+ * The first limit `text` exceeds, or undefined. Strings are skipped whole, with the brackets, colons and quotes
+ * inside them; text that is not JSON at all is left for JSON.parse to refuse.
  */
 export function jsonShapeExcess(text: string, limits: JsonShapeLimits): ShapeExcess | undefined {
   // members[d] counts the colons of the object open at depth d, or is -1 for an array.
   const members = new Int32Array(limits.depth + 1)
   let depth = 0
-  let inString = false
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i)
-    if (inString) {
-      if (c === 92 /* \\ */) i++
-      else if (c === 34 /* " */) inString = false
-    } else if (c === 34) inString = true
-    else if (c === 123 /* { */ || c === 91 /* [ */) {
+    if (c === 34 /* " */) {
+      // Most of an event's text is strings: jump to the quote that closes this one (one not escaped, that is
+      // preceded by an even run of backslashes) instead of visiting each character.
+      let end = text.indexOf('"', i + 1)
+      while (end > 0 && escaped(text, end)) end = text.indexOf('"', end + 1)
+      if (end < 0) return undefined
+      i = end
+    } else if (c === 123 /* { */ || c === 91 /* [ */) {
       if (++depth > limits.depth) return { kind: 'depth', limit: limits.depth }
       members[depth] = c === 123 ? 0 : -1
     } else if (c === 125 /* } */ || c === 93 /* ] */) {
@@ -37,4 +39,11 @@ export function jsonShapeExcess(text: string, limits: JsonShapeLimits): ShapeExc
     }
   }
   return undefined
+}
+
+/** Whether the quote at `quote` is escaped: an odd number of backslashes right before it. */
+function escaped(text: string, quote: number): boolean {
+  let backslashes = 0
+  for (let j = quote - 1; text.charCodeAt(j) === 92 /* \\ */; j--) backslashes++
+  return backslashes % 2 === 1
 }

@@ -1,6 +1,8 @@
-// The read API role: GET /users/:id, /orders/:id, /inventory/:sku on the store.
+// The read API role: GET /users/:id, /orders/:id, /inventory/:sku on the store, /events/:eventId on the store
+// and the DLQ.
 import { buildApiApp } from '../api/index.ts'
 import type { Config } from '../config/index.ts'
+import { type DeadLetterQueue, dlqFromConfig } from '../dlq/index.ts'
 import { httpLimitsOf } from '../http/index.ts'
 import type { Store } from '../store/index.ts'
 import { observabilityOf, openStore, type RoleInstance, type RoleOverrides } from './role.ts'
@@ -8,6 +10,8 @@ import { observabilityOf, openStore, type RoleInstance, type RoleOverrides } fro
 export interface ApiRoleOverrides extends RoleOverrides {
   /** Default: the store of the configuration, migrated. The caller closes one it passes. */
   store?: Store
+  /** Default: the Redis DLQ of the configuration, for event status. The caller closes one it passes. */
+  dlq?: DeadLetterQueue
 }
 
 export interface ApiRole extends RoleInstance {
@@ -18,6 +22,8 @@ export interface ApiRole extends RoleInstance {
 export async function createApiRole(config: Config, overrides: ApiRoleOverrides = {}): Promise<ApiRole> {
   const { logger, registry } = observabilityOf(config, 'api', overrides)
   const store = overrides.store ?? (await openStore(config, logger))
+  // Reads only (findByEventId); no registry, so the DLQ's push metrics do not show on the read API.
+  const dlq = overrides.dlq ?? dlqFromConfig(config, { logger })
   const app = buildApiApp({
     store,
     logger,
@@ -25,6 +31,10 @@ export async function createApiRole(config: Config, overrides: ApiRoleOverrides 
     limits: httpLimitsOf(config),
     readToken: config.readToken,
     adminToken: config.adminToken,
+    topic: config.kafkaTopic,
+    readWaitMs: config.readWaitMs,
+    readWaitersMax: config.readWaitersMax,
+    deadLetters: eventId => dlq.findByEventId(eventId),
   })
   return {
     role: 'api',
@@ -34,7 +44,10 @@ export async function createApiRole(config: Config, overrides: ApiRoleOverrides 
     drain: async () => {},
     close: async () => {
       await app.close()
-      if (overrides.store === undefined) await store.close()
+      await Promise.all([
+        overrides.store === undefined ? store.close() : undefined,
+        overrides.dlq === undefined ? dlq.close() : undefined,
+      ])
     },
   }
 }

@@ -112,6 +112,7 @@ export async function createConsumerRole(config: Config, overrides: ConsumerRole
       offsets,
       pendingStats: () => store.pendingStats(),
       timeoutMs: consoleTimeoutMs,
+      events: { store, deadLetters: eventId => dlq.findByEventId(eventId) },
     })
   }
   return {

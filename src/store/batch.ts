@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto'
 import { PipelineError } from '../errors.ts'
 import type { Event } from '../events/index.ts'
-import type { Source, SourcedEvent } from './types.ts'
+import type { Source, SourcedEvent, StateTable } from './types.ts'
 
 /** What every state row remembers about the event that last wrote it. */
 export interface Stamp {
@@ -60,6 +60,12 @@ export interface InventoryChange {
   readonly source: Source
 }
 
+/** Where a state event went (event_log): the table and key it was for, whether it holds the row or not. */
+export interface LogRow extends Stamp {
+  readonly table: StateTable
+  readonly key: string
+}
+
 export interface BatchPlan {
   readonly users: readonly UserRow[]
   readonly orders: readonly OrderRow[]
@@ -72,6 +78,8 @@ export interface BatchPlan {
   readonly duplicateDeltas: number
   /** Records refused on their own (an eventId reused with another payload), by position in the batch. */
   readonly conflicts: readonly Conflict[]
+  /** One row per eventId of the batch's state events (its first record), winners and losers, sorted by eventId. */
+  readonly logged: readonly LogRow[]
 }
 
 export interface Conflict {
@@ -162,24 +170,32 @@ export function planBatch(batch: readonly SourcedEvent[]): BatchPlan {
   let stateEvents = 0
   let duplicateDeltas = 0
   const conflicts: Conflict[] = []
+  const logged = new Map<string, LogRow>()
+  // The first record of an eventId is the one logged, as the log's insert-or-ignore keeps the first it sees.
+  const log = (stamp: Stamp, table: StateTable, key: string) => {
+    if (!logged.has(stamp.eventId)) logged.set(stamp.eventId, { ...stamp, table, key })
+  }
   batch.forEach(({ event, source }, position) => {
     const stamp = { eventId: event.eventId, eventTs: event.timestamp, source }
     switch (event.type) {
       case 'UserCreated': {
         const { userId, name, email, createdAt } = event.data
         keep(users, userId, { ...stamp, userId, name, email, createdAt })
+        log(stamp, 'users', userId)
         stateEvents++
         break
       }
       case 'OrderPlaced': {
         const row = orderRowOf(event, source, position)
         keep(orders, row.orderId, row)
+        log(stamp, 'orders', row.orderId)
         stateEvents++
         break
       }
       case 'PaymentSettled': {
         const { orderId, status, amount, settledAt } = event.data
         keep(payments, orderId, { ...stamp, orderId, status, amount: moneyText(amount, 'amount'), settledAt })
+        log(stamp, 'payments', orderId)
         stateEvents++
         break
       }
@@ -202,7 +218,22 @@ export function planBatch(batch: readonly SourcedEvent[]): BatchPlan {
     stateEvents,
     duplicateDeltas,
     conflicts,
+    logged: sortedValues(logged),
   }
+}
+
+/**
+ * The greatest offset per topic and partition among `sources`, sorted: what one transaction marks as processed
+ * (applied_offsets keeps the greatest it was ever given, so a late, lower mark never moves it back).
+ */
+export function processedThrough(sources: readonly Source[]): Source[] {
+  const greatest = new Map<string, Source>()
+  for (const s of sources) {
+    const key = `${s.topic}\u0000${String(s.partition).padStart(10, '0')}`
+    const current = greatest.get(key)
+    if (current === undefined || s.offset > current.offset) greatest.set(key, s)
+  }
+  return sortedValues(greatest)
 }
 
 /** Sums the deltas the ledger accepted (the `applied` eventIds) per sku, sorted by sku. */

@@ -8,16 +8,20 @@
 import type { Database } from '../config/index.ts'
 import type { Store } from './types.ts'
 
+export { newer } from './batch.ts'
 export type {
   ApplyResult,
   Engine,
+  EventFacts,
   Inventory,
   Order,
   Payment,
   PendingEvent,
   PendingStats,
+  RowStamp,
   Source,
   SourcedEvent,
+  StateTable,
   Store,
   User,
 } from './types.ts'

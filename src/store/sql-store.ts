@@ -13,15 +13,18 @@ import {
   deltaDigest,
   type InventoryChange,
   inventoryChanges,
+  type LogRow,
   newer,
   type OrderRow,
   orderParent,
   orderRowOf,
   type PaymentRow,
   planBatch,
+  processedThrough,
   type UserRow,
   winnersByOrder,
 } from './batch.ts'
+import { type Cap, readAppliedOffsets, readEventFacts } from './event-facts.ts'
 import {
   inventoryColumns,
   orderColumns,
@@ -36,6 +39,7 @@ import {
 import type {
   ApplyResult,
   Engine,
+  EventFacts,
   Inventory,
   Order,
   Payment,
@@ -57,10 +61,24 @@ export interface Statements {
   upsertInventory(rows: readonly InventoryChange[]): CompiledQuery[]
   /** Stores orders as pending on their missing user, skipping Kafka records already pending. */
   insertPending(rows: readonly OrderRow[]): CompiledQuery[]
+  /** Logs where each state event went (event_log), skipping eventIds already logged. */
+  insertEventLog(rows: readonly LogRow[]): CompiledQuery[]
+  /** Raises applied_offsets of each topic and partition to the given offset; never lowers one. */
+  markProcessed(rows: readonly Source[]): CompiledQuery[]
   /** How the engine returns the rows a DELETE removed: RETURNING (PostgreSQL, SQLite) or OUTPUT (SQL Server). */
   readonly deleteReturns: 'returning' | 'output'
   /** How the engine caps a SELECT's rows: LIMIT (PostgreSQL, SQLite) or TOP (SQL Server). */
   readonly rowCap: 'limit' | 'top'
+  /**
+   * The state upserts append their input rows to event_log themselves (PostgreSQL): insertEventLog then gets
+   * only the events no upsert was given (losers inside the batch, orders stored as pending).
+   */
+  readonly upsertsLog?: boolean
+  /**
+   * Deletes up to `limit` event_log rows logged before `before`, oldest first, the engine's own way: PostgreSQL
+   * through its BRIN index, SQLite from the start of the table by rowid, SQL Server through its clustered index.
+   */
+  pruneEventLog(before: string, limit: number): CompiledQuery
   /**
    * One fixed text taking every key as one array parameter, as the engine's lookups do (PostgreSQL): every batch
    * runs them, so a text that never changes (prepared once per connection) saves building and planning an
@@ -187,8 +205,8 @@ async function applyOrders(
   orders: readonly OrderRow[],
   users: readonly UserRow[],
   released: readonly OrderRow[],
-): Promise<{ upserts: number; pending: number[] }> {
-  if (orders.length === 0 && released.length === 0) return { upserts: 0, pending: [] }
+): Promise<{ upserts: number; pending: number[]; ready: readonly OrderRow[] }> {
+  if (orders.length === 0 && released.length === 0) return { upserts: 0, pending: [], ready: [] }
   const all = released.length === 0 ? orders : winnersByOrder([...orders, ...released])
   const here = new Set(users.map(u => u.userId))
   for (const row of released) here.add(row.userId)
@@ -201,7 +219,23 @@ async function applyOrders(
   await affected(trx, statements.insertPending(waiting))
   const pending: number[] = []
   for (const row of waiting) if (row.position !== undefined) pending.push(row.position)
-  return { upserts, pending }
+  return { upserts, pending, ready }
+}
+
+/**
+ * The event_log rows insertEventLog must write: every state event of the batch, less those an upsert logged
+ * itself when the engine's upserts do. A pending order released later is logged again by its upsert there; the
+ * duplicate row is harmless (lookups take the first).
+ */
+function unlogged(
+  statements: Statements,
+  plan: BatchPlan,
+  upserted: readonly (readonly { eventId: string }[])[],
+): readonly LogRow[] {
+  if (statements.upsertsLog !== true) return plan.logged
+  const logged = new Set<string>()
+  for (const rows of upserted) for (const row of rows) logged.add(row.eventId)
+  return plan.logged.filter(row => !logged.has(row.eventId))
 }
 
 /** Delta eventIds the ledger already held: identical redeliveries pass, other payloads are conflicts. */
@@ -256,6 +290,7 @@ async function applyPlan(trx: Transaction<Tables>, statements: Statements, plan:
   await affected(trx, statements.upsertInventory(inventoryChanges(plan.deltas, applied)))
   const repeated = plan.deltas.filter(d => !applied.has(d.eventId))
   const conflicts = [...plan.conflicts, ...(repeated.length === 0 ? [] : await ledgerConflicts(trx, repeated))]
+  await affected(trx, statements.insertEventLog(unlogged(statements, plan, [plan.users, plan.payments, orders.ready])))
   // An upsert whose WHERE refused the row (the stored event is newer) affects no row, so every state event
   // that did not become its row's content (nor waits as pending) counts as stale, whether a newer record of the
   // batch or the stored row beat it. A released pending order that won counts as an upsert too.
@@ -361,17 +396,40 @@ export class SqlStore implements Store {
     })
   }
 
-  applyBatch(events: readonly SourcedEvent[]): Promise<ApplyResult> {
+  applyBatch(events: readonly SourcedEvent[], processed: readonly Source[] = []): Promise<ApplyResult> {
     return this.#run(async () => {
-      if (events.length === 0) return empty
+      const { statements } = this.#parts
+      const marks = processedThrough(processed)
+      if (events.length === 0) {
+        if (marks.length > 0) await this.#parts.write(trx => affected(trx, statements.markProcessed(marks)))
+        return empty
+      }
       const plan = planBatch(events)
-      return this.#parts.write(trx => applyPlan(trx, this.#parts.statements, plan))
+      return this.#parts.write(async trx => {
+        const result = await applyPlan(trx, statements, plan)
+        // Last, so the one row per partition that every batch of the partition updates is locked only briefly.
+        await affected(trx, statements.markProcessed(marks))
+        return result
+      })
     })
   }
 
   /** At most `limit` rows, the engine's way (LIMIT, or SQL Server's TOP). */
-  #capped<Q extends { limit(n: number): Q; top(n: number): Q }>(query: Q, limit: number): Q {
-    return this.#parts.statements.rowCap === 'top' ? query.top(limit) : query.limit(limit)
+  #capped: Cap = (query, limit) => (this.#parts.statements.rowCap === 'top' ? query.top(limit) : query.limit(limit))
+
+  appliedOffsets(topic: string): Promise<Map<number, bigint>> {
+    return this.#run(() => readAppliedOffsets(this.#db, topic))
+  }
+
+  eventFacts(eventId: string): Promise<EventFacts> {
+    return this.#run(() => readEventFacts(this.#db, this.#capped, eventId))
+  }
+
+  pruneEventLog(before: string, limit: number): Promise<number> {
+    return this.#run(async () => {
+      const query = this.#parts.statements.pruneEventLog(before, limit)
+      return Number((await this.#db.executeQuery(query)).numAffectedRows ?? 0n)
+    })
   }
 
   resolvePending(limit: number): Promise<number> {

@@ -55,6 +55,16 @@ export interface Tables {
     payload: string
     pending_since: Generated<string>
   }
+  /** One row per eventId of a state event: where it went, so its fate can be told after its row moved on. */
+  event_log: SourceColumns & {
+    event_id: string
+    entity_table: string
+    entity_key: string
+    event_ts: string
+    logged_at: Generated<string>
+  }
+  /** Per partition, the offset through which every record is applied, pending or dead-lettered. */
+  applied_offsets: SourceColumns & { updated_at: Generated<string> }
   schema_migrations: { version: number; applied_at: Generated<string> }
 }
 

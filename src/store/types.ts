@@ -93,6 +93,35 @@ export interface PendingStats {
   readonly oldestSince: string | undefined
 }
 
+/** The tables of state events, as event_log names them. */
+export type StateTable = 'users' | 'orders' | 'payments'
+
+/** Which event wrote a row, and when. */
+export interface RowStamp {
+  readonly eventId: string
+  readonly eventTs: string
+  readonly source: Source
+  readonly updatedAt: string
+}
+
+/**
+ * What the store knows about one eventId, for its status (src/admin/event-status.ts decides on these facts).
+ * `logged` is the event_log row of a state event (kept for EVENT_LOG_RETENTION): the table and key it was
+ * for and its own first record; `row` is that row as it is now.
+ */
+export interface EventFacts {
+  readonly logged:
+    | { readonly table: StateTable; readonly key: string; readonly eventTs: string; readonly source: Source }
+    | undefined
+  readonly row: RowStamp | undefined
+  /** Pending rows of this eventId, one per Kafka record, oldest first. */
+  readonly pending: readonly Omit<PendingEvent, 'payload' | 'superseded' | 'type' | 'eventId'>[]
+  /** The inventory ledger row of a delta with this eventId (kept for ever: it is what makes deltas apply once). */
+  readonly ledger:
+    | { readonly sku: string; readonly delta: number; readonly source: Source; readonly appliedAt: string }
+    | undefined
+}
+
 export type Engine = 'sqlite' | 'postgres' | 'mssql'
 
 export interface Store {
@@ -108,8 +137,18 @@ export interface Store {
    * whose user is not stored is kept as a pending event in the same transaction; storing the user applies it.
    * Throws a PipelineError: retryable for connection loss, timeouts and deadlocks; not retryable for
    * constraint violations (code CONSTRAINT_VIOLATION, naming the constraint) and out-of-range data.
+   *
+   * `processed` are Kafka positions through which every record of their partition is processed (applied,
+   * pending, or about to be dead-lettered) once this transaction commits: applied_offsets keeps the greatest
+   * per partition, in the same transaction. With no events, only those marks are written.
    */
-  applyBatch(events: readonly SourcedEvent[]): Promise<ApplyResult>
+  applyBatch(events: readonly SourcedEvent[], processed?: readonly Source[]): Promise<ApplyResult>
+  /** Per partition of `topic`, the offset through which every record is processed (see applyBatch). */
+  appliedOffsets(topic: string): Promise<Map<number, bigint>>
+  /** What the tables say about one eventId (see EventFacts). */
+  eventFacts(eventId: string): Promise<EventFacts>
+  /** Deletes up to `limit` event_log rows logged before `before` (ISO-8601); returns how many it deleted. */
+  pruneEventLog(before: string, limit: number): Promise<number>
   /**
    * Applies, in one transaction, up to `limit` pending events whose parent is stored now (one member may store
    * a parent while another stores its child as pending); returns how many it applied.

@@ -31,6 +31,22 @@ function app() {
     },
     pendingStats: async () => ({ count: 2, oldestSince: new Date(Date.now() - 5000).toISOString() }),
     timeoutMs: 500,
+    events: {
+      store: {
+        eventFacts: async () => ({
+          logged: undefined,
+          row: undefined,
+          pending: [],
+          ledger: {
+            sku: 'sku-1',
+            delta: -2,
+            source: { topic: 'events', partition: 1, offset: 7n },
+            appliedAt: '2026-01-01T00:00:00.000Z',
+          },
+        }),
+      },
+      deadLetters: async () => [],
+    },
   })
   return built
 }
@@ -64,6 +80,16 @@ describe('console routes', () => {
     assert.equal(body.pending.count, 2)
     assert.equal(body.roles.producer.health, 'unreachable')
     assert.equal(body.roles.consumer.ready, 'ready')
+  })
+
+  it("answers an event's status to the admin token only, as the read API does", async () => {
+    const a = app()
+    assert.equal((await a.inject({ url: '/admin/events/e-1' })).statusCode, 401)
+    const ok = await a.inject({ url: '/admin/events/e-1', headers: { authorization: `Bearer ${token}` } })
+    assert.equal(ok.statusCode, 200)
+    assert.equal(ok.json().status, 'applied')
+    assert.equal(ok.json().table, 'inventory')
+    assert.equal(ok.json().key, 'sku-1')
   })
 })
 

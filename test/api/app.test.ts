@@ -9,7 +9,7 @@ import { type Cleanup, sqliteFile } from '../helpers/resources.ts'
 
 const adminToken = 'admin-token-0123456789'
 
-async function setup(t: Cleanup, readToken?: string) {
+async function setup(t: Cleanup, readToken?: string, readWaitMs?: number) {
   const store = await createStore({ engine: 'sqlite', path: sqliteFile(t) })
   await store.migrate()
   const app = buildApiApp({
@@ -18,18 +18,76 @@ async function setup(t: Cleanup, readToken?: string) {
     registry: createRegistry('api', false),
     adminToken,
     readToken,
+    readWaitMs,
   })
   t.after(async () => {
     await app.close()
     await store.close()
   })
   let offset = 0n
-  const apply = (...events: unknown[]) =>
-    store.applyBatch(
-      events.map(e => ({ event: parseEvent(e), source: { topic: 'events', partition: 0, offset: offset++ } })),
+  const apply = (...events: unknown[]) => {
+    const batch = events.map(e => ({
+      event: parseEvent(e),
+      source: { topic: 'events', partition: 0, offset: offset++ },
+    }))
+    return store.applyBatch(
+      batch,
+      batch.map(e => e.source),
     )
+  }
   return { app, store, apply }
 }
+
+describe('read API, read-your-own-writes', () => {
+  it('carries X-Applied-Offsets on every read answer, 404 and 400 included', async t => {
+    const { app, apply } = await setup(t)
+    assert.equal((await app.inject('/users/nobody')).headers['x-applied-offsets'], '')
+    await apply(userCreated('user-1'), userCreated('user-2'))
+    // A value in memory older than 100 ms is not served: the next read sees the new offsets.
+    await new Promise(resolve => setTimeout(resolve, 120))
+    for (const [url, status] of [
+      ['/users/user-2', 200],
+      ['/orders/none', 404],
+      ['/inventory/none', 404],
+      // No DLQ in this app: an eventId the store does not know cannot be decided (503 DLQ_UNAVAILABLE).
+      ['/events/none', 503],
+      ['/users/%20x', 400],
+    ] as const) {
+      const response = await app.inject(url)
+      assert.equal(response.statusCode, status, url)
+      assert.equal(response.headers['x-applied-offsets'], '0:1', url)
+    }
+    const health = await app.inject('/health')
+    assert.equal(health.headers['x-applied-offsets'], undefined, 'probes are not reads')
+  })
+
+  it('answers at once when after= is covered, 400 when it is malformed, 503 with Retry-After past the wait', async t => {
+    const { app, apply } = await setup(t, undefined, 150)
+    await apply(userCreated('user-1'))
+    const covered = await app.inject('/users/user-1?after=0:0')
+    assert.equal(covered.statusCode, 200)
+    assert.equal(covered.json().user.userId, 'user-1')
+    const malformed = await app.inject('/users/user-1?after=0:x')
+    assert.equal(malformed.statusCode, 400)
+    assert.equal(malformed.json().error.code, 'INVALID_AFTER')
+    const started = Date.now()
+    const late = await app.inject('/users/user-1?after=0:1,2:7')
+    assert.ok(Date.now() - started >= 140, 'waited READ_WAIT_MS')
+    assert.equal(late.statusCode, 503)
+    assert.equal(late.headers['retry-after'], '1')
+    assert.equal(late.headers['x-applied-offsets'], '0:0')
+    assert.equal(late.json().error.code, 'NOT_APPLIED_YET')
+    assert.match(late.json().error.message, /0:1,2:7/)
+    // A write that lands while the read waits is seen by it.
+    const waiting = app.inject('/users/user-2?after=0:1')
+    await new Promise(resolve => setTimeout(resolve, 30))
+    await apply(userCreated('user-2'))
+    const seen = await waiting
+    assert.equal(seen.statusCode, 200)
+    assert.equal(seen.json().user.userId, 'user-2')
+    assert.equal(seen.headers['x-applied-offsets'], '0:1')
+  })
+})
 
 describe('read API', () => {
   it('GET /users/:id returns the user and its 5 newest orders, newest first', async t => {

@@ -28,14 +28,19 @@ describe('bench options', () => {
         warmupSeconds: 1,
         naiveMaxMs: 20_000,
         rssEvents: 1_000_000,
+        javaRecords: 1_000_000,
+        scalePartitions: 6,
+        scaleConsumers: 3,
+        scaleRuns: 3,
         logLevel: 'warn',
       },
     )
     assert.deepEqual([...full.scenarios], [...scenarioNames])
+    assert.deepEqual([full.partial, full.history], [false, false])
     const quick = parseOptions(['--quick'], {}, '/p/').settings
     assert.deepEqual(
-      [quick.events, quick.httpSeconds, quick.latencySeconds, quick.naiveMaxRecords, quick.rssEvents],
-      [50_000, 2, 2, 1000, 0],
+      [quick.events, quick.httpSeconds, quick.latencySeconds, quick.naiveMaxRecords, quick.rssEvents, quick.scaleRuns],
+      [50_000, 2, 2, 1000, 0, 1],
     )
   })
 
@@ -62,6 +67,12 @@ describe('bench options', () => {
       [1000, 1, 5, 1],
     )
     assert.deepEqual([...o.scenarios], ['read', 'drain'])
+    assert.deepEqual([o.partial, o.history], [true, false])
+    assert.equal(parseOptions(['--quick', '--history'], {}, '/p/').history, true)
+  })
+
+  it('refuses a scenario it does not know, naming the ones it does', () => {
+    assert.throws(() => parseOptions(['--only', 'drain,rsss'], {}, '/p/'), /no scenario named rsss; .*scale/)
   })
 
   it('log level from --log-level, else LOG_LEVEL, lower-cased', () => {

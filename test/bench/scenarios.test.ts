@@ -3,17 +3,20 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { parseOptions } from '../../bench/context.ts'
+import { goals } from '../../bench/goals.ts'
 import { Results, targets } from '../../bench/report.ts'
 import * as copy from '../../bench/scenarios/copy.ts'
 import * as drain from '../../bench/scenarios/drain.ts'
 import * as http from '../../bench/scenarios/http.ts'
+import * as java from '../../bench/scenarios/java.ts'
 import * as latency from '../../bench/scenarios/latency.ts'
 import * as naive from '../../bench/scenarios/naive.ts'
 import * as read from '../../bench/scenarios/read.ts'
 import * as rss from '../../bench/scenarios/rss.ts'
+import * as scale from '../../bench/scenarios/scale.ts'
 
 const options = parseOptions([], { BENCH_RSS_FLAGS: '--max-old-space-size=200' }, '/p/')
-const definitions = [drain, naive, copy, latency, http, read, rss].flatMap(s => s.measurements(options))
+const definitions = [drain, naive, copy, latency, http, java, read, rss, scale].flatMap(s => s.measurements(options))
 
 describe('bench scenarios', () => {
   it('declare each measurement once, in report order', () => {
@@ -31,11 +34,14 @@ describe('bench scenarios', () => {
         'http.noop.single',
         'http.produce.batch',
         'http.noop.batch',
+        'java.producer',
         'read.orders',
         'read.constant',
         'rss.drain',
         'rss.drain.other',
         'rss.main',
+        'scale.drain.1',
+        'scale.drain.n',
       ],
     )
   })
@@ -50,6 +56,14 @@ describe('bench scenarios', () => {
     for (const d of definitions) results.define(d)
     for (const d of definitions) results.add(d.id, 2, { p99Ms: 1 })
     for (const t of targets(results)) assert.notEqual(t.actual, undefined, t.name)
+  })
+
+  it('feed every goal of issue 16', () => {
+    const results = new Results()
+    for (const d of definitions) results.define(d)
+    for (const d of definitions) results.add(d.id, 2, { p99Ms: 1, cpuUsPerEvent: 1 })
+    for (const g of goals(results, { rssEvents: options.settings.rssEvents, history: true }))
+      assert.notEqual(g.status, 'not measured', g.name)
   })
 
   it('name the other heap flags in the memory check', () => {

@@ -32,6 +32,7 @@ describe('consumerSettingsOf', () => {
         batchMaxBytes: 8 * 1024 * 1024,
         recordMaxBytes: 1024 * 1024,
         pendingMaxAgeMs: 90_000,
+        eventLogRetentionMs: 7 * 24 * 3600 * 1000,
         groupProtocol: 'classic',
       },
     )

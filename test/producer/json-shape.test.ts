@@ -17,6 +17,13 @@ describe('jsonShapeExcess', () => {
   it('ignores brackets, colons and quotes inside strings', () => {
     assert.equal(jsonShapeExcess('{"a:b:c:d":"[[[[[{:::}","e\\"::":1}', limits), undefined)
     assert.equal(jsonShapeExcess('["\\\\",{"a":1}]', limits), undefined)
+    // A string ends at the first quote after an even run of backslashes, and only there.
+    assert.deepEqual(jsonShapeExcess(String.raw`{"a":"x\\","b":1,"c":2,"d":3}`, limits), {
+      kind: 'members',
+      limit: 3,
+    })
+    assert.equal(jsonShapeExcess(String.raw`{"a":"x\","b":1,"c":2,"d":3"}`, limits), undefined)
+    assert.equal(jsonShapeExcess('{"a":"never closed, [[[[[', limits), undefined)
   })
 
   it('counts as JSON.parse sees it: members and depth of any JSON value', () => {

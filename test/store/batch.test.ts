@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { PipelineError } from '../../src/errors.ts'
-import { inventoryChanges, moneyText, planBatch } from '../../src/store/batch.ts'
+import { inventoryChanges, moneyText, planBatch, processedThrough } from '../../src/store/batch.ts'
 import { createStore } from '../../src/store/index.ts'
 import { statements as postgres } from '../../src/store/postgres/statements.ts'
 import { statements as sqlite } from '../../src/store/sqlite/statements.ts'
@@ -92,6 +92,41 @@ describe('planBatch', () => {
   })
 })
 
+describe('event log rows and processed marks', () => {
+  it('logs each eventId of a state event once, its first record, winners and losers, but no delta', () => {
+    const plan = planBatch(
+      sourced(
+        userCreated({ userId: 'u1' }, { eventId: 'a', timestamp: at(2) }),
+        userCreated({ userId: 'u1' }, { eventId: 'b', timestamp: at(1) }),
+        userCreated({ userId: 'u1' }, { eventId: 'a', timestamp: at(2) }),
+        paymentSettled({ orderId: 'o1' }, { eventId: 'c' }),
+        inventoryAdjusted({ sku: 's', delta: 1 }, { eventId: 'd' }),
+      ),
+    )
+    assert.deepEqual(
+      plan.logged.map(r => [r.eventId, r.table, r.key]),
+      [
+        ['a', 'users', 'u1'],
+        ['b', 'users', 'u1'],
+        ['c', 'payments', 'o1'],
+      ],
+    )
+    const [a] = plan.logged
+    const [winner] = plan.users
+    assert.ok(a !== undefined && winner !== undefined && a.source.offset < winner.source.offset, 'a: its first record')
+  })
+
+  it('marks the greatest offset per topic and partition', () => {
+    const s = (topic: string, partition: number, offset: bigint) => ({ topic, partition, offset })
+    assert.deepEqual(processedThrough([s('t', 0, 5n), s('t', 1, 2n), s('t', 0, 9n), s('t', 0, 7n), s('u', 0, 1n)]), [
+      s('t', 0, 9n),
+      s('t', 1, 2n),
+      s('u', 0, 1n),
+    ])
+    assert.deepEqual(processedThrough([]), [])
+  })
+})
+
 describe('generated SQL', () => {
   const plan = planBatch(
     sourced(...Array.from({ length: 1201 }, (_, i) => userCreated({ userId: `u${i}` }, { timestamp: at(i) }))),
@@ -100,7 +135,12 @@ describe('generated SQL', () => {
   it('postgres: one statement of arrays per table, whatever the batch size', () => {
     const [query, ...rest] = postgres.upsertUsers(plan.users)
     assert.equal(rest.length, 0)
-    assert.match(query!.sql, /^INSERT INTO users \(.+\) SELECT \* FROM unnest\(\$1::varchar\[\], /)
+    assert.match(query!.sql, /^WITH input AS \(SELECT \* FROM unnest\(\$1::varchar\[\], .+\) AS i \(user_id, /)
+    // The same statement appends every input row to event_log, from the same arrays.
+    assert.match(
+      query!.sql,
+      /logged AS \(INSERT INTO event_log \(.+\)\s+SELECT event_id, 'users', user_id, event_ts, .+ FROM input\)\nINSERT INTO users \(.+\) SELECT \* FROM input ON CONFLICT/,
+    )
     assert.match(
       query!.sql,
       /ON CONFLICT \(user_id\) DO UPDATE SET .* WHERE users\.event_ts < excluded\.event_ts\s+OR \(users\.event_ts = excluded\.event_ts AND users\.source_offset <= excluded\.source_offset\)$/s,

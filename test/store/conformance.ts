@@ -4,6 +4,7 @@ import { describe, it, type TestContext } from 'node:test'
 import { runBulkConformance } from './conformance-bulk.ts'
 import { runDeltaAndFailureConformance } from './conformance-failures.ts'
 import { runPendingConformance } from './conformance-pending.ts'
+import { runStatusConformance } from './conformance-status.ts'
 import { at, inventoryAdjusted, orderPlaced, paymentSettled, sourced, userCreated } from './events.ts'
 import { type FreshDatabase, openStore, outcome } from './harness.ts'
 
@@ -254,6 +255,7 @@ export function runConformance(name: string, fresh: FreshDatabase): void {
 
     runDeltaAndFailureConformance(fresh)
     runPendingConformance(open)
+    runStatusConformance(open)
     runBulkConformance(fresh)
   })
 }

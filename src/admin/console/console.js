@@ -419,9 +419,23 @@ async function followJob(started) {
 
 // ── event lookup ────────────────────────────────────────────────────────────────────────────────────────────
 
+const formatPosition = p => (p ? `${p.topic}/${p.partition}@${p.offset}` : 'never reached Kafka')
+
+/** One field of an event's status as text: times in the browser's zone, positions as topic/partition@offset. */
+function describeField(name, v) {
+  if (name === 'at' || name === 'since') return formatTime(v)
+  if (name === 'position') return formatPosition(v)
+  if (name === 'by') return `${v.eventId} (${formatTime(v.timestamp)}, ${formatPosition(v.position)})`
+  if (name === 'waitingFor') return `${v.table} ${v.key} (${v.constraint})`
+  if (name === 'lastSeen') return `${v.table} ${v.key}, ${formatPosition(v.position)}`
+  if (name === 'deadLetters') {
+    return v.map(d => `${d.code}: ${d.message} (${formatTime(d.failedAt)}, ${formatPosition(d.position)})`).join('; ')
+  }
+  return v !== null && typeof v === 'object' ? JSON.stringify(v) : String(v)
+}
+
 function describeStatus(status) {
   const items = Object.entries(status).filter(([name]) => name !== 'status' && name !== 'eventId')
-  const value = v => (v !== null && typeof v === 'object' ? JSON.stringify(v) : String(v))
   return h(
     'div',
     {},
@@ -429,10 +443,7 @@ function describeStatus(status) {
     h(
       'dl',
       {},
-      items.flatMap(([name, v]) => [
-        h('dt', {}, name),
-        h('dd', {}, /At$|Since$/.test(name) ? formatTime(v) : value(v)),
-      ]),
+      items.flatMap(([name, v]) => [h('dt', {}, name), h('dd', {}, describeField(name, v))]),
     ),
   )
 }

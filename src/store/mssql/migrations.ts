@@ -191,6 +191,39 @@ export const migrations: readonly Migration[] = [
       createIndex('pending_events', 'IX_pending_events_since', 'pending_since'),
     ],
   },
+  {
+    version: 3,
+    description: 'event status and read-your-own-writes: event_log, pending events by eventId, applied_offsets',
+    statements: [
+      // One row per Kafka record of a state event, appended without a uniqueness check (a redelivery adds a row;
+      // lookups take the first), pruned after EVENT_LOG_RETENTION, oldest first. Clustered on logged_at, so rows
+      // are appended at the end and pruned from the start; eventIds are found through a nonclustered index.
+      createTable(
+        'event_log',
+        `${text('event_log', 'event_id', 100, 'NOT NULL')},
+  ${text('event_log', 'entity_table', 20, 'NOT NULL')},
+  ${text('event_log', 'entity_key', 100, 'NOT NULL')},
+  event_ts DATETIME2(3) NOT NULL,
+  ${text('event_log', 'source_topic', 255, 'NOT NULL')},
+  source_partition INT NOT NULL,
+  source_offset BIGINT NOT NULL,
+  logged_at DATETIME2(3) NOT NULL CONSTRAINT DF_event_log_logged_at DEFAULT SYSUTCDATETIME()`,
+      ),
+      `IF INDEXPROPERTY(OBJECT_ID(N'event_log'), N'IX_event_log_logged_at', 'IndexID') IS NULL
+  CREATE CLUSTERED INDEX IX_event_log_logged_at ON event_log (logged_at)`,
+      createIndex('event_log', 'IX_event_log_event_id', 'event_id'),
+      createIndex('pending_events', 'IX_pending_events_event_id', 'event_id'),
+      // Nonclustered key: source_topic may take 1,020 bytes, past the 900 of a clustered key.
+      createTable(
+        'applied_offsets',
+        `${text('applied_offsets', 'source_topic', 255, 'NOT NULL')},
+  source_partition INT NOT NULL,
+  source_offset BIGINT NOT NULL,
+  updated_at DATETIME2(3) NOT NULL CONSTRAINT DF_applied_offsets_updated_at DEFAULT SYSUTCDATETIME(),
+  CONSTRAINT PK_applied_offsets PRIMARY KEY NONCLUSTERED (source_topic, source_partition)`,
+      ),
+    ],
+  },
 ]
 
 // Shorter than tedious's 30 s request timeout, so a lock that is not granted is reported as such (and retried)

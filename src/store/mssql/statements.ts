@@ -9,6 +9,7 @@ import {
   chunks,
   type DeltaRow,
   type InventoryChange,
+  type LogRow,
   type OrderRow,
   orderParent,
   type PaymentRow,
@@ -64,6 +65,8 @@ interface Shape<R> {
   readonly columns: readonly Column<R>[]
   /** The WHEN clauses (and OUTPUT) after ON. */
   readonly actions: string
+  /** A plain INSERT … VALUES instead of a MERGE (key and actions unused). */
+  readonly append?: boolean
 }
 
 const insert = (names: readonly string[]) =>
@@ -148,6 +151,38 @@ const pending: Shape<OrderRow> = {
   actions: insert(pendingColumns.map(c => c.name)),
 }
 
+// A plain INSERT (no MERGE, no uniqueness check): a redelivery adds a row, lookups take the first.
+const eventLogColumns: Column<LogRow>[] = [
+  text('event_id', 100, r => r.eventId),
+  text('entity_table', 20, r => r.table),
+  text('entity_key', 100, r => r.key),
+  time('event_ts', r => r.eventTs),
+  ...sourceColumns<LogRow>(),
+]
+const eventLog: Shape<LogRow> = {
+  table: 'event_log',
+  key: [],
+  columns: eventLogColumns,
+  actions: '',
+  append: true,
+}
+
+// Only a greater offset updates: a batch of a revoked partition that commits after the new owner's never moves
+// the mark back.
+const processedColumns: Column<Source>[] = [
+  text('source_topic', 255, r => r.topic),
+  int32('source_partition', r => r.partition),
+  int64('source_offset', r => r.offset),
+]
+const processed: Shape<Source> = {
+  table: 'applied_offsets',
+  key: ['source_topic', 'source_partition'],
+  columns: processedColumns,
+  actions: `WHEN MATCHED AND t.source_offset < s.source_offset THEN
+  UPDATE SET source_offset = s.source_offset, updated_at = SYSUTCDATETIME()
+${insert(processedColumns.map(c => c.name))}`,
+}
+
 // The summed delta travels as BIGINT: a sum past INT then fails as an overflow converting into the INT column
 // (8115), the same error a running total past INT gets, rather than as a parameter tedious refuses.
 const inventoryColumns: Column<InventoryChange>[] = [
@@ -185,7 +220,9 @@ function mergeText(s: Shape<never>, rows: number): string {
   const names = s.columns.map(c => c.name)
   let n = 0
   const tuples = Array.from({ length: rows }, () => `(${names.map(() => `@${++n}`).join(', ')})`)
-  const text = `MERGE INTO ${s.table} WITH (UPDLOCK, HOLDLOCK) AS t
+  const text = s.append
+    ? `INSERT INTO ${s.table} (${names.join(', ')})\nVALUES ${tuples.join(', ')};`
+    : `MERGE INTO ${s.table} WITH (UPDLOCK, HOLDLOCK) AS t
 USING (VALUES ${tuples.join(', ')}) AS s (${names.join(', ')})
 ON ${(typeof s.key === 'string' ? [s.key] : s.key).map(k => `t.${k} = s.${k}`).join(' AND ')}
 ${s.actions};`
@@ -207,6 +244,11 @@ export const statements: Statements = {
   insertLedger: rows => build<DeltaRow, { event_id: string }>(ledger, rows),
   upsertInventory: rows => build(inventory, rows),
   insertPending: rows => build(pending, rows),
+  insertEventLog: rows => build(eventLog, rows),
+  markProcessed: rows => build(processed, rows),
   deleteReturns: 'output',
   rowCap: 'top',
+  // The oldest rows come first in the clustered index on logged_at.
+  pruneEventLog: (before, limit) =>
+    CompiledQuery.raw('DELETE TOP (@1) FROM event_log WHERE logged_at < @2;', [limit, before]),
 }

@@ -91,6 +91,32 @@ export const migrations: readonly Migration[] = [
       'CREATE INDEX "IX_pending_events_since" ON pending_events (pending_since)',
     ],
   },
+  {
+    version: 3,
+    description: 'event status and read-your-own-writes: event_log, pending events by eventId, applied_offsets',
+    statements: [
+      // One row per Kafka record of a state event, appended without a uniqueness check (a redelivery adds a row;
+      // lookups take the first), pruned after EVENT_LOG_RETENTION. logged_at grows with the table's physical
+      // order, so a BRIN index finds the oldest rows at a fraction of a B-tree's cost per insert; autosummarize
+      // has autovacuum summarise each block range once filled, so the prune never rescans the whole recent tail.
+      `CREATE TABLE event_log (
+        event_id VARCHAR(100) NOT NULL,
+        entity_table VARCHAR(20) NOT NULL,
+        entity_key VARCHAR(100) NOT NULL,
+        event_ts timestamptz(3) NOT NULL,
+        ${sourceColumns},
+        logged_at timestamptz(3) NOT NULL DEFAULT now()
+      )`,
+      'CREATE INDEX "IX_event_log_event_id" ON event_log (event_id)',
+      'CREATE INDEX "IX_event_log_logged_at" ON event_log USING brin (logged_at) WITH (autosummarize = on)',
+      'CREATE INDEX "IX_pending_events_event_id" ON pending_events (event_id)',
+      `CREATE TABLE applied_offsets (
+        ${sourceColumns},
+        updated_at timestamptz(3) NOT NULL DEFAULT now(),
+        PRIMARY KEY (source_topic, source_partition)
+      )`,
+    ],
+  },
 ]
 
 // An arbitrary constant naming "the schema of this pipeline" among advisory locks of the database.

@@ -6,6 +6,7 @@ import { CompiledQuery } from 'kysely'
 import {
   type DeltaRow,
   type InventoryChange,
+  type LogRow,
   type OrderRow,
   orderParent,
   type PaymentRow,
@@ -65,13 +66,23 @@ interface Shape<R> {
   readonly columns: readonly Column<R>[]
 }
 
+/**
+ * A state table's upsert. It also appends every input row to event_log, in the same statement and from the same
+ * arrays (a data-modifying CTE): logging the batch's winners then costs no parameter of its own.
+ */
 function upsertShape<R extends { eventId: string; eventTs: string; source: Source }>(
   table: string,
   key: string,
   dataColumns: readonly Column<R>[],
 ): Shape<R> {
   const columns = [...dataColumns, ...stampColumns<R>()]
-  return { text: insertFromArrays(table, columns, newerWins(table, key, columns)), columns }
+  const names = columns.map(c => c.name).join(', ')
+  const arrays = columns.map((c, i) => `$${i + 1}::${c.type}[]`).join(', ')
+  const text = `WITH input AS (SELECT * FROM unnest(${arrays}) AS i (${names})),
+  logged AS (INSERT INTO event_log (event_id, entity_table, entity_key, event_ts, source_topic, source_partition, source_offset)
+    SELECT event_id, '${table}', ${key}, event_ts, source_topic, source_partition, source_offset FROM input)
+INSERT INTO ${table} (${names}) SELECT * FROM input ${newerWins(table, key, columns)}`
+  return { text, columns }
 }
 
 const users = upsertShape<UserRow>('users', 'user_id', [
@@ -130,6 +141,36 @@ const pending: Shape<OrderRow> = {
   ),
 }
 
+const eventLogColumns: Column<LogRow>[] = [
+  col('event_id', 'varchar', r => r.eventId),
+  col('entity_table', 'varchar', r => r.table),
+  col('entity_key', 'varchar', r => r.key),
+  col('event_ts', 'timestamptz', r => r.eventTs),
+  ...sourceColumns<LogRow>(),
+]
+// A plain append: no uniqueness check (the costly part of ON CONFLICT); a redelivery adds a row, lookups take
+// the first.
+const eventLog: Shape<LogRow> = {
+  columns: eventLogColumns,
+  text: insertFromArrays('event_log', eventLogColumns, ''),
+}
+
+const processedColumns: Column<Source>[] = [
+  col('source_topic', 'varchar', r => r.topic),
+  col('source_partition', 'int', r => r.partition),
+  col('source_offset', 'bigint', r => r.offset.toString()),
+]
+// GREATEST: a batch of a revoked partition that commits after the new owner's never moves the mark back.
+const processed: Shape<Source> = {
+  columns: processedColumns,
+  text: insertFromArrays(
+    'applied_offsets',
+    processedColumns,
+    `ON CONFLICT (source_topic, source_partition) DO UPDATE SET
+      source_offset = GREATEST(applied_offsets.source_offset, excluded.source_offset), updated_at = now()`,
+  ),
+}
+
 // The summed delta travels as bigint so that a sum beyond INT fails as an overflow on the column (22003), the
 // same error a running total past INT gets, instead of failing to parse as the array's element type.
 const inventoryColumns: Column<InventoryChange>[] = [
@@ -178,7 +219,7 @@ const storedUsers = 'SELECT user_id FROM users WHERE user_id = ANY($1::varchar[]
 
 /** Statement name of each fixed text, for the pool's clients (driver.ts) to run it as a prepared statement. */
 export const preparedNames: ReadonlyMap<string, string> = new Map([
-  ...[users, orders, payments, ledger, inventory, pending].map((shape, i): [string, string] => [
+  ...[users, orders, payments, ledger, inventory, pending, eventLog, processed].map((shape, i): [string, string] => [
     shape.text,
     `ep_write_${i}`,
   ]),
@@ -194,8 +235,17 @@ export const statements: Statements = {
   insertLedger: rows => build<DeltaRow, { event_id: string }>(ledger, rows),
   upsertInventory: rows => build(inventory, rows),
   insertPending: rows => build(pending, rows),
+  insertEventLog: rows => build(eventLog, rows),
+  markProcessed: rows => build(processed, rows),
   deleteReturns: 'returning',
   rowCap: 'limit',
+  upsertsLog: true,
+  // The BRIN index finds the old block ranges; the rows go by their physical address (event_id is not unique).
+  pruneEventLog: (before, limit) =>
+    CompiledQuery.raw(
+      'DELETE FROM event_log WHERE ctid = ANY(ARRAY(SELECT ctid FROM event_log WHERE logged_at < $1 LIMIT $2))',
+      [before, limit],
+    ),
   byKeys: {
     takePendingOfUsers: keys => CompiledQuery.raw(takePendingOfUsers, [keys]),
     storedUsers: keys => CompiledQuery.raw(storedUsers, [keys]),

@@ -126,6 +126,35 @@ export const migrations: readonly Migration[] = [
       'CREATE INDEX IX_pending_events_since ON pending_events (pending_since)',
     ],
   },
+  {
+    version: 3,
+    description: 'event status and read-your-own-writes: event_log, pending events by eventId, applied_offsets',
+    statements: [
+      // One row per Kafka record of a state event, appended in time order (a rowid table: no uniqueness check, a
+      // redelivery adds a row and lookups take the first) and pruned from its start (rowid order) past
+      // EVENT_LOG_RETENTION, so logged_at needs no index. No length CHECKs: every value was checked by the state
+      // table or pending row of the same transaction.
+      `CREATE TABLE event_log (
+        event_id TEXT NOT NULL,
+        entity_table TEXT NOT NULL,
+        entity_key TEXT NOT NULL,
+        event_ts TEXT NOT NULL,
+        source_topic TEXT NOT NULL,
+        source_partition INTEGER NOT NULL,
+        source_offset INTEGER NOT NULL,
+        logged_at TEXT NOT NULL DEFAULT ${now}
+      ) STRICT`,
+      'CREATE INDEX IX_event_log_event_id ON event_log (event_id)',
+      'CREATE INDEX IX_pending_events_event_id ON pending_events (event_id)',
+      `CREATE TABLE applied_offsets (
+        source_topic TEXT NOT NULL,
+        source_partition INTEGER NOT NULL,
+        source_offset INTEGER NOT NULL,
+        updated_at TEXT NOT NULL DEFAULT ${now},
+        PRIMARY KEY (source_topic, source_partition)
+      ) STRICT, WITHOUT ROWID`,
+    ],
+  },
 ]
 
 /** Runs inside the store's write transaction, which is BEGIN IMMEDIATE: that is the migration lock. */

@@ -6,6 +6,7 @@ import {
   chunks,
   type DeltaRow,
   type InventoryChange,
+  type LogRow,
   type OrderRow,
   orderParent,
   type PaymentRow,
@@ -105,6 +106,23 @@ const pending: Shape<OrderRow> = {
   ],
 }
 
+// A plain append (a redelivery adds a row; lookups take the first).
+const eventLog: Shape<LogRow> = {
+  table: 'event_log',
+  columns: ['event_id', 'entity_table', 'entity_key', 'event_ts', ...sourceColumns],
+  tail: '',
+  params: r => [r.eventId, r.table, r.key, r.eventTs, ...source(r.source)],
+}
+
+// max(): a batch of a revoked partition that commits after the new owner's never moves the mark back.
+const processed: Shape<Source> = {
+  table: 'applied_offsets',
+  columns: [...sourceColumns],
+  tail: `ON CONFLICT (source_topic, source_partition) DO UPDATE SET
+    source_offset = max(applied_offsets.source_offset, excluded.source_offset), updated_at = ${now}`,
+  params: source,
+}
+
 const inventory: Shape<InventoryChange> = {
   table: 'inventory',
   columns: ['sku', 'quantity', 'last_adjusted_at', ...sourceColumns],
@@ -144,6 +162,14 @@ export const statements: Statements = {
   insertLedger: rows => build<DeltaRow, { event_id: string }>(ledger, rows),
   upsertInventory: rows => build(inventory, rows),
   insertPending: rows => build(pending, rows),
+  insertEventLog: rows => build(eventLog, rows),
+  markProcessed: rows => build(processed, rows),
   deleteReturns: 'returning',
   rowCap: 'limit',
+  // Rows are appended in time order: the oldest are the first by rowid, and logged_at needs no index.
+  pruneEventLog: (before, limit) =>
+    CompiledQuery.raw(
+      'DELETE FROM event_log WHERE rowid IN (SELECT rowid FROM event_log ORDER BY rowid LIMIT ?) AND logged_at < ?',
+      [limit, before],
+    ),
 }

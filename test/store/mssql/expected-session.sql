@@ -194,6 +194,40 @@ IF INDEXPROPERTY(OBJECT_ID(N'pending_events'), N'IX_pending_events_since', 'Inde
 -- events (@1 int)
 insert into "schema_migrations" ("version") values (@1)
 
+-- events
+IF OBJECT_ID(N'event_log', N'U') IS NULL CREATE TABLE event_log (
+  event_id VARCHAR(400) COLLATE Latin1_General_100_BIN2_UTF8 NOT NULL CONSTRAINT CK_event_log_event_id_len CHECK (LEN(event_id + '.') <= 101),
+  entity_table VARCHAR(80) COLLATE Latin1_General_100_BIN2_UTF8 NOT NULL CONSTRAINT CK_event_log_entity_table_len CHECK (LEN(entity_table + '.') <= 21),
+  entity_key VARCHAR(400) COLLATE Latin1_General_100_BIN2_UTF8 NOT NULL CONSTRAINT CK_event_log_entity_key_len CHECK (LEN(entity_key + '.') <= 101),
+  event_ts DATETIME2(3) NOT NULL,
+  source_topic VARCHAR(1020) COLLATE Latin1_General_100_BIN2_UTF8 NOT NULL CONSTRAINT CK_event_log_source_topic_len CHECK (LEN(source_topic + '.') <= 256),
+  source_partition INT NOT NULL,
+  source_offset BIGINT NOT NULL,
+  logged_at DATETIME2(3) NOT NULL CONSTRAINT DF_event_log_logged_at DEFAULT SYSUTCDATETIME()
+)
+
+-- events
+IF INDEXPROPERTY(OBJECT_ID(N'event_log'), N'IX_event_log_logged_at', 'IndexID') IS NULL
+  CREATE CLUSTERED INDEX IX_event_log_logged_at ON event_log (logged_at)
+
+-- events
+IF INDEXPROPERTY(OBJECT_ID(N'event_log'), N'IX_event_log_event_id', 'IndexID') IS NULL CREATE INDEX IX_event_log_event_id ON event_log (event_id)
+
+-- events
+IF INDEXPROPERTY(OBJECT_ID(N'pending_events'), N'IX_pending_events_event_id', 'IndexID') IS NULL CREATE INDEX IX_pending_events_event_id ON pending_events (event_id)
+
+-- events
+IF OBJECT_ID(N'applied_offsets', N'U') IS NULL CREATE TABLE applied_offsets (
+  source_topic VARCHAR(1020) COLLATE Latin1_General_100_BIN2_UTF8 NOT NULL CONSTRAINT CK_applied_offsets_source_topic_len CHECK (LEN(source_topic + '.') <= 256),
+  source_partition INT NOT NULL,
+  source_offset BIGINT NOT NULL,
+  updated_at DATETIME2(3) NOT NULL CONSTRAINT DF_applied_offsets_updated_at DEFAULT SYSUTCDATETIME(),
+  CONSTRAINT PK_applied_offsets PRIMARY KEY NONCLUSTERED (source_topic, source_partition)
+)
+
+-- events (@1 int)
+insert into "schema_migrations" ("version") values (@1)
+
 -- events: COMMIT TRANSACTION (a tedious transaction manager request)
 
 -- events
@@ -259,6 +293,20 @@ WHEN NOT MATCHED BY TARGET THEN
   INSERT (sku, quantity, last_adjusted_at, source_topic, source_partition, source_offset)
   VALUES (s.sku, s.quantity, s.last_adjusted_at, s.source_topic, s.source_partition, s.source_offset);
 
+-- events (@1 varchar(400), @2 varchar(80), @3 varchar(400), @4 datetime2(3), @5 varchar(1020), @6 int, @7 bigint, @8 varchar(400), @9 varchar(80), @10 varchar(400), @11 datetime2(3), @12 varchar(1020), @13 int, @14 bigint, @15 varchar(400), @16 varchar(80), @17 varchar(400), @18 datetime2(3), @19 varchar(1020), @20 int, @21 bigint, @22 varchar(400), @23 varchar(80), @24 varchar(400), @25 datetime2(3), @26 varchar(1020), @27 int, @28 bigint)
+INSERT INTO event_log (event_id, entity_table, entity_key, event_ts, source_topic, source_partition, source_offset)
+VALUES (@1, @2, @3, @4, @5, @6, @7), (@8, @9, @10, @11, @12, @13, @14), (@15, @16, @17, @18, @19, @20, @21), (@22, @23, @24, @25, @26, @27, @28);
+
+-- events (@1 varchar(1020), @2 int, @3 bigint)
+MERGE INTO applied_offsets WITH (UPDLOCK, HOLDLOCK) AS t
+USING (VALUES (@1, @2, @3)) AS s (source_topic, source_partition, source_offset)
+ON t.source_topic = s.source_topic AND t.source_partition = s.source_partition
+WHEN MATCHED AND t.source_offset < s.source_offset THEN
+  UPDATE SET source_offset = s.source_offset, updated_at = SYSUTCDATETIME()
+WHEN NOT MATCHED BY TARGET THEN
+  INSERT (source_topic, source_partition, source_offset)
+  VALUES (s.source_topic, s.source_partition, s.source_offset);
+
 -- events: COMMIT TRANSACTION (a tedious transaction manager request)
 
 -- events
@@ -290,6 +338,36 @@ select 1
 
 -- events (@1 varchar(8000))
 select "sku", "quantity", "last_adjusted_at" from "inventory" where "sku" = @1
+
+-- events
+select 1
+
+-- events (@1 varchar(8000))
+select top(1) "entity_table", "entity_key", "event_ts", "source_topic", "source_partition", "source_offset" from "event_log" where "event_id" = @1 order by "logged_at", "source_offset"
+
+-- events
+select 1
+
+-- events
+select 1
+
+-- events (@1 varchar(8000))
+select top(10) "source_topic", "source_partition", "source_offset", "event_key", "parent_table", "parent_key", "constraint_name", "pending_since" from "pending_events" where "event_id" = @1 order by "pending_since", "source_partition", "source_offset"
+
+-- events (@1 varchar(8000))
+select "sku", "delta", "source_topic", "source_partition", "source_offset", "applied_at" from "inventory_ledger" where "event_id" = @1
+
+-- events
+select 1
+
+-- events (@1 varchar(8000))
+select "source_partition", "source_offset" from "applied_offsets" where "source_topic" = @1
+
+-- events
+select 1
+
+-- events (@1 int, @2 varchar(8000))
+DELETE TOP (@1) FROM event_log WHERE logged_at < @2;
 
 -- events
 select 1

@@ -49,8 +49,12 @@ describe('mssql store, offline', () => {
     server.respond = happy
     const store = open(t, server)
     await store.migrate()
+    const events = batch()
     assert.deepEqual(
-      await store.applyBatch(batch()),
+      await store.applyBatch(
+        events,
+        events.map(e => e.source),
+      ),
       outcome({ upserts: 4, stale: 0, deltasApplied: 2, deltasDuplicate: 0 }),
     )
     await store.getUser('u1')
@@ -58,6 +62,9 @@ describe('mssql store, offline', () => {
     await store.getOrder('o1')
     await store.getPayment('o1')
     await store.getInventory('s1')
+    await store.eventFacts('e-3')
+    await store.appliedOffsets('events')
+    await store.pruneEventLog('2025-01-01T00:00:00.000Z', 5000)
     await store.ping()
     const transcript = `${server.transcript.join('\n\n')}\n`
     // UPDATE_EXPECTED_SQL=1 rewrites the file after a deliberate change; review its diff like code.
@@ -89,7 +96,13 @@ describe('mssql store, offline', () => {
       // VARCHAR(MAX) (a pending event's payload) has no length to check.
       assert.equal(s.match(/ VARCHAR\(\d/g)?.length, s.match(/_len CHECK/g)?.length, s)
     }
-    assert.equal(text.filter(s => /^MERGE INTO \w+ WITH \(UPDLOCK, HOLDLOCK\) AS t\n/.test(s)).length, 5)
+    assert.equal(text.filter(s => /^MERGE INTO \w+ WITH \(UPDLOCK, HOLDLOCK\) AS t\n/.test(s)).length, 6)
+    // The event log is appended to, one INSERT for the batch's four state events; the applied offset only rises.
+    assert.equal(text.filter(s => s.startsWith('INSERT INTO event_log (')).length, 1)
+    assert.match(
+      text.find(s => s.startsWith('MERGE INTO applied_offsets')) ?? '',
+      /WHEN MATCHED AND t\.source_offset < s\.source_offset THEN/,
+    )
     for (const name of ['FK_Orders_Users', 'IX_orders_user_id', 'IX_orders_created_at']) {
       assert.ok(
         text.some(s => s.includes(name)),
@@ -101,7 +114,9 @@ describe('mssql store, offline', () => {
   it('applies the steps of a migration once', async t => {
     const server = new FakeServer()
     server.respond = r =>
-      r.sql === 'select "version" from "schema_migrations"' ? { rows: [{ version: 1 }, { version: 2 }] } : undefined
+      r.sql === 'select "version" from "schema_migrations"'
+        ? { rows: [{ version: 1 }, { version: 2 }, { version: 3 }] }
+        : undefined
     await open(t, server).migrate()
     assert.deepEqual(
       server.statements().map(r => r.sql.split('\n')[0]),

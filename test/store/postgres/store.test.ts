@@ -45,11 +45,58 @@ describe('postgres store specifics', () => {
          UNION ALL SELECT indexname FROM pg_indexes WHERE indexname LIKE 'IX_orders_%' ORDER BY 1`,
       ),
     ]).finally(() => client.end())
-    assert.deepEqual(versions.rows, [{ version: 1 }, { version: 2 }])
+    assert.deepEqual(versions.rows, [{ version: 1 }, { version: 2 }, { version: 3 }])
     assert.deepEqual(
       names.rows.map(r => r.name),
       ['FK_Orders_Users', 'IX_orders_created_at', 'IX_orders_user_id'],
     )
+  })
+
+  it('writes the event log and the applied offsets in the batch, as the rows say', async t => {
+    const url = await postgresDatabase(t)
+    const store = await openStore(t, { engine: 'postgres', url })
+    const batch = sourced(
+      userCreated({ userId: 'u1' }, { eventId: 'log-1' }),
+      orderPlaced({ orderId: 'o1', userId: 'u1' }, { eventId: 'log-2' }),
+    )
+    await store.applyBatch(
+      batch,
+      batch.map(e => e.source),
+    )
+    // A redelivery appends a second row for the eventId (no uniqueness check); lookups take the first.
+    await store.applyBatch([{ ...batch[0]!, source: { ...batch[0]!.source, offset: 10_000n } }])
+    const client = new pg.Client({ connectionString: url })
+    await client.connect()
+    const [log, offsets, indexes] = await Promise.all([
+      client.query(
+        'SELECT event_id, entity_table, entity_key, source_offset::text AS o FROM event_log ORDER BY event_id, source_offset',
+      ),
+      client.query('SELECT source_topic, source_partition, source_offset::text AS o FROM applied_offsets'),
+      client.query(
+        `SELECT indexname AS name FROM pg_indexes WHERE tablename IN ('event_log', 'pending_events', 'applied_offsets')
+         ORDER BY 1`,
+      ),
+    ]).finally(() => client.end())
+    const [first, second] = batch.map(e => e.source.offset.toString())
+    assert.deepEqual(log.rows, [
+      { event_id: 'log-1', entity_table: 'users', entity_key: 'u1', o: first },
+      { event_id: 'log-1', entity_table: 'users', entity_key: 'u1', o: '10000' },
+      { event_id: 'log-2', entity_table: 'orders', entity_key: 'o1', o: second },
+    ])
+    assert.deepEqual(offsets.rows, [{ source_topic: 'events', source_partition: 0, o: second }])
+    assert.deepEqual(
+      indexes.rows.map(r => r.name),
+      [
+        'IX_event_log_event_id',
+        'IX_event_log_logged_at',
+        'IX_pending_events_event_id',
+        'IX_pending_events_parent',
+        'IX_pending_events_since',
+        'applied_offsets_pkey',
+        'pending_events_pkey',
+      ],
+    )
+    assert.equal((await store.eventFacts('log-1')).logged?.source.offset.toString(), first)
   })
 
   it('applies a pending order whose user another member stored after the order was found missing', async t => {

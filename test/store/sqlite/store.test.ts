@@ -58,12 +58,32 @@ describe('sqlite store specifics', () => {
         .prepare('SELECT version FROM schema_migrations')
         .all()
         .map(r => r['version']),
-      [1, 2],
+      [1, 2, 3],
+    )
+    const batch = sourced(
+      userCreated({ userId: 'u1' }, { eventId: 'log-1' }),
+      orderPlaced({ orderId: 'o1', userId: 'u1', total: 0.1 }, { eventId: 'log-2' }),
     )
     await store.applyBatch(
-      sourced(userCreated({ userId: 'u1' }), orderPlaced({ orderId: 'o1', userId: 'u1', total: 0.1 })),
+      batch,
+      batch.map(e => e.source),
     )
     assert.equal(raw.prepare('SELECT total FROM orders').get()?.['total'], '0.10')
+    // The event log and the applied offset, written by the batch's transaction, as the rows say.
+    assert.deepEqual(
+      raw
+        .prepare('SELECT event_id, entity_table, entity_key FROM event_log ORDER BY event_id')
+        .all()
+        .map(r => ({ ...r })),
+      [
+        { event_id: 'log-1', entity_table: 'users', entity_key: 'u1' },
+        { event_id: 'log-2', entity_table: 'orders', entity_key: 'o1' },
+      ],
+    )
+    assert.deepEqual(
+      { ...raw.prepare('SELECT source_topic, source_partition, source_offset FROM applied_offsets').get() },
+      { source_topic: 'events', source_partition: 0, source_offset: Number(batch[1]!.source.offset) },
+    )
   })
 
   it('reports a write lock held too long by another process as retryable DB_UNAVAILABLE', async t => {

@@ -1,0 +1,181 @@
+// The status of one eventId, for GET /events/{eventId} on the read API and `pipeline event <eventId>`: what
+// became of it, decided by a pure function (decideStatus) from what the store and the DLQ say about it.
+//
+//   applied        its row holds it (state events), or the inventory ledger has it (deltas)
+//   superseded     the row it was for holds a newer event by (timestamp, Kafka offset)
+//   pending        it waits in pending_events for its parent
+//   dead-lettered  the DLQ holds it (and nothing above is true)
+//   unknown        none of these: never seen, or older than EVENT_LOG_RETENTION, or its DLQ entry was removed
+//
+// A state event's table and key come from event_log (written in its batch's transaction, kept for
+// EVENT_LOG_RETENTION); the row tells whether it still holds the event, and which event replaced it.
+import type { DeadLetter } from '../dlq/index.ts'
+import { PipelineError } from '../errors.ts'
+import type { EventType } from '../events/index.ts'
+import { type EventFacts, newer, type Source, type StateTable, type Store } from '../store/index.ts'
+
+/** A Kafka position as answers show it: the offset as a decimal string (offsets are 64-bit). */
+export interface Position {
+  readonly topic: string
+  readonly partition: number
+  readonly offset: string
+}
+
+export interface DeadLetterView {
+  readonly code: string
+  readonly message: string
+  readonly failedAt: string
+  /** Which role dead-lettered it: the consumer (a Kafka record) or the producer (a refused request). */
+  readonly source: 'consumer' | 'producer'
+  /** Null for a request the producer refused: it never reached Kafka. */
+  readonly position: Position | null
+}
+
+interface Common {
+  readonly eventId: string
+  /** Entries the DLQ holds for this eventId even so (a delta re-sent with another payload is refused). */
+  readonly deadLetters?: readonly DeadLetterView[]
+}
+
+interface Where {
+  readonly type: EventType
+  readonly table: string
+  readonly key: string
+  /** The Kafka record of this event: the one that holds the row (applied), or the first one seen. */
+  readonly position: Position
+}
+
+export type EventStatus =
+  | (Common & Where & { readonly status: 'applied'; readonly at: string })
+  | (Common &
+      Where & {
+        readonly status: 'superseded'
+        readonly by: { readonly eventId: string; readonly timestamp: string; readonly position: Position }
+      })
+  | (Common &
+      Where & {
+        readonly status: 'pending'
+        readonly waitingFor: { readonly table: string; readonly key: string; readonly constraint: string }
+        readonly since: string
+        /** Kafka records of this eventId waiting (a redelivered record is pending once per position). */
+        readonly records: number
+      })
+  | (Common & { readonly status: 'dead-lettered'; readonly deadLetters: readonly DeadLetterView[] })
+  | (Common & { readonly status: 'unknown'; readonly lastSeen?: Where })
+
+export type StatusWord = EventStatus['status']
+
+const typeOfTable: Readonly<Record<StateTable, EventType>> = {
+  users: 'UserCreated',
+  orders: 'OrderPlaced',
+  payments: 'PaymentSettled',
+}
+
+const position = (s: Source): Position => ({ topic: s.topic, partition: s.partition, offset: s.offset.toString() })
+
+function viewOf(letter: DeadLetter): DeadLetterView {
+  const at =
+    letter.topic === null || letter.partition === null || letter.offset === null
+      ? null
+      : { topic: letter.topic, partition: letter.partition, offset: letter.offset }
+  return {
+    code: letter.error.code,
+    message: letter.error.message,
+    failedAt: letter.failedAt,
+    source: letter.source,
+    position: at,
+  }
+}
+
+/**
+ * The status of `eventId` from the store's facts and its DLQ entries; undefined when the facts do not decide
+ * and the DLQ could not be read (`deadLetters` undefined). The store's answer wins over the DLQ's: a row
+ * holding the event, or a pending row, is what the event did last.
+ */
+export function decideStatus(
+  eventId: string,
+  facts: EventFacts,
+  deadLetters: readonly DeadLetter[] | undefined,
+): EventStatus | undefined {
+  const letters = deadLetters === undefined || deadLetters.length === 0 ? undefined : deadLetters.map(viewOf)
+  const also = letters === undefined ? {} : { deadLetters: letters }
+  const { logged, row, pending, ledger } = facts
+  const where: Where | undefined =
+    logged === undefined
+      ? undefined
+      : { type: typeOfTable[logged.table], table: logged.table, key: logged.key, position: position(logged.source) }
+
+  if (where !== undefined && row !== undefined && row.eventId === eventId) {
+    return { eventId, status: 'applied', ...where, position: position(row.source), at: row.updatedAt, ...also }
+  }
+  const [first] = pending
+  if (first !== undefined) {
+    return {
+      eventId,
+      status: 'pending',
+      type: where?.type ?? 'OrderPlaced',
+      table: where?.table ?? 'orders',
+      key: first.key,
+      position: position(first.source),
+      waitingFor: { table: first.parentTable, key: first.parentKey, constraint: first.constraint },
+      since: first.pendingSince,
+      records: pending.length,
+      ...also,
+    }
+  }
+  if (where !== undefined && logged !== undefined && row !== undefined) {
+    const mine = { eventId, eventTs: logged.eventTs, source: logged.source }
+    if (newer(row, mine)) {
+      return {
+        eventId,
+        status: 'superseded',
+        ...where,
+        by: { eventId: row.eventId, timestamp: row.eventTs, position: position(row.source) },
+        ...also,
+      }
+    }
+  }
+  if (ledger !== undefined) {
+    return {
+      eventId,
+      status: 'applied',
+      type: 'InventoryAdjusted',
+      table: 'inventory',
+      key: ledger.sku,
+      position: position(ledger.source),
+      at: ledger.appliedAt,
+      ...also,
+    }
+  }
+  if (deadLetters === undefined) return undefined
+  if (letters !== undefined) return { eventId, status: 'dead-lettered', deadLetters: letters }
+  return where === undefined ? { eventId, status: 'unknown' } : { eventId, status: 'unknown', lastSeen: where }
+}
+
+export interface EventStatusSources {
+  readonly store: Pick<Store, 'eventFacts'>
+  /** The DLQ entries of an eventId, found without scanning the list (DeadLetterQueue.findByEventId). */
+  readonly deadLetters: (eventId: string) => Promise<readonly DeadLetter[]>
+}
+
+/**
+ * Looks the event up in the store and the DLQ at once. A DLQ that cannot be read matters only when the store
+ * does not decide: then the error is DLQ_UNAVAILABLE (retryable, 503).
+ */
+export async function eventStatus(eventId: string, sources: EventStatusSources): Promise<EventStatus> {
+  const [facts, letters] = await Promise.all([
+    sources.store.eventFacts(eventId),
+    sources.deadLetters(eventId).then(
+      found => ({ found }),
+      (error: unknown) => ({ error }),
+    ),
+  ])
+  const status = decideStatus(eventId, facts, 'found' in letters ? letters.found : undefined)
+  if (status !== undefined) return status
+  const cause = 'error' in letters ? letters.error : undefined
+  throw new PipelineError(
+    'DLQ_UNAVAILABLE',
+    `the dead-letter queue could not be read, and the store does not know eventId ${JSON.stringify(eventId)}`,
+    { cause },
+  )
+}

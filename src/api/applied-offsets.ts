@@ -1,0 +1,152 @@
+// The applied offsets as the read API knows them, kept in memory so that reads add no query of their own:
+//   - while reads come, one shared query refreshes them at most every `refreshMs`; a read takes the value in
+//     memory (refreshed in the background) unless it is older than `staleMs`, then it waits for the next query;
+//   - a read whose ?after= is not covered yet waits; a poll, running only while someone waits, re-reads the
+//     offsets every `refreshMs` and wakes each waiter its value covers.
+// Every value handed out comes from a query that completed before it was handed out. Offsets only grow, so a
+// data query started afterwards sees at least what that value says: the header is a true lower bound.
+import { covers, type Offsets } from './after.ts'
+
+/** Time between polls after a failed query. */
+export const failedPollMs = 100
+
+export interface AppliedOffsetsOptions {
+  /** One query of the applied offsets. */
+  readonly read: () => Promise<Offsets>
+  /** Least time between two queries (default 5 ms). */
+  readonly refreshMs?: number
+  /** A value older than this is not handed out; the caller waits for a fresh one (default 100 ms). */
+  readonly staleMs?: number
+  /** Most reads waiting at once; one more is told `busy`. */
+  readonly maxWaiters: number
+  /** Told of a failed poll; the waiters go on waiting until their time is up. */
+  readonly onPollError?: (error: unknown) => void
+  readonly now?: () => number
+}
+
+export type WaitOutcome =
+  | { readonly kind: 'covered'; readonly offsets: Offsets }
+  | { readonly kind: 'timeout'; readonly offsets: Offsets }
+  | { readonly kind: 'busy'; readonly offsets: Offsets }
+
+interface Waiter {
+  readonly wanted: Offsets
+  settle(outcome: WaitOutcome): void
+}
+
+export class AppliedOffsets {
+  readonly #options: AppliedOffsetsOptions
+  readonly #refreshMs: number
+  readonly #staleMs: number
+  readonly #now: () => number
+  #value: Offsets | undefined
+  /** When the query behind #value started. */
+  #readAt = Number.NEGATIVE_INFINITY
+  /** When the last query started, and whether it failed (the poll then waits `failedPollMs`). */
+  #lastStart = Number.NEGATIVE_INFINITY
+  #lastFailed = false
+  #inflight: Promise<Offsets> | undefined
+  readonly #waiters = new Set<Waiter>()
+  #poll: NodeJS.Timeout | undefined
+  #closed = false
+
+  constructor(options: AppliedOffsetsOptions) {
+    this.#options = options
+    this.#refreshMs = options.refreshMs ?? 5
+    this.#staleMs = Math.max(this.#refreshMs, options.staleMs ?? 100)
+    this.#now = options.now ?? performance.now.bind(performance)
+  }
+
+  /** Reads waiting now. */
+  get waiting(): number {
+    return this.#waiters.size
+  }
+
+  /** Offsets read from the store before this resolves: a lower bound of what any query started later sees. */
+  async current(): Promise<Offsets> {
+    const age = this.#now() - this.#readAt
+    if (this.#value !== undefined && age < this.#staleMs) {
+      if (this.#now() - this.#lastStart >= this.#refreshMs) this.#refresh().catch(() => {})
+      return this.#value
+    }
+    return this.#refresh()
+  }
+
+  /**
+   * Resolves once the applied offsets cover `wanted` (with the value that covers them), after `timeoutMs` or when
+   * `signal` aborts (with the latest value), or at once with `busy` when `maxWaiters` reads wait already.
+   */
+  async waitFor(wanted: Offsets, timeoutMs: number, signal?: AbortSignal): Promise<WaitOutcome> {
+    const offsets = await this.current()
+    if (covers(offsets, wanted)) return { kind: 'covered', offsets }
+    if (this.#closed || timeoutMs <= 0 || signal?.aborted === true) return { kind: 'timeout', offsets }
+    if (this.#waiters.size >= this.#options.maxWaiters) return { kind: 'busy', offsets }
+    return new Promise(resolve => {
+      const latest = () => this.#value ?? offsets
+      const onAbort = () => waiter.settle({ kind: 'timeout', offsets: latest() })
+      const timer = setTimeout(onAbort, timeoutMs)
+      const waiter: Waiter = {
+        wanted,
+        settle: outcome => {
+          clearTimeout(timer)
+          signal?.removeEventListener('abort', onAbort)
+          this.#waiters.delete(waiter)
+          resolve(outcome)
+        },
+      }
+      signal?.addEventListener('abort', onAbort, { once: true })
+      this.#waiters.add(waiter)
+      this.#schedulePoll()
+    })
+  }
+
+  /** Stops polling and answers every waiter with the latest value, as timed out. */
+  close(): void {
+    this.#closed = true
+    if (this.#poll !== undefined) clearTimeout(this.#poll)
+    this.#poll = undefined
+    for (const waiter of [...this.#waiters]) waiter.settle({ kind: 'timeout', offsets: this.#value ?? new Map() })
+  }
+
+  /** One query at a time: callers arriving while it runs share it. */
+  #refresh(): Promise<Offsets> {
+    if (this.#inflight !== undefined) return this.#inflight
+    const startedAt = this.#now()
+    this.#lastStart = startedAt
+    const inflight = this.#options
+      .read()
+      .then(value => {
+        this.#lastFailed = false
+        this.#value = value
+        this.#readAt = startedAt
+        for (const waiter of [...this.#waiters]) {
+          if (covers(value, waiter.wanted)) waiter.settle({ kind: 'covered', offsets: value })
+        }
+        return value
+      })
+      .catch((error: unknown) => {
+        this.#lastFailed = true
+        throw error
+      })
+      .finally(() => {
+        this.#inflight = undefined
+        this.#schedulePoll()
+      })
+    this.#inflight = inflight
+    return inflight
+  }
+
+  /**
+   * The next poll, `refreshMs` after the last query started (`failedPollMs` after a failed one, so a database
+   * that is down is not asked hundreds of times a second), while someone waits and no query runs.
+   */
+  #schedulePoll(): void {
+    if (this.#closed || this.#waiters.size === 0 || this.#poll !== undefined || this.#inflight !== undefined) return
+    const gap = this.#lastFailed ? failedPollMs : this.#refreshMs
+    const delay = Math.max(0, gap - (this.#now() - this.#lastStart))
+    this.#poll = setTimeout(() => {
+      this.#poll = undefined
+      this.#refresh().catch(error => this.#options.onPollError?.(error))
+    }, delay)
+  }
+}

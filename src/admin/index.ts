@@ -10,7 +10,9 @@ export {
   scanNewestFirst,
   scanOldestFirst,
 } from './browse.ts'
+export { consolePage, registerConsoleRoutes } from './console-routes.ts'
 export { decideStatus, type EventStatus, eventStatus, type StatusWord } from './event-status.ts'
+export { EventStatusBody } from './event-status-schema.ts'
 export {
   type DlqFilter,
   filterKeys,
@@ -23,6 +25,7 @@ export {
 } from './filter.ts'
 export { fixedPayload } from './fix.ts'
 export { claimsKeyOf, type JobStatus, jobKeyOf, jobMaxEntries, jobsKeyOf } from './job-store.ts'
+export { type Overview, type PartitionRow, partitionRows, type RoleProbe } from './overview.ts'
 export { decodeCursor, encodeCursor, pageLimitDefault, pageLimitMax, parseLimit } from './paging.ts'
 export type { PurgeResult } from './purge.ts'
 export { delayBefore, sliceSize } from './rate.ts'

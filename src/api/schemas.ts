@@ -2,6 +2,7 @@
 // which write these shapes several times faster than JSON.stringify; they also pin the contract: a field the
 // store adds does not leak into answers until it is listed here.
 import Type, { type TSchema } from 'typebox'
+import { EventStatusBody } from '../admin/event-status-schema.ts'
 import { limits } from '../events/index.ts'
 import { bearerSecurity, errorResponses } from '../http/index.ts'
 
@@ -99,57 +100,9 @@ export function readRouteSchema(what: string, param: string, ok: TSchema, readTo
   }
 }
 
-const Position = Type.Object({ topic: Type.String(), partition: Type.Integer(), offset: Type.String() })
-
 /** GET /events/{eventId}: always 200 with a status word; the fields beside it depend on the word. */
 export function eventStatusSchema(readToken: string | undefined) {
-  const status = Type.Object(
-    {
-      eventId: Type.String(),
-      status: Type.Union(
-        ['applied', 'superseded', 'pending', 'dead-lettered', 'unknown'].map(w => Type.Literal(w)),
-        { description: 'What became of the event' },
-      ),
-      type: Type.Optional(Type.String()),
-      table: Type.Optional(Type.String()),
-      key: Type.Optional(Type.String()),
-      position: Type.Optional(Position),
-      at: Type.Optional(Type.String({ description: 'applied: when its row was written' })),
-      by: Type.Optional(
-        Type.Object(
-          { eventId: Type.String(), timestamp: Type.String(), position: Position },
-          { description: 'superseded: the event that holds the row now' },
-        ),
-      ),
-      waitingFor: Type.Optional(
-        Type.Object(
-          { table: Type.String(), key: Type.String(), constraint: Type.String() },
-          { description: 'pending: the missing parent' },
-        ),
-      ),
-      since: Type.Optional(Type.String({ description: 'pending: since when' })),
-      records: Type.Optional(Type.Integer({ description: 'pending: Kafka records of it waiting' })),
-      deadLetters: Type.Optional(
-        Type.Array(
-          Type.Object({
-            code: Type.String(),
-            message: Type.String(),
-            failedAt: Type.String(),
-            source: Type.Union([Type.Literal('consumer'), Type.Literal('producer')]),
-            position: Type.Union([Position, Type.Null()]),
-          }),
-          { description: 'dead-lettered (or also held by the DLQ): its entries' },
-        ),
-      ),
-      lastSeen: Type.Optional(
-        Type.Object(
-          { type: Type.String(), table: Type.String(), key: Type.String(), position: Position },
-          { description: 'unknown: where it was last seen, when its row was removed' },
-        ),
-      ),
-    },
-    { additionalProperties: true },
-  )
+  const status = EventStatusBody
   return {
     summary: 'What became of an event: applied, superseded, pending, dead-lettered or unknown',
     tags: ['read'],

@@ -120,6 +120,17 @@ export const parsers = {
     }
   },
   /** A bearer token: long enough not to be guessed, without blanks (which no Authorization header could carry). */
+  httpUrl: (raw: string) => {
+    let url: URL
+    try {
+      url = new URL(raw.trim())
+    } catch {
+      return fail(`"${raw}" is not a URL`)
+    }
+    return url.protocol === 'http:' || url.protocol === 'https:'
+      ? url.origin
+      : fail(`"${raw}" is not an http:// or https:// URL`)
+  },
   token: (raw: string) => (/^\S{16,}$/.test(raw) ? raw : fail('it is shorter than 16 characters or has blanks')),
   bool: (raw: string) => {
     const v = raw.trim().toLowerCase()
@@ -497,6 +508,24 @@ export const spec = {
     expects: 'at least 16 characters without blanks',
     secret: true,
     parse: parsers.token,
+  },
+  consoleProducerUrl: {
+    name: 'CONSOLE_PRODUCER_URL',
+    description:
+      "Where the consumer's console asks the producer for /health and /ready (default: http://127.0.0.1:<PRODUCER_PORT>)",
+    default: undefined,
+    expects: 'an http:// or https:// URL',
+    roles: ['consumer'],
+    parse: parsers.httpUrl,
+  },
+  consoleApiUrl: {
+    name: 'CONSOLE_API_URL',
+    description:
+      "Where the consumer's console asks the read API for /health, /ready and the applied offsets (default: http://127.0.0.1:<API_PORT>)",
+    default: undefined,
+    expects: 'an http:// or https:// URL',
+    roles: ['consumer'],
+    parse: parsers.httpUrl,
   },
   logLevel: {
     name: 'LOG_LEVEL',

@@ -43,6 +43,28 @@ export interface BaseAppOptions {
    * with the admin token, as /ready's details are.
    */
   health?: () => Readonly<Record<string, HealthField>>
+  /**
+   * An HTML page GET / answers to browsers (a request whose Accept names text/html before JSON); other clients
+   * keep the JSON list of routes. Served with a Content-Security-Policy that allows this origin only.
+   */
+  page?: string
+}
+
+/** Headers of every page and asset the roles serve to browsers: this origin only, no framing, no sniffing. */
+export const pageHeaders: Readonly<Record<string, string>> = Object.freeze({
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-cache',
+})
+
+/** Whether the client asks for HTML first: browsers send text/html in Accept, curl and fetch send *\/\*. */
+export function prefersHtml(accept: string | undefined): boolean {
+  if (accept === undefined) return false
+  const html = accept.indexOf('text/html')
+  const json = accept.indexOf('application/json')
+  return html >= 0 && (json < 0 || html < json)
 }
 
 export interface HealthField {
@@ -160,10 +182,12 @@ export function buildBaseApp(options: BaseAppOptions): FastifyInstance {
   // The routes are added in a plugin, so when the app gets ready, like the roles' own: hooks a caller adds to
   // the returned app (onRoute among them) see every route.
   app.register(async base => {
-    base.get('/', { schema: baseRouteSchemas.index }, async () => ({
-      role: options.role,
-      routes: [...routes].sort(),
-    }))
+    base.get('/', { schema: baseRouteSchemas.index(options.page !== undefined) }, async (request, reply) => {
+      if (options.page !== undefined && prefersHtml(request.headers.accept)) {
+        return reply.headers(pageHeaders).type('text/html; charset=utf-8').send(options.page)
+      }
+      return { role: options.role, routes: [...routes].sort() }
+    })
 
     base.get('/health', { schema: baseRouteSchemas.health(options.adminToken) }, async request => {
       const fields = options.health?.() ?? {}

@@ -1,5 +1,13 @@
 export { bearerMatcher, requireBearer } from './auth.ts'
-export { type BaseAppOptions, buildBaseApp, type Check, type Checks, markClosing } from './base.ts'
+export {
+  type BaseAppOptions,
+  buildBaseApp,
+  type Check,
+  type Checks,
+  markClosing,
+  pageHeaders,
+  prefersHtml,
+} from './base.ts'
 export {
   describePipelineError,
   type ErrorBody,

@@ -127,19 +127,31 @@ const Readiness = Type.Object(
 
 /** Schemas of buildBaseApp's routes. */
 export const baseRouteSchemas = {
-  index: {
-    summary: 'The routes this port serves',
-    tags: ['service'],
-    response: {
-      200: Type.Object(
-        {
-          role: Type.Unsafe<string>({ type: 'string', enum: ['producer', 'consumer', 'api'] }),
-          routes: Type.Array(Type.String(), { description: '"METHOD /path", sorted; HEAD routes left out' }),
-        },
-        { description: 'The role of this port and its routes' },
-      ),
-      ...errorResponses([]),
-    },
+  /** With `page`, browsers (Accept: text/html first) get an HTML page instead of the JSON. */
+  index: (page: boolean) => {
+    const json = Type.Object(
+      {
+        role: Type.Unsafe<string>({ type: 'string', enum: ['producer', 'consumer', 'api'] }),
+        routes: Type.Array(Type.String(), { description: '"METHOD /path", sorted; HEAD routes left out' }),
+      },
+      { description: 'The role of this port and its routes' },
+    )
+    return {
+      summary: page ? 'The console (to browsers) or the routes this port serves' : 'The routes this port serves',
+      tags: ['service'],
+      response: {
+        200: page
+          ? {
+              description: 'The web console to a client that asks for text/html first; else the role and its routes',
+              content: {
+                'application/json': { schema: json },
+                'text/html': { schema: Type.String({ description: 'The console page' }) },
+              },
+            }
+          : json,
+        ...errorResponses([]),
+      },
+    }
   },
   health: (adminToken: string | undefined) => ({
     summary: 'Liveness: 200 while the process lives, whatever its dependencies do',

@@ -36,3 +36,45 @@ export async function kafkaAnswers(connection: KafkaConnection, timeoutMs = 3000
     await admin.close().catch(() => {})
   }
 }
+
+export interface OffsetsReader {
+  /** Log end offset of every partition of the topic. */
+  ends(topic: string): Promise<Map<number, bigint>>
+  /** The group's committed offset per partition of the topic (partitions without a commit are absent). */
+  committed(group: string, topic: string): Promise<Map<number, bigint>>
+  close(): Promise<void>
+}
+
+/** Reads offsets with one admin client kept until close (the console asks every few seconds). */
+export function createOffsetsReader(connection: KafkaConnection, timeoutMs: number): OffsetsReader {
+  let admin: Admin | undefined
+  const client = () => {
+    admin ??= new Admin({ ...connection, clientId: `${connection.clientId}-console`, timeout: timeoutMs, retries: 1 })
+    return admin
+  }
+  return {
+    async ends(topic) {
+      const metadata = await client().metadata({ topics: [topic] })
+      const count = metadata.topics.get(topic)?.partitionsCount ?? 0
+      const partitions = Array.from({ length: count }, (_, partitionIndex) => ({ partitionIndex, timestamp: -1n }))
+      const listed = await client().listOffsets({ topics: [{ name: topic, partitions }] })
+      const ends = new Map<number, bigint>()
+      for (const t of listed) if (t.name === topic) for (const p of t.partitions) ends.set(p.partitionIndex, p.offset)
+      return ends
+    },
+    async committed(group, topic) {
+      const groups = await client().listConsumerGroupOffsets({ groups: [group] })
+      const committed = new Map<number, bigint>()
+      for (const g of groups) {
+        for (const t of g.topics) {
+          if (t.name === topic) for (const p of t.partitions) committed.set(p.partitionIndex, p.committedOffset)
+        }
+      }
+      return committed
+    },
+    async close() {
+      await admin?.close().catch(() => {})
+      admin = undefined
+    },
+  }
+}

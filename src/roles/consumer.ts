@@ -1,6 +1,13 @@
 // The consumer role: Kafka → store, bad records → Redis DLQ; its HTTP app serves /health, /ready and /metrics.
 import type { Registry } from 'prom-client'
-import { type AdminRoutes, adminFromConfig, type DlqAdmin, registerAdminRoutes } from '../admin/index.ts'
+import {
+  type AdminRoutes,
+  adminFromConfig,
+  consolePage,
+  type DlqAdmin,
+  registerAdminRoutes,
+  registerConsoleRoutes,
+} from '../admin/index.ts'
 import type { Config } from '../config/index.ts'
 import {
   type ConsumerService,
@@ -10,6 +17,8 @@ import {
 } from '../consumer/index.ts'
 import { type DeadLetterQueue, dlqFromConfig } from '../dlq/index.ts'
 import { buildBaseApp, type Check, httpLimitsOf } from '../http/index.ts'
+import { createOffsetsReader } from '../kafka/admin.ts'
+import { connectionOf } from '../kafka/options.ts'
 import { type ConsumerMetrics, consumerMetrics } from '../observability/index.ts'
 import type { Store } from '../store/index.ts'
 import { watchDlq } from './dlq-watch.ts'
@@ -34,6 +43,9 @@ export interface ConsumerRole extends RoleInstance {
   readonly registry: Registry
   readonly metrics: ConsumerMetrics
 }
+
+/** Longest the console's overview waits for another role, Kafka or the database. */
+const consoleTimeoutMs = 2000
 
 const checked = (probe: Promise<unknown>): Promise<Check> =>
   probe.then(
@@ -61,6 +73,8 @@ export async function createConsumerRole(config: Config, overrides: ConsumerRole
     registry,
     limits: httpLimitsOf(config),
     adminToken: config.adminToken,
+    // The console exists only with an admin token: every call it makes needs one.
+    ...(config.adminToken === undefined ? {} : { page: consolePage() }),
     // Without Redis nothing can be dead-lettered, and a bad record holds its partition: worth telling on
     // /health too, which orchestrators and people look at first.
     health: () => ({ dlq: { state: dlqWatch.state, detail: `Redis ${config.redisAddr}` } }),
@@ -77,7 +91,8 @@ export async function createConsumerRole(config: Config, overrides: ConsumerRole
       }
     },
   })
-  // The DLQ admin API exists only with ADMIN_TOKEN: without it, /admin/… is a plain 404.
+  const offsets = createOffsetsReader(connectionOf(config, 'console'), consoleTimeoutMs)
+  // The DLQ admin API and the console exist only with ADMIN_TOKEN: without it, /admin/… is a plain 404.
   let admin: { service: DlqAdmin; routes: AdminRoutes } | undefined
   if (config.adminToken !== undefined) {
     const service = adminFromConfig(config, dlq)
@@ -88,6 +103,17 @@ export async function createConsumerRole(config: Config, overrides: ConsumerRole
       logger,
     })
     admin = { service, routes }
+    registerConsoleRoutes(app, config.adminToken, {
+      topic: config.kafkaTopic,
+      group: config.kafkaGroupId,
+      producerUrl: config.consoleProducerUrl ?? `http://127.0.0.1:${config.producerPort}`,
+      apiUrl: config.consoleApiUrl ?? `http://127.0.0.1:${config.apiPort}`,
+      selfUrl: '(this process)',
+      offsets,
+      pendingStats: () => store.pendingStats(),
+      timeoutMs: consoleTimeoutMs,
+      events: { store, deadLetters: eventId => dlq.findByEventId(eventId) },
+    })
   }
   return {
     role: 'consumer',
@@ -116,6 +142,7 @@ export async function createConsumerRole(config: Config, overrides: ConsumerRole
       await admin?.routes.close()
       await admin?.service.close()
       await app.close()
+      await offsets.close()
       await Promise.all([
         overrides.store === undefined ? store.close() : undefined,
         overrides.dlq === undefined ? dlq.close() : undefined,

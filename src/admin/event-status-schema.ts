@@ -1,0 +1,54 @@
+// The answer of GET /events/{eventId} (read API) and GET /admin/events/{eventId} (the console), as a TypeBox
+// schema: the status word and the fields each word brings (event-status.ts). Open to more fields, so describing
+// it never strips what decideStatus adds.
+import Type from 'typebox'
+
+const Position = Type.Object({ topic: Type.String(), partition: Type.Integer(), offset: Type.String() })
+
+export const EventStatusBody = Type.Object(
+  {
+    eventId: Type.String(),
+    status: Type.Union(
+      ['applied', 'superseded', 'pending', 'dead-lettered', 'unknown'].map(w => Type.Literal(w)),
+      { description: 'What became of the event' },
+    ),
+    type: Type.Optional(Type.String()),
+    table: Type.Optional(Type.String()),
+    key: Type.Optional(Type.String()),
+    position: Type.Optional(Position),
+    at: Type.Optional(Type.String({ description: 'applied: when its row was written' })),
+    by: Type.Optional(
+      Type.Object(
+        { eventId: Type.String(), timestamp: Type.String(), position: Position },
+        { description: 'superseded: the event that holds the row now' },
+      ),
+    ),
+    waitingFor: Type.Optional(
+      Type.Object(
+        { table: Type.String(), key: Type.String(), constraint: Type.String() },
+        { description: 'pending: the missing parent' },
+      ),
+    ),
+    since: Type.Optional(Type.String({ description: 'pending: since when' })),
+    records: Type.Optional(Type.Integer({ description: 'pending: Kafka records of it waiting' })),
+    deadLetters: Type.Optional(
+      Type.Array(
+        Type.Object({
+          code: Type.String(),
+          message: Type.String(),
+          failedAt: Type.String(),
+          source: Type.Union([Type.Literal('consumer'), Type.Literal('producer')]),
+          position: Type.Union([Position, Type.Null()]),
+        }),
+        { description: 'dead-lettered (or also held by the DLQ): its entries' },
+      ),
+    ),
+    lastSeen: Type.Optional(
+      Type.Object(
+        { type: Type.String(), table: Type.String(), key: Type.String(), position: Position },
+        { description: 'unknown: where it was last seen, when its row was removed' },
+      ),
+    ),
+  },
+  { additionalProperties: true, description: 'What became of an event; the fields beside `status` depend on it' },
+)

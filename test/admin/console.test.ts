@@ -1,0 +1,160 @@
+// The console in a real browser (Debian's Chromium driven by playwright-core) against `pipeline all` on the real
+// Kafka, Redis and PostgreSQL: sign in, see the roles and the dead letters, find one, fix it, dry-run then
+// redrive it, and see it applied and the DLQ count drop. What the page shows is checked against an independent
+// look at Redis and PostgreSQL. Screenshots of the main views go to .tmp/test-output/console/ (and the overview to
+// docs/console.png when CONSOLE_SCREENSHOT_DOCS=1).
+import assert from 'node:assert/strict'
+import { copyFileSync, mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { after, before, describe, it } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import { Redis } from 'ioredis'
+import pg from 'pg'
+import { type Browser, chromium, type Page } from 'playwright-core'
+import { ensureDebianPackage } from '../../dev/debian.ts'
+import { eventually, produceRaw } from '../helpers/kafka.ts'
+import { type RunningPipeline, startPipeline } from '../helpers/pipeline.ts'
+import { kafkaTopic, postgresDatabase, uniqueName } from '../helpers/resources.ts'
+import { redisHostPort, testServices } from '../helpers/services.ts'
+
+const chromiumPath = '/usr/bin/chromium'
+const outputDir = fileURLToPath(new URL('../../.tmp/test-output/console/', import.meta.url))
+const docsShot = fileURLToPath(new URL('../../docs/console.png', import.meta.url))
+const token = `console-test-${uniqueName('t')}`
+
+describe('the console in a browser', () => {
+  let pipeline: RunningPipeline
+  let browser: Browser
+  let page: Page
+  let databaseUrl: string
+  let redis: Redis
+  let dlqKey: string
+  let topic: string
+  const suffix = uniqueName('c')
+  const eventId = `console-${suffix}`
+  const userId = `user-${suffix}`
+  const cleanups: (() => unknown)[] = []
+  const t = { after: (fn: () => unknown) => cleanups.push(fn) }
+
+  before(async () => {
+    ensureDebianPackage('chromium', chromiumPath, line => console.log(`console test: ${line}`))
+    mkdirSync(outputDir, { recursive: true })
+    topic = await kafkaTopic(t)
+    databaseUrl = await postgresDatabase(t)
+    dlqKey = `dlq:${uniqueName('console')}`
+    const { host, port } = redisHostPort()
+    redis = new Redis({ host, port, password: testServices.redisPassword || undefined, lazyConnect: true })
+    t.after(async () => {
+      await redis.del(dlqKey, `${dlqKey}:seen`, `${dlqKey}:by-event`, `${dlqKey}:audit`, `${dlqKey}:producer`)
+      const jobs = await redis.keys(`${dlqKey}:*`)
+      if (jobs.length > 0) await redis.del(...jobs)
+      redis.disconnect()
+    })
+    pipeline = await startPipeline(t, 'all', {
+      KAFKA_TOPIC: topic,
+      KAFKA_GROUP_ID: `${topic}-group`,
+      DATABASE_URL: databaseUrl,
+      DLQ_KEY: dlqKey,
+      ADMIN_TOKEN: token,
+      READ_WAIT_MS: '2000',
+      LOG_LEVEL: 'WARN',
+    })
+    // Playwright gives every launch a fresh, empty profile directory of its own (and removes it on close).
+    browser = await chromium.launch({
+      executablePath: chromiumPath,
+      headless: true,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    })
+    t.after(() => browser.close())
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-US' })
+    page = await context.newPage()
+  })
+
+  after(async () => {
+    for (const fn of cleanups.reverse()) await fn()
+  })
+
+  it('refuses a wrong token and says so', async () => {
+    await page.goto(pipeline.urls.consumer)
+    await page.getByLabel('Admin token').fill('not-the-admin-token-at-all')
+    await page.getByRole('button', { name: 'Sign in' }).click()
+    await page.getByRole('alert').filter({ hasText: '401' }).waitFor()
+    assert.equal(await page.getByRole('heading', { name: 'Sign in' }).isVisible(), true)
+    await page.screenshot({ path: join(outputDir, 'sign-in.png') })
+  })
+
+  it('finds a dead letter, fixes it, dry-runs then redrives it, and sees it applied', async () => {
+    // A UserCreated without its email, written straight to Kafka: the consumer dead-letters it (SCHEMA_VIOLATION).
+    const broken = {
+      eventId,
+      type: 'UserCreated',
+      timestamp: '2025-01-11T12:00:00Z',
+      data: { userId, name: 'Console Example', createdAt: '2025-01-11T12:00:00Z' },
+    }
+    await produceRaw(topic, [{ key: userId, value: JSON.stringify(broken) }])
+    await eventually('the record to be dead-lettered', async () => (await redis.llen(dlqKey)) === 1, 30_000)
+
+    await page.getByLabel('Admin token').fill(token)
+    await page.getByRole('button', { name: 'Sign in' }).click()
+    await page.getByRole('heading', { name: 'Overview' }).waitFor()
+    // Every role ready, and the DLQ's count as Redis holds it.
+    for (const role of ['producer', 'consumer', 'api']) {
+      await page.locator('#roles tbody tr', { hasText: role }).filter({ hasText: 'ready' }).waitFor()
+    }
+    await page.locator('#dlq-total', { hasText: /^1 entry;/ }).waitFor()
+    await page.locator('#dlq-by-code', { hasText: 'SCHEMA_VIOLATION' }).waitFor()
+    await page.locator('#partitions tbody tr').first().waitFor()
+    await page.screenshot({ path: join(outputDir, 'overview.png'), fullPage: true })
+    if (process.env['CONSOLE_SCREENSHOT_DOCS'] === '1') copyFileSync(join(outputDir, 'overview.png'), docsShot)
+
+    // Find it with the filters, keyboard only for the search.
+    await page.getByRole('link', { name: 'Dead letters' }).click()
+    await page.getByLabel('Code').fill('SCHEMA_VIOLATION')
+    await page.getByLabel('Code').press('Enter')
+    const row = page.locator('#dlq-table tbody tr', { hasText: eventId })
+    await row.waitFor()
+    assert.match((await row.textContent()) ?? '', /UserCreated/)
+    await row.getByRole('button', { name: `View ${eventId}` }).click()
+    await page.locator('#entry-payload', { hasText: 'Console Example' }).waitFor()
+    await page.screenshot({ path: join(outputDir, 'dead-letter.png'), fullPage: true })
+
+    // Fix: add the missing email. The dry run shows one entry and changes nothing.
+    const fixed = { ...broken, data: { ...broken.data, email: 'console@example.com' } }
+    await page.getByLabel(/Fixed payload/).fill(JSON.stringify(fixed, null, 2))
+    await page.getByRole('button', { name: 'Fix and redrive' }).click()
+    await page.locator('#preview-summary', { hasText: '1 entry would be sent back to Kafka' }).waitFor()
+    await page.screenshot({ path: join(outputDir, 'redrive-preview.png'), fullPage: true })
+    assert.equal(await redis.llen(dlqKey), 1, 'the dry run left the DLQ as it was')
+    const db = new pg.Client({ connectionString: databaseUrl })
+    await db.connect()
+    t.after(() => db.end())
+    const users = async () => (await db.query('SELECT email FROM users WHERE user_id = $1', [userId])).rows
+    assert.deepEqual(await users(), [], 'the dry run sent nothing')
+
+    await page.getByRole('button', { name: 'Redrive 1 entry' }).click()
+    await page.locator('#job-status', { hasText: /^done: 1 of 1 sent/ }).waitFor({ timeout: 30_000 })
+    await eventually('the fixed event to be applied', async () => (await users()).length === 1, 30_000)
+    assert.deepEqual(await users(), [{ email: 'console@example.com' }])
+    assert.equal(await redis.llen(dlqKey), 0, 'the entry left the DLQ')
+
+    // The page agrees: the event is applied, and the DLQ count dropped to 0.
+    await page.getByRole('link', { name: 'Event lookup' }).click()
+    await page.getByLabel('Event id to look up').fill(eventId)
+    await page.getByRole('button', { name: 'Look up' }).click()
+    await page.locator('#event-result strong', { hasText: 'applied' }).waitFor({ timeout: 15_000 })
+    await page.screenshot({ path: join(outputDir, 'event.png'), fullPage: true })
+    await page.getByRole('link', { name: 'Overview' }).click()
+    await page.locator('#dlq-total', { hasText: /^0 entries/ }).waitFor()
+    await page.getByRole('link', { name: 'Audit' }).click()
+    await page.locator('#audit-table tbody tr', { hasText: 'redrive' }).first().waitFor()
+    await page.screenshot({ path: join(outputDir, 'audit.png'), fullPage: true })
+  })
+})

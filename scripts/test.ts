@@ -40,12 +40,18 @@ if (!flags.has('--no-services') && !unit) {
     say((error as Error).message)
     process.exit(1)
   }
-  // promtool and prometheus for test/deploy, installed once here rather than by test files running side by side;
-  // when that fails, those tests fail with the same message.
-  try {
-    ensureDebianPackage('prometheus', 'prometheus', say)
-  } catch (error) {
-    say((error as Error).message)
+  // promtool and prometheus for test/deploy, Chromium for the console's browser test (test/admin/console.test.ts),
+  // installed once here rather than by test files running side by side; when that fails, those tests fail with
+  // the same message.
+  for (const [pkg, binary] of [
+    ['prometheus', 'prometheus'],
+    ['chromium', 'chromium'],
+  ] as const) {
+    try {
+      ensureDebianPackage(pkg, binary, say)
+    } catch (error) {
+      say((error as Error).message)
+    }
   }
 }
 const testArgs = [

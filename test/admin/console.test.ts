@@ -17,7 +17,6 @@ import { type RunningPipeline, startPipeline } from '../helpers/pipeline.ts'
 import { kafkaTopic, postgresDatabase, uniqueName } from '../helpers/resources.ts'
 import { redisHostPort, testServices } from '../helpers/services.ts'
 
-const chromiumPath = '/usr/bin/chromium'
 const outputDir = fileURLToPath(new URL('../../.tmp/test-output/console/', import.meta.url))
 const docsShot = fileURLToPath(new URL('../../docs/console.png', import.meta.url))
 const token = `console-test-${uniqueName('t')}`
@@ -37,7 +36,7 @@ describe('the console in a browser', () => {
   const t = { after: (fn: () => unknown) => cleanups.push(fn) }
 
   before(async () => {
-    ensureDebianPackage('chromium', chromiumPath, line => console.log(`console test: ${line}`))
+    const chromiumPath = ensureDebianPackage('chromium', 'chromium', line => console.log(`console test: ${line}`))
     mkdirSync(outputDir, { recursive: true })
     topic = await kafkaTopic(t)
     databaseUrl = await postgresDatabase(t)

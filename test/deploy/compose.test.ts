@@ -329,6 +329,7 @@ describe('deploy/docker-compose.yml is safe by default', () => {
       assert.throws(() => interpolate(composeText, rest), new RegExp(`${name}: set ${name}`))
     }
     assert.deepEqual(Object.keys(operatorEnv).sort(), [
+      'ADMIN_TOKEN',
       'GRAFANA_ADMIN_PASSWORD',
       'MSSQL_API_PASSWORD',
       'MSSQL_CONSUMER_PASSWORD',

@@ -40,8 +40,13 @@ describe('refused requests in the producer app', () => {
     const dead: DeadLetter[][] = []
     const burst = 3
     const app = buildProducerApp({
-      // A rate of 1 a second: within this test only the burst passes.
-      config: { bodyLimitBytes: 1024 * 1024, produceBatchMax: 1000, producerDlqPerSecond: 1, producerDlqBurst: burst },
+      // One token per 1,000 s: however slowly this test runs, only the burst passes.
+      config: {
+        bodyLimitBytes: 1024 * 1024,
+        produceBatchMax: 1000,
+        producerDlqPerSecond: 0.001,
+        producerDlqBurst: burst,
+      },
       logger,
       registry,
       publisher: { publish: async () => [], ready: async () => ({ ok: true }) },

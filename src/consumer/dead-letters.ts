@@ -1,7 +1,7 @@
 // What goes to the dead-letter queue, decided without Redis: the entry for a record that failed for good, and
 // what becomes of pending events past PENDING_MAX_AGE. The DLQ keeps one entry per Kafka record (the push is
 // idempotent by topic, partition and offset), so any of these may be pushed again after a crash.
-import { type DeadLetter, encodePayload } from '../dlq/index.ts'
+import { type DeadLetter, encodeBoundedPayload } from '../dlq/index.ts'
 import type { PipelineError } from '../errors.ts'
 import { type Event, eventIdOf } from '../events/index.ts'
 import type { PendingEvent, Source } from '../store/index.ts'
@@ -29,12 +29,16 @@ function eventIdOfRaw(value: Uint8Array | null): string | null {
   }
 }
 
+/** Most bytes of a record decoded into its entry: the largest DLQ entry DLQ_ENTRY_MAX_BYTES allows. */
+export const defaultPayloadMaxBytes = 16 * 1024 * 1024
+
 export function deadLetterOf(
   record: InboundRecord,
   event: Event | undefined,
   error: PipelineError,
   attempts: number,
   failedAt: string,
+  payloadMaxBytes: number = defaultPayloadMaxBytes,
 ): DeadLetter {
   return {
     // A record refused for its size is not parsed, not even for its eventId.
@@ -43,7 +47,7 @@ export function deadLetterOf(
     partition: record.partition,
     offset: record.offset.toString(),
     key: keyText(record.key),
-    ...encodePayload(record.value),
+    ...encodeBoundedPayload(record.value, payloadMaxBytes),
     error: { code: error.code, message: error.message },
     attempts,
     failedAt,

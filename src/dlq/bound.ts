@@ -64,15 +64,20 @@ export function boundLetter(letter: DeadLetter, maxBytes: number): DeadLetter {
     key: capOrNull(letter.key),
     error: { code: letter.error.code, message: capText(letter.error.message) },
   }
-  if (letter.payload === null || letter.payloadTruncated || jsonBytes(capped) <= maxBytes) return capped
-  const whole = Buffer.from(letter.payload, letter.payloadEncoding === 'base64' ? 'base64' : 'utf8')
-  const shell: DeadLetter = {
-    ...capped,
-    payload: '',
-    payloadTruncated: true,
-    payloadBytes: whole.length,
-    payloadSha256: createHash('sha256').update(whole).digest('hex'),
-  }
+  if (letter.payload === null || jsonBytes(capped) <= maxBytes) return capped
+  // A payload already cut on its way here (encodeBoundedPayload) keeps the length and digest of its whole.
+  const shell: DeadLetter = letter.payloadTruncated
+    ? { ...capped, payload: '' }
+    : (() => {
+        const whole = Buffer.from(letter.payload, letter.payloadEncoding === 'base64' ? 'base64' : 'utf8')
+        return {
+          ...capped,
+          payload: '',
+          payloadTruncated: true,
+          payloadBytes: whole.length,
+          payloadSha256: createHash('sha256').update(whole).digest('hex'),
+        }
+      })()
   // The shell counts the payload's two quotes already; the prefix's own quotes are added back to the budget.
   const budget = maxBytes - jsonBytes(shell) + 2
   return { ...shell, payload: payloadPrefix(letter.payload, letter.payloadEncoding, budget) }

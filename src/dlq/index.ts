@@ -2,7 +2,7 @@ export { boundLetter, capText, defaultEntryMaxBytes, textMaxBytes, utf8Prefix } 
 export { indexCompleteKeyOf, indexedEntries, indexKeyOf } from './by-event.ts'
 export { type Counts, createIntervalLog, defaultReportIntervalMs, type IntervalLog } from './interval-log.ts'
 export { type ChunkLimits, chunkArgs, defaultChunkLimits, seenId } from './push-script.ts'
-export { type DeadLetter, encodePayload } from './record.ts'
+export { type DeadLetter, encodeBoundedPayload, encodePayload } from './record.ts'
 export {
   createRedisClient,
   createRedisDlq,

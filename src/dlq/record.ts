@@ -31,6 +31,9 @@ export interface DeadLetter {
   payloadSha256?: string
 }
 
+import { isUtf8 } from 'node:buffer'
+import { createHash } from 'node:crypto'
+
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
 /** The payload field of a DLQ record: the bytes as text when they are UTF-8, else base64 so nothing is lost. */
@@ -42,3 +45,31 @@ export function encodePayload(bytes: Uint8Array | null | undefined): Pick<DeadLe
     return { payload: Buffer.from(bytes).toString('base64'), payloadEncoding: 'base64' }
   }
 }
+
+/**
+ * The payload fields of a record of any size, decoding at most `maxBytes` of it: a longer record keeps a prefix of
+ * `maxBytes` (cut at a character for UTF-8, at a 3-byte group for base64), with its whole length and SHA-256
+ * computed from the bytes. A record of many megabytes never becomes a string of many megabytes on its way to an
+ * entry that keeps DLQ_ENTRY_MAX_BYTES of it; boundLetter then cuts the prefix to the entry's exact budget.
+ */
+export function encodeBoundedPayload(
+  bytes: Uint8Array | null | undefined,
+  maxBytes: number,
+): Pick<DeadLetter, 'payload' | 'payloadEncoding' | 'payloadTruncated' | 'payloadBytes' | 'payloadSha256'> {
+  if (bytes === null || bytes === undefined || bytes.length <= maxBytes) return encodePayload(bytes)
+  const whole = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)
+  const digest = { payloadTruncated: true as const, payloadBytes: whole.length, payloadSha256: sha256(whole) }
+  if (!isUtf8(whole)) {
+    return {
+      payload: whole.subarray(0, maxBytes - (maxBytes % 3)).toString('base64'),
+      payloadEncoding: 'base64',
+      ...digest,
+    }
+  }
+  // Back up to the first byte of a character: continuation bytes are 10xxxxxx.
+  let cut = maxBytes
+  while (cut > 0 && ((whole[cut] as number) & 0xc0) === 0x80) cut--
+  return { payload: whole.subarray(0, cut).toString('utf8'), payloadEncoding: 'utf8', ...digest }
+}
+
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex')

@@ -50,6 +50,8 @@ export interface DeadLetterQueue {
    * were refused. Throws DLQ_UNAVAILABLE, whose message says "Redis is full (maxmemory)" when that is why.
    */
   push(records: readonly DeadLetter[]): Promise<PushOutcome>
+  /** The largest entry it stores (DLQ_ENTRY_MAX_BYTES): callers need not decode more of a record than this. */
+  readonly entryMaxBytes?: number
   /** Newest first. */
   list(start?: number, stop?: number): Promise<DeadLetter[]>
   /** LRANGE start stop (negative counts from the tail), newest first, with each entry's exact text. */
@@ -286,6 +288,7 @@ export function createRedisDlq(options: RedisDlqOptions): DeadLetterQueue {
   }
 
   return {
+    entryMaxBytes,
     async push(records) {
       const bounded = records.map(letter => boundLetter(letter, entryMaxBytes))
       const dropped: Partial<Record<ProducerCap, number>> = {}

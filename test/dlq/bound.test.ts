@@ -1,7 +1,15 @@
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
 import { describe, it } from 'node:test'
-import { boundLetter, capText, type DeadLetter, encodePayload, textMaxBytes, utf8Prefix } from '../../src/dlq/index.ts'
+import {
+  boundLetter,
+  capText,
+  type DeadLetter,
+  encodeBoundedPayload,
+  encodePayload,
+  textMaxBytes,
+  utf8Prefix,
+} from '../../src/dlq/index.ts'
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex')
 const size = (letter: DeadLetter) => Buffer.byteLength(JSON.stringify(letter))
@@ -73,5 +81,37 @@ describe('boundLetter', () => {
     assert.equal(utf8Prefix('a😀', 4), 'a')
     assert.equal(utf8Prefix('a\uFFFDb', 4), 'a\uFFFD')
     assert.equal(capText('short'), 'short')
+  })
+})
+
+describe('encodeBoundedPayload', () => {
+  it('decodes at most its limit of a large record, cut at a character, with the whole length and digest', () => {
+    // 'é' is two bytes: a limit of 10,001 bytes falls inside one and must back up to its first byte.
+    const whole = Buffer.from(`{"x":"${'é'.repeat(300_000)}"}`)
+    const fields = encodeBoundedPayload(whole, 10_001)
+    assert.equal(fields.payloadEncoding, 'utf8')
+    assert.equal(fields.payloadTruncated, true)
+    assert.equal(fields.payloadBytes, whole.length)
+    assert.equal(fields.payloadSha256, sha256(whole))
+    assert.ok(Buffer.byteLength(fields.payload ?? '') <= 10_001)
+    assert.ok(whole.toString('utf8').startsWith(fields.payload ?? '-'), 'a prefix of the record, no character split')
+  })
+
+  it('keeps base64 for bytes that are not UTF-8, and leaves a small record whole', () => {
+    const binary = Buffer.concat([Buffer.from([0xff, 0xfe]), randomBytes(50_000)])
+    const fields = encodeBoundedPayload(binary, 9_000)
+    assert.equal(fields.payloadEncoding, 'base64')
+    assert.ok(binary.toString('base64').startsWith(fields.payload ?? '-'))
+    assert.equal(fields.payloadSha256, sha256(binary))
+    assert.deepEqual(encodeBoundedPayload(Buffer.from('{"a":1}'), 9_000), encodePayload(Buffer.from('{"a":1}')))
+  })
+
+  it('makes an entry boundLetter cuts to the cap, keeping the digest of the whole record', () => {
+    const whole = Buffer.from(`{"pad":"${'\\"x'.repeat(400_000)}"}`)
+    const letter = boundLetter({ ...letterOf(Buffer.from('')), ...encodeBoundedPayload(whole, 64 * 1024) }, 64 * 1024)
+    assert.ok(size(letter) <= 64 * 1024, `entry of ${size(letter)} bytes`)
+    assert.equal(letter.payloadBytes, whole.length)
+    assert.equal(letter.payloadSha256, sha256(whole))
+    assert.ok(whole.toString('utf8').startsWith(letter.payload ?? '-'))
   })
 })

@@ -114,9 +114,8 @@ export function buildApiApp(options: ApiAppOptions): FastifyInstance {
       async (request, reply) => {
         const { id } = request.params
         if (badId(reply, 'order id', id)) return reply
-        const [order, payment] = await Promise.all([store.getOrder(id), store.getPayment(id)])
-        if (order === undefined) return notFound(reply, 'order', id)
-        return { order, payment: payment ?? null }
+        const found = await store.getOrderWithPayment(id)
+        return found ?? notFound(reply, 'order', id)
       },
     )
 

@@ -64,12 +64,19 @@ export class AppliedOffsets {
 
   /** Offsets read from the store before this resolves: a lower bound of what any query started later sees. */
   async current(): Promise<Offsets> {
-    const age = this.#now() - this.#readAt
-    if (this.#value !== undefined && age < this.#staleMs) {
-      if (this.#now() - this.#lastStart >= this.#refreshMs) this.#refresh().catch(() => {})
-      return this.#value
-    }
-    return this.#refresh()
+    return this.fresh() ?? this.#refresh()
+  }
+
+  /**
+   * The value in memory when it is fresh enough to hand out (what current() would resolve with at once, with the
+   * same background refresh), else undefined: the caller then awaits current(). Reads take this path nearly
+   * always, without a promise of their own.
+   */
+  fresh(): Offsets | undefined {
+    const now = this.#now()
+    if (this.#value === undefined || now - this.#readAt >= this.#staleMs) return undefined
+    if (now - this.#lastStart >= this.#refreshMs) this.#refresh().catch(() => {})
+    return this.#value
   }
 
   /**

@@ -15,10 +15,22 @@ function missing(applied: Offsets, wanted: Offsets): string {
 }
 
 export function readAfter(applied: AppliedOffsets, waitMs: number) {
-  return async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
+  // The header's text changes only when the offsets are re-read (at most every few milliseconds), not per read.
+  let shown: Offsets | undefined
+  let shownText = ''
+  const headerOf = (offsets: Offsets): string => {
+    if (offsets !== shown) {
+      shown = offsets
+      shownText = formatOffsets(offsets)
+    }
+    return shownText
+  }
+
+  /** Resolves with the reply when it answered (503) itself, undefined when the route goes on. */
+  const slowPath = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
     const after = parseAfter((request.query as Record<string, unknown> | null)?.['after'])
     if (!after.ok || after.wanted.size === 0) {
-      reply.header(appliedOffsetsHeader, formatOffsets(await applied.current()))
+      reply.header(appliedOffsetsHeader, headerOf(await applied.current()))
       if (!after.ok) throw new HttpError(400, 'INVALID_AFTER', after.message)
       return undefined
     }
@@ -29,7 +41,7 @@ export function readAfter(applied: AppliedOffsets, waitMs: number) {
     const outcome = await applied.waitFor(after.wanted, waitMs, gone.signal).finally(() => {
       reply.raw.off('close', onClose)
     })
-    reply.header(appliedOffsetsHeader, formatOffsets(outcome.offsets))
+    reply.header(appliedOffsetsHeader, headerOf(outcome.offsets))
     if (outcome.kind === 'covered') return undefined
     // Expected answers, not failures: sent here rather than thrown, so they are not logged as server errors.
     const [code, message] =
@@ -41,5 +53,24 @@ export function readAfter(applied: AppliedOffsets, waitMs: number) {
           ] as const)
     request.log.info({ code, after: missing(outcome.offsets, after.wanted) }, 'read not served: offsets not applied')
     return reply.code(503).header('retry-after', '1').send({ error: { code, message } })
+  }
+
+  // A callback hook: a read without ?after= and with fresh offsets in memory (nearly every read) goes on at once,
+  // without the promise and microtask turn of an async hook.
+  return (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void): void => {
+    if ((request.query as Record<string, unknown> | null)?.['after'] === undefined) {
+      const offsets = applied.fresh()
+      if (offsets !== undefined) {
+        reply.header(appliedOffsetsHeader, headerOf(offsets))
+        done()
+        return
+      }
+    }
+    slowPath(request, reply).then(
+      answered => {
+        if (answered === undefined) done()
+      },
+      (error: Error) => done(error),
+    )
   }
 }

@@ -15,6 +15,7 @@ export type {
   EventFacts,
   Inventory,
   Order,
+  OrderWithPayment,
   Payment,
   PendingEvent,
   PendingStats,

@@ -1,8 +1,7 @@
 // The Store every SQL engine shares: planning, the order of statements inside the one transaction, result
 // counting, reads and the error edge. An engine folder supplies only what differs: its connection, its SQL
 // text, its migrations and how its driver's errors map onto the taxonomy.
-import DataLoader from 'dataloader'
-import { CompiledQuery, type Kysely, sql, type Transaction } from 'kysely'
+import { type CompiledQuery, type Kysely, sql, type Transaction } from 'kysely'
 import { PipelineError } from '../errors.ts'
 import type { Event } from '../events/index.ts'
 import {
@@ -25,23 +24,15 @@ import {
   winnersByOrder,
 } from './batch.ts'
 import { type Cap, readAppliedOffsets, readEventFacts } from './event-facts.ts'
-import {
-  inventoryColumns,
-  orderColumns,
-  paymentColumns,
-  type Tables,
-  toInventory,
-  toOrder,
-  toPayment,
-  toUser,
-  userColumns,
-} from './tables.ts'
+import { type KeyReads, keyReads, type Lookups } from './reads.ts'
+import { orderColumns, type Tables, toOrder } from './tables.ts'
 import type {
   ApplyResult,
   Engine,
   EventFacts,
   Inventory,
   Order,
+  OrderWithPayment,
   Payment,
   PendingEvent,
   PendingStats,
@@ -50,6 +41,8 @@ import type {
   Store,
   User,
 } from './types.ts'
+
+export type { Lookups } from './reads.ts'
 
 /** The write statements of one engine. Each returns the statements to run, in order (SQLite chunks). */
 export interface Statements {
@@ -113,14 +106,6 @@ export interface EngineParts {
    * is read by its own query, still sent in the same turn.
    */
   readonly batchedLookups: boolean
-}
-
-/** One text per table, selecting that table's read columns for the keys in the array parameter $1. */
-export interface Lookups {
-  readonly users: string
-  readonly orders: string
-  readonly payments: string
-  readonly inventory: string
 }
 
 const empty: ApplyResult = Object.freeze({
@@ -306,77 +291,23 @@ async function applyPlan(trx: Transaction<Tables>, statements: Statements, plan:
   }
 }
 
-// What a lookup by key reads: the key column, the columns selected, and the mapping of a row to the domain
-// object. A lookup's rows hold exactly those columns, which are the ones the mapping reads: hence the cast.
-const read = <Row, R>(key: keyof Row & string, columns: readonly (keyof Row & string)[], map: (row: Row) => R) => ({
-  key,
-  columns,
-  map: map as unknown as (row: Record<string, unknown>) => R,
-})
-
-const reads = {
-  users: read('user_id', userColumns, toUser),
-  orders: read('order_id', orderColumns, toOrder),
-  payments: read('order_id', paymentColumns, toPayment),
-  inventory: read('sku', inventoryColumns, toInventory),
-} as const satisfies Record<keyof Lookups, unknown>
-
-type ReadTable = keyof typeof reads
-type ReadRow<T extends ReadTable> = ReturnType<(typeof reads)[T]['map']>
-
 export class SqlStore implements Store {
   readonly engine: Engine
   readonly #parts: EngineParts
   readonly #db: Kysely<Tables>
-  readonly #loaders: { readonly [T in ReadTable]: DataLoader<string, ReadRow<T> | undefined> }
+  readonly #reads: KeyReads
   #closed = false
 
   constructor(parts: EngineParts) {
     this.engine = parts.engine
     this.#parts = parts
     this.#db = parts.db
-    // Lookups by key that arrive in the same turn of the event loop share one query (`key IN (…)`, or the
-    // engine's array lookup). The read API answers GET /orders/:id with two lookups, and under load dozens of
-    // requests arrive in the same turn: one round trip per table then serves all of them, where each round trip
-    // costs the client about as much CPU as the rest of the request. Waiting for the end of the turn
-    // (setImmediate) adds well under a millisecond. Nothing is kept from one turn to the next (cache: false): a
-    // read sees the rows as they are when it runs.
-    const options = {
-      cache: false,
+    this.#reads = keyReads({
+      db: parts.db,
+      lookups: parts.lookups,
       maxBatchSize: parts.batchedLookups ? keysPerList : 1,
-      batchScheduleFn: (callback: () => void) => setImmediate(callback),
-    }
-    const loader = <T extends ReadTable>(table: T) =>
-      new DataLoader<string, ReadRow<T> | undefined>(async keys => {
-        // Without its cache DataLoader passes a key as often as it was asked for in the turn; it is read once.
-        const rows = await this.#run(() => this.#select(table, [...new Set(keys)]))
-        const { key, map } = reads[table]
-        const byKey = new Map<unknown, ReadRow<T>>()
-        for (const row of rows) byKey.set(row[key], map(row) as ReadRow<T>)
-        return keys.map(k => byKey.get(k))
-      }, options)
-    this.#loaders = {
-      users: loader('users'),
-      orders: loader('orders'),
-      payments: loader('payments'),
-      inventory: loader('inventory'),
-    }
-  }
-
-  /**
-   * The rows of `keys` in `table`: the engine's array lookup (one text for any number of keys) when it has one,
-   * otherwise `key = $1` for one key and `key IN (…)` for several.
-   */
-  async #select(table: ReadTable, keys: readonly string[]): Promise<Record<string, unknown>[]> {
-    const text = this.#parts.lookups?.[table]
-    if (text !== undefined)
-      return (await this.#db.executeQuery<Record<string, unknown>>(CompiledQuery.raw(text, [keys]))).rows
-    const { key, columns } = reads[table]
-    // Kysely's types cannot follow a table chosen at run time; `reads` pairs each table with its own columns.
-    const q = (this.#db as unknown as Kysely<Record<ReadTable, Record<string, unknown>>>)
-      .selectFrom(table)
-      .select(columns)
-    return await (keys.length === 1 ? q.where(key, '=', keys[0]!) : q.where(key, 'in', keys)).execute()
+      run: work => this.#run(work),
+    })
   }
 
   async #run<T>(work: () => Promise<T>): Promise<T> {
@@ -534,7 +465,7 @@ export class SqlStore implements Store {
   }
 
   getUser(userId: string): Promise<User | undefined> {
-    return this.#loaders.users.load(userId)
+    return this.#reads.users(userId)
   }
 
   getRecentOrders(userId: string, limit: number): Promise<Order[]> {
@@ -554,15 +485,19 @@ export class SqlStore implements Store {
   }
 
   getOrder(orderId: string): Promise<Order | undefined> {
-    return this.#loaders.orders.load(orderId)
+    return this.#reads.orders(orderId)
   }
 
   getPayment(orderId: string): Promise<Payment | undefined> {
-    return this.#loaders.payments.load(orderId)
+    return this.#reads.payments(orderId)
+  }
+
+  getOrderWithPayment(orderId: string): Promise<OrderWithPayment | undefined> {
+    return this.#reads.ordersWithPayments(orderId)
   }
 
   getInventory(sku: string): Promise<Inventory | undefined> {
-    return this.#loaders.inventory.load(sku)
+    return this.#reads.inventory(sku)
   }
 
   ping(): Promise<void> {

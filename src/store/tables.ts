@@ -3,7 +3,7 @@
 // strings with milliseconds, money is a number (PostgreSQL, through its NUMERIC parser) or the canonical
 // decimal text SQLite stores.
 import type { Generated } from 'kysely'
-import type { Inventory, Order, Payment, User } from './types.ts'
+import type { Inventory, Order, OrderWithPayment, Payment, User } from './types.ts'
 
 /** Money as the engine returns it: number from PostgreSQL, decimal text such as '123.45' from SQLite. */
 export type Money = number | string
@@ -75,6 +75,11 @@ export const orderColumns = ['order_id', 'user_id', 'total', 'status', 'created_
 export const paymentColumns = ['order_id', 'status', 'amount', 'settled_at', 'updated_at'] as const
 export const inventoryColumns = ['sku', 'quantity', 'last_adjusted_at'] as const
 
+/** A row of orders LEFT JOIN payments: the order's columns, and its payment's prefixed `payment_` (all null without one). */
+type OrderWithPaymentRow = Row<'orders', (typeof orderColumns)[number]> & {
+  [C in (typeof paymentColumns)[number] as `payment_${C}`]: Tables['payments'][C] | null
+}
+
 // The nullable seed columns are always written by the pipeline; '' and 0 only show for rows written by hand.
 export function toUser(row: Row<'users', (typeof userColumns)[number]>): User {
   return {
@@ -104,6 +109,22 @@ export function toPayment(row: Row<'payments', (typeof paymentColumns)[number]>)
     amount: Number(row.amount ?? 0),
     settledAt: row.settled_at ?? '',
     updatedAt: row.updated_at,
+  }
+}
+
+export function toOrderWithPayment(row: OrderWithPaymentRow): OrderWithPayment {
+  return {
+    order: toOrder(row),
+    payment:
+      row.payment_order_id === null
+        ? null
+        : toPayment({
+            order_id: row.payment_order_id,
+            status: row.payment_status,
+            amount: row.payment_amount,
+            settled_at: row.payment_settled_at,
+            updated_at: row.payment_updated_at ?? '',
+          }),
   }
 }
 

@@ -40,6 +40,12 @@ export interface Payment {
   updatedAt: string
 }
 
+/** An order and its payment (null when none is stored), read together. */
+export interface OrderWithPayment {
+  order: Order
+  payment: Payment | null
+}
+
 export interface Inventory {
   sku: string
   quantity: number
@@ -164,6 +170,8 @@ export interface Store {
   getRecentOrders(userId: string, limit: number): Promise<Order[]>
   getOrder(orderId: string): Promise<Order | undefined>
   getPayment(orderId: string): Promise<Payment | undefined>
+  /** The order and its payment as one read (one snapshot, one query); undefined when the order is not stored. */
+  getOrderWithPayment(orderId: string): Promise<OrderWithPayment | undefined>
   getInventory(sku: string): Promise<Inventory | undefined>
   /** Resolves when the database answers a trivial query; throws a retryable PipelineError otherwise. */
   ping(): Promise<void>

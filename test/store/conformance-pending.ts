@@ -30,6 +30,7 @@ export function runPendingConformance(open: (t: TestContext) => Promise<Store>):
       assert.equal(await store.getOrder('orphan'), undefined)
       assert.equal((await store.getOrder('fine'))?.userId, 'u2')
       assert.equal((await store.getPayment('orphan'))?.status, 'settled')
+      assert.equal(await store.getOrderWithPayment('orphan'), undefined, 'a payment alone is no order')
       assert.equal((await store.getInventory('a'))?.quantity, 5)
       const stats = await store.pendingStats()
       assert.equal(stats.count, 1)

@@ -91,6 +91,16 @@ export function runConformance(name: string, fresh: FreshDatabase): void {
           },
         )
         assert.deepEqual(await store.getInventory('sku-1'), { sku: 'sku-1', quantity: 7, lastAdjustedAt: at(6) })
+
+        // One read of both, batched as the read API asks: the same rows as the two lookups, null without a payment.
+        const [both, alone, none] = await Promise.all([
+          store.getOrderWithPayment('o1'),
+          store.getOrderWithPayment('o2'),
+          store.getOrderWithPayment('none'),
+        ])
+        assert.deepEqual(both, { order: o1, payment })
+        assert.deepEqual(alone, { order: await store.getOrder('o2'), payment: null })
+        assert.equal(none, undefined)
       })
 
       it('returns undefined for what is absent, and nothing for an empty batch', async t => {

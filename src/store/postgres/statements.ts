@@ -210,6 +210,10 @@ export const lookups: Lookups = {
   users: lookup('users', 'user_id', read.userColumns),
   orders: lookup('orders', 'order_id', read.orderColumns),
   payments: lookup('payments', 'order_id', read.paymentColumns),
+  ordersWithPayments: `SELECT ${[
+    ...read.orderColumns.map(c => `o.${c}`),
+    ...read.paymentColumns.map(c => `p.${c} AS payment_${c}`),
+  ].join(', ')} FROM orders o LEFT JOIN payments p ON p.order_id = o.order_id WHERE o.order_id = ANY($1::varchar[])`,
   inventory: lookup('inventory', 'sku', read.inventoryColumns),
 }
 

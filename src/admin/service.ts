@@ -4,7 +4,13 @@
 import { readFileSync } from 'node:fs'
 import type { Redis } from 'ioredis'
 import type { Config } from '../config/index.ts'
-import { createRedisClient, type DeadLetter, type DeadLetterQueue, dlqFromConfig } from '../dlq/index.ts'
+import {
+  createRedisClient,
+  type DeadLetter,
+  type DeadLetterQueue,
+  type DlqConfig,
+  dlqFromConfig,
+} from '../dlq/index.ts'
 import { PipelineError } from '../errors.ts'
 import { connectionOf, type KafkaConnection } from '../kafka/options.ts'
 import { type AuditRecord, readAudit } from './audit.ts'
@@ -121,21 +127,7 @@ function isRedisError(error: unknown): boolean {
 }
 
 /** The settings the admin reads: Redis and the DLQ key, Kafka, and the producer's body limit. */
-export type AdminConfig = Pick<
-  Config,
-  | 'redisAddr'
-  | 'redisPassword'
-  | 'dlqKey'
-  | 'redisTls'
-  | 'redisTlsCaFile'
-  | 'redisTimeoutMs'
-  | 'dlqEntryMaxBytes'
-  | 'producerDlqMaxEntries'
-  | 'producerDlqMaxBytes'
-  | 'kafkaTopic'
-  | 'bodyLimitBytes'
-> &
-  Parameters<typeof connectionOf>[0]
+export type AdminConfig = DlqConfig & Pick<Config, 'kafkaTopic' | 'bodyLimitBytes'> & Parameters<typeof connectionOf>[0]
 
 /**
  * The admin over the configuration's DLQ, Redis and Kafka; `dlq` (a role's own) is used instead of opening one.

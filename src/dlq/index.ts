@@ -7,6 +7,7 @@ export {
   createRedisClient,
   createRedisDlq,
   type DeadLetterQueue,
+  type DlqConfig,
   defaultProducerCaps,
   defaultSeenMaxAgeMs,
   defaultSeenMaxCount,

@@ -138,20 +138,23 @@ export function isRedisFull(error: unknown): boolean {
   return error instanceof Error && error.message.startsWith(redisFullPrefix)
 }
 
+/** The settings a dead-letter queue is built from. */
+export type DlqConfig = Pick<
+  Config,
+  | 'redisAddr'
+  | 'redisPassword'
+  | 'dlqKey'
+  | 'redisTls'
+  | 'redisTlsCaFile'
+  | 'redisTimeoutMs'
+  | 'dlqEntryMaxBytes'
+  | 'producerDlqMaxEntries'
+  | 'producerDlqMaxBytes'
+>
+
 /** The dead-letter queue the configuration names (REDIS_ADDR, REDIS_PASSWORD, DLQ_KEY, REDIS_TIMEOUT_MS, …). */
 export function dlqFromConfig(
-  config: Pick<
-    Config,
-    | 'redisAddr'
-    | 'redisPassword'
-    | 'dlqKey'
-    | 'redisTls'
-    | 'redisTlsCaFile'
-    | 'redisTimeoutMs'
-    | 'dlqEntryMaxBytes'
-    | 'producerDlqMaxEntries'
-    | 'producerDlqMaxBytes'
-  >,
+  config: DlqConfig,
   observe: { logger?: Logger; registry?: Registry } = {},
 ): DeadLetterQueue {
   return createRedisDlq({

@@ -8,6 +8,7 @@ import { bearerSecurity, errorResponses, pageHeaders, requireBearer } from '../h
 import { type EventStatusSources, eventStatus } from './event-status.ts'
 import { EventStatusBody } from './event-status-schema.ts'
 import { gatherOverview, type OverviewSources } from './overview.ts'
+import { adminTokenRequired } from './routes.ts'
 
 const asset = (name: string) => readFileSync(new URL(`./console/${name}`, import.meta.url), 'utf8')
 
@@ -106,7 +107,7 @@ export function registerConsoleRoutes(app: FastifyInstance, adminToken: string, 
             200: { ...EventStatusBody, description: 'The status of the event (unknown included)' },
             ...errorResponses({
               400: 'The eventId is empty or longer than 100 characters',
-              401: 'ADMIN_TOKEN is required: Authorization: Bearer <ADMIN_TOKEN>',
+              401: adminTokenRequired,
               503: 'The database or Redis did not answer: retry later',
             }),
           },

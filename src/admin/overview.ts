@@ -4,6 +4,7 @@
 // probes are fetched from here (CONSOLE_PRODUCER_URL, CONSOLE_API_URL), each within a short timeout, and one
 // role that does not answer shows as "unreachable" instead of failing the whole answer.
 import type { FastifyInstance } from 'fastify'
+import { withTimeout } from '../http/index.ts'
 import type { OffsetsReader } from '../kafka/admin.ts'
 import type { PendingStats } from '../store/index.ts'
 
@@ -152,32 +153,18 @@ export interface OverviewSources {
   readonly timeoutMs: number
 }
 
-async function within<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  try {
-    return await Promise.race([
-      work,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms)
-      }),
-    ])
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
 export async function gatherOverview(sources: OverviewSources, authorization: string): Promise<Overview> {
   const { timeoutMs } = sources
   const [producer, consumer, api, partitions, pending] = await Promise.allSettled([
     probeRole(sources.producerUrl, authorization, timeoutMs),
     probeSelf(sources.app, sources.selfUrl, authorization),
     probeRole(sources.apiUrl, authorization, timeoutMs),
-    within(
+    withTimeout(
       Promise.all([sources.offsets.ends(sources.topic), sources.offsets.committed(sources.group, sources.topic)]),
       timeoutMs,
       'Kafka',
     ),
-    within(sources.pendingStats(), timeoutMs, 'the database'),
+    withTimeout(sources.pendingStats(), timeoutMs, 'the database'),
   ])
   const unreachable = (url: string): RoleProbe => ({ url, health: 'unreachable', ready: 'unreachable' })
   return {

@@ -42,11 +42,14 @@ export interface AdminRoutes {
   close(): Promise<void>
 }
 
+/** The 401 of every /admin route, as the OpenAPI documents say it. */
+export const adminTokenRequired = 'ADMIN_TOKEN is required: Authorization: Bearer <ADMIN_TOKEN>'
+
 /** What every admin route may answer besides its own success: a bad request, no token, Redis or Kafka down. */
 const errors = (notFound?: string) =>
   errorResponses({
     400: 'The query or body is malformed (error.message says how)',
-    401: 'ADMIN_TOKEN is required: Authorization: Bearer <ADMIN_TOKEN>',
+    401: adminTokenRequired,
     ...(notFound === undefined ? {} : { 404: notFound }),
     503: 'Redis (the DLQ) or Kafka did not answer: retry later',
   })

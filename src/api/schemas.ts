@@ -102,7 +102,6 @@ export function readRouteSchema(what: string, param: string, ok: TSchema, readTo
 
 /** GET /events/{eventId}: always 200 with a status word; the fields beside it depend on the word. */
 export function eventStatusSchema(readToken: string | undefined) {
-  const status = EventStatusBody
   return {
     summary: 'What became of an event: applied, superseded, pending, dead-lettered or unknown',
     tags: ['read'],
@@ -110,7 +109,7 @@ export function eventStatusSchema(readToken: string | undefined) {
     params: idParam('eventId'),
     querystring: afterQuery,
     response: {
-      200: withHeader(status, 'The status of the event (unknown included: the answer is about the event)'),
+      200: withHeader(EventStatusBody, 'The status of the event (unknown included: the answer is about the event)'),
       ...readErrors('eventId', 'event', readToken, false),
     },
   }

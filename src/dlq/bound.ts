@@ -2,8 +2,7 @@
 // choke point), so no producer body or Kafka record, however large, becomes a Redis item larger than the cap:
 // the payload keeps a prefix, its full length and its SHA-256, enough to recognise the original and, for a
 // consumer entry, to fetch it back from Kafka at its coordinates while the topic retains it.
-import { createHash } from 'node:crypto'
-import type { DeadLetter } from './record.ts'
+import { type DeadLetter, sha256Hex } from './record.ts'
 
 export const defaultEntryMaxBytes = 64 * 1024
 /** Text fields other than the payload (error message, key, eventId) keep at most this many bytes. */
@@ -66,18 +65,13 @@ export function boundLetter(letter: DeadLetter, maxBytes: number): DeadLetter {
   }
   if (letter.payload === null || jsonBytes(capped) <= maxBytes) return capped
   // A payload already cut on its way here (encodeBoundedPayload) keeps the length and digest of its whole.
-  const shell: DeadLetter = letter.payloadTruncated
-    ? { ...capped, payload: '' }
-    : (() => {
-        const whole = Buffer.from(letter.payload, letter.payloadEncoding === 'base64' ? 'base64' : 'utf8')
-        return {
-          ...capped,
-          payload: '',
-          payloadTruncated: true,
-          payloadBytes: whole.length,
-          payloadSha256: createHash('sha256').update(whole).digest('hex'),
-        }
-      })()
+  const whole = letter.payloadTruncated
+    ? undefined
+    : Buffer.from(letter.payload, letter.payloadEncoding === 'base64' ? 'base64' : 'utf8')
+  const shell: DeadLetter =
+    whole === undefined
+      ? { ...capped, payload: '' }
+      : { ...capped, payload: '', payloadTruncated: true, payloadBytes: whole.length, payloadSha256: sha256Hex(whole) }
   // The shell counts the payload's two quotes already; the prefix's own quotes are added back to the budget.
   const budget = maxBytes - jsonBytes(shell) + 2
   return { ...shell, payload: payloadPrefix(letter.payload, letter.payloadEncoding, budget) }

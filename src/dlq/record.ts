@@ -1,4 +1,6 @@
 // The dead-letter record, as the seed README describes it: the original payload plus what went wrong.
+import { isUtf8 } from 'node:buffer'
+import { createHash } from 'node:crypto'
 import type { ErrorCode } from '../errors.ts'
 
 export interface DeadLetter {
@@ -31,10 +33,10 @@ export interface DeadLetter {
   payloadSha256?: string
 }
 
-import { isUtf8 } from 'node:buffer'
-import { createHash } from 'node:crypto'
-
 const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+/** SHA-256 of the bytes, lowercase hex, as `payloadSha256` holds it. */
+export const sha256Hex = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex')
 
 /** The payload field of a DLQ record: the bytes as text when they are UTF-8, else base64 so nothing is lost. */
 export function encodePayload(bytes: Uint8Array | null | undefined): Pick<DeadLetter, 'payload' | 'payloadEncoding'> {
@@ -58,7 +60,7 @@ export function encodeBoundedPayload(
 ): Pick<DeadLetter, 'payload' | 'payloadEncoding' | 'payloadTruncated' | 'payloadBytes' | 'payloadSha256'> {
   if (bytes === null || bytes === undefined || bytes.length <= maxBytes) return encodePayload(bytes)
   const whole = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length)
-  const digest = { payloadTruncated: true as const, payloadBytes: whole.length, payloadSha256: sha256(whole) }
+  const digest = { payloadTruncated: true as const, payloadBytes: whole.length, payloadSha256: sha256Hex(whole) }
   if (!isUtf8(whole)) {
     return {
       payload: whole.subarray(0, maxBytes - (maxBytes % 3)).toString('base64'),
@@ -71,5 +73,3 @@ export function encodeBoundedPayload(
   while (cut > 0 && ((whole[cut] as number) & 0xc0) === 0x80) cut--
   return { payload: whole.subarray(0, cut).toString('utf8'), payloadEncoding: 'utf8', ...digest }
 }
-
-const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex')

@@ -89,7 +89,8 @@ function requestIdOf(req: IncomingMessage): string {
   return value !== undefined && acceptableRequestId.test(value) ? value : randomUUID()
 }
 
-async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+/** `work`, or an Error saying `what` did not answer within `ms`; the timer never outlives the race. */
+export async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms)

@@ -7,6 +7,7 @@ export {
   markClosing,
   pageHeaders,
   prefersHtml,
+  withTimeout,
 } from './base.ts'
 export {
   describePipelineError,

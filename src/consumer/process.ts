@@ -143,11 +143,10 @@ export function createProcessor(options: ProcessorOptions) {
    * failed on their own (or held nothing else), now dead-lettered. Without it a read waiting for such an offset
    * would wait for the next batch of the partition.
    *
-   * The mark runs beside the next batches, not before the batch is done: it only helps readers (a lost mark is
-   * made good by the partition's next batch), and an extra transaction on the path of every batch holding a bad
-   * record keeps those records, up to CONSUMER_RECORD_MAX_BYTES each, alive longer, which showed as hundreds of
-   * MB more RSS under a stream of 1 MB records. Marks wait in `nextMarks`, greatest per partition, one
-   * transaction in flight at a time.
+   * The mark runs beside the next batches, not on the batch's path: it only helps readers (a lost mark is made
+   * good by the partition's next batch), and every moment added to the path of a batch holding bad records keeps
+   * those records, up to CONSUMER_RECORD_MAX_BYTES each, in memory longer. Marks wait in `nextMarks`, greatest
+   * per partition, one transaction in flight at a time.
    */
   const nextMarks = new Map<number, Source>()
   let marking: Promise<void> | undefined

@@ -218,8 +218,8 @@ export function registerAdminRoutes(app: FastifyInstance, options: AdminRoutesOp
           if (status === undefined) throw new HttpError(404, 'NOT_FOUND', 'no redrive has this id')
           if (status.state === 'running' || status.state === 'failed') {
             await admin.cancel(id)
-            // A run of it here sees the request at its next step. No run of it here: a run started now sees the request, settles entries in doubt, and stops. When
-            // another process runs it, that one sees the request at its next step.
+            // A run of it in this process, or in another, sees the request at its next step. With no run here, a
+            // run started now sees the request, settles the entries in doubt, and stops.
             if (!running.has(id)) launch(id, who(request.ip), true)
           }
           return (await admin.status(id)) ?? status

@@ -4,11 +4,12 @@
 // producer. A short linger lets a quiet moment's first request wait for its neighbours instead of going alone.
 import { asPipelineError, type PipelineError } from '../errors.ts'
 
+/** One record to send, as UTF-8 bytes. */
 export interface Outgoing {
-  readonly eventId: string
-  readonly key: string
+  readonly eventId: Buffer
+  readonly key: Buffer
   /** The canonical JSON of the event. */
-  readonly value: string
+  readonly value: Buffer
 }
 
 export interface PublishedOffset {

@@ -36,5 +36,10 @@ export function murmur2(data: Uint8Array): number {
 
 /** The partition the Java client's default partitioner picks for `key` among `partitions`. */
 export function partitionOf(key: string, partitions: number): number {
-  return (murmur2(Buffer.from(key, 'utf8')) & 0x7fffffff) % partitions
+  return partitionOfBytes(Buffer.from(key, 'utf8'), partitions)
+}
+
+/** partitionOf for a key already encoded as UTF-8 (the bytes the record carries). */
+export function partitionOfBytes(key: Uint8Array, partitions: number): number {
+  return (murmur2(key) & 0x7fffffff) % partitions
 }

@@ -1,6 +1,6 @@
 // Publishes validated events to Kafka with an idempotent, acks=all producer and answers each caller with the
 // partition and offset of every one of its events, once the broker has acknowledged them.
-import { Producer, stringSerializers } from '@platformatic/kafka'
+import { Producer } from '@platformatic/kafka'
 import { PipelineError } from '../errors.ts'
 import { type Event, keyOf } from '../events/index.ts'
 import type { Check } from '../http/index.ts'
@@ -9,7 +9,7 @@ import type { KafkaConnection } from '../kafka/options.ts'
 import { idempotentProducerOptions } from '../kafka/producer.ts'
 import type { Logger } from '../observability/index.ts'
 import { createCoalescer, type Entry, type Outgoing, type PublishedOffset } from './coalescer.ts'
-import { partitionOf } from './partition.ts'
+import { partitionOfBytes } from './partition.ts'
 
 export type { PublishedOffset }
 
@@ -47,14 +47,23 @@ export interface Publisher {
 
 /** Record overhead besides key, value and header bytes (lengths, attributes, deltas): a generous estimate. */
 const recordOverhead = 64
-const headerName = 'eventId'
+/** The header every record carries; one buffer for all of them, since the client only reads it. */
+const headerName = Buffer.from('eventId')
 
+/**
+ * The record of an event, encoded once: the key's bytes serve both the partitioner and the record, and the client
+ * (without serializers) takes the buffers as they are instead of encoding each string again.
+ */
 function outgoingOf(event: Event): Outgoing {
-  return { eventId: event.eventId, key: keyOf(event), value: JSON.stringify(event) }
+  return {
+    eventId: Buffer.from(event.eventId),
+    key: Buffer.from(keyOf(event)),
+    value: Buffer.from(JSON.stringify(event)),
+  }
 }
 
 function sizeOf(message: Outgoing): number {
-  return Buffer.byteLength(message.key) + Buffer.byteLength(message.value) + message.eventId.length + recordOverhead
+  return message.key.length + message.value.length + message.eventId.length + recordOverhead
 }
 
 /**
@@ -70,7 +79,8 @@ export async function createPublisher(options: PublisherOptions): Promise<Publis
   const readyCacheMs = options.readyCacheMs ?? 1500
   const log = logger.child({ component: 'publisher', topic })
 
-  const producer = new Producer({ ...idempotentProducerOptions(connection, timeoutMs), serializers: stringSerializers })
+  // No serializers: keys, values and headers are handed over as the UTF-8 buffers outgoingOf made.
+  const producer = new Producer<Buffer, Buffer, Buffer, Buffer>(idempotentProducerOptions(connection, timeoutMs))
 
   let closed = false
   let preparing: Promise<void> | undefined
@@ -100,9 +110,11 @@ export async function createPublisher(options: PublisherOptions): Promise<Publis
       const messages = []
       for (const entry of live) {
         for (const m of entry.messages) {
-          const partition = partitionOf(m.key, partitionCount)
+          const partition = partitionOfBytes(m.key, partitionCount)
           partitions.push(partition)
-          messages.push({ topic, partition, key: m.key, value: m.value, headers: { [headerName]: m.eventId } })
+          // A Map is used by the client as it is; an object would be copied into one.
+          const headers = new Map([[headerName, m.eventId]])
+          messages.push({ topic, partition, key: m.key, value: m.value, headers })
         }
       }
       const result = await producer.send({ messages })

@@ -118,6 +118,12 @@ describe('POST /produce', () => {
     assert.equal(rejected.error.code, 'SCHEMA_VIOLATION')
     assert.deepEqual(rejected.error.paths.sort(), ['/data/createdAt', '/data/email', '/data/name', '/data/userId'])
     assert.equal((offsets[3]!['error'] as { code: string }).code, 'UNKNOWN_TYPE')
+    // The answer's bytes are those of the 200 schema: its fields only, in its order, as JSON.
+    assert.equal(res.headers['content-type'], 'application/json; charset=utf-8')
+    assert.equal(res.body, JSON.stringify(res.json()))
+    assert.deepEqual(Object.keys(offsets[0]!), ['eventId', 'topic', 'partition', 'offset'])
+    assert.deepEqual(Object.keys(rejected), ['eventId', 'error'])
+    assert.deepEqual(Object.keys(rejected.error), ['code', 'message', 'paths'])
 
     const records = await consumeBack(topic, 2)
     const byPlace = new Map(records.map(r => [place(r), r]))

@@ -3,14 +3,7 @@
 // order follows call order without depending on how the client orders concurrent sends of an idempotent
 // producer. A short linger lets a quiet moment's first request wait for its neighbours instead of going alone.
 import { asPipelineError, type PipelineError } from '../errors.ts'
-
-/** One record to send, as UTF-8 bytes. */
-export interface Outgoing {
-  readonly eventId: Buffer
-  readonly key: Buffer
-  /** The canonical JSON of the event. */
-  readonly value: Buffer
-}
+import type { Outgoing } from './outgoing.ts'
 
 export interface PublishedOffset {
   topic: string

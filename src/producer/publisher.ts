@@ -2,13 +2,14 @@
 // partition and offset of every one of its events, once the broker has acknowledged them.
 import { Producer } from '@platformatic/kafka'
 import { PipelineError } from '../errors.ts'
-import { type Event, keyOf } from '../events/index.ts'
+import type { Event } from '../events/index.ts'
 import type { Check } from '../http/index.ts'
 import { ensureTopic, kafkaAnswers } from '../kafka/admin.ts'
 import type { KafkaConnection } from '../kafka/options.ts'
 import { idempotentProducerOptions } from '../kafka/producer.ts'
 import type { Logger } from '../observability/index.ts'
-import { createCoalescer, type Entry, type Outgoing, type PublishedOffset } from './coalescer.ts'
+import { createCoalescer, type Entry, type PublishedOffset } from './coalescer.ts'
+import { type Outgoing, outgoingOf } from './outgoing.ts'
 import { partitionOfBytes } from './partition.ts'
 
 export type { PublishedOffset }
@@ -49,18 +50,6 @@ export interface Publisher {
 const recordOverhead = 64
 /** The header every record carries; one buffer for all of them, since the client only reads it. */
 const headerName = Buffer.from('eventId')
-
-/**
- * The record of an event, encoded once: the key's bytes serve both the partitioner and the record, and the client
- * (without serializers) takes the buffers as they are instead of encoding each string again.
- */
-function outgoingOf(event: Event): Outgoing {
-  return {
-    eventId: Buffer.from(event.eventId),
-    key: Buffer.from(keyOf(event)),
-    value: Buffer.from(JSON.stringify(event)),
-  }
-}
 
 function sizeOf(message: Outgoing): number {
   return message.key.length + message.value.length + message.eventId.length + recordOverhead
@@ -216,8 +205,7 @@ export async function createPublisher(options: PublisherOptions): Promise<Publis
       const slices: Promise<PublishedOffset[]>[] = []
       let messages: Outgoing[] = []
       let bytes = 0
-      for (const event of events) {
-        const m = outgoingOf(event)
+      for (const m of outgoingOf(events)) {
         const size = sizeOf(m)
         if (messages.length > 0 && (messages.length >= maxBatchMessages || bytes + size > maxBatchBytes)) {
           slices.push(enqueue(messages, bytes))

@@ -183,6 +183,16 @@ function isCanonicalDate(value: string): boolean {
   return twoDigits(value, 20) >= 0 && ms >= 0 && ms <= 9
 }
 
+/**
+ * Whether `value` has at most 2 decimal places: it is the double nearest to n/100 for some integer n, which is
+ * what the decimal rounding of toFixed(2) finds. Below the money limit, when value is such a double, value * 100
+ * is within a few units in the last place of n, so Math.round finds the same n and the division gives value
+ * back: that cheap test answers yes only when toFixed does, and toFixed decides every other case.
+ */
+function isWholeCents(value: number): boolean {
+  return Math.round(value * 100) / 100 === value || Number(value.toFixed(2)) === value
+}
+
 /** A date-time that is also a real instant within DATETIME2's range, normalised to ISO UTC with ms. */
 function normaliseDate(value: string, field: string | undefined, problems: Problem[]): string {
   if (isCanonicalDate(value)) return value
@@ -227,7 +237,7 @@ export function parseEvent(value: unknown): Event {
       problems.push({ path: `/data/${field}`, why: 'contains a NUL character' })
     }
     if (field in dateFields) body[field] = normaliseDate(fieldValue as string, field, problems)
-    if (field in moneyFields && Number((fieldValue as number).toFixed(2)) !== fieldValue) {
+    if (field in moneyFields && !isWholeCents(fieldValue as number)) {
       problems.push({ path: `/data/${field}`, why: 'has more than 2 decimal places' })
     }
   }

@@ -81,11 +81,17 @@ export function buildProducerApp(options: ProducerAppOptions): FastifyInstance {
   const infoValue = levelValues['info'] ?? 30
   const logsInfo = (request: FastifyRequest) => (levelValues[request.log.level] ?? 0) <= infoValue
 
-  function published(request: FastifyRequest, event: Event, at: PublishedOffset, started: number): ProduceResult {
+  function published(
+    request: FastifyRequest,
+    logs: boolean,
+    event: Event,
+    at: PublishedOffset,
+    started: number,
+  ): ProduceResult {
     const { topic, partition, offset } = at
-    // The line's fields are built only when it is written: below INFO, a 100-event batch would otherwise make
-    // 100 objects (and derive 100 keys) per request for nothing.
-    if (logsInfo(request)) {
+    // The line's fields are built only when it is written (`logs`, logsInfo of the request, asked once per
+    // request): below INFO, a 100-event batch would otherwise make 100 objects (and derive 100 keys) for nothing.
+    if (logs) {
       request.log.info(
         {
           ...eventFields(event, at),
@@ -120,7 +126,7 @@ export function buildProducerApp(options: ProducerAppOptions): FastifyInstance {
     }
     const [at] = await publisher.publish([event])
     metrics.produced.inc({ type: event.type })
-    return published(request, event, at!, started)
+    return published(request, logsInfo(request), event, at!, started)
   }
 
   async function produceBatch(
@@ -156,8 +162,9 @@ export function buildProducerApp(options: ProducerAppOptions): FastifyInstance {
     if (events.length > 0) {
       const offsets = await publisher.publish(events)
       const byType = new Map<string, number>()
+      const logs = logsInfo(request)
       events.forEach((event, j) => {
-        results[positions[j]!] = published(request, event, offsets[j]!, started)
+        results[positions[j]!] = published(request, logs, event, offsets[j]!, started)
         byType.set(event.type, (byType.get(event.type) ?? 0) + 1)
       })
       for (const [type, n] of byType) metrics.produced.inc({ type }, n)

@@ -102,7 +102,7 @@ export async function createPublisher(options: PublisherOptions): Promise<Publis
           const partition = partitionOfBytes(m.key, partitionCount)
           partitions.push(partition)
           // A Map is used by the client as it is; an object would be copied into one.
-          const headers = new Map([[headerName, m.eventId]])
+          const headers = new Map<Buffer, Buffer>().set(headerName, m.eventId)
           messages.push({ topic, partition, key: m.key, value: m.value, headers })
         }
       }

@@ -172,30 +172,42 @@ export function planBatch(batch: readonly SourcedEvent[]): BatchPlan {
   const conflicts: Conflict[] = []
   const logged = new Map<string, LogRow>()
   // The first record of an eventId is the one logged, as the log's insert-or-ignore keeps the first it sees.
-  const log = (stamp: Stamp, table: StateTable, key: string) => {
-    if (!logged.has(stamp.eventId)) logged.set(stamp.eventId, { ...stamp, table, key })
+  // Rows are object literals rather than spreads of a shared stamp: one allocation each, of one shape.
+  const log = (event: Event, source: Source, table: StateTable, key: string) => {
+    const eventId = event.eventId
+    if (!logged.has(eventId)) logged.set(eventId, { eventId, eventTs: event.timestamp, source, table, key })
   }
   batch.forEach(({ event, source }, position) => {
-    const stamp = { eventId: event.eventId, eventTs: event.timestamp, source }
     switch (event.type) {
       case 'UserCreated': {
         const { userId, name, email, createdAt } = event.data
-        keep(users, userId, { ...stamp, userId, name, email, createdAt })
-        log(stamp, 'users', userId)
+        const row = { eventId: event.eventId, eventTs: event.timestamp, source, userId, name, email, createdAt }
+        keep(users, userId, row)
+        log(event, source, 'users', userId)
         stateEvents++
         break
       }
       case 'OrderPlaced': {
         const row = orderRowOf(event, source, position)
         keep(orders, row.orderId, row)
-        log(stamp, 'orders', row.orderId)
+        log(event, source, 'orders', row.orderId)
         stateEvents++
         break
       }
       case 'PaymentSettled': {
         const { orderId, status, amount, settledAt } = event.data
-        keep(payments, orderId, { ...stamp, orderId, status, amount: moneyText(amount, 'amount'), settledAt })
-        log(stamp, 'payments', orderId)
+        const amountText = moneyText(amount, 'amount')
+        const row = {
+          eventId: event.eventId,
+          eventTs: event.timestamp,
+          source,
+          orderId,
+          status,
+          amount: amountText,
+          settledAt,
+        }
+        keep(payments, orderId, row)
+        log(event, source, 'payments', orderId)
         stateEvents++
         break
       }
@@ -227,13 +239,24 @@ export function planBatch(batch: readonly SourcedEvent[]): BatchPlan {
  * (applied_offsets keeps the greatest it was ever given, so a late, lower mark never moves it back).
  */
 export function processedThrough(sources: readonly Source[]): Source[] {
-  const greatest = new Map<string, Source>()
+  // Called with every record of a batch, nearly all of one partition: grouped by topic, then partition, with no
+  // key built per record.
+  const byTopic = new Map<string, Map<number, Source>>()
   for (const s of sources) {
-    const key = `${s.topic}\u0000${String(s.partition).padStart(10, '0')}`
-    const current = greatest.get(key)
-    if (current === undefined || s.offset > current.offset) greatest.set(key, s)
+    let partitions = byTopic.get(s.topic)
+    if (partitions === undefined) {
+      partitions = new Map()
+      byTopic.set(s.topic, partitions)
+    }
+    const current = partitions.get(s.partition)
+    if (current === undefined || s.offset > current.offset) partitions.set(s.partition, s)
   }
-  return sortedValues(greatest)
+  const out: Source[] = []
+  for (const topic of [...byTopic.keys()].sort()) {
+    const partitions = byTopic.get(topic)!
+    for (const partition of [...partitions.keys()].sort((a, b) => a - b)) out.push(partitions.get(partition)!)
+  }
+  return out
 }
 
 /** Sums the deltas the ledger accepted (the `applied` eventIds) per sku, sorted by sku. */

@@ -70,16 +70,26 @@ export interface Pool {
  * backslash and double quote need escaping.
  */
 export function arrayLiteral(values: readonly unknown[]): string {
+  return arrayLiteralOf(values, v => v)
+}
+
+/**
+ * The array literal of `value` over `rows`: what arrayLiteral makes of `rows.map(value)`, without the array in
+ * between (the write statements build one per column of every batch, straight from their planned rows).
+ */
+export function arrayLiteralOf<R>(rows: readonly R[], value: (row: R) => unknown): string {
   let text = '{'
-  for (let i = 0; i < values.length; i++) {
+  for (let i = 0; i < rows.length; i++) {
     if (i > 0) text += ','
-    const v = values[i]
+    const v = value(rows[i]!)
     if (v === null || v === undefined) {
       text += 'NULL'
       continue
     }
     const s = typeof v === 'string' ? v : String(v)
-    text += s.includes('\\') || s.includes('"') ? `"${s.replace(/[\\"]/g, '\\$&')}"` : `"${s}"`
+    text += '"'
+    text += s.includes('\\') || s.includes('"') ? s.replace(/[\\"]/g, '\\$&') : s
+    text += '"'
   }
   return `${text}}`
 }
@@ -98,7 +108,8 @@ function terminate(client: pg.Client): void {
  * by arrayLiteral: Kysely hands pg the text and its parameters, and pg only prepares a statement once per
  * connection when the query carries a name, so the write statements of every batch would otherwise be parsed
  * and planned anew each time. The texts are the store's own write statements and key lookups (statements.ts),
- * whose arrays hold only strings, numbers and nulls.
+ * whose arrays hold only strings, numbers and nulls; the write statements' arrays arrive as literals already
+ * (arrayLiteralOf), and a string parameter passes unchanged.
  *
  * A query that outlives query_timeout leaves the connection waiting for an answer that may never come, and
  * anything sent after it would queue behind it; Kysely releases the client without an error, so pg's pool would

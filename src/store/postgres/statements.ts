@@ -15,6 +15,7 @@ import {
 import type { Lookups, Statements } from '../sql-store.ts'
 import * as read from '../tables.ts'
 import type { Source } from '../types.ts'
+import { arrayLiteralOf } from './driver.ts'
 
 type Param = string | number | null
 
@@ -193,9 +194,11 @@ const inventory: Shape<InventoryChange> = {
   ),
 }
 
+// Each parameter is its column's array literal, built straight from the planned rows: no array of values per
+// column for the driver to encode afterwards.
 function build<R, O = unknown>(shape: Shape<R>, rows: readonly R[]): CompiledQuery<O>[] {
   if (rows.length === 0) return []
-  const params = shape.columns.map(c => rows.map(c.value))
+  const params = shape.columns.map(c => arrayLiteralOf(rows, c.value))
   return [CompiledQuery.raw(shape.text, params) as CompiledQuery<O>]
 }
 

@@ -1,5 +1,9 @@
 // rss: the consumer's memory on a long drain (--rss-events, 1,000,000 by default, none with --quick), started
-// with the Node flags the pipeline ships with (as `npm run pipeline -- consumer`) and with other heap flags.
+// the way production starts it: compiled by scripts/build.ts (as `npm run build` compiles the container's
+// dist/main.js), with the Node flags the pipeline ships with, and for comparison with other heap flags. The drain
+// worker itself is bundled with the role, so no module of the process is type-stripped at load.
+import { join } from 'node:path'
+import { buildApp, root } from '../../scripts/build.ts'
 import { nodeFlags } from '../../src/cli/node-flags.ts'
 import type { Context, Options } from '../context.ts'
 import { dropPostgresDatabases, inspectPostgres } from '../databases.ts'
@@ -35,6 +39,9 @@ export async function run(ctx: Context): Promise<void> {
   ctx.say(`generating ${settings.rssEvents.toLocaleString()} events for the memory check`)
   const big = generateWorkload({ events: settings.rssEvents, partitions: settings.partitions, seed: 7 })
   const topic = await ctx.freshTopic(big)
+  const app = join(root, '.tmp', 'bench-app')
+  await buildApp(app, { drain: 'bench/workers/drain.ts' })
+  const drainWorker = join(app, 'dist', 'drain.js')
   const variants = [
     { id: 'rss.drain', execArgv: options.spawnOptions.execArgv ?? [], label: '' },
     { id: 'rss.drain.other', execArgv: otherExecArgv(options), label: ` (${otherLabel(options)})` },
@@ -42,7 +49,7 @@ export async function run(ctx: Context): Promise<void> {
   for (let round = 1; round <= settings.runs; round++) {
     for (const variant of variants) {
       const url = await ctx.freshPostgres()
-      const spawnOptions = { ...options.spawnOptions, execArgv: variant.execArgv }
+      const spawnOptions = { ...options.spawnOptions, execArgv: variant.execArgv, drainWorker }
       const label = `large drain → PostgreSQL${variant.label} ${round}`
       const request = drainRequest(ctx, topic, url, { endOffsets: endOffsets(big) })
       const result = await drain(ctx, label, request, big.records.length, spawnOptions)

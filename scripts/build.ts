@@ -1,7 +1,8 @@
 // `npm run build`: the pipeline as the container ships it, src/cli/main.ts bundled by esbuild into dist/main.js
 // (plus one chunk per lazily imported store engine). Development, `npm run pipeline` and the tests run the .ts
 // sources; production runs compiled JavaScript because a process that strips types at load and resolves several
-// hundred modules holds about 30 MB more than one that loads a bundle (docs/performance.md, "Consumer memory").
+// hundred modules peaks about 50 MB higher while draining than one that loads a bundle (docs/performance.md,
+// "Consumer memory (goal 4)").
 //
 // What the bundle must keep from the sources:
 // - Files read relative to a module (`new URL('./console/index.html', import.meta.url)`, `__dirname`) are found

@@ -13,6 +13,8 @@ export interface SpawnOptions {
   readonly execArgv?: readonly string[]
   /** Kill the worker when it has not finished after this long. */
   readonly timeoutMs?: number
+  /** The drain worker's file, when not its source (the memory scenario runs it bundled, as production ships). */
+  readonly drainWorker?: string
 }
 
 function start(file: string, request: unknown, options: SpawnOptions): ChildProcess {
@@ -45,7 +47,7 @@ export function startDrain(
   options: SpawnOptions = {},
   member: MemberEvents = {},
 ): DrainHandle {
-  const child = start(drainWorker, request, options)
+  const child = start(options.drainWorker ?? drainWorker, request, options)
   let joined!: () => void
   const joinedPromise = new Promise<void>(resolve => {
     joined = resolve

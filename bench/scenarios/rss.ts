@@ -1,10 +1,16 @@
 // rss: the consumer's memory on a long drain (--rss-events, 1,000,000 by default, none with --quick), started
-// with the Node flags the pipeline ships with (as `npm run pipeline -- consumer`) and with other heap flags.
+// the way production starts it: compiled by scripts/build.ts (as `npm run build` compiles the container's
+// dist/main.js), with the Node flags the pipeline ships with, and for comparison with other heap flags. The drain
+// worker itself is bundled with the role, so no module of the process is type-stripped at load.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { buildApp } from '../../scripts/build.ts'
 import { nodeFlags } from '../../src/cli/node-flags.ts'
 import type { Context, Options } from '../context.ts'
 import { dropPostgresDatabases, inspectPostgres } from '../databases.ts'
 import type { MeasurementDefinition } from '../report.ts'
-import { generateWorkload } from '../workload.ts'
+import { generateWorkload, type Workload } from '../workload.ts'
 import { check, drain, drainRequest, endOffsets } from './shared.ts'
 
 /** How the other variant starts the consumer, in words: its flags, or Node's own heap sizing when none. */
@@ -30,11 +36,25 @@ function otherExecArgv(options: Options): string[] {
 }
 
 export async function run(ctx: Context): Promise<void> {
-  const { settings, options } = ctx
+  const { settings } = ctx
   if (settings.rssEvents <= 0) return
   ctx.say(`generating ${settings.rssEvents.toLocaleString()} events for the memory check`)
   const big = generateWorkload({ events: settings.rssEvents, partitions: settings.partitions, seed: 7 })
   const topic = await ctx.freshTopic(big)
+  // Outside the repository, as in the image: no node_modules above the app for a dependency to find at run time
+  // (@platformatic/kafka then takes its WebAssembly CRC32C, as the image does, not the optional native one).
+  const app = mkdtempSync(join(tmpdir(), 'pipeline-bench-app-'))
+  await buildApp(app, { drain: 'bench/workers/drain.ts' })
+  const drainWorker = join(app, 'dist', 'drain.js')
+  try {
+    await drainAll(ctx, big, topic, drainWorker)
+  } finally {
+    rmSync(app, { recursive: true, force: true })
+  }
+}
+
+async function drainAll(ctx: Context, big: Workload, topic: string, drainWorker: string): Promise<void> {
+  const { settings, options } = ctx
   const variants = [
     { id: 'rss.drain', execArgv: options.spawnOptions.execArgv ?? [], label: '' },
     { id: 'rss.drain.other', execArgv: otherExecArgv(options), label: ` (${otherLabel(options)})` },
@@ -42,7 +62,7 @@ export async function run(ctx: Context): Promise<void> {
   for (let round = 1; round <= settings.runs; round++) {
     for (const variant of variants) {
       const url = await ctx.freshPostgres()
-      const spawnOptions = { ...options.spawnOptions, execArgv: variant.execArgv }
+      const spawnOptions = { ...options.spawnOptions, execArgv: variant.execArgv, drainWorker }
       const label = `large drain → PostgreSQL${variant.label} ${round}`
       const request = drainRequest(ctx, topic, url, { endOffsets: endOffsets(big) })
       const result = await drain(ctx, label, request, big.records.length, spawnOptions)

@@ -15,7 +15,7 @@ describe('node flags', () => {
     assert.equal(scripts['start'], `${command} all`)
     assert.equal(scripts['pipeline'], command)
     const entrypoint = /^ENTRYPOINT (.+)$/m.exec(read('deploy/Dockerfile'))?.[1]
-    assert.deepEqual(JSON.parse(entrypoint ?? 'null'), ['node', ...nodeFlags, 'src/cli/main.ts'])
+    assert.deepEqual(JSON.parse(entrypoint ?? 'null'), ['node', ...nodeFlags, 'dist/main.js'])
   })
 
   it('are accepted by this Node and keep the young generation at 2 × 16 MB under allocation', () => {

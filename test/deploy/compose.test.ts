@@ -344,29 +344,34 @@ describe('deploy/docker-compose.yml is safe by default', () => {
 })
 
 describe('deploy/Dockerfile and its companions', () => {
-  it('builds a node:24-slim image with production dependencies only, run by a non-root user', () => {
+  it('builds a node:24-slim image that runs the bundle alone, as a non-root user', () => {
     const dockerfile = read('deploy/Dockerfile')
     const from = [...dockerfile.matchAll(/^FROM (\S+)/gm)].map(m => m[1])
     assert.ok(from.length > 0 && from.every(image => image === 'node:24-slim'), from.join(', '))
-    assert.match(dockerfile, /^RUN npm ci --omit=dev\b/m)
+    // The build stage compiles dist/ (scripts/build.ts); the image is the last stage: the bundle and the files it
+    // reads, no node_modules and no development code.
+    assert.match(dockerfile, /^RUN node scripts\/build\.ts$/m)
+    const image = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '))
+    assert.match(image, /^COPY --from=build \/app\/dist \.\/dist$/m)
+    assert.doesNotMatch(image, /node_modules|npm /)
+    assert.doesNotMatch(image, /^COPY .*\b(dev|bench|test|scripts)\b/m)
     // The roles listen on 127.0.0.1 by default, which a published port cannot reach inside a container.
-    assert.match(dockerfile, /^ENV HOST=0\.0\.0\.0$/m)
+    assert.match(image, /^ENV HOST=0\.0\.0\.0$/m)
     for (const role of pipelineServices)
       assert.equal(environment(role)['HOST'], undefined, `${role} keeps the image's HOST`)
-    const user = dockerfile.search(/^USER node$/m)
-    assert.ok(user !== -1 && user < dockerfile.search(/^ENTRYPOINT /m), 'USER node before ENTRYPOINT')
-    // node, the pipeline's Node flags (test/cli/node-flags.test.ts checks which), main.ts; the role is the command.
+    const user = image.search(/^USER node$/m)
+    assert.ok(user !== -1 && user < image.search(/^ENTRYPOINT /m), 'USER node before ENTRYPOINT')
+    // node, the pipeline's Node flags (test/cli/node-flags.test.ts checks which), the bundle; the role is the command.
     const entrypoint = JSON.parse(/^ENTRYPOINT (.+)$/m.exec(dockerfile)?.[1] ?? '[]') as string[]
     assert.equal(entrypoint[0], 'node')
-    assert.equal(entrypoint.at(-1), 'src/cli/main.ts')
+    assert.equal(entrypoint.at(-1), 'dist/main.js')
     for (const m of dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)) {
       for (const source of m[1]!.split(' ')) assert.ok(existsSync(new URL(source, root)), `COPY ${source} exists`)
     }
     const ignored = read('deploy/Dockerfile.dockerignore').split('\n')
-    // Development tooling (dev/, bench/, test/, scripts/) stays out of the image.
-    for (const entry of ['node_modules', '.git', 'dev', 'bench', 'test', 'scripts'])
+    // Development tooling (dev/, bench/, test/, scripts/ but the build script) stays out of the build context.
+    for (const entry of ['node_modules', '.git', 'dev', 'bench', 'test', 'scripts', '!scripts/build.ts', 'dist'])
       assert.ok(ignored.includes(entry), entry)
-    assert.doesNotMatch(dockerfile, /^COPY .*\b(dev|bench|test|scripts)\b/m)
   })
 
   it('provisions Grafana with a dashboard of the main metrics on the Prometheus it scrapes', () => {

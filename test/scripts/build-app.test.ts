@@ -1,0 +1,115 @@
+// The production bundle (scripts/build.ts) run on its own, laid out as the container holds it: dist/, package.json
+// and the console's files, no sources, no node_modules.
+import assert from 'node:assert/strict'
+import { type ChildProcess, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, it } from 'node:test'
+import { buildApp } from '../../scripts/build.ts'
+import { nodeFlags } from '../../src/cli/node-flags.ts'
+import { eventually } from '../helpers/kafka.ts'
+import { freePort } from '../helpers/pipeline.ts'
+import { kafkaTopic, sqliteFile, uniqueName } from '../helpers/resources.ts'
+import { testServices } from '../helpers/services.ts'
+
+describe('the built app', () => {
+  it('runs `pipeline all` alone: produce, read back, console page, OpenAPI document', { timeout: 180_000 }, async t => {
+    const app = mkdtempSync(join(tmpdir(), 'pipeline-app-'))
+    t.after(() => rmSync(app, { recursive: true, force: true }))
+    await buildApp(app, { main: 'src/cli/main.ts' })
+    // Nothing of the repository is reachable from the app: no sources beside it, no node_modules above it.
+    assert.ok(existsSync(join(app, 'dist', 'main.js')))
+    assert.ok(!existsSync(join(app, 'node_modules')) && !existsSync(join(app, 'src', 'cli')))
+    // ASCII only: Node holds a module's source as a string, two bytes a character once one is not ASCII.
+    for (const file of readdirSync(join(app, 'dist'))) {
+      const bytes = readFileSync(join(app, 'dist', file))
+      assert.equal(
+        bytes.findIndex(byte => byte > 0x7f),
+        -1,
+        file,
+      )
+    }
+
+    const ports = { producer: await freePort(), consumer: await freePort(), api: await freePort() }
+    const topic = await kafkaTopic(t)
+    const child: ChildProcess = spawn(process.execPath, [...nodeFlags, join(app, 'dist', 'main.js'), 'all'], {
+      cwd: app,
+      env: {
+        PATH: process.env['PATH'] ?? '',
+        KAFKA_BROKERS: testServices.kafkaBrokers.join(','),
+        REDIS_ADDR: testServices.redisAddr,
+        REDIS_PASSWORD: testServices.redisPassword,
+        HOST: '127.0.0.1',
+        PRODUCER_PORT: String(ports.producer),
+        CONSUMER_PORT: String(ports.consumer),
+        API_PORT: String(ports.api),
+        KAFKA_AUTOSTART: 'false',
+        KAFKA_TOPIC: topic,
+        KAFKA_GROUP_ID: uniqueName('group'),
+        DLQ_KEY: uniqueName('dlq'),
+        DATABASE_URL: `sqlite:${sqliteFile(t)}`,
+        LOG_LEVEL: 'warn',
+        // The consumer serves the console (and the admin API) only when an admin token is set.
+        ADMIN_TOKEN: `token-${crypto.randomUUID()}`,
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    })
+    let stderr = ''
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8')
+    })
+    t.after(async () => {
+      if (child.exitCode !== null) return
+      child.kill('SIGTERM')
+      await once(child, 'exit')
+    })
+    const url = (port: number, path: string) => `http://127.0.0.1:${port}${path}`
+    await eventually(
+      'all three roles ready',
+      async () => {
+        if (child.exitCode !== null) throw new Error(`pipeline exited with ${child.exitCode}: ${stderr}`)
+        const answers = await Promise.all(
+          Object.values(ports).map(port =>
+            fetch(url(port, '/ready')).then(
+              r => r.status,
+              () => 0,
+            ),
+          ),
+        )
+        return answers.every(status => status === 200)
+      },
+      60_000,
+    )
+
+    const userId = uniqueName('user')
+    const produced = await fetch(url(ports.producer, '/produce'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        eventId: crypto.randomUUID(),
+        type: 'UserCreated',
+        timestamp: '2025-01-11T12:00:00Z',
+        data: { userId, name: 'Alice Example', email: 'alice@example.com', createdAt: '2025-01-11T12:00:00Z' },
+      }),
+    })
+    assert.equal(produced.status, 200, await produced.clone().text())
+    await eventually('the user is readable', async () => (await fetch(url(ports.api, `/users/${userId}`))).ok, 30_000)
+    const view = (await (await fetch(url(ports.api, `/users/${userId}`))).json()) as { user: { name: string } }
+    assert.equal(view.user.name, 'Alice Example')
+
+    // The console's page and assets, read relative to their module (src/admin/console/ beside dist/).
+    const page = await fetch(url(ports.consumer, '/'), { headers: { accept: 'text/html' } })
+    assert.equal(page.status, 200)
+    assert.match(await page.text(), /<html/i)
+    assert.equal((await fetch(url(ports.consumer, '/console/console.js'))).status, 200)
+    // The OpenAPI document carries the version of the package.json beside dist/.
+    const doc = (await (await fetch(url(ports.api, '/openapi.json'))).json()) as { info: { version: string } }
+    assert.match(doc.info.version, /^\d+\.\d+\.\d+/)
+
+    child.kill('SIGTERM')
+    const [code] = await once(child, 'exit')
+    assert.equal(code, 0, stderr)
+  })
+})

@@ -29,13 +29,21 @@ export interface RunningPipeline {
   stop(signal?: NodeJS.Signals): Promise<{ code: number | null; ms: number }>
 }
 
+/** What to run: the sources' src/cli/main.ts by default, or a built dist/main.js from its app folder. */
+export interface Launch {
+  readonly entry?: string
+  readonly cwd?: string
+}
+
 export async function startPipeline(
   t: Cleanup,
   command: 'all' | 'producer' | 'consumer' | 'api',
   env: Record<string, string>,
+  launch: Launch = {},
 ): Promise<RunningPipeline> {
   const ports = { producer: await freePort(), consumer: await freePort(), api: await freePort() }
-  const child = spawn(process.execPath, [...nodeFlags, main, command], {
+  const child = spawn(process.execPath, [...nodeFlags, launch.entry ?? main, command], {
+    ...(launch.cwd === undefined ? {} : { cwd: launch.cwd }),
     env: {
       PATH: process.env['PATH'] ?? '',
       KAFKA_BROKERS: testServices.kafkaBrokers.join(','),

@@ -1,18 +1,14 @@
 // The production bundle (scripts/build.ts) run on its own, laid out as the container holds it: dist/, package.json
 // and the console's files, no sources, no node_modules.
 import assert from 'node:assert/strict'
-import { type ChildProcess, spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import { buildApp } from '../../scripts/build.ts'
-import { nodeFlags } from '../../src/cli/node-flags.ts'
 import { eventually } from '../helpers/kafka.ts'
-import { freePort } from '../helpers/pipeline.ts'
+import { startPipeline } from '../helpers/pipeline.ts'
 import { kafkaTopic, sqliteFile, uniqueName } from '../helpers/resources.ts'
-import { testServices } from '../helpers/services.ts'
 
 describe('the built app', () => {
   it('runs `pipeline all` alone: produce, read back, console page, OpenAPI document', { timeout: 180_000 }, async t => {
@@ -32,20 +28,11 @@ describe('the built app', () => {
       )
     }
 
-    const ports = { producer: await freePort(), consumer: await freePort(), api: await freePort() }
     const topic = await kafkaTopic(t)
-    const child: ChildProcess = spawn(process.execPath, [...nodeFlags, join(app, 'dist', 'main.js'), 'all'], {
-      cwd: app,
-      env: {
-        PATH: process.env['PATH'] ?? '',
-        KAFKA_BROKERS: testServices.kafkaBrokers.join(','),
-        REDIS_ADDR: testServices.redisAddr,
-        REDIS_PASSWORD: testServices.redisPassword,
-        HOST: '127.0.0.1',
-        PRODUCER_PORT: String(ports.producer),
-        CONSUMER_PORT: String(ports.consumer),
-        API_PORT: String(ports.api),
-        KAFKA_AUTOSTART: 'false',
+    const pipeline = await startPipeline(
+      t,
+      'all',
+      {
         KAFKA_TOPIC: topic,
         KAFKA_GROUP_ID: uniqueName('group'),
         DLQ_KEY: uniqueName('dlq'),
@@ -54,25 +41,15 @@ describe('the built app', () => {
         // The consumer serves the console (and the admin API) only when an admin token is set.
         ADMIN_TOKEN: `token-${crypto.randomUUID()}`,
       },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    })
-    let stderr = ''
-    child.stderr?.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString('utf8')
-    })
-    t.after(async () => {
-      if (child.exitCode !== null) return
-      child.kill('SIGTERM')
-      await once(child, 'exit')
-    })
-    const url = (port: number, path: string) => `http://127.0.0.1:${port}${path}`
+      { entry: join(app, 'dist', 'main.js'), cwd: app },
+    )
+    const url = (role: keyof typeof pipeline.urls, path: string) => `${pipeline.urls[role]}${path}`
     await eventually(
       'all three roles ready',
       async () => {
-        if (child.exitCode !== null) throw new Error(`pipeline exited with ${child.exitCode}: ${stderr}`)
         const answers = await Promise.all(
-          Object.values(ports).map(port =>
-            fetch(url(port, '/ready')).then(
+          (['producer', 'consumer', 'api'] as const).map(role =>
+            fetch(url(role, '/ready')).then(
               r => r.status,
               () => 0,
             ),
@@ -84,7 +61,7 @@ describe('the built app', () => {
     )
 
     const userId = uniqueName('user')
-    const produced = await fetch(url(ports.producer, '/produce'), {
+    const produced = await fetch(url('producer', '/produce'), {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({
@@ -95,21 +72,20 @@ describe('the built app', () => {
       }),
     })
     assert.equal(produced.status, 200, await produced.clone().text())
-    await eventually('the user is readable', async () => (await fetch(url(ports.api, `/users/${userId}`))).ok, 30_000)
-    const view = (await (await fetch(url(ports.api, `/users/${userId}`))).json()) as { user: { name: string } }
+    await eventually('the user is readable', async () => (await fetch(url('api', `/users/${userId}`))).ok, 30_000)
+    const view = (await (await fetch(url('api', `/users/${userId}`))).json()) as { user: { name: string } }
     assert.equal(view.user.name, 'Alice Example')
 
     // The console's page and assets, read relative to their module (src/admin/console/ beside dist/).
-    const page = await fetch(url(ports.consumer, '/'), { headers: { accept: 'text/html' } })
+    const page = await fetch(url('consumer', '/'), { headers: { accept: 'text/html' } })
     assert.equal(page.status, 200)
     assert.match(await page.text(), /<html/i)
-    assert.equal((await fetch(url(ports.consumer, '/console/console.js'))).status, 200)
+    assert.equal((await fetch(url('consumer', '/console/console.js'))).status, 200)
     // The OpenAPI document carries the version of the package.json beside dist/.
-    const doc = (await (await fetch(url(ports.api, '/openapi.json'))).json()) as { info: { version: string } }
+    const doc = (await (await fetch(url('api', '/openapi.json'))).json()) as { info: { version: string } }
     assert.match(doc.info.version, /^\d+\.\d+\.\d+/)
 
-    child.kill('SIGTERM')
-    const [code] = await once(child, 'exit')
-    assert.equal(code, 0, stderr)
+    const { code } = await pipeline.stop()
+    assert.equal(code, 0, pipeline.stderr.join(''))
   })
 })

@@ -8,14 +8,34 @@ export { createTopic, deleteGroups, deleteTopics } from '../dev/resources.ts'
 
 export const brokers: readonly string[] = services.kafkaBrokers
 
-function producer(clientId: string, idempotent: boolean) {
+function producer(clientId: string, idempotent: boolean, extra: { transactionalId?: string; timeout?: number } = {}) {
   return new Producer({
     clientId,
     bootstrapBrokers: [...brokers],
     serializers: stringSerializers,
     acks: ProduceAcks.ALL,
     idempotent,
+    ...extra,
   })
+}
+
+/** Sends per call of a pre-fill: under the broker's 1 MiB batch limit per partition for the workload's records. */
+const prefillChunk = 6000
+
+/** Sends the records in order, `prefillChunk` per awaited send, reporting how many went so far. */
+async function sendInOrder(
+  send: (request: { messages: { topic: string; key: string; value: string; partition: number }[] }) => Promise<unknown>,
+  topic: string,
+  records: readonly WorkloadRecord[],
+  progress: (sent: number) => void,
+): Promise<void> {
+  for (let i = 0; i < records.length; i += prefillChunk) {
+    const messages = records
+      .slice(i, i + prefillChunk)
+      .map(r => ({ topic, key: r.key, value: r.value, partition: r.partition }))
+    await send({ messages })
+    progress(Math.min(records.length, i + prefillChunk))
+  }
 }
 
 /**
@@ -28,15 +48,8 @@ export async function prefill(
   progress: (sent: number) => void,
 ): Promise<void> {
   const client = producer('bench-prefill', true)
-  const chunk = 6000
   try {
-    for (let i = 0; i < records.length; i += chunk) {
-      const messages = records
-        .slice(i, i + chunk)
-        .map(r => ({ topic, key: r.key, value: r.value, partition: r.partition }))
-      await client.send({ messages })
-      progress(Math.min(records.length, i + chunk))
-    }
+    await sendInOrder(request => client.send(request), topic, records, progress)
   } finally {
     await client.close()
   }
@@ -123,12 +136,7 @@ export async function prefillHeld(
   records: readonly WorkloadRecord[],
   progress: (sent: number) => void,
 ): Promise<HeldRecords> {
-  const client = new Producer({
-    clientId: 'bench-prefill-held',
-    bootstrapBrokers: [...brokers],
-    serializers: stringSerializers,
-    acks: ProduceAcks.ALL,
-    idempotent: true,
+  const client = producer('bench-prefill-held', true, {
     transactionalId: `${topic}-tx`,
     // The client passes its request timeout as the transaction's timeout too: the broker aborts a transaction
     // open longer, and this one stays open while the consumers start and settle.
@@ -144,16 +152,9 @@ export async function prefillHeld(
       await client.close()
     }
   }
-  const chunk = 6000
   try {
     const transaction = await client.beginTransaction()
-    for (let i = 0; i < records.length; i += chunk) {
-      const messages = records
-        .slice(i, i + chunk)
-        .map(r => ({ topic, key: r.key, value: r.value, partition: r.partition }))
-      await transaction.send({ messages })
-      progress(Math.min(records.length, i + chunk))
-    }
+    await sendInOrder(request => transaction.send(request), topic, records, progress)
     return { commit: () => finish('commit', transaction), abort: () => finish('abort', transaction) }
   } catch (error) {
     await client.close().catch(() => {})

@@ -77,11 +77,12 @@ export function createPendingSweeper(options: PendingSweeperOptions) {
     let superseded = 0
     for (let page = 0; page < maxPages; page++) {
       const at = now()
-      const expired = await store.expiredPending(new Date(at - options.maxAgeMs).toISOString(), pageSize)
+      // Claimed in one transaction with the parent's own take: an order is applied or dead-lettered, never both.
+      const expired = await store.claimExpired(new Date(at - options.maxAgeMs).toISOString(), pageSize)
       if (expired.length === 0) break
       const plan = planExpiry(expired, at)
-      // The entries first, then the rows: a crash in between leaves the rows, the next sweep pushes them again,
-      // and the idempotent push keeps one entry each.
+      // The entries first, then the rows: a crash in between leaves the rows claimed, the next sweep pushes them
+      // again, and the idempotent push keeps one entry each.
       await dlq.push(plan.letters)
       await store.removePending(plan.remove)
       for (const letter of plan.letters) {

@@ -24,6 +24,8 @@ export interface UserRow extends Stamp {
 export interface OrderRow extends Stamp {
   /** The event the row comes from: what a pending row stores while the user is missing. */
   readonly event: Extract<Event, { type: 'OrderPlaced' }>
+  /** The Kafka record itself, which keys a pending row; `source` is its position (the original's, for a copy). */
+  readonly record: Source
   /** Position in the batch handed to applyBatch; undefined for a pending order released from the store. */
   readonly position: number | undefined
   readonly orderId: string
@@ -68,16 +70,15 @@ export interface LogRow extends Stamp {
 
 export interface BatchPlan {
   readonly users: readonly UserRow[]
+  /** Every order record of the batch, in batch order: which of them may be applied depends on their users. */
   readonly orders: readonly OrderRow[]
   readonly payments: readonly PaymentRow[]
-  /** Deltas with distinct eventIds, sorted by eventId. */
+  /** The first record of each delta eventId in the batch, sorted by eventId. */
   readonly deltas: readonly DeltaRow[]
+  /** The later records of those eventIds, in batch order: each is judged against the eventId's first record. */
+  readonly repeatedDeltas: readonly DeltaRow[]
   /** State events in the batch, winners and losers: upserts + stale always add up to it. */
   readonly stateEvents: number
-  /** Deltas dropped because an earlier record of the same batch carried the same eventId and payload. */
-  readonly duplicateDeltas: number
-  /** Records refused on their own (an eventId reused with another payload), by position in the batch. */
-  readonly conflicts: readonly Conflict[]
   /** One row per eventId of the batch's state events (its first record), winners and losers, sorted by eventId. */
   readonly logged: readonly LogRow[]
 }
@@ -102,13 +103,18 @@ export function moneyText(value: number, field: string): string {
 }
 
 /**
- * Last writer wins by (event timestamp, Kafka offset): one entity key always lands on one partition, so the
- * offset orders two events of one key with equal timestamps, and a redelivery with corrected fields (a later
- * record) replaces the first copy. The order in which records reach a member never decides. SQL keeps the
- * same rule against the stored row (statements.ts of each engine).
+ * Last writer wins by (event timestamp, position), where a record's position is where it first entered the log
+ * (a redriven copy keeps its original's). On equal timestamps the record further along the log wins: the greater
+ * offset within one partition, so a correction re-sent under the same eventId replaces the first copy; across
+ * partitions (a key moved by a partition-count change, a copy redriven elsewhere), where offsets say nothing about
+ * order, the greater partition number. Equal positions: the one applied last (the same record, or a fixed copy
+ * of it). A total order, so the order in which records reach a member never decides. SQL keeps the same rule
+ * against the stored row (statements.ts of each engine).
  */
 export function newer(a: Stamp, b: Stamp): boolean {
-  return a.eventTs > b.eventTs || (a.eventTs === b.eventTs && a.source.offset >= b.source.offset)
+  if (a.eventTs !== b.eventTs) return a.eventTs > b.eventTs
+  if (a.source.partition !== b.source.partition) return a.source.partition > b.source.partition
+  return a.source.offset >= b.source.offset
 }
 
 function keep<R extends Stamp>(winners: Map<string, R>, key: string, row: R): void {
@@ -139,10 +145,11 @@ function sortedValues<R>(rows: Map<string, R>): R[] {
   return [...rows.keys()].sort().map(key => rows.get(key)!)
 }
 
-export function orderRowOf(event: OrderRow['event'], source: Source, position?: number): OrderRow {
+export function orderRowOf(event: OrderRow['event'], source: Source, record: Source, position?: number): OrderRow {
   const { orderId, userId, total, status, createdAt } = event.data
   return {
     event,
+    record,
     position,
     eventId: event.eventId,
     eventTs: event.timestamp,
@@ -164,12 +171,11 @@ export function winnersByOrder(rows: Iterable<OrderRow>): OrderRow[] {
 
 export function planBatch(batch: readonly SourcedEvent[]): BatchPlan {
   const users = new Map<string, UserRow>()
-  const orders = new Map<string, OrderRow>()
+  const orders: OrderRow[] = []
   const payments = new Map<string, PaymentRow>()
   const deltas = new Map<string, DeltaRow>()
+  const repeatedDeltas: DeltaRow[] = []
   let stateEvents = 0
-  let duplicateDeltas = 0
-  const conflicts: Conflict[] = []
   const logged = new Map<string, LogRow>()
   // The first record of an eventId is the one logged, as the log's insert-or-ignore keeps the first it sees.
   // Rows are object literals rather than spreads of a shared stamp: one allocation each, of one shape.
@@ -177,7 +183,8 @@ export function planBatch(batch: readonly SourcedEvent[]): BatchPlan {
     const eventId = event.eventId
     if (!logged.has(eventId)) logged.set(eventId, { eventId, eventTs: event.timestamp, source, table, key })
   }
-  batch.forEach(({ event, source }, position) => {
+  batch.forEach(({ event, source: record, origin }, position) => {
+    const source = origin ?? record
     switch (event.type) {
       case 'UserCreated': {
         const { userId, name, email, createdAt } = event.data
@@ -188,8 +195,8 @@ export function planBatch(batch: readonly SourcedEvent[]): BatchPlan {
         break
       }
       case 'OrderPlaced': {
-        const row = orderRowOf(event, source, position)
-        keep(orders, row.orderId, row)
+        const row = orderRowOf(event, source, record, position)
+        orders.push(row)
         log(event, source, 'orders', row.orderId)
         stateEvents++
         break
@@ -213,25 +220,47 @@ export function planBatch(batch: readonly SourcedEvent[]): BatchPlan {
       }
       case 'InventoryAdjusted': {
         const { sku, delta, reason, adjustedAt } = event.data
-        const row = { eventId: event.eventId, sku, delta, reason: reason ?? null, adjustedAt, source, position }
-        const first = deltas.get(event.eventId)
-        if (first === undefined) deltas.set(event.eventId, row)
-        else if (deltaDigest(first) === deltaDigest(row)) duplicateDeltas++
-        else conflicts.push({ position, error: deltaConflict(event.eventId, deltaDigest(first), deltaDigest(row)) })
+        const row = { eventId: event.eventId, sku, delta, reason: reason ?? null, adjustedAt, source: record, position }
+        if (deltas.has(event.eventId)) repeatedDeltas.push(row)
+        else deltas.set(event.eventId, row)
         break
       }
     }
   })
   return {
     users: sortedValues(users),
-    orders: sortedValues(orders),
+    orders,
     payments: sortedValues(payments),
     deltas: sortedValues(deltas),
+    repeatedDeltas,
     stateEvents,
-    duplicateDeltas,
-    conflicts,
     logged: sortedValues(logged),
   }
+}
+
+type DeltaFields = Pick<DeltaRow, 'sku' | 'delta' | 'reason' | 'adjustedAt'>
+
+/**
+ * Judges records of delta eventIds against each eventId's first record in the log, as a record-at-a-time reading
+ * would: `first` gives that record (the ledger's, when the eventId was applied before this batch; else the
+ * batch's first record of it). The same payload is a redelivery, another is a conflict. Digests are computed
+ * only here: repeated eventIds are rare, and the batch's hot path hashes nothing.
+ */
+export function judgeDeltas(
+  records: readonly DeltaRow[],
+  first: (eventId: string) => DeltaFields | undefined,
+): { duplicates: number; conflicts: Conflict[] } {
+  let duplicates = 0
+  const conflicts: Conflict[] = []
+  for (const row of records) {
+    const applied = first(row.eventId)
+    if (applied === undefined) continue
+    const [was, now] = [deltaDigest(applied), deltaDigest(row)]
+    if (was === now) duplicates++
+    else conflicts.push({ position: row.position, error: deltaConflict(row.eventId, was, now) })
+  }
+  conflicts.sort((a, b) => a.position - b.position)
+  return { duplicates, conflicts }
 }
 
 /**

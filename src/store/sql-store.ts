@@ -1,17 +1,16 @@
 // The Store every SQL engine shares: planning, the order of statements inside the one transaction, result
 // counting, reads and the error edge. An engine folder supplies only what differs: its connection, its SQL
 // text, its migrations and how its driver's errors map onto the taxonomy.
-import { type CompiledQuery, type Kysely, sql, type Transaction } from 'kysely'
+import { type CompiledQuery, type ExpressionBuilder, type Kysely, type Selectable, sql, type Transaction } from 'kysely'
 import { PipelineError } from '../errors.ts'
 import type { Event } from '../events/index.ts'
 import {
   type BatchPlan,
   chunks,
   type DeltaRow,
-  deltaConflict,
-  deltaDigest,
   type InventoryChange,
   inventoryChanges,
+  judgeDeltas,
   type LogRow,
   newer,
   type OrderRow,
@@ -130,11 +129,25 @@ async function affected(trx: Transaction<Tables>, queries: readonly CompiledQuer
 
 type Pending = Tables['pending_events']
 
-function pendingOrder(row: Pick<Pending, 'payload' | 'source_topic' | 'source_partition' | 'source_offset'>): OrderRow {
+type PendingKey = Pick<Pending, 'source_topic' | 'source_partition' | 'source_offset'>
+type PendingOrigin = Pick<Pending, 'origin_topic' | 'origin_partition' | 'origin_offset'>
+
+const recordOf = (row: PendingKey): Source => ({
+  topic: row.source_topic,
+  partition: Number(row.source_partition),
+  offset: BigInt(row.source_offset),
+})
+
+/** A pending row's position: its original's for a redriven copy, else its own record's. */
+function positionOf(row: PendingKey & PendingOrigin): Source {
+  if (row.origin_topic === null || row.origin_partition === null || row.origin_offset === null) return recordOf(row)
+  return { topic: row.origin_topic, partition: Number(row.origin_partition), offset: BigInt(row.origin_offset) }
+}
+
+function pendingOrder(row: Pick<Pending, 'payload'> & PendingKey & PendingOrigin): OrderRow {
   const event = JSON.parse(row.payload) as Event
   if (event.type !== 'OrderPlaced') throw new PipelineError('INTERNAL', `pending ${event.type} cannot be applied`)
-  const source = { topic: row.source_topic, partition: Number(row.source_partition), offset: BigInt(row.source_offset) }
-  return orderRowOf(event, source)
+  return orderRowOf(event, positionOf(row), recordOf(row))
 }
 
 /** Removes and returns the pending orders of these users; the caller applies them in the same transaction. */
@@ -180,9 +193,11 @@ async function storedUsers(
 }
 
 /**
- * Orders whose user is stored (or arrives in this batch) are upserted; the others are kept as pending rows in
- * the same transaction, so their offsets can be committed and their partition moves on. `released` are pending
- * orders whose user this batch stored: they join the batch's orders, and the newest per orderId wins.
+ * Each order record is judged on its own, as a record-at-a-time reading of the log would: one whose user is stored
+ * (or stored by this batch, which would release it) joins last-writer-wins with the other such records and the
+ * pending orders `released` by this batch's users; one whose user is missing is kept as its own pending row, in
+ * the same transaction, so its offset can be committed and its partition moves on, however a newer or older
+ * version of its order fares.
  */
 async function applyOrders(
   trx: Transaction<Tables>,
@@ -192,14 +207,14 @@ async function applyOrders(
   released: readonly OrderRow[],
 ): Promise<{ upserts: number; pending: number[]; ready: readonly OrderRow[] }> {
   if (orders.length === 0 && released.length === 0) return { upserts: 0, pending: [], ready: [] }
-  const all = released.length === 0 ? orders : winnersByOrder([...orders, ...released])
   const here = new Set(users.map(u => u.userId))
   for (const row of released) here.add(row.userId)
-  const unknown = [...new Set(all.filter(o => !here.has(o.userId)).map(o => o.userId))]
+  const unknown = [...new Set(orders.filter(o => !here.has(o.userId)).map(o => o.userId))]
   const stored = unknown.length === 0 ? here : await storedUsers(trx, statements, unknown)
-  const ready: OrderRow[] = []
+  const candidates: OrderRow[] = [...released]
   const waiting: OrderRow[] = []
-  for (const row of all) (here.has(row.userId) || stored.has(row.userId) ? ready : waiting).push(row)
+  for (const row of orders) (here.has(row.userId) || stored.has(row.userId) ? candidates : waiting).push(row)
+  const ready = winnersByOrder(candidates)
   const upserts = await affected(trx, statements.upsertOrders(ready))
   await affected(trx, statements.insertPending(waiting))
   const pending: number[] = []
@@ -223,34 +238,20 @@ function unlogged(
   return plan.logged.filter(row => !logged.has(row.eventId))
 }
 
-/** Delta eventIds the ledger already held: identical redeliveries pass, other payloads are conflicts. */
-async function ledgerConflicts(trx: Transaction<Tables>, repeated: readonly DeltaRow[]) {
-  const conflicts: ApplyResult['conflicts'][number][] = []
-  for (const part of chunks(repeated, keysPerList)) {
+/** The ledger rows of these delta eventIds, by eventId: the first record of each that was applied. */
+async function ledgerRows(trx: Transaction<Tables>, eventIds: readonly string[]) {
+  const byId = new Map<string, { sku: string; delta: number; reason: string | null; adjustedAt: string }>()
+  for (const part of chunks(eventIds, keysPerList)) {
     const stored = await trx
       .selectFrom('inventory_ledger')
       .select(['event_id', 'sku', 'delta', 'reason', 'adjusted_at'])
-      .where(
-        'event_id',
-        'in',
-        part.map(r => r.eventId),
-      )
+      .where('event_id', 'in', part)
       .execute()
-    const byId = new Map(stored.map(r => [r.event_id, r]))
-    for (const row of part) {
-      const first = byId.get(row.eventId)
-      if (first === undefined) continue
-      const applied = deltaDigest({
-        sku: first.sku,
-        delta: Number(first.delta),
-        reason: first.reason,
-        adjustedAt: first.adjusted_at,
-      })
-      const now = deltaDigest(row)
-      if (applied !== now) conflicts.push({ position: row.position, error: deltaConflict(row.eventId, applied, now) })
+    for (const r of stored) {
+      byId.set(r.event_id, { sku: r.sku, delta: Number(r.delta), reason: r.reason, adjustedAt: r.adjusted_at })
     }
   }
-  return conflicts
+  return byId
 }
 
 // Users first (and the pending orders they release), then orders, then payments, then inventory: an order
@@ -273,8 +274,25 @@ async function applyPlan(trx: Transaction<Tables>, statements: Statements, plan:
     for (const row of (await trx.executeQuery(query)).rows) applied.add(row.event_id)
   }
   await affected(trx, statements.upsertInventory(inventoryChanges(plan.deltas, applied)))
-  const repeated = plan.deltas.filter(d => !applied.has(d.eventId))
-  const conflicts = [...plan.conflicts, ...(repeated.length === 0 ? [] : await ledgerConflicts(trx, repeated))]
+  // Every record of an eventId is judged against its first record in the log: the ledger's when the eventId was
+  // applied before this batch, else the batch's first record of it.
+  const inLedger = plan.deltas.filter(d => !applied.has(d.eventId))
+  const judged = [...inLedger, ...plan.repeatedDeltas]
+  let duplicates = 0
+  let conflicts: ApplyResult['conflicts'][number][] = []
+  if (judged.length > 0) {
+    const ledger =
+      inLedger.length === 0
+        ? new Map()
+        : await ledgerRows(
+            trx,
+            inLedger.map(d => d.eventId),
+          )
+    const firsts = new Map(plan.deltas.map(d => [d.eventId, d]))
+    const verdict = judgeDeltas(judged, eventId => ledger.get(eventId) ?? firsts.get(eventId))
+    duplicates = verdict.duplicates
+    conflicts = verdict.conflicts
+  }
   await affected(trx, statements.insertEventLog(unlogged(statements, plan, [plan.users, plan.payments, orders.ready])))
   // An upsert whose WHERE refused the row (the stored event is newer) affects no row, so every state event
   // that did not become its row's content (nor waits as pending) counts as stale, whether a newer record of the
@@ -283,11 +301,40 @@ async function applyPlan(trx: Transaction<Tables>, statements: Statements, plan:
     upserts,
     stale: Math.max(0, plan.stateEvents - orders.pending.length - upserts),
     deltasApplied: applied.size,
-    deltasDuplicate: plan.duplicateDeltas + repeated.length - conflicts.length + plan.conflicts.length,
+    deltasDuplicate: duplicates,
     pending: orders.pending.length,
     pendingPositions: orders.pending,
     resolved: released.length,
     conflicts,
+  }
+}
+
+/**
+ * What parent_table becomes when the sweep claims an expired pending row for the DLQ: no parent's transaction
+ * takes it any more (they take rows waiting for 'users'), and the row stays until its entry is pushed.
+ */
+const claimedParent = '(dead-letter)'
+
+function sameRecord(eb: ExpressionBuilder<Tables, 'pending_events'>, key: PendingKey) {
+  return eb.and([
+    eb('source_topic', '=', key.source_topic),
+    eb('source_partition', '=', Number(key.source_partition)),
+    eb('source_offset', '=', String(key.source_offset)),
+  ])
+}
+
+function pendingEventOf(row: Selectable<Pending>, superseded: boolean): PendingEvent {
+  return {
+    source: recordOf(row),
+    eventId: row.event_id,
+    type: row.event_type,
+    key: row.event_key,
+    parentTable: row.parent_table === claimedParent ? orderParent.table : row.parent_table,
+    parentKey: row.parent_key,
+    constraint: row.constraint_name,
+    payload: row.payload,
+    pendingSince: String(row.pending_since),
+    superseded,
   }
 }
 
@@ -389,44 +436,81 @@ export class SqlStore implements Store {
     })
   }
 
-  expiredPending(before: string, limit: number): Promise<PendingEvent[]> {
-    return this.#run(async () => {
-      const rows = await this.#db
-        .selectFrom('pending_events as p')
-        .leftJoin('orders as o', 'o.order_id', 'p.event_key')
-        .selectAll('p')
-        .select(['o.event_ts as current_ts', 'o.source_offset as current_offset'])
-        .where('p.pending_since', '<', before)
-        .orderBy('p.pending_since')
-        .orderBy('p.source_partition')
-        .orderBy('p.source_offset')
-        .$call(q => this.#capped(q, limit))
-        .execute()
-      return rows.map(row => {
-        const source = {
-          topic: row.source_topic,
-          partition: Number(row.source_partition),
-          offset: BigInt(row.source_offset),
+  claimExpired(before: string, limit: number): Promise<PendingEvent[]> {
+    return this.#run(() =>
+      this.#parts.write(async trx => {
+        // Rows claimed by an earlier sweep whose DLQ push or removal did not happen (a crash, Redis down): pushed
+        // again, which the DLQ's one entry per record makes harmless.
+        const held = await trx
+          .selectFrom('pending_events')
+          .selectAll()
+          .where('parent_table', '=', claimedParent)
+          .orderBy('pending_since')
+          .$call(q => this.#capped(q, limit))
+          .execute()
+        const room = limit - held.length
+        if (room <= 0) return held.map(row => pendingEventOf(row, false))
+        const rows = await trx
+          .selectFrom('pending_events as p')
+          .leftJoin('orders as o', 'o.order_id', 'p.event_key')
+          .selectAll('p')
+          .select([
+            'o.event_ts as current_ts',
+            'o.source_partition as current_partition',
+            'o.source_offset as current_offset',
+          ])
+          .where('p.parent_table', '=', orderParent.table)
+          .where('p.pending_since', '<', before)
+          .orderBy('p.pending_since')
+          .orderBy('p.source_partition')
+          .orderBy('p.source_offset')
+          .$call(q => this.#capped(q, room))
+          .execute()
+        const superseded: PendingKey[] = []
+        const expired: PendingKey[] = []
+        for (const row of rows) {
+          const current =
+            row.current_ts === null || row.current_partition === null || row.current_offset === null
+              ? undefined
+              : {
+                  eventId: '',
+                  eventTs: row.current_ts,
+                  source: { topic: '', partition: Number(row.current_partition), offset: BigInt(row.current_offset) },
+                }
+          const mine = { eventId: row.event_id, eventTs: row.event_ts, source: positionOf(row) }
+          ;(current !== undefined && newer(current, mine) ? superseded : expired).push(row)
         }
-        const mine = { eventId: row.event_id, eventTs: row.event_ts, source }
-        const current =
-          row.current_ts === null || row.current_offset === null
-            ? undefined
-            : { eventId: '', eventTs: row.current_ts, source: { ...source, offset: BigInt(row.current_offset) } }
-        return {
-          source,
-          eventId: row.event_id,
-          type: row.event_type,
-          key: row.event_key,
-          parentTable: row.parent_table,
-          parentKey: row.parent_key,
-          constraint: row.constraint_name,
-          payload: row.payload,
-          pendingSince: String(row.pending_since),
-          superseded: current !== undefined && newer(current, mine),
+        // Each row is claimed only while it still waits for its parent (parent_table 'users'): a row the parent's
+        // transaction took meanwhile is applied there and neither dropped nor claimed here, so an order is
+        // applied or dead-lettered, never both.
+        const dropped: PendingEvent[] = []
+        for (const part of chunks(superseded, keysPerList / 5)) {
+          const query = trx
+            .deleteFrom('pending_events')
+            .where('parent_table', '=', orderParent.table)
+            .where(eb => eb.or(part.map(k => sameRecord(eb, k))))
+          const gone =
+            this.#parts.statements.deleteReturns === 'output'
+              ? await query.outputAll('deleted').execute()
+              : await query.returningAll().execute()
+          for (const row of gone) dropped.push(pendingEventOf(row, true))
         }
-      })
-    })
+        const claimed: PendingEvent[] = []
+        for (const part of chunks(expired, keysPerList / 5)) {
+          const query = trx
+            .updateTable('pending_events')
+            .set({ parent_table: claimedParent })
+            .where('parent_table', '=', orderParent.table)
+            .where(eb => eb.or(part.map(k => sameRecord(eb, k))))
+          const taken =
+            this.#parts.statements.deleteReturns === 'output'
+              ? await query.outputAll('inserted').execute()
+              : await query.returningAll().execute()
+          for (const row of taken) claimed.push(pendingEventOf(row, false))
+        }
+        return [...held.map(row => pendingEventOf(row, false)), ...claimed, ...dropped]
+      }),
+    )
   }
 
   removePending(sources: readonly Source[]): Promise<void> {
@@ -437,11 +521,7 @@ export class SqlStore implements Store {
           .where(eb =>
             eb.or(
               part.map(s =>
-                eb.and([
-                  eb('source_topic', '=', s.topic),
-                  eb('source_partition', '=', s.partition),
-                  eb('source_offset', '=', s.offset.toString()),
-                ]),
+                sameRecord(eb, { source_topic: s.topic, source_partition: s.partition, source_offset: s.offset }),
               ),
             ),
           )

@@ -54,6 +54,10 @@ export interface Tables {
     event_ts: string
     payload: string
     pending_since: Generated<string>
+    /** Where a redriven copy's original entered the log (its position); null for an original record. */
+    origin_topic: string | null
+    origin_partition: number | null
+    origin_offset: bigint | number | string | null
   }
   /** One row per eventId of a state event: where it went, so its fate can be told after its row moved on. */
   event_log: SourceColumns & {

@@ -12,7 +12,13 @@ export interface Source {
 
 export interface SourcedEvent {
   readonly event: Event
+  /** Where this record is in Kafka: what applied_offsets and a pending row's key are made of. */
   readonly source: Source
+  /**
+   * Where the record first entered the log, when it is a redriven copy (its `x-redrive-source` header): the
+   * position last-writer-wins compares. Absent for an original record, whose position is `source`.
+   */
+  readonly origin?: Source
 }
 
 export interface User {
@@ -160,8 +166,14 @@ export interface Store {
    * a parent while another stores its child as pending); returns how many it applied.
    */
   resolvePending(limit: number): Promise<number>
-  /** Up to `limit` pending events stored before `before` (ISO-8601), oldest first, without removing them. */
-  expiredPending(before: string, limit: number): Promise<PendingEvent[]>
+  /**
+   * Claims up to `limit` pending events stored before `before` (ISO-8601), oldest first, in one transaction: a
+   * claimed row can no longer be applied by its parent, so an order is applied or dead-lettered, never both.
+   * Those a newer event of their order already replaced are deleted there and returned with `superseded`; the
+   * others stay, claimed, until removePending after their DLQ push (rows claimed earlier and never removed, as
+   * after a crash, are returned again first).
+   */
+  claimExpired(before: string, limit: number): Promise<PendingEvent[]>
   /** Removes these pending events (after they were dead-lettered or found superseded). */
   removePending(sources: readonly Source[]): Promise<void>
   pendingStats(): Promise<PendingStats>

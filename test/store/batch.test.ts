@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { PipelineError } from '../../src/errors.ts'
-import { inventoryChanges, moneyText, planBatch, processedThrough } from '../../src/store/batch.ts'
+import { inventoryChanges, judgeDeltas, moneyText, planBatch, processedThrough } from '../../src/store/batch.ts'
 import { createStore } from '../../src/store/index.ts'
 import { statements as postgres } from '../../src/store/postgres/statements.ts'
 import { statements as sqlite } from '../../src/store/sqlite/statements.ts'
@@ -44,7 +44,7 @@ describe('planBatch', () => {
     assert.equal(planBatch([record(7, 'earlier offset'), record(8, 'later offset')]).users[0]?.name, 'later offset')
   })
 
-  it('refuses a delta eventId repeated with another payload in one batch, keeping the first', () => {
+  it('judges a delta eventId repeated in one batch against its first record', () => {
     const plan = planBatch(
       sourced(
         inventoryAdjusted({ sku: 's', delta: 1 }, { eventId: 'd' }),
@@ -56,9 +56,11 @@ describe('planBatch', () => {
       plan.deltas.map(d => d.delta),
       [1],
     )
-    assert.equal(plan.duplicateDeltas, 1)
+    const firsts = new Map(plan.deltas.map(d => [d.eventId, d]))
+    const verdict = judgeDeltas(plan.repeatedDeltas, id => firsts.get(id))
+    assert.equal(verdict.duplicates, 1)
     assert.deepEqual(
-      plan.conflicts.map(c => [c.position, c.error.code]),
+      verdict.conflicts.map(c => [c.position, c.error.code]),
       [[2, 'EVENT_ID_CONFLICT']],
     )
   })
@@ -76,7 +78,10 @@ describe('planBatch', () => {
       plan.deltas.map(d => d.eventId),
       ['d0', 'd1', 'd2'],
     )
-    assert.equal(plan.duplicateDeltas, 1)
+    assert.deepEqual(
+      plan.repeatedDeltas.map(d => d.eventId),
+      ['d1'],
+    )
     const changes = inventoryChanges(plan.deltas, new Set(['d1', 'd2']))
     assert.deepEqual(changes, [{ sku: 's', delta: 3, lastAdjustedAt: at(2), source: batch[1]!.source }])
   })
@@ -143,7 +148,7 @@ describe('generated SQL', () => {
     )
     assert.match(
       query!.sql,
-      /ON CONFLICT \(user_id\) DO UPDATE SET .* WHERE users\.event_ts < excluded\.event_ts\s+OR \(users\.event_ts = excluded\.event_ts AND users\.source_offset <= excluded\.source_offset\)$/s,
+      /ON CONFLICT \(user_id\) DO UPDATE SET .* WHERE users\.event_ts < excluded\.event_ts\s+OR \(users\.event_ts = excluded\.event_ts AND \(users\.source_partition < excluded\.source_partition\s+OR \(users\.source_partition = excluded\.source_partition AND users\.source_offset <= excluded\.source_offset\)\)\)$/s,
     )
     assert.equal(query!.parameters.length, 9)
     // Each parameter is its column's array literal, one quoted element per row.
@@ -164,7 +169,7 @@ describe('generated SQL', () => {
       assert.equal(q.sql.split('?').length - 1, q.parameters.length)
       assert.match(
         q.sql,
-        /WHERE users\.event_ts < excluded\.event_ts\s+OR \(users\.event_ts = excluded\.event_ts AND users\.source_offset <= excluded\.source_offset\)$/,
+        /WHERE users\.event_ts < excluded\.event_ts\s+OR \(users\.event_ts = excluded\.event_ts AND \(users\.source_partition < excluded\.source_partition\s+OR \(users\.source_partition = excluded\.source_partition AND users\.source_offset <= excluded\.source_offset\)\)\)$/,
       )
     }
     assert.match(

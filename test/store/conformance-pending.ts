@@ -66,14 +66,14 @@ export function runPendingConformance(open: (t: TestContext) => Promise<Store>):
       assert.equal((await store.pendingStats()).count, 0)
     })
 
-    it('lists expired pending events oldest first, marks superseded ones, and removes what it is told', async t => {
+    it('claims expired pending events oldest first, drops superseded ones, and removes what it is told', async t => {
       const store = await open(t)
       await store.applyBatch(sourced(userCreated({ userId: 'here' })))
       await store.applyBatch([at0(30, orderPlaced({ orderId: 'x', userId: 'never' }, { timestamp: at(1) }))])
       await store.applyBatch([at0(31, orderPlaced({ orderId: 'y', userId: 'never' }, { timestamp: at(1) }))])
       await store.applyBatch([at0(32, orderPlaced({ orderId: 'y', userId: 'here' }, { timestamp: at(2) }))])
-      assert.deepEqual(await store.expiredPending(new Date(Date.now() - 60_000).toISOString(), 10), [])
-      const expired = await store.expiredPending(new Date(Date.now() + 60_000).toISOString(), 10)
+      assert.deepEqual(await store.claimExpired(new Date(Date.now() - 60_000).toISOString(), 10), [])
+      const expired = await store.claimExpired(new Date(Date.now() + 60_000).toISOString(), 10)
       assert.deepEqual(
         expired.map(p => [p.key, p.superseded, p.parentTable, p.parentKey, p.constraint, p.type]),
         [
@@ -83,8 +83,37 @@ export function runPendingConformance(open: (t: TestContext) => Promise<Store>):
       )
       assert.equal((JSON.parse(expired[0]!.payload) as Event).eventId, expired[0]!.eventId)
       assert.equal(expired[0]!.source.offset, 30n)
+      // The superseded row is gone; the claimed one waits for its DLQ push, and a sweep after a crash gets it again.
+      assert.equal((await store.pendingStats()).count, 1)
+      const again = await store.claimExpired(new Date(Date.now() + 60_000).toISOString(), 10)
+      assert.deepEqual(
+        again.map(p => [p.key, p.superseded]),
+        [['x', false]],
+      )
       await store.removePending(expired.map(p => p.source))
       assert.equal((await store.pendingStats()).count, 0)
+    })
+
+    it('never applies an order its expiry claimed, even when its user arrives before the DLQ push', async t => {
+      const store = await open(t)
+      await store.applyBatch([at0(50, orderPlaced({ orderId: 'late', userId: 'slow' }, { timestamp: at(1) }))])
+      const claimed = await store.claimExpired(new Date(Date.now() + 60_000).toISOString(), 10)
+      assert.deepEqual(
+        claimed.map(p => [p.key, p.superseded]),
+        [['late', false]],
+      )
+      const result = await store.applyBatch([at0(51, userCreated({ userId: 'slow' }))])
+      assert.equal(result.resolved, 0)
+      assert.equal(await store.resolvePending(10), 0)
+      assert.equal(await store.getOrder('late'), undefined, 'dead-lettered, so not applied too')
+    })
+
+    it('applies an order whose user arrived before the sweep could claim it, and claims nothing', async t => {
+      const store = await open(t)
+      await store.applyBatch([at0(60, orderPlaced({ orderId: 'saved', userId: 'just-in-time' }, { timestamp: at(1) }))])
+      await store.applyBatch([at0(61, userCreated({ userId: 'just-in-time' }))])
+      assert.deepEqual(await store.claimExpired(new Date(Date.now() + 60_000).toISOString(), 10), [])
+      assert.equal((await store.getOrder('saved'))?.userId, 'just-in-time')
     })
   })
 

@@ -224,6 +224,15 @@ export const migrations: readonly Migration[] = [
       ),
     ],
   },
+  {
+    version: 4,
+    description: 'pending events remember where a redriven copy first entered the log (its position)',
+    statements: [
+      addColumn('pending_events', 'origin_topic', text('pending_events', 'origin_topic', 255, 'NULL')),
+      addColumn('pending_events', 'origin_partition', 'origin_partition INT NULL'),
+      addColumn('pending_events', 'origin_offset', 'origin_offset BIGINT NULL'),
+    ],
+  },
 ]
 
 // Shorter than tedious's 30 s request timeout, so a lock that is not granted is reported as such (and retried)

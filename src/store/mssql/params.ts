@@ -91,7 +91,8 @@ export function datetime2(iso: string, column: string): Typed {
   return new Typed('datetime2', new Date(ms), { scale: 3 })
 }
 
-export function int(value: number, column: string): Typed {
+export function int(value: number | null, column: string): Typed {
+  if (value === null) return new Typed('int', null)
   if (!Number.isInteger(value) || value < -2_147_483_648 || value > 2_147_483_647) {
     throw outOfRange(`${column} ${value} does not fit INT`)
   }
@@ -100,7 +101,8 @@ export function int(value: number, column: string): Typed {
 
 const int64 = { min: -(2n ** 63n), max: 2n ** 63n - 1n }
 
-export function bigint(value: bigint | number, column: string): Typed {
+export function bigint(value: bigint | number | null, column: string): Typed {
+  if (value === null) return new Typed('bigint', null)
   const v = typeof value === 'bigint' ? value : Number.isInteger(value) ? BigInt(value) : undefined
   if (v === undefined || v < int64.min || v > int64.max) throw outOfRange(`${column} ${value} does not fit BIGINT`)
   return new Typed('bigint', v)

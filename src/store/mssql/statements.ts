@@ -89,7 +89,8 @@ function stateShape<R extends { eventId: string; eventTs: string; source: Source
     key,
     columns,
     actions: `WHEN MATCHED AND (t.event_ts < s.event_ts
-    OR (t.event_ts = s.event_ts AND t.source_offset <= s.source_offset)) THEN\n  UPDATE SET ${set.join(', ')}\n${insert(names)}`,
+    OR (t.event_ts = s.event_ts AND (t.source_partition < s.source_partition
+      OR (t.source_partition = s.source_partition AND t.source_offset <= s.source_offset)))) THEN\n  UPDATE SET ${set.join(', ')}\n${insert(names)}`,
   }
 }
 
@@ -133,8 +134,14 @@ const ledger: Shape<DeltaRow> = {
 }
 
 // One pending row per Kafka record: a redelivered record that is pending already is not stored twice.
+/** A copy's original position, null for an original record (whose position is its own). */
+const originOf = (r: OrderRow) => (r.source === r.record ? undefined : r.source)
+
 const pendingColumns: Column<OrderRow>[] = [
-  ...sourceColumns<OrderRow>(),
+  // Keyed by the Kafka record itself: one row per record, however often it is redelivered.
+  text('source_topic', 255, r => r.record.topic),
+  int32('source_partition', r => r.record.partition),
+  int64('source_offset', r => r.record.offset),
   text('event_id', 100, r => r.eventId),
   text('event_type', 100, () => 'OrderPlaced'),
   text('event_key', 100, r => r.orderId),
@@ -143,6 +150,9 @@ const pendingColumns: Column<OrderRow>[] = [
   text('constraint_name', 100, () => orderParent.constraint),
   time('event_ts', r => r.eventTs),
   text('payload', 2000, r => JSON.stringify(r.event)),
+  text('origin_topic', 255, r => originOf(r)?.topic ?? null),
+  { name: 'origin_partition', param: (r, label) => int(originOf(r)?.partition ?? null, label) },
+  { name: 'origin_offset', param: (r, label) => bigint(originOf(r)?.offset ?? null, label) },
 ]
 const pending: Shape<OrderRow> = {
   table: 'pending_events',

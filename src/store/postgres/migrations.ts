@@ -117,6 +117,15 @@ export const migrations: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 4,
+    description: 'pending events remember where a redriven copy first entered the log (its position)',
+    statements: [
+      'ALTER TABLE pending_events ADD COLUMN IF NOT EXISTS origin_topic VARCHAR(255) NULL',
+      'ALTER TABLE pending_events ADD COLUMN IF NOT EXISTS origin_partition INT NULL',
+      'ALTER TABLE pending_events ADD COLUMN IF NOT EXISTS origin_offset BIGINT NULL',
+    ],
+  },
 ]
 
 // An arbitrary constant naming "the schema of this pipeline" among advisory locks of the database.

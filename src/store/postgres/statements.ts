@@ -59,7 +59,8 @@ function newerWins<R>(table: string, key: string, columns: readonly Column<R>[])
   const set = columns.filter(c => c.name !== key).map(c => `${c.name} = excluded.${c.name}`)
   return `ON CONFLICT (${key}) DO UPDATE SET ${[...set, 'updated_at = now()'].join(', ')}
     WHERE ${table}.event_ts < excluded.event_ts
-      OR (${table}.event_ts = excluded.event_ts AND ${table}.source_offset <= excluded.source_offset)`
+      OR (${table}.event_ts = excluded.event_ts AND (${table}.source_partition < excluded.source_partition
+        OR (${table}.source_partition = excluded.source_partition AND ${table}.source_offset <= excluded.source_offset)))`
 }
 
 interface Shape<R> {
@@ -121,8 +122,14 @@ const ledger: Shape<DeltaRow> = {
   text: insertFromArrays('inventory_ledger', ledgerColumns, 'ON CONFLICT (event_id) DO NOTHING RETURNING event_id'),
 }
 
+/** A copy's original position, null for an original record (whose position is its own). */
+const originOf = (r: OrderRow) => (r.source === r.record ? undefined : r.source)
+
 const pendingColumns: Column<OrderRow>[] = [
-  ...sourceColumns<OrderRow>(),
+  // The pending row is keyed by the Kafka record itself: one row per record, however often it is redelivered.
+  col('source_topic', 'varchar', r => r.record.topic),
+  col('source_partition', 'int', r => r.record.partition),
+  col('source_offset', 'bigint', r => r.record.offset.toString()),
   col('event_id', 'varchar', r => r.eventId),
   col('event_type', 'varchar', () => 'OrderPlaced'),
   col('event_key', 'varchar', r => r.orderId),
@@ -131,6 +138,9 @@ const pendingColumns: Column<OrderRow>[] = [
   col('constraint_name', 'varchar', () => orderParent.constraint),
   col('event_ts', 'timestamptz', r => r.eventTs),
   col('payload', 'text', r => JSON.stringify(r.event)),
+  col('origin_topic', 'varchar', r => originOf(r)?.topic ?? null),
+  col('origin_partition', 'int', r => originOf(r)?.partition ?? null),
+  col('origin_offset', 'bigint', r => originOf(r)?.offset.toString() ?? null),
 ]
 // One pending row per Kafka record: a redelivered record that is pending already is not stored twice.
 const pending: Shape<OrderRow> = {

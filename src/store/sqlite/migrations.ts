@@ -155,6 +155,15 @@ export const migrations: readonly Migration[] = [
       ) STRICT, WITHOUT ROWID`,
     ],
   },
+  {
+    version: 4,
+    description: 'pending events remember where a redriven copy first entered the log (its position)',
+    statements: [
+      'ALTER TABLE pending_events ADD COLUMN origin_topic TEXT NULL',
+      'ALTER TABLE pending_events ADD COLUMN origin_partition INTEGER NULL',
+      'ALTER TABLE pending_events ADD COLUMN origin_offset INTEGER NULL',
+    ],
+  },
 ]
 
 /** Runs inside the store's write transaction, which is BEGIN IMMEDIATE: that is the migration lock. */

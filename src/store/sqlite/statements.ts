@@ -38,7 +38,8 @@ function newerWins(table: string, key: string, columns: readonly string[]): stri
   const set = columns.filter(c => c !== key).map(c => `${c} = excluded.${c}`)
   return `ON CONFLICT (${key}) DO UPDATE SET ${[...set, `updated_at = ${now}`].join(', ')}
     WHERE ${table}.event_ts < excluded.event_ts
-      OR (${table}.event_ts = excluded.event_ts AND ${table}.source_offset <= excluded.source_offset)`
+      OR (${table}.event_ts = excluded.event_ts AND (${table}.source_partition < excluded.source_partition
+        OR (${table}.source_partition = excluded.source_partition AND ${table}.source_offset <= excluded.source_offset)))`
 }
 
 function shape<R>(table: string, key: string, columns: readonly string[], params: Shape<R>['params']): Shape<R> {
@@ -91,10 +92,14 @@ const pending: Shape<OrderRow> = {
     'constraint_name',
     'event_ts',
     'payload',
+    'origin_topic',
+    'origin_partition',
+    'origin_offset',
   ],
   tail: 'ON CONFLICT (source_topic, source_partition, source_offset) DO NOTHING',
+  // Keyed by the Kafka record itself; a redriven copy also keeps its original's position.
   params: r => [
-    ...source(r.source),
+    ...source(r.record),
     r.eventId,
     'OrderPlaced',
     r.orderId,
@@ -103,6 +108,7 @@ const pending: Shape<OrderRow> = {
     orderParent.constraint,
     r.eventTs,
     JSON.stringify(r.event),
+    ...(r.source === r.record ? [null, null, null] : source(r.source)),
   ],
 }
 

@@ -228,6 +228,18 @@ IF OBJECT_ID(N'applied_offsets', N'U') IS NULL CREATE TABLE applied_offsets (
 -- events (@1 int)
 insert into "schema_migrations" ("version") values (@1)
 
+-- events
+IF COL_LENGTH(N'pending_events', N'origin_topic') IS NULL ALTER TABLE pending_events ADD origin_topic VARCHAR(1020) COLLATE Latin1_General_100_BIN2_UTF8 NULL CONSTRAINT CK_pending_events_origin_topic_len CHECK (LEN(origin_topic + '.') <= 256)
+
+-- events
+IF COL_LENGTH(N'pending_events', N'origin_partition') IS NULL ALTER TABLE pending_events ADD origin_partition INT NULL
+
+-- events
+IF COL_LENGTH(N'pending_events', N'origin_offset') IS NULL ALTER TABLE pending_events ADD origin_offset BIGINT NULL
+
+-- events (@1 int)
+insert into "schema_migrations" ("version") values (@1)
+
 -- events: COMMIT TRANSACTION (a tedious transaction manager request)
 
 -- events
@@ -240,7 +252,8 @@ MERGE INTO users WITH (UPDLOCK, HOLDLOCK) AS t
 USING (VALUES (@1, @2, @3, @4, @5, @6, @7, @8, @9), (@10, @11, @12, @13, @14, @15, @16, @17, @18)) AS s (user_id, name, email, created_at, event_id, event_ts, source_topic, source_partition, source_offset)
 ON t.user_id = s.user_id
 WHEN MATCHED AND (t.event_ts < s.event_ts
-    OR (t.event_ts = s.event_ts AND t.source_offset <= s.source_offset)) THEN
+    OR (t.event_ts = s.event_ts AND (t.source_partition < s.source_partition
+      OR (t.source_partition = s.source_partition AND t.source_offset <= s.source_offset)))) THEN
   UPDATE SET name = s.name, email = s.email, created_at = s.created_at, event_id = s.event_id, event_ts = s.event_ts, source_topic = s.source_topic, source_partition = s.source_partition, source_offset = s.source_offset, updated_at = SYSUTCDATETIME()
 WHEN NOT MATCHED BY TARGET THEN
   INSERT (user_id, name, email, created_at, event_id, event_ts, source_topic, source_partition, source_offset)
@@ -254,7 +267,8 @@ MERGE INTO orders WITH (UPDLOCK, HOLDLOCK) AS t
 USING (VALUES (@1, @2, @3, @4, @5, @6, @7, @8, @9, @10)) AS s (order_id, user_id, total, status, created_at, event_id, event_ts, source_topic, source_partition, source_offset)
 ON t.order_id = s.order_id
 WHEN MATCHED AND (t.event_ts < s.event_ts
-    OR (t.event_ts = s.event_ts AND t.source_offset <= s.source_offset)) THEN
+    OR (t.event_ts = s.event_ts AND (t.source_partition < s.source_partition
+      OR (t.source_partition = s.source_partition AND t.source_offset <= s.source_offset)))) THEN
   UPDATE SET user_id = s.user_id, total = s.total, status = s.status, created_at = s.created_at, event_id = s.event_id, event_ts = s.event_ts, source_topic = s.source_topic, source_partition = s.source_partition, source_offset = s.source_offset, updated_at = SYSUTCDATETIME()
 WHEN NOT MATCHED BY TARGET THEN
   INSERT (order_id, user_id, total, status, created_at, event_id, event_ts, source_topic, source_partition, source_offset)
@@ -265,7 +279,8 @@ MERGE INTO payments WITH (UPDLOCK, HOLDLOCK) AS t
 USING (VALUES (@1, @2, @3, @4, @5, @6, @7, @8, @9)) AS s (order_id, status, amount, settled_at, event_id, event_ts, source_topic, source_partition, source_offset)
 ON t.order_id = s.order_id
 WHEN MATCHED AND (t.event_ts < s.event_ts
-    OR (t.event_ts = s.event_ts AND t.source_offset <= s.source_offset)) THEN
+    OR (t.event_ts = s.event_ts AND (t.source_partition < s.source_partition
+      OR (t.source_partition = s.source_partition AND t.source_offset <= s.source_offset)))) THEN
   UPDATE SET status = s.status, amount = s.amount, settled_at = s.settled_at, event_id = s.event_id, event_ts = s.event_ts, source_topic = s.source_topic, source_partition = s.source_partition, source_offset = s.source_offset, updated_at = SYSUTCDATETIME()
 WHEN NOT MATCHED BY TARGET THEN
   INSERT (order_id, status, amount, settled_at, event_id, event_ts, source_topic, source_partition, source_offset)

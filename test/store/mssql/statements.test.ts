@@ -122,7 +122,8 @@ describe('mssql statements: T-SQL and parameter types', () => {
 USING (VALUES (@1, @2, @3, @4, @5, @6, @7, @8, @9), (@10, @11, @12, @13, @14, @15, @16, @17, @18)) AS s (user_id, name, email, created_at, event_id, event_ts, source_topic, source_partition, source_offset)
 ON t.user_id = s.user_id
 WHEN MATCHED AND (t.event_ts < s.event_ts
-    OR (t.event_ts = s.event_ts AND t.source_offset <= s.source_offset)) THEN
+    OR (t.event_ts = s.event_ts AND (t.source_partition < s.source_partition
+      OR (t.source_partition = s.source_partition AND t.source_offset <= s.source_offset)))) THEN
   UPDATE SET name = s.name, email = s.email, created_at = s.created_at, event_id = s.event_id, event_ts = s.event_ts, source_topic = s.source_topic, source_partition = s.source_partition, source_offset = s.source_offset, updated_at = SYSUTCDATETIME()
 WHEN NOT MATCHED BY TARGET THEN
   INSERT (user_id, name, email, created_at, event_id, event_ts, source_topic, source_partition, source_offset)

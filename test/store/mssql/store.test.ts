@@ -115,7 +115,7 @@ describe('mssql store, offline', () => {
     const server = new FakeServer()
     server.respond = r =>
       r.sql === 'select "version" from "schema_migrations"'
-        ? { rows: [{ version: 1 }, { version: 2 }, { version: 3 }] }
+        ? { rows: [{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }] }
         : undefined
     await open(t, server).migrate()
     assert.deepEqual(

@@ -157,4 +157,83 @@ export function runPendingConformance(open: (t: TestContext) => Promise<Store>):
       assert.ok(await store.getUser('with-conflicts'))
     })
   })
+
+  describe('the projection is a function of the log', () => {
+    /** A record of `partition` at `offset`; with `origin`, a redriven copy of the record there. */
+    const rec = (partition: number, offset: number, event: Event, origin?: [number, number]): SourcedEvent => ({
+      event,
+      source: { topic: 'events', partition, offset: BigInt(offset) },
+      ...(origin === undefined ? {} : { origin: { topic: 'events', partition: origin[0], offset: BigInt(origin[1]) } }),
+    })
+
+    it('judges a reused delta eventId against the ledger, not against the first record of its batch', async t => {
+      const store = await open(t)
+      const p1 = (offset: number) => rec(0, offset, inventoryAdjusted({ sku: 'x', delta: 1 }, { eventId: 'X' }))
+      const p2 = (offset: number) => rec(0, offset, inventoryAdjusted({ sku: 'x', delta: 2 }, { eventId: 'X' }))
+      await store.applyBatch([p1(1)])
+      // In one batch or two, the same two records: P2 conflicts with the applied P1, P1 is a redelivery.
+      const result = await store.applyBatch([p2(2), p1(3)])
+      assert.deepEqual(
+        result.conflicts.map(c => [c.position, c.error.code]),
+        [[0, 'EVENT_ID_CONFLICT']],
+      )
+      assert.equal(result.deltasDuplicate, 1)
+      assert.equal((await store.getInventory('x'))?.quantity, 1)
+    })
+
+    it('stores the older order version whose user exists, and keeps the newer one waiting, in one batch', async t => {
+      const store = await open(t)
+      await store.applyBatch([rec(0, 1, userCreated({ userId: 'here' }))])
+      const result = await store.applyBatch([
+        rec(1, 10, orderPlaced({ orderId: 'o', userId: 'here', total: 1 }, { timestamp: at(1) })),
+        rec(1, 11, orderPlaced({ orderId: 'o', userId: 'not-yet', total: 2 }, { timestamp: at(2) })),
+      ])
+      assert.deepEqual(result.pendingPositions, [1])
+      assert.equal((await store.getOrder('o'))?.total, 1)
+      await store.applyBatch([rec(0, 2, userCreated({ userId: 'not-yet' }))])
+      assert.deepEqual([(await store.getOrder('o'))?.userId, (await store.getOrder('o'))?.total], ['not-yet', 2])
+    })
+
+    it('never lets a redriven copy of an older version replace the correction that followed it', async t => {
+      const store = await open(t)
+      await store.applyBatch([rec(0, 1, userCreated({ userId: 'u' }))])
+      // v1 at offset 5 and its correction v2 at offset 9: same eventId and timestamp. v1 is redriven much later
+      // (offset 40) and carries its original position, so it loses to v2 as it did the first time.
+      const v1 = orderPlaced({ orderId: 'o', userId: 'u', total: 1 }, { eventId: 'e', timestamp: at(1) })
+      const v2 = orderPlaced({ orderId: 'o', userId: 'u', total: 2 }, { eventId: 'e', timestamp: at(1) })
+      await store.applyBatch([rec(0, 9, v2)])
+      const result = await store.applyBatch([rec(0, 40, v1, [0, 5])])
+      assert.equal(result.stale, 1)
+      assert.equal((await store.getOrder('o'))?.total, 2)
+      // A copy whose original came after the stored version does replace it.
+      await store.applyBatch([rec(2, 3, { ...v1, data: { ...v1.data, total: 3 } }, [0, 12])])
+      assert.equal((await store.getOrder('o'))?.total, 3)
+    })
+
+    it('keeps a redriven copy waiting for its user at its original position', async t => {
+      const store = await open(t)
+      const v1 = orderPlaced({ orderId: 'o', userId: 'late', total: 1 }, { eventId: 'e', timestamp: at(1) })
+      const v2 = orderPlaced({ orderId: 'o', userId: 'late', total: 2 }, { eventId: 'e', timestamp: at(1) })
+      await store.applyBatch([rec(0, 40, v1, [0, 5]), rec(0, 41, v2)])
+      assert.equal((await store.pendingStats()).count, 2)
+      await store.applyBatch([rec(1, 1, userCreated({ userId: 'late' }))])
+      assert.equal((await store.getOrder('o'))?.total, 2)
+    })
+
+    it('decides equal timestamps across partitions by partition, whatever order they are applied in', async t => {
+      for (const order of [
+        [0, 1],
+        [1, 0],
+      ]) {
+        const store = await open(t)
+        // The key moved from partition 2 to partition 0 (a partition-count change): offsets are not comparable.
+        const records = [
+          rec(2, 3, userCreated({ userId: 'moved', name: 'on two' }, { timestamp: at(1) })),
+          rec(0, 900, userCreated({ userId: 'moved', name: 'on zero' }, { timestamp: at(1) })),
+        ]
+        for (const i of order) await store.applyBatch([records[i]!])
+        assert.equal((await store.getUser('moved'))?.name, 'on two')
+      }
+    })
+  })
 }

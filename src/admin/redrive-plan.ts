@@ -1,7 +1,7 @@
 // The decisions of a redrive, without Redis or Kafka: which entries can be sent again, what record each becomes
 // (original value and key, headers naming where it came from), which partition it goes to, how an entry's state
 // moves, and what an entry whose send was in doubt at a crash became, judged from what Kafka holds.
-import type { DeadLetter } from '../dlq/index.ts'
+import { type DeadLetter, redriveSourceHeader } from '../dlq/index.ts'
 import { partitionOf } from '../producer/partition.ts'
 
 /** Headers of a redriven record. `eventId` is the header the producer sets on every record. */
@@ -9,7 +9,7 @@ export const redriveHeaders = {
   eventId: 'eventId',
   id: 'x-redrive-id',
   entry: 'x-redrive-entry',
-  source: 'x-redrive-source',
+  source: redriveSourceHeader,
 } as const
 
 /**

@@ -8,7 +8,7 @@
 //
 // Partitions are independent lanes. Each lane has at most one batch in flight, so a partition's records are
 // applied in offset order; different lanes' batches run at the same time (up to `concurrency`).
-import type { DeadLetterQueue } from '../dlq/index.ts'
+import { type DeadLetterQueue, parseRedriveSource, redriveSourceOf } from '../dlq/index.ts'
 import type { PipelineError } from '../errors.ts'
 import { ensureTopic } from '../kafka/admin.ts'
 import { committedOffsets, consumeTopic, createGroupConsumer } from '../kafka/consumer.ts'
@@ -69,14 +69,20 @@ export interface ConsumerStatus {
   partitions: number[] | undefined
 }
 
-const toRecord = (m: RawMessage): InboundRecord => ({
-  topic: m.topic,
-  partition: m.partition,
-  offset: m.offset,
-  key: m.key ?? null,
-  value: m.value ?? null,
-  timestamp: m.timestamp,
-})
+function toRecord(m: RawMessage): InboundRecord {
+  const record = {
+    topic: m.topic,
+    partition: m.partition,
+    offset: m.offset,
+    key: m.key ?? null,
+    value: m.value ?? null,
+    timestamp: m.timestamp,
+  }
+  // A redriven copy names its original; a copy without a valid header is its own record.
+  const header = redriveSourceOf(m.headers)
+  const origin = header === undefined ? undefined : parseRedriveSource(header, record)
+  return origin === undefined ? record : { ...record, origin }
+}
 
 export function createConsumerService(options: ConsumerServiceOptions) {
   const { logger, metrics, topic } = options

@@ -1,7 +1,7 @@
 // What goes to the dead-letter queue, decided without Redis: the entry for a record that failed for good, and
 // what becomes of pending events past PENDING_MAX_AGE. The DLQ keeps one entry per Kafka record (the push is
 // idempotent by topic, partition and offset), so any of these may be pushed again after a crash.
-import { type DeadLetter, encodeBoundedPayload } from '../dlq/index.ts'
+import { type DeadLetter, encodeBoundedPayload, type OriginalRecord } from '../dlq/index.ts'
 import type { PipelineError } from '../errors.ts'
 import { type Event, eventIdOf } from '../events/index.ts'
 import type { PendingEvent, Source } from '../store/index.ts'
@@ -15,6 +15,8 @@ export interface InboundRecord {
   readonly value: Uint8Array | null
   /** Kafka record timestamp (ms since epoch), for the end-to-end latency in logs. */
   readonly timestamp?: bigint
+  /** For a redriven copy, the original record its `x-redrive-source` header names: the copy's position. */
+  readonly origin?: OriginalRecord
 }
 
 export const keyText = (key: Uint8Array | null) => (key === null ? null : Buffer.from(key).toString('utf8'))

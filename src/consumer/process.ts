@@ -273,7 +273,12 @@ export function createProcessor(options: ProcessorOptions) {
         }
         try {
           const event = parseRecord(record.value)
-          items.push({ event, source: record, record })
+          // A redriven copy keeps its original's position (last-writer-wins); its own coordinates stay `source`.
+          items.push(
+            record.origin === undefined
+              ? { event, source: record, record }
+              : { event, source: record, origin: record.origin, record },
+          )
         } catch (thrown) {
           failures.push({ record, error: asPipelineError(thrown) })
         }

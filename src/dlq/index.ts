@@ -22,3 +22,4 @@ export {
   type StoredLetter,
   seenKeyOf,
 } from './redis.ts'
+export { type OriginalRecord, parseRedriveSource, redriveSourceHeader, redriveSourceOf } from './redrive-source.ts'

@@ -7,6 +7,7 @@ export interface RawRecord {
   key?: string | Buffer
   value: string | Buffer | null
   partition?: number
+  headers?: Record<string, string>
 }
 
 const toBuffer = (v: string | Buffer) => (typeof v === 'string' ? Buffer.from(v) : v)
@@ -40,6 +41,9 @@ export async function produceRaw(topic: string, records: RawRecord[]): Promise<v
           key: r.key === undefined ? undefined : toBuffer(r.key),
           value: (r.value === null ? null : toBuffer(r.value)) as Buffer,
           partition: r.partition,
+          ...(r.headers === undefined
+            ? {}
+            : { headers: new Map(Object.entries(r.headers).map(([k, v]) => [Buffer.from(k), Buffer.from(v)])) }),
         })),
       })
       start = end

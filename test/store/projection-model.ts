@@ -149,6 +149,7 @@ export function project(log: readonly Step[]): Projection {
           const row = inventory.get(d.sku) ?? { quantity: 0, last: d.adjustedAt }
           inventory.set(d.sku, {
             quantity: row.quantity + d.delta,
+            // biome-ignore lint/complexity/useMathMinMax: ISO-8601 texts, compared as text
             last: d.adjustedAt > row.last ? d.adjustedAt : row.last,
           })
         } else if (first !== payload) {

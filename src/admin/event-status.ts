@@ -2,7 +2,7 @@
 // became of it, decided by a pure function (decideStatus) from what the store and the DLQ say about it.
 //
 //   applied        its row holds it (state events), or the inventory ledger has it (deltas)
-//   superseded     the row it was for holds a newer event by (timestamp, Kafka offset)
+//   superseded     the row it was for holds a newer event by (timestamp, position in the log)
 //   pending        it waits in pending_events for its parent
 //   dead-lettered  the DLQ holds it (and nothing above is true)
 //   unknown        none of these: never seen, or older than EVENT_LOG_RETENTION, or its DLQ entry was removed

@@ -10,7 +10,7 @@
 // applied in offset order; different lanes' batches run at the same time (up to `concurrency`).
 import { type DeadLetterQueue, parseRedriveSource, redriveSourceOf } from '../dlq/index.ts'
 import type { PipelineError } from '../errors.ts'
-import { ensureTopic } from '../kafka/admin.ts'
+import { ensureTopic, topicIdOf } from '../kafka/admin.ts'
 import { committedOffsets, consumeTopic, createGroupConsumer } from '../kafka/consumer.ts'
 import type { KafkaConnection } from '../kafka/options.ts'
 import type { ConsumerMetrics, Logger } from '../observability/index.ts'
@@ -69,7 +69,7 @@ export interface ConsumerStatus {
   partitions: number[] | undefined
 }
 
-function toRecord(m: RawMessage): InboundRecord {
+function toRecord(m: RawMessage, topicId: string | undefined): InboundRecord {
   const record = {
     topic: m.topic,
     partition: m.partition,
@@ -77,6 +77,7 @@ function toRecord(m: RawMessage): InboundRecord {
     key: m.key ?? null,
     value: m.value ?? null,
     timestamp: m.timestamp,
+    topicId,
   }
   // A redriven copy names its original; a copy without a valid header is its own record.
   const header = redriveSourceOf(m.headers)
@@ -123,6 +124,11 @@ export function createConsumerService(options: ConsumerServiceOptions) {
   const inFlight = new Set<Promise<void>>()
   /** An unexpected failure of a lane: the loop stops taking batches and starts over from the last commit. */
   let broken: unknown
+  /**
+   * The topic's Kafka topic ID, read again with every new stream: a topic deleted and re-created under its name is
+   * another log, and records, marks and dead letters say which one they belong to.
+   */
+  let topicId: string | undefined
 
   const commits = createCommitter({
     collect: () => progress.offsets(),
@@ -139,6 +145,7 @@ export function createConsumerService(options: ConsumerServiceOptions) {
     metrics,
     maxAgeMs: options.pendingMaxAgeMs,
     eventLogRetentionMs: options.eventLogRetentionMs,
+    topicId: () => (topicId === undefined ? undefined : { topic, id: topicId }),
   })
   let sweeping: Promise<void> | undefined
   let nextSweep = 0
@@ -213,7 +220,10 @@ export function createConsumerService(options: ConsumerServiceOptions) {
     const ticket = progress.begin(lane.partition)
     if (ticket === undefined || batch.length === 0) return
     try {
-      const outcome = await processorOf(lane.partition).process(batch.map(toRecord), stop.signal)
+      const outcome = await processorOf(lane.partition).process(
+        batch.map(m => toRecord(m, topicId)),
+        stop.signal,
+      )
       const last = batch[batch.length - 1]!
       status.applied += outcome.applied
       status.pending += outcome.pending
@@ -293,6 +303,7 @@ export function createConsumerService(options: ConsumerServiceOptions) {
     let failures = 0
     while (!stop.signal.aborted) {
       try {
+        if (reader === undefined) topicId = await topicIdOf(options.connection, topic)
         reader ??= new PartitionReader(await consumeTopic(consumer, topic, options.batchMax * 2), {
           records: options.batchMax * Math.max(4, concurrency * 2),
           bytes: bufferMaxBytes,

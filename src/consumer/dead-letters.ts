@@ -17,6 +17,8 @@ export interface InboundRecord {
   readonly timestamp?: bigint
   /** For a redriven copy, the original record its `x-redrive-source` header names: the copy's position. */
   readonly origin?: OriginalRecord
+  /** The Kafka topic ID of the record's topic, when the consumer knows it. */
+  readonly topicId?: string
 }
 
 export const keyText = (key: Uint8Array | null) => (key === null ? null : Buffer.from(key).toString('utf8'))
@@ -46,6 +48,7 @@ export function deadLetterOf(
     // A record refused for its size is not parsed, not even for its eventId.
     eventId: event?.eventId ?? (error.code === 'RECORD_TOO_LARGE' ? null : eventIdOfRaw(record.value)),
     topic: record.topic,
+    ...(record.topicId === undefined ? {} : { topicId: record.topicId }),
     partition: record.partition,
     offset: record.offset.toString(),
     key: keyText(record.key),
@@ -77,7 +80,12 @@ function age(ms: number): string {
  * CONSTRAINT_VIOLATION, a message naming the constraint and the missing parent, the event as payload, at the
  * record's own coordinates.
  */
-export function planExpiry(expired: readonly PendingEvent[], now: number): ExpiryPlan {
+/** `topicId`: the ID of the consumer's topic, for the entries of its records (see DeadLetter.topicId). */
+export function planExpiry(
+  expired: readonly PendingEvent[],
+  now: number,
+  topicId?: { readonly topic: string; readonly id: string },
+): ExpiryPlan {
   const failedAt = new Date(now).toISOString()
   const letters: DeadLetter[] = []
   const superseded: PendingEvent[] = []
@@ -90,6 +98,7 @@ export function planExpiry(expired: readonly PendingEvent[], now: number): Expir
     letters.push({
       eventId: p.eventId,
       topic: p.source.topic,
+      ...(topicId !== undefined && topicId.topic === p.source.topic ? { topicId: topicId.id } : {}),
       partition: p.source.partition,
       offset: p.source.offset.toString(),
       key: p.key,

@@ -18,6 +18,8 @@ export interface PendingSweeperOptions {
   metrics: ConsumerMetrics
   /** Pending events older than this are dead-lettered. */
   maxAgeMs: number
+  /** The consumer's topic and its Kafka topic ID when known, for the identity of the entries (DeadLetter.topicId). */
+  topicId?: () => { readonly topic: string; readonly id: string } | undefined
   /** Rows handled per statement; a sweep goes on while full pages come back, up to `maxPages`. */
   pageSize?: number
   maxPages?: number
@@ -80,7 +82,7 @@ export function createPendingSweeper(options: PendingSweeperOptions) {
       // Claimed in one transaction with the parent's own take: an order is applied or dead-lettered, never both.
       const expired = await store.claimExpired(new Date(at - options.maxAgeMs).toISOString(), pageSize)
       if (expired.length === 0) break
-      const plan = planExpiry(expired, at)
+      const plan = planExpiry(expired, at, options.topicId?.())
       // The entries first, then the rows: a crash in between leaves the rows claimed, the next sweep pushes them
       // again, and the idempotent push keeps one entry each.
       await dlq.push(plan.letters)

@@ -12,7 +12,7 @@ import type { DeadLetterQueue } from '../dlq/index.ts'
 import { asPipelineError, PipelineError } from '../errors.ts'
 import { type Event, type EventType, keyOf, parseRecord } from '../events/index.ts'
 import { type ConsumerMetrics, eventFields, type Logger } from '../observability/index.ts'
-import type { Source, SourcedEvent, Store } from '../store/index.ts'
+import type { Mark, SourcedEvent, Store } from '../store/index.ts'
 import { deadLetterOf, type InboundRecord, keyText } from './dead-letters.ts'
 import { Aborted, backoffDelay, pause } from './retry.ts'
 
@@ -43,6 +43,8 @@ export interface ProcessOutcome {
   /** Records stored as pending events (their parent is not stored yet). */
   readonly pending: number
   readonly deadLettered: number
+  /** Records at or below the store's mark of their partition: handled before (by this group or another), skipped. */
+  readonly skipped: number
 }
 
 export interface ProcessorOptions {
@@ -69,6 +71,26 @@ export interface ProcessorOptions {
  * were committed. Between members the sweep closes the same gap.
  */
 let pendingBatches = 0
+
+/**
+ * The positions a transaction may mark as processed: its items', but in each partition only below the lowest
+ * record that failed and is not yet in the DLQ. A mark tells every later reader, including a new group, that the
+ * records under it are handled, so it passes a dead letter only once the DLQ holds it (markTail, after the push).
+ */
+export function marksBelow(items: readonly SourcedEvent[], failures: readonly { record: InboundRecord }[]): Mark[] {
+  if (failures.length === 0) return items.map(i => i.source)
+  const lowest = new Map<number, bigint>()
+  for (const { record } of failures) {
+    const current = lowest.get(record.partition)
+    if (current === undefined || record.offset < current) lowest.set(record.partition, record.offset)
+  }
+  const marks: Mark[] = []
+  for (const { source } of items) {
+    const below = lowest.get(source.partition)
+    if (below === undefined || source.offset < below) marks.push(source)
+  }
+  return marks
+}
 
 export function createProcessor(options: ProcessorOptions) {
   const { store, dlq, logger, metrics } = options
@@ -101,6 +123,7 @@ export function createProcessor(options: ProcessorOptions) {
 
   /** One transaction; records the store refused on their own (a reused delta eventId) become failures. */
   async function applyOnce(items: readonly Item[], stored: Stored, failures: Failure[], signal: AbortSignal) {
+    const marks = marksBelow(items, failures)
     const result = await untilDone(
       'store transaction',
       async () => {
@@ -109,10 +132,7 @@ export function createProcessor(options: ProcessorOptions) {
           // Batches of a partition are processed in offset order, and so are the halves of a split batch: once
           // this transaction commits, every record up to its last item is stored, or failed and about to be
           // dead-lettered, so it marks that offset as processed (applied_offsets, read-your-own-writes).
-          return await store.applyBatch(
-            items,
-            items.map(i => i.source),
-          )
+          return await store.applyBatch(items, marks)
         } finally {
           end()
         }
@@ -132,9 +152,8 @@ export function createProcessor(options: ProcessorOptions) {
       if (item !== undefined) stored.pending.add(item)
     }
     for (const [i, item] of items.entries()) if (!refused.has(i)) stored.items.push(item)
-    for (const { source } of items) {
-      if (source.offset > (stored.marked.get(source.partition) ?? -1n))
-        stored.marked.set(source.partition, source.offset)
+    for (const mark of marks) {
+      if (mark.offset > (stored.marked.get(mark.partition) ?? -1n)) stored.marked.set(mark.partition, mark.offset)
     }
   }
 
@@ -148,14 +167,17 @@ export function createProcessor(options: ProcessorOptions) {
    * those records, up to CONSUMER_RECORD_MAX_BYTES each, in memory longer. Marks wait in `nextMarks`, greatest
    * per partition, one transaction in flight at a time.
    */
-  const nextMarks = new Map<number, Source>()
+  const nextMarks = new Map<number, Mark>()
   let marking: Promise<void> | undefined
 
   function markTail(records: readonly InboundRecord[], stored: Stored, signal: AbortSignal): void {
     for (const r of records) {
       const mark = nextMarks.get(r.partition)?.offset ?? stored.marked.get(r.partition) ?? -1n
       // Coordinates only: a record's value must not ride along into the store.
-      if (r.offset > mark) nextMarks.set(r.partition, { topic: r.topic, partition: r.partition, offset: r.offset })
+      if (r.offset > mark) {
+        const next = { topic: r.topic, partition: r.partition, offset: r.offset }
+        nextMarks.set(r.partition, r.topicId === undefined ? next : { ...next, topicId: r.topicId })
+      }
     }
     startMarking(signal)
   }
@@ -258,12 +280,41 @@ export function createProcessor(options: ProcessorOptions) {
     }
   }
 
+  /**
+   * Per topic ID, the store's marks as this processor first read them: every record at or below one was stored,
+   * pending or dead-lettered before, by any group. Read once; the marks only grow, so an old value skips less,
+   * never more.
+   */
+  const handled = new Map<string, Map<number, bigint>>()
+
+  async function handledMarks(records: readonly InboundRecord[], signal: AbortSignal) {
+    const first = records[0]
+    if (first?.topicId === undefined) return undefined
+    const key = `${first.topic}@${first.topicId}`
+    let marks = handled.get(key)
+    if (marks === undefined) {
+      const { topic, topicId } = first
+      marks = await untilDone('reading applied offsets', () => store.handledThrough(topic, topicId), signal)
+      handled.set(key, marks)
+    }
+    return marks
+  }
+
   return {
     /** Stores `records` (applied, or pending on a missing parent) and dead-letters what failed for good. */
-    async process(records: readonly InboundRecord[], signal: AbortSignal): Promise<ProcessOutcome> {
+    async process(all: readonly InboundRecord[], signal: AbortSignal): Promise<ProcessOutcome> {
       const started = performance.now()
       const items: Item[] = []
       const failures: Failure[] = []
+      // Records a group read again (a new group, a group whose offsets expired) are not applied or dead-lettered
+      // a second time: the store's marks say they were handled.
+      const marks = await handledMarks(all, signal)
+      const head = all[0]
+      // A lane's batch is one partition in offset order: past the mark from its first record, nothing to skip.
+      const records =
+        marks === undefined || head === undefined || head.offset > (marks.get(head.partition) ?? -1n)
+          ? all
+          : all.filter(r => r.topicId !== head.topicId || r.offset > (marks.get(r.partition) ?? -1n))
       for (const record of records) {
         const size = (record.key?.length ?? 0) + (record.value?.length ?? 0)
         if (size > recordMaxBytes) {
@@ -297,10 +348,18 @@ export function createProcessor(options: ProcessorOptions) {
       countStored(stored.items)
       if (stored.items.length > 0 && logger.isLevelEnabled('info')) logStored(stored, latencyMs)
       if (records.length > 0) metrics.batchSize.observe(records.length)
+      const skipped = all.length - records.length
+      if (skipped > 0) {
+        logger.info(
+          { topic: all[0]?.topic, partition: all[0]?.partition, skipped },
+          'records skipped: the store had handled them already',
+        )
+      }
       return {
         applied: stored.items.length - stored.pending.size,
         pending: stored.pending.size,
         deadLettered: failures.length,
+        skipped,
       }
     },
   }

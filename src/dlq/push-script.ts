@@ -87,11 +87,16 @@ indexAppend(KEYS[3], KEYS[4], length == 0, ARGV[4], ARGV[3])
 return 'stored'
 `
 
-/** A record's identity in the seen-set; '' when it has no Kafka coordinates (an event the producer refused). */
-export function seenId(letter: Pick<DeadLetter, 'topic' | 'partition' | 'offset'>): string {
+/**
+ * A record's identity in the seen-set: its coordinates and, when known, its topic's ID, so a record of a topic
+ * re-created under the same name is not taken for one of the old topic at the same offset. '' when it has no
+ * Kafka coordinates (an event the producer refused).
+ */
+export function seenId(letter: Pick<DeadLetter, 'topic' | 'topicId' | 'partition' | 'offset'>): string {
   if (letter.topic === null || letter.partition === null || letter.offset === null) return ''
-  // Topic names cannot contain '/' (Kafka allows [a-zA-Z0-9._-]), so the three parts cannot run together.
-  return `${letter.topic}/${letter.partition}/${letter.offset}`
+  // Topic names cannot contain '/' or '@' (Kafka allows [a-zA-Z0-9._-]), so the parts cannot run together.
+  const coordinates = `${letter.topic}/${letter.partition}/${letter.offset}`
+  return letter.topicId === undefined ? coordinates : `${coordinates}@${letter.topicId}`
 }
 
 export interface ChunkLimits {

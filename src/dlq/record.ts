@@ -8,6 +8,11 @@ export interface DeadLetter {
   eventId: string | null
   /** Where the record was; null for an event the producer rejected before it reached Kafka. */
   topic: string | null
+  /**
+   * The Kafka topic ID of that topic when the consumer knew it: a topic deleted and re-created under its name is
+   * another log, whose offsets start again.
+   */
+  topicId?: string
   partition: number | null
   /** Kafka offset as a decimal string (offsets are 64-bit). */
   offset: string | null

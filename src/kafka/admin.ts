@@ -18,6 +18,20 @@ export async function ensureTopic(connection: KafkaConnection, topic: string, pa
   }
 }
 
+/**
+ * The topic's Kafka topic ID (a UUID), which tells a topic apart from an earlier one of the same name that was
+ * deleted; undefined when the broker gives none (before Kafka 2.8) or the topic does not exist.
+ */
+export async function topicIdOf(connection: KafkaConnection, topic: string): Promise<string | undefined> {
+  const admin = new Admin({ ...connection, clientId: `${connection.clientId}-admin` })
+  try {
+    const id = (await admin.metadata({ topics: [topic] })).topics.get(topic)?.id
+    return id === undefined || /^0{8}-0{4}-0{4}-0{4}-0{12}$/.test(id) ? undefined : id
+  } finally {
+    await admin.close()
+  }
+}
+
 /** Answers true when a metadata request succeeds within `timeoutMs`. */
 export async function kafkaAnswers(connection: KafkaConnection, timeoutMs = 3000): Promise<boolean> {
   const admin = new Admin({

@@ -267,10 +267,10 @@ export function judgeDeltas(
  * The greatest offset per topic and partition among `sources`, sorted: what one transaction marks as processed
  * (applied_offsets keeps the greatest it was ever given, so a late, lower mark never moves it back).
  */
-export function processedThrough(sources: readonly Source[]): Source[] {
+export function processedThrough<S extends Source>(sources: readonly S[]): S[] {
   // Called with every record of a batch, nearly all of one partition: grouped by topic, then partition, with no
   // key built per record.
-  const byTopic = new Map<string, Map<number, Source>>()
+  const byTopic = new Map<string, Map<number, S>>()
   for (const s of sources) {
     let partitions = byTopic.get(s.topic)
     if (partitions === undefined) {
@@ -280,7 +280,7 @@ export function processedThrough(sources: readonly Source[]): Source[] {
     const current = partitions.get(s.partition)
     if (current === undefined || s.offset > current.offset) partitions.set(s.partition, s)
   }
-  const out: Source[] = []
+  const out: S[] = []
   for (const topic of [...byTopic.keys()].sort()) {
     const partitions = byTopic.get(topic)!
     for (const partition of [...partitions.keys()].sort((a, b) => a - b)) out.push(partitions.get(partition)!)

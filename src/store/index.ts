@@ -13,6 +13,7 @@ export type {
   ApplyResult,
   Engine,
   EventFacts,
+  Mark,
   Inventory,
   Order,
   OrderWithPayment,

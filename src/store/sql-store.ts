@@ -29,6 +29,7 @@ import type {
   ApplyResult,
   Engine,
   EventFacts,
+  Mark,
   Inventory,
   Order,
   OrderWithPayment,
@@ -55,8 +56,11 @@ export interface Statements {
   insertPending(rows: readonly OrderRow[]): CompiledQuery[]
   /** Logs where each state event went (event_log), skipping eventIds already logged. */
   insertEventLog(rows: readonly LogRow[]): CompiledQuery[]
-  /** Raises applied_offsets of each topic and partition to the given offset; never lowers one. */
-  markProcessed(rows: readonly Source[]): CompiledQuery[]
+  /**
+   * Raises applied_offsets of each topic and partition to the given offset, never lowering one, unless the row
+   * belongs to another topic ID (a re-created topic), which starts it again.
+   */
+  markProcessed(rows: readonly Mark[]): CompiledQuery[]
   /** How the engine returns the rows a DELETE removed: RETURNING (PostgreSQL, SQLite) or OUTPUT (SQL Server). */
   readonly deleteReturns: 'returning' | 'output'
   /** How the engine caps a SELECT's rows: LIMIT (PostgreSQL, SQLite) or TOP (SQL Server). */
@@ -374,7 +378,7 @@ export class SqlStore implements Store {
     })
   }
 
-  applyBatch(events: readonly SourcedEvent[], processed: readonly Source[] = []): Promise<ApplyResult> {
+  applyBatch(events: readonly SourcedEvent[], processed: readonly Mark[] = []): Promise<ApplyResult> {
     return this.#run(async () => {
       const { statements } = this.#parts
       const marks = processedThrough(processed)
@@ -397,6 +401,18 @@ export class SqlStore implements Store {
 
   appliedOffsets(topic: string): Promise<Map<number, bigint>> {
     return this.#run(() => readAppliedOffsets(this.#db, topic))
+  }
+
+  handledThrough(topic: string, topicId: string): Promise<Map<number, bigint>> {
+    return this.#run(async () => {
+      const rows = await this.#db
+        .selectFrom('applied_offsets')
+        .select(['source_partition', 'source_offset'])
+        .where('source_topic', '=', topic)
+        .where('topic_id', '=', topicId)
+        .execute()
+      return new Map(rows.map(r => [Number(r.source_partition), BigInt(r.source_offset)]))
+    })
   }
 
   eventFacts(eventId: string): Promise<EventFacts> {

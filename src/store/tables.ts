@@ -68,7 +68,7 @@ export interface Tables {
     logged_at: Generated<string>
   }
   /** Per partition, the offset through which every record is applied, pending or dead-lettered. */
-  applied_offsets: SourceColumns & { updated_at: Generated<string> }
+  applied_offsets: SourceColumns & { updated_at: Generated<string>; topic_id: string | null }
   schema_migrations: { version: number; applied_at: Generated<string> }
 }
 

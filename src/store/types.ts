@@ -10,6 +10,11 @@ export interface Source {
   readonly offset: bigint
 }
 
+/** A processed mark: a position and, when known, the Kafka topic ID of the log it belongs to. */
+export interface Mark extends Source {
+  readonly topicId?: string
+}
+
 export interface SourcedEvent {
   readonly event: Event
   /** Where this record is in Kafka: what applied_offsets and a pending row's key are made of. */
@@ -151,12 +156,19 @@ export interface Store {
    * constraint violations (code CONSTRAINT_VIOLATION, naming the constraint) and out-of-range data.
    *
    * `processed` are Kafka positions through which every record of their partition is processed (applied,
-   * pending, or about to be dead-lettered) once this transaction commits: applied_offsets keeps the greatest
-   * per partition, in the same transaction. With no events, only those marks are written.
+   * pending, or dead-lettered) once this transaction commits: applied_offsets keeps the greatest per partition, in
+   * the same transaction, or starts again from a mark of another topic ID. With no events, only those marks are
+   * written.
    */
-  applyBatch(events: readonly SourcedEvent[], processed?: readonly Source[]): Promise<ApplyResult>
+  applyBatch(events: readonly SourcedEvent[], processed?: readonly Mark[]): Promise<ApplyResult>
   /** Per partition of `topic`, the offset through which every record is processed (see applyBatch). */
   appliedOffsets(topic: string): Promise<Map<number, bigint>>
+  /**
+   * The same marks, only those known to belong to the topic whose Kafka topic ID is `topicId` (a topic deleted
+   * and re-created under its name is another log): every record at or below them was stored, pending, or pushed to
+   * the DLQ, so a consumer that reads them again (a new group, or a group whose offsets expired) skips them.
+   */
+  handledThrough(topic: string, topicId: string): Promise<Map<number, bigint>>
   /** What the tables say about one eventId (see EventFacts). */
   eventFacts(eventId: string): Promise<EventFacts>
   /** Deletes up to `limit` event_log rows logged before `before` (ISO-8601); returns how many it deleted. */

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import { createTopic, deleteTopics } from '../../dev/resources.ts'
 import { createStore, type Store } from '../../src/store/index.ts'
 import {
   inventoryAdjusted,
@@ -133,6 +134,72 @@ describe('consumer', () => {
     ])
     await committedInAll(await startConsumer(t, { topic, store, dlqKey: `${prefix}dlq:events` }), topic, 4n)
     assert.equal((await store.getOrder(orderId))?.total, 2)
+  })
+
+  it('skips what the store handled when a new group reads the topic again: no entry twice, nothing re-applied', async t => {
+    // A group whose offsets expired (Kafka forgets an idle group's offsets after offsets.retention.minutes) starts
+    // from the earliest record, as a new group does.
+    const topic = await kafkaTopic(t, 1)
+    const store = await sqliteStore(t)
+    const { redis, prefix } = redisPrefix(t)
+    const dlqKey = `${prefix}dlq:events`
+    const u = userCreated(uniqueName('u'))
+    const records = [json(u), { key: 'k', value: 'not json' }, json(orderPlaced(uniqueName('o'), u.data.userId))]
+    await produceRaw(topic, records)
+    const first = await startConsumer(t, { topic, store, dlqKey, groupId: uniqueName('first') })
+    await committedInAll(first, topic, 3n)
+    await first.close()
+    assert.equal(await redis.llen(dlqKey), 1)
+    // The DLQ forgets what it saw (its seen-set is trimmed by age and count): the store's marks must not.
+    await redis.del(`${dlqKey}:seen`)
+    await redis.del(dlqKey)
+    const again = await startConsumer(t, { topic, store, dlqKey, groupId: uniqueName('again') })
+    await committedInAll(again, topic, 3n)
+    assert.equal(await redis.llen(dlqKey), 0, 'the dead letter purged since is not pushed again')
+    assert.equal(again.service.status().applied, 0, 'nothing applied a second time')
+    // Records after the marks are handled as usual.
+    await produceRaw(topic, [{ key: 'k', value: 'also not json' }])
+    await committedInAll(again, topic, 4n)
+    assert.deepEqual(
+      (await redis.lrange(dlqKey, 0, -1)).map(e => JSON.parse(e).offset),
+      ['3'],
+    )
+  })
+
+  it('tells a re-created topic from the old one: a poison record at a reused offset is dead-lettered', async t => {
+    const topic = await kafkaTopic(t, 1)
+    const store = await sqliteStore(t)
+    const { redis, prefix } = redisPrefix(t)
+    const dlqKey = `${prefix}dlq:events`
+    await produceRaw(topic, [{ key: 'k', value: 'old poison' }])
+    const old = await startConsumer(t, { topic, store, dlqKey, groupId: uniqueName('old') })
+    await committedInAll(old, topic, 1n)
+    await old.close()
+    await deleteTopics([topic])
+    await eventually(
+      'the topic re-created',
+      async () => {
+        try {
+          await createTopic(topic, 1)
+          return true
+        } catch {
+          return false
+        }
+      },
+      30_000,
+    )
+    await produceRaw(topic, [{ key: 'k', value: 'new poison' }])
+    const renewed = await startConsumer(t, { topic, store, dlqKey, groupId: uniqueName('new') })
+    await committedInAll(renewed, topic, 1n)
+    const entries = (await redis.lrange(dlqKey, 0, -1)).map(e => JSON.parse(e))
+    assert.deepEqual(
+      entries.map(e => [e.payload, e.offset]),
+      [
+        ['new poison', '0'],
+        ['old poison', '0'],
+      ],
+    )
+    assert.notEqual(entries[0].topicId, entries[1].topicId)
   })
 
   it('commits an order for an unknown user at once as pending, and dead-letters it once after PENDING_MAX_AGE', async t => {

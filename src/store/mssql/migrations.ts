@@ -226,11 +226,13 @@ export const migrations: readonly Migration[] = [
   },
   {
     version: 4,
-    description: 'pending events remember where a redriven copy first entered the log (its position)',
+    description: 'positions of redriven copies in pending events; the topic identity of applied_offsets',
     statements: [
       addColumn('pending_events', 'origin_topic', text('pending_events', 'origin_topic', 255, 'NULL')),
       addColumn('pending_events', 'origin_partition', 'origin_partition INT NULL'),
       addColumn('pending_events', 'origin_offset', 'origin_offset BIGINT NULL'),
+      // The Kafka topic ID the marks belong to: a topic deleted and re-created under its name is another log.
+      addColumn('applied_offsets', 'topic_id', `topic_id VARCHAR(36) COLLATE ${textCollation} NULL`),
     ],
   },
 ]

@@ -16,7 +16,7 @@ import {
   type UserRow,
 } from '../batch.ts'
 import type { Statements } from '../sql-store.ts'
-import type { Source } from '../types.ts'
+import type { Mark, Source } from '../types.ts'
 import { bigint, datetime2, decimal, int, type Typed, varchar } from './params.ts'
 
 export const maxParameters = 2000
@@ -179,17 +179,19 @@ const eventLog: Shape<LogRow> = {
 
 // Only a greater offset updates: a batch of a revoked partition that commits after the new owner's never moves
 // the mark back.
-const processedColumns: Column<Source>[] = [
+// A mark of another topic ID is another log (the topic was re-created): it starts again from this one.
+const processedColumns: Column<Mark>[] = [
   text('source_topic', 255, r => r.topic),
   int32('source_partition', r => r.partition),
   int64('source_offset', r => r.offset),
+  text('topic_id', 36, r => r.topicId ?? null),
 ]
-const processed: Shape<Source> = {
+const processed: Shape<Mark> = {
   table: 'applied_offsets',
   key: ['source_topic', 'source_partition'],
   columns: processedColumns,
-  actions: `WHEN MATCHED AND t.source_offset < s.source_offset THEN
-  UPDATE SET source_offset = s.source_offset, updated_at = SYSUTCDATETIME()
+  actions: `WHEN MATCHED AND (t.source_offset < s.source_offset OR t.topic_id <> s.topic_id) THEN
+  UPDATE SET source_offset = s.source_offset, topic_id = COALESCE(s.topic_id, t.topic_id), updated_at = SYSUTCDATETIME()
 ${insert(processedColumns.map(c => c.name))}`,
 }
 

@@ -119,11 +119,13 @@ export const migrations: readonly Migration[] = [
   },
   {
     version: 4,
-    description: 'pending events remember where a redriven copy first entered the log (its position)',
+    description: 'positions of redriven copies in pending events; the topic identity of applied_offsets',
     statements: [
       'ALTER TABLE pending_events ADD COLUMN IF NOT EXISTS origin_topic VARCHAR(255) NULL',
       'ALTER TABLE pending_events ADD COLUMN IF NOT EXISTS origin_partition INT NULL',
       'ALTER TABLE pending_events ADD COLUMN IF NOT EXISTS origin_offset BIGINT NULL',
+      // The Kafka topic ID the marks belong to: a topic deleted and re-created under its name is another log.
+      'ALTER TABLE applied_offsets ADD COLUMN IF NOT EXISTS topic_id VARCHAR(36) NULL',
     ],
   },
 ]

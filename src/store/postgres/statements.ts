@@ -14,7 +14,7 @@ import {
 } from '../batch.ts'
 import type { Lookups, Statements } from '../sql-store.ts'
 import * as read from '../tables.ts'
-import type { Source } from '../types.ts'
+import type { Mark, Source } from '../types.ts'
 import { arrayLiteralOf } from './driver.ts'
 
 type Param = string | number | null
@@ -166,19 +166,23 @@ const eventLog: Shape<LogRow> = {
   text: insertFromArrays('event_log', eventLogColumns, ''),
 }
 
-const processedColumns: Column<Source>[] = [
+const processedColumns: Column<Mark>[] = [
   col('source_topic', 'varchar', r => r.topic),
   col('source_partition', 'int', r => r.partition),
   col('source_offset', 'bigint', r => r.offset.toString()),
+  col('topic_id', 'varchar', r => r.topicId ?? null),
 ]
-// GREATEST: a batch of a revoked partition that commits after the new owner's never moves the mark back.
-const processed: Shape<Source> = {
+// GREATEST: a batch of a revoked partition that commits after the new owner's never moves the mark back. A mark
+// of another topic ID is another log (the topic was re-created): it starts again from this one.
+const processed: Shape<Mark> = {
   columns: processedColumns,
   text: insertFromArrays(
     'applied_offsets',
     processedColumns,
     `ON CONFLICT (source_topic, source_partition) DO UPDATE SET
-      source_offset = GREATEST(applied_offsets.source_offset, excluded.source_offset), updated_at = now()`,
+      source_offset = CASE WHEN applied_offsets.topic_id <> excluded.topic_id THEN excluded.source_offset
+        ELSE GREATEST(applied_offsets.source_offset, excluded.source_offset) END,
+      topic_id = COALESCE(excluded.topic_id, applied_offsets.topic_id), updated_at = now()`,
   ),
 }
 

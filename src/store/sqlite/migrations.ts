@@ -157,11 +157,13 @@ export const migrations: readonly Migration[] = [
   },
   {
     version: 4,
-    description: 'pending events remember where a redriven copy first entered the log (its position)',
+    description: 'positions of redriven copies in pending events; the topic identity of applied_offsets',
     statements: [
       'ALTER TABLE pending_events ADD COLUMN origin_topic TEXT NULL',
       'ALTER TABLE pending_events ADD COLUMN origin_partition INTEGER NULL',
       'ALTER TABLE pending_events ADD COLUMN origin_offset INTEGER NULL',
+      // The Kafka topic ID the marks belong to: a topic deleted and re-created under its name is another log.
+      'ALTER TABLE applied_offsets ADD COLUMN topic_id TEXT NULL',
     ],
   },
 ]

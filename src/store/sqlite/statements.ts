@@ -13,7 +13,7 @@ import {
   type UserRow,
 } from '../batch.ts'
 import type { Statements } from '../sql-store.ts'
-import type { Source } from '../types.ts'
+import type { Mark, Source } from '../types.ts'
 
 const rowsPerStatement = 500
 const now = `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`
@@ -120,13 +120,16 @@ const eventLog: Shape<LogRow> = {
   params: r => [r.eventId, r.table, r.key, r.eventTs, ...source(r.source)],
 }
 
-// max(): a batch of a revoked partition that commits after the new owner's never moves the mark back.
-const processed: Shape<Source> = {
+// max(): a batch of a revoked partition that commits after the new owner's never moves the mark back. A mark of
+// another topic ID is another log (the topic was re-created): it starts again from this one.
+const processed: Shape<Mark> = {
   table: 'applied_offsets',
-  columns: [...sourceColumns],
+  columns: [...sourceColumns, 'topic_id'],
   tail: `ON CONFLICT (source_topic, source_partition) DO UPDATE SET
-    source_offset = max(applied_offsets.source_offset, excluded.source_offset), updated_at = ${now}`,
-  params: source,
+    source_offset = CASE WHEN applied_offsets.topic_id <> excluded.topic_id THEN excluded.source_offset
+      ELSE max(applied_offsets.source_offset, excluded.source_offset) END,
+    topic_id = coalesce(excluded.topic_id, applied_offsets.topic_id), updated_at = ${now}`,
+  params: r => [...source(r), r.topicId ?? null],
 }
 
 const inventory: Shape<InventoryChange> = {

@@ -2,7 +2,7 @@
 // else. The caller commits offsets only after process() resolved: by then every record of the batch is either in
 // the store or in the DLQ.
 //
-//   parse every record ─ bad ones ─────────────────────────────────────────────┐
+//   parse every record ─ bad ones, events too far ahead of their record ────────┐
 //   apply the good ones in one transaction (an order whose user is missing      │
 //     is kept as a pending event in it; a reused delta eventId is refused)  ────┤
 //     transient failure → back off, retry the same transaction (never DLQ)      ├─▶ one idempotent DLQ push
@@ -10,10 +10,11 @@
 //                         are isolated; the rest is applied ───────────────────┘    answers; no commit before)
 import type { DeadLetterQueue } from '../dlq/index.ts'
 import { asPipelineError, PipelineError } from '../errors.ts'
-import { type Event, type EventType, keyOf, parseRecord } from '../events/index.ts'
+import { defaultMaxEventSkewMs, type Event, type EventType, keyOf, parseRecord } from '../events/index.ts'
 import { type ConsumerMetrics, eventFields, type Logger } from '../observability/index.ts'
 import type { Source, SourcedEvent, Store } from '../store/index.ts'
 import { deadLetterOf, type InboundRecord, keyText } from './dead-letters.ts'
+import { eventTimeCheck } from './event-time.ts'
 import { Aborted, backoffDelay, pause } from './retry.ts'
 
 export type { InboundRecord } from './dead-letters.ts'
@@ -52,6 +53,11 @@ export interface ProcessorOptions {
   metrics: ConsumerMetrics
   /** A record (key and value) larger than this is dead-lettered as RECORD_TOO_LARGE without being parsed. */
   recordMaxBytes?: number
+  /**
+   * An event whose timestamp is more than this ahead of its Kafka record's timestamp is dead-lettered as
+   * EVENT_TIME_SKEW (MAX_EVENT_SKEW; default 1 h).
+   */
+  maxEventSkewMs?: number
   /** Called with the error while a transient failure keeps the consumer retrying, and with undefined after. */
   onDegraded?: (error: PipelineError | undefined) => void
   /**
@@ -73,6 +79,7 @@ let pendingBatches = 0
 export function createProcessor(options: ProcessorOptions) {
   const { store, dlq, logger, metrics } = options
   const recordMaxBytes = options.recordMaxBytes ?? 1024 * 1024
+  const maxEventSkewMs = options.maxEventSkewMs ?? defaultMaxEventSkewMs
 
   /** Runs `operation` until it succeeds or fails permanently; transient failures back off and retry. */
   async function untilDone<T>(what: string, operation: () => Promise<T>, signal: AbortSignal): Promise<T> {
@@ -264,6 +271,7 @@ export function createProcessor(options: ProcessorOptions) {
       const started = performance.now()
       const items: Item[] = []
       const failures: Failure[] = []
+      const tooFarAhead = eventTimeCheck(records, maxEventSkewMs, Date.now())
       for (const record of records) {
         const size = (record.key?.length ?? 0) + (record.value?.length ?? 0)
         if (size > recordMaxBytes) {
@@ -273,7 +281,9 @@ export function createProcessor(options: ProcessorOptions) {
         }
         try {
           const event = parseRecord(record.value)
-          items.push({ event, source: record, record })
+          const skew = tooFarAhead(record, event.timestamp)
+          if (skew === undefined) items.push({ event, source: record, record })
+          else failures.push({ record, event, error: skew })
         } catch (thrown) {
           failures.push({ record, error: asPipelineError(thrown) })
         }

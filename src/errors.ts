@@ -15,6 +15,12 @@ export const errorCodes = [
    * (InventoryAdjusted) re-sent with other fields. Both payloads' digests are in the message.
    */
   'EVENT_ID_CONFLICT',
+  /**
+   * An event whose timestamp is more than MAX_EVENT_SKEW ahead of the time it is measured against: the
+   * producer's clock at POST /produce, the Kafka record's timestamp in the consumer. Last-writer-wins compares
+   * event timestamps, so such an event would hold its key against every later honest update.
+   */
+  'EVENT_TIME_SKEW',
   /** A single record larger than the consumer may buffer or dead-letter whole. */
   'RECORD_TOO_LARGE',
   /** A value does not fit its column (truncation, numeric overflow). */

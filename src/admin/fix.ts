@@ -1,8 +1,16 @@
 // Fix then redrive: a replacement payload for one eventId, validated as the producer validates a request body
-// and published in the producer's canonical form (the parsed event, dates normalised) under the event's own key.
+// (MAX_EVENT_SKEW included, or the consumer would dead-letter the fix again) and published in the producer's
+// canonical form (the parsed event, dates normalised) under the event's own key.
 
 import { PipelineError } from '../errors.ts'
-import { type Event, keyOf, parseEvent } from '../events/index.ts'
+import {
+  defaultMaxEventSkewMs,
+  type Event,
+  eventTimeSkew,
+  keyOf,
+  latestEventTime,
+  parseEvent,
+} from '../events/index.ts'
 import { UsageError } from './filter.ts'
 
 export interface FixedPayload {
@@ -14,9 +22,16 @@ export interface FixedPayload {
 
 /**
  * The replacement for the entries of `eventId`, or a UsageError that says everything that is wrong: too large
- * for the producer's body limit, not JSON, not a valid event (with the failing paths), or another eventId.
+ * for the producer's body limit, not JSON, not a valid event (with the failing paths), dated more than
+ * `maxEventSkewMs` after `now`, or another eventId.
  */
-export function fixedPayload(text: string, eventId: string, bodyLimitBytes: number): FixedPayload {
+export function fixedPayload(
+  text: string,
+  eventId: string,
+  bodyLimitBytes: number,
+  maxEventSkewMs: number = defaultMaxEventSkewMs,
+  now: number = Date.now(),
+): FixedPayload {
   const bytes = Buffer.byteLength(text)
   if (bytes > bodyLimitBytes) {
     throw new UsageError(
@@ -32,6 +47,9 @@ export function fixedPayload(text: string, eventId: string, bodyLimitBytes: numb
   let event: Event
   try {
     event = parseEvent(value)
+    if (event.timestamp > latestEventTime(now, maxEventSkewMs)) {
+      throw eventTimeSkew(event.timestamp, maxEventSkewMs, "this server's clock")
+    }
   } catch (error) {
     if (!(error instanceof PipelineError)) throw error
     const paths = error.paths.length > 0 ? ` (at ${error.paths.join(', ')})` : ''

@@ -47,6 +47,8 @@ export interface RedriveContext {
   readonly defaultTopic: string
   /** The producer's body limit, which a replacement payload must respect. */
   readonly bodyLimitBytes: number
+  /** The producer's MAX_EVENT_SKEW, which a replacement payload must respect too (default 1 h). */
+  readonly maxEventSkewMs?: number
   /** How long a run's lease lasts without renewal (default: the Kafka timeout plus a second, at least 6 s). */
   readonly leaseMs?: number
 }
@@ -120,7 +122,7 @@ async function selectFix(
 ): Promise<Selection> {
   const stored = await ctx.dlq.findStoredByEventId(fix.eventId)
   if (stored.length === 0) throw new UsageError(`no dead letter has eventId "${fix.eventId.slice(0, 200)}"`)
-  const fixed = fixedPayload(fix.payload, fix.eventId, ctx.bodyLimitBytes)
+  const fixed = fixedPayload(fix.payload, fix.eventId, ctx.bodyLimitBytes, ctx.maxEventSkewMs)
   const newest = (stored[0] as (typeof stored)[number]).letter
   const fromKafka = stored.find(s => s.letter.topic !== null)?.letter
   const job: JobEntry = {

@@ -55,6 +55,7 @@ export interface DlqAdminOptions {
   readonly kafkaTimeoutMs?: number
   readonly defaultTopic: string
   readonly bodyLimitBytes: number
+  readonly maxEventSkewMs?: number
   readonly leaseMs?: number
   /** Called by close (the resources the admin opened itself). */
   readonly onClose?: () => Promise<void>
@@ -70,6 +71,7 @@ export function createDlqAdmin(options: DlqAdminOptions): DlqAdmin {
     kafkaTimeoutMs: options.kafkaTimeoutMs ?? 5000,
     defaultTopic: options.defaultTopic,
     bodyLimitBytes: options.bodyLimitBytes,
+    ...(options.maxEventSkewMs !== undefined ? { maxEventSkewMs: options.maxEventSkewMs } : {}),
     ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}),
   }
   const jobs = createJobStore(redis, key)
@@ -126,8 +128,10 @@ function isRedisError(error: unknown): boolean {
   )
 }
 
-/** The settings the admin reads: Redis and the DLQ key, Kafka, and the producer's body limit. */
-export type AdminConfig = DlqConfig & Pick<Config, 'kafkaTopic' | 'bodyLimitBytes'> & Parameters<typeof connectionOf>[0]
+/** The settings the admin reads: Redis and the DLQ key, Kafka, and the producer's body limit and event skew. */
+export type AdminConfig = DlqConfig &
+  Pick<Config, 'kafkaTopic' | 'bodyLimitBytes' | 'maxEventSkewMs'> &
+  Parameters<typeof connectionOf>[0]
 
 /**
  * The admin over the configuration's DLQ, Redis and Kafka; `dlq` (a role's own) is used instead of opening one.
@@ -148,6 +152,7 @@ export function adminFromConfig(config: AdminConfig, dlq?: DeadLetterQueue): Dlq
     connection: connectionOf(config, 'dlq-admin'),
     defaultTopic: config.kafkaTopic,
     bodyLimitBytes: config.bodyLimitBytes,
+    maxEventSkewMs: config.maxEventSkewMs,
     onClose: async () => {
       await Promise.allSettled([redis.quit().catch(() => redis.disconnect()), own?.close()])
     },

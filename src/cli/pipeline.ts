@@ -62,7 +62,8 @@ async function command(argv: readonly string[], hooks: PipelineHooks): Promise<n
     consumer: { roles: ['consumer'], alone: true },
     api: { roles: ['api'], alone: true },
     migrate: { roles: ['consumer', 'api'], alone: false },
-    // The producer's variables: Redis and the DLQ key, Kafka, and the body limit a replacement payload keeps to.
+    // The producer's variables: Redis and the DLQ key, Kafka, and the body limit and MAX_EVENT_SKEW a replacement
+    // payload keeps to.
     dlq: { roles: ['producer'], alone: false },
     event: { roles: ['consumer', 'api'], alone: false },
   }

@@ -562,6 +562,18 @@ export const spec = {
     roles: ['producer'],
     parse: parsers.positiveInt(100_000),
   },
+  maxEventSkewMs: {
+    name: 'MAX_EVENT_SKEW',
+    description:
+      "How far an event's timestamp may be ahead of the clock it is measured against, so that no client clock can freeze a key under last-writer-wins: POST /produce refuses an event further ahead of the producer's clock (400 EVENT_TIME_SKEW), the consumer dead-letters one further ahead of its Kafka record's timestamp. A number with ms, s, m, h or d",
+    default: '1h',
+    expects: 'a duration such as 30s, 5m, 1h or 1d (at least 1s, at most 365d)',
+    roles: ['producer', 'consumer'],
+    parse: (raw: string) => {
+      const ms = parsers.duration(365 * 24 * 3600 * 1000)(raw)
+      return ms >= 1000 ? ms : fail(`"${raw}" is out of range`)
+    },
+  },
   consumerBatchMax: {
     name: 'CONSUMER_BATCH_MAX',
     description: 'Most records the consumer applies in one SQL transaction',

@@ -42,6 +42,8 @@ export interface ConsumerServiceOptions {
   batchMaxBytes?: number
   /** A record larger than this is dead-lettered as RECORD_TOO_LARGE without being parsed (default 1 MiB). */
   recordMaxBytes?: number
+  /** An event more than this ahead of its Kafka record's timestamp is dead-lettered (default 1 h). */
+  maxEventSkewMs?: number
   /** How long an event whose parent is missing stays pending before it is dead-lettered. */
   pendingMaxAgeMs: number
   /** How often this member sweeps the pending events and prunes the event log (default 1 s). */
@@ -161,6 +163,7 @@ export function createConsumerService(options: ConsumerServiceOptions) {
           logger,
           metrics,
           recordMaxBytes: options.recordMaxBytes,
+          maxEventSkewMs: options.maxEventSkewMs,
           onPendingMayResolve: () => sweeper.resolveSoon(),
           onDegraded: error => {
             fresh.degraded = error

@@ -2,7 +2,7 @@
 // else. The caller commits offsets only after process() resolved: by then every record of the batch is either in
 // the store or in the DLQ.
 //
-//   parse every record ─ bad ones ─────────────────────────────────────────────┐
+//   parse every record ─ bad ones, events too far ahead of their record ────────┐
 //   apply the good ones in one transaction (an order whose user is missing      │
 //     is kept as a pending event in it; a reused delta eventId is refused)  ────┤
 //     transient failure → back off, retry the same transaction (never DLQ)      ├─▶ one idempotent DLQ push
@@ -10,10 +10,11 @@
 //                         are isolated; the rest is applied ───────────────────┘    answers; no commit before)
 import type { DeadLetterQueue } from '../dlq/index.ts'
 import { asPipelineError, PipelineError } from '../errors.ts'
-import { type Event, type EventType, keyOf, parseRecord } from '../events/index.ts'
+import { defaultMaxEventSkewMs, type Event, type EventType, keyOf, parseRecord } from '../events/index.ts'
 import { type ConsumerMetrics, eventFields, type Logger } from '../observability/index.ts'
 import type { Mark, SourcedEvent, Store } from '../store/index.ts'
 import { deadLetterOf, type InboundRecord, keyText } from './dead-letters.ts'
+import { eventTimeCheck } from './event-time.ts'
 import { Aborted, backoffDelay, pause } from './retry.ts'
 
 export type { InboundRecord } from './dead-letters.ts'
@@ -54,6 +55,11 @@ export interface ProcessorOptions {
   metrics: ConsumerMetrics
   /** A record (key and value) larger than this is dead-lettered as RECORD_TOO_LARGE without being parsed. */
   recordMaxBytes?: number
+  /**
+   * An event whose timestamp is more than this ahead of its Kafka record's timestamp is dead-lettered as
+   * EVENT_TIME_SKEW (MAX_EVENT_SKEW; default 1 h).
+   */
+  maxEventSkewMs?: number
   /** Called with the error while a transient failure keeps the consumer retrying, and with undefined after. */
   onDegraded?: (error: PipelineError | undefined) => void
   /**
@@ -95,6 +101,7 @@ export function marksBelow(items: readonly SourcedEvent[], failures: readonly { 
 export function createProcessor(options: ProcessorOptions) {
   const { store, dlq, logger, metrics } = options
   const recordMaxBytes = options.recordMaxBytes ?? 1024 * 1024
+  const maxEventSkewMs = options.maxEventSkewMs ?? defaultMaxEventSkewMs
 
   /** Runs `operation` until it succeeds or fails permanently; transient failures back off and retry. */
   async function untilDone<T>(what: string, operation: () => Promise<T>, signal: AbortSignal): Promise<T> {
@@ -315,6 +322,7 @@ export function createProcessor(options: ProcessorOptions) {
         marks === undefined || head === undefined || head.offset > (marks.get(head.partition) ?? -1n)
           ? all
           : all.filter(r => r.topicId !== head.topicId || r.offset > (marks.get(r.partition) ?? -1n))
+      const tooFarAhead = eventTimeCheck(records, maxEventSkewMs, Date.now())
       for (const record of records) {
         const size = (record.key?.length ?? 0) + (record.value?.length ?? 0)
         if (size > recordMaxBytes) {
@@ -324,12 +332,11 @@ export function createProcessor(options: ProcessorOptions) {
         }
         try {
           const event = parseRecord(record.value)
+          const skew = tooFarAhead(record, event.timestamp)
           // A redriven copy keeps its original's position (last-writer-wins); its own coordinates stay `source`.
-          items.push(
-            record.origin === undefined
-              ? { event, source: record, record }
-              : { event, source: record, origin: record.origin, record },
-          )
+          if (skew !== undefined) failures.push({ record, event, error: skew })
+          else if (record.origin === undefined) items.push({ event, source: record, record })
+          else items.push({ event, source: record, origin: record.origin, record })
         } catch (thrown) {
           failures.push({ record, error: asPipelineError(thrown) })
         }

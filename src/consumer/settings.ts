@@ -14,6 +14,7 @@ export type ConsumerSettings = Pick<
   | 'bufferMaxBytes'
   | 'batchMaxBytes'
   | 'recordMaxBytes'
+  | 'maxEventSkewMs'
   | 'pendingMaxAgeMs'
   | 'eventLogRetentionMs'
   | 'groupProtocol'
@@ -30,6 +31,7 @@ export function consumerSettingsOf(config: Config): ConsumerSettings {
     bufferMaxBytes: config.consumerBufferMaxBytes,
     batchMaxBytes: config.consumerBatchMaxBytes,
     recordMaxBytes: config.consumerRecordMaxBytes,
+    maxEventSkewMs: config.maxEventSkewMs,
     pendingMaxAgeMs: config.pendingMaxAgeMs,
     eventLogRetentionMs: config.eventLogRetentionMs,
     groupProtocol: config.kafkaGroupProtocol,

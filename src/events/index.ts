@@ -1,3 +1,4 @@
+export { defaultMaxEventSkewMs, durationText, eventTimeSkew, latestEventTime } from './event-time.ts'
 export { clip, type Event, eventIdOf, keyOf, parseEvent, parseRecord, reportLimits } from './parse.ts'
 export {
   dataSchemas,

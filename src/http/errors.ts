@@ -47,6 +47,7 @@ const statusOfCode: Readonly<Record<ErrorCode, number>> = {
   UNKNOWN_TYPE: 400,
   CONSTRAINT_VIOLATION: 422,
   EVENT_ID_CONFLICT: 409,
+  EVENT_TIME_SKEW: 400,
   RECORD_TOO_LARGE: 413,
   DATA_OUT_OF_RANGE: 422,
   DB_UNAVAILABLE: 503,
@@ -79,7 +80,7 @@ const clearerMessages: Partial<Record<HttpErrorCode, string>> = {
   UNSUPPORTED_MEDIA_TYPE: 'Content-Type must be application/json',
 }
 
-const withPaths: ReadonlySet<ErrorCode> = new Set(['SCHEMA_VIOLATION', 'UNKNOWN_TYPE'])
+const withPaths: ReadonlySet<ErrorCode> = new Set(['SCHEMA_VIOLATION', 'UNKNOWN_TYPE', 'EVENT_TIME_SKEW'])
 
 export interface Mapped {
   status: number

@@ -20,7 +20,8 @@ export const ErrorDetail = Type.Object(
     message: Type.String({ description: 'What went wrong, for people; never a stack trace' }),
     paths: Type.Optional(
       Type.Array(Type.String(), {
-        description: 'JSON pointers of the fields that failed validation (SCHEMA_VIOLATION, UNKNOWN_TYPE)',
+        description:
+          'JSON pointers of the fields that failed validation (SCHEMA_VIOLATION, UNKNOWN_TYPE, EVENT_TIME_SKEW)',
       }),
     ),
   },

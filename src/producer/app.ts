@@ -1,12 +1,21 @@
 // POST /produce: one event or a batch (a JSON array, as in Confluent REST Proxy v2) in, validated, published,
 // answered only once Kafka acknowledged. Invalid events are answered at once with what is wrong with them and
 // summed up, one dead letter per request, to the `rejected` sink (the DLQ; see refused.ts), so a rejection is
-// never silent.
+// never silent. An event more than MAX_EVENT_SKEW ahead of this server's clock is refused like an invalid one:
+// last-writer-wins compares event timestamps, and no client clock may hold a key against later updates.
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { Registry } from 'prom-client'
 import type { Config } from '../config/index.ts'
 import { asPipelineError, PipelineError } from '../errors.ts'
-import { clip, type Event, eventIdOf, parseEvent } from '../events/index.ts'
+import {
+  clip,
+  defaultMaxEventSkewMs,
+  type Event,
+  eventIdOf,
+  eventTimeSkew,
+  latestEventTime,
+  parseEvent,
+} from '../events/index.ts'
 import {
   buildBaseApp,
   describePipelineError,
@@ -27,7 +36,7 @@ export type { RejectedSink } from './refused.ts'
 export interface ProducerAppOptions {
   config: Pick<Config, 'bodyLimitBytes' | 'produceBatchMax'> &
     Partial<RefusedLimits> &
-    Partial<Pick<Config, 'produceToken' | 'adminToken'>>
+    Partial<Pick<Config, 'produceToken' | 'adminToken' | 'maxEventSkewMs'>>
   /** Timeouts and connection limits of the server (the configuration's defaults when absent). */
   limits?: HttpLimits
   logger: Logger
@@ -114,10 +123,31 @@ export function buildProducerApp(options: ProducerAppOptions): FastifyInstance {
   const reject = (request: FastifyRequest, rejections: readonly Rejection[], events = 1) =>
     refused.refuse(request, rejections, events)
 
+  // The latest event timestamp accepted now, read once per request: events are compared with it as strings
+  // (canonical timestamps sort as they are dated). Requests within the same millisecond share it.
+  const maxEventSkewMs = config.maxEventSkewMs ?? defaultMaxEventSkewMs
+  let latestAt = Number.NaN
+  let latest = ''
+  function latestAccepted(): string {
+    const now = Date.now()
+    if (now !== latestAt) {
+      latestAt = now
+      latest = latestEventTime(now, maxEventSkewMs)
+    }
+    return latest
+  }
+
+  /** parseEvent, refusing an event dated after `latestTime` (this server's clock plus MAX_EVENT_SKEW). */
+  function accepted(value: unknown, latestTime: string): Event {
+    const event = parseEvent(value)
+    if (event.timestamp > latestTime) throw eventTimeSkew(event.timestamp, maxEventSkewMs, "this server's clock")
+    return event
+  }
+
   async function produceOne(request: FastifyRequest, value: unknown, started: number): Promise<ProduceResult> {
     let event: Event
     try {
-      event = parseEvent(value)
+      event = accepted(value, latestAccepted())
     } catch (error) {
       const failure = asPipelineError(error)
       // A bug in validation is ours, not the client's: it surfaces as a 500, never as a rejected event.
@@ -146,9 +176,10 @@ export function buildProducerApp(options: ProducerAppOptions): FastifyInstance {
     const events: Event[] = []
     const positions: number[] = []
     const rejections: Rejection[] = []
+    const latestTime = latestAccepted()
     values.forEach((value, index) => {
       try {
-        events.push(parseEvent(value))
+        events.push(accepted(value, latestTime))
         positions.push(index)
       } catch (error) {
         const failure = asPipelineError(error)

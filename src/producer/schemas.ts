@@ -71,7 +71,7 @@ export function produceSchema(options: { produceBatchMax: number; produceToken: 
         ],
       }),
       ...errorResponses({
-        400: 'The body is not JSON (INVALID_JSON), not an event (SCHEMA_VIOLATION, with the failing paths), of an unknown type (UNKNOWN_TYPE), or an empty (EMPTY_BATCH) or too large (BATCH_TOO_LARGE) batch',
+        400: 'The body is not JSON (INVALID_JSON), not an event (SCHEMA_VIOLATION, with the failing paths), of an unknown type (UNKNOWN_TYPE), dated more than MAX_EVENT_SKEW ahead of the producer clock (EVENT_TIME_SKEW, path /timestamp), or an empty (EMPTY_BATCH) or too large (BATCH_TOO_LARGE) batch',
         ...(options.produceToken === undefined ? {} : { 401: 'Send Authorization: Bearer <PRODUCE_TOKEN>' }),
         413: 'The body is larger than PRODUCE_BODY_LIMIT',
         415: 'Content-Type is not application/json',

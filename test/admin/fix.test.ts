@@ -33,4 +33,19 @@ it('refuses a bad replacement with what is wrong, before anything is sent', () =
   )
   assert.match(refused(JSON.stringify({ ...good, eventId: 'e-2' })), /its eventId is "e-2", not "e-1"/)
   assert.match(refused(JSON.stringify(good), 10), /more than the producer accepts \(PRODUCE_BODY_LIMIT 10\)/)
+  assert.match(
+    refused(JSON.stringify({ ...good, timestamp: '9999-12-31T00:00:00Z' })),
+    /nothing was sent: EVENT_TIME_SKEW: .*9999-12-31T00:00:00\.000Z is more than 1h ahead of this server's clock \(MAX_EVENT_SKEW\) \(at \/timestamp\)/,
+  )
+})
+
+it('keeps a replacement within MAX_EVENT_SKEW of the clock, as the producer does', () => {
+  // good is dated 2026-01-01T10:00:00.000Z.
+  const text = JSON.stringify(good)
+  const limit = 1024 * 1024
+  assert.equal(fixedPayload(text, 'e-1', limit, 60_000, Date.parse('2026-01-01T09:59:30Z')).key, 'u-1')
+  assert.throws(
+    () => fixedPayload(text, 'e-1', limit, 60_000, Date.parse('2026-01-01T09:58:59Z')),
+    /more than 1m ahead/,
+  )
 })

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { ConfigError, describeConfig, loadConfig } from '../../src/config/index.ts'
+import { defaultMaxEventSkewMs } from '../../src/events/index.ts'
 
 describe('loadConfig', () => {
   it('keeps the seed system defaults', () => {
@@ -92,6 +93,39 @@ describe('loadConfig', () => {
     )
     assert.ok(!shown.includes('hunter2'))
     assert.ok(!shown.includes('"pw"'))
+  })
+})
+
+describe('MAX_EVENT_SKEW', () => {
+  it('is a duration of 1 h by default, the default of what is built without a configuration', () => {
+    assert.equal(loadConfig({}).maxEventSkewMs, 3_600_000)
+    assert.equal(loadConfig({}).maxEventSkewMs, defaultMaxEventSkewMs)
+    assert.equal(loadConfig({ MAX_EVENT_SKEW: '90s' }).maxEventSkewMs, 90_000)
+    assert.equal(loadConfig({ MAX_EVENT_SKEW: '2h' }).maxEventSkewMs, 7_200_000)
+    assert.equal(loadConfig({ MAX_EVENT_SKEW: '1d' }).maxEventSkewMs, 86_400_000)
+    assert.equal(loadConfig({ MAX_EVENT_SKEW: '1500' }).maxEventSkewMs, 1500)
+  })
+
+  it('refuses what is not a duration between 1 s and 365 d, and is read by the producer and the consumer only', () => {
+    for (const [raw, why] of [
+      ['500ms', 'is out of range'],
+      ['366d', 'is out of range'],
+      ['soon', 'is not a duration'],
+      ['-1h', 'is not a duration'],
+    ]) {
+      assert.throws(
+        () => loadConfig({ MAX_EVENT_SKEW: raw }),
+        (error: unknown) =>
+          error instanceof ConfigError &&
+          error.problems.length === 1 &&
+          error.problems[0] ===
+            `MAX_EVENT_SKEW: "${raw}" ${why}; expected a duration such as 30s, 5m, 1h or 1d (at least 1s, at most 365d)`,
+      )
+    }
+    for (const role of ['producer', 'consumer'] as const) {
+      assert.throws(() => loadConfig({ MAX_EVENT_SKEW: 'soon' }, { roles: [role], alone: true }), ConfigError)
+    }
+    assert.equal(loadConfig({ MAX_EVENT_SKEW: 'soon' }, { roles: ['api'], alone: true }).maxEventSkewMs, 3_600_000)
   })
 })
 

@@ -31,6 +31,7 @@ describe('consumerSettingsOf', () => {
         bufferMaxBytes: 32 * 1024 * 1024,
         batchMaxBytes: 8 * 1024 * 1024,
         recordMaxBytes: 1024 * 1024,
+        maxEventSkewMs: 3_600_000,
         pendingMaxAgeMs: 90_000,
         eventLogRetentionMs: 7 * 24 * 3600 * 1000,
         groupProtocol: 'classic',

@@ -11,7 +11,8 @@
 //   eventId with other content is dead-lettered EVENT_ID_CONFLICT, an identical one is a no-op; quantity per
 //   sku is the sum of the applied deltas and the ledger has exactly one row per applied eventId;
 // - an OrderPlaced whose user is never stored waits in pending_events; one whose user is stored is in orders;
-// - an invalid record is dead-lettered once with its code.
+// - an invalid record is dead-lettered once with its code, and so is an event dated more than MAX_EVENT_SKEW (the
+//   default, 1 h) after its record's Kafka timestamp (EVENT_TIME_SKEW).
 import assert from 'node:assert/strict'
 import { Redis } from 'ioredis'
 import pg from 'pg'
@@ -119,7 +120,7 @@ export function check(produced: Produced, observed: Observed): CheckResult {
     const c =
       produced.recordMaxBytes !== undefined && size > produced.recordMaxBytes
         ? { code: 'RECORD_TOO_LARGE', why: `${size} bytes` }
-        : classify(record.value)
+        : classify(record.value, Number(record.timestamp))
     if ('code' in c) {
       mustDlq.set(pos(record), c.code)
       stats.invalid++

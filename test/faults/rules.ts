@@ -1,9 +1,10 @@
 // The event contract, written out again for the fault checker, independently of src/events: which Kafka
 // record values are events and which must be dead-lettered, with which code. The rules are the README's
 // ("Ids are 1–100 characters, dates ISO-8601, money has at most 2 decimals, unknown fields are refused") with
-// the column limits of the seed schema; if this file and the consumer disagree, the checker reports it.
+// the column limits of the seed schema, and the README's "an event dated more than MAX_EVENT_SKEW after its Kafka
+// record is dead-lettered"; if this file and the consumer disagree, the checker reports it.
 
-export type InvalidCode = 'INVALID_JSON' | 'SCHEMA_VIOLATION' | 'UNKNOWN_TYPE'
+export type InvalidCode = 'INVALID_JSON' | 'SCHEMA_VIOLATION' | 'UNKNOWN_TYPE' | 'EVENT_TIME_SKEW'
 export type EventType = 'UserCreated' | 'OrderPlaced' | 'PaymentSettled' | 'InventoryAdjusted'
 
 export interface ValidEvent {
@@ -79,8 +80,15 @@ function fits(value: Record<string, unknown>, required: Record<string, Field>, o
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
-/** Classifies one record value: an event the consumer must apply, or what it must be dead-lettered as. */
-export function classify(value: Uint8Array | null): Classified {
+/** MAX_EVENT_SKEW's default, which every consumer of the fault tests runs with. */
+export const maxEventSkewMs = 3_600_000
+
+/**
+ * Classifies one record: an event the consumer must apply, or what it must be dead-lettered as. `recordMs` is the
+ * record's Kafka timestamp; the records of these tests always carry one (without it the consumer measures the
+ * event against its own clock, which the checker cannot know, and the skew rule is not checked).
+ */
+export function classify(value: Uint8Array | null, recordMs?: number, skewMs = maxEventSkewMs): Classified {
   if (value === null || value.length === 0) return { code: 'INVALID_JSON', why: 'no value' }
   let json: unknown
   try {
@@ -97,11 +105,15 @@ export function classify(value: Uint8Array | null): Classified {
   const shape = shapes[type as EventType]
   const data = json['data'] as Record<string, unknown>
   if (!fits(data, shape.required, shape.optional)) return { code: 'SCHEMA_VIOLATION', why: `${type} data` }
+  const ts = dateMs(json['timestamp']) as number
+  if (recordMs !== undefined && recordMs > 0 && ts > recordMs + skewMs) {
+    return { code: 'EVENT_TIME_SKEW', why: `${ts - recordMs} ms after its record` }
+  }
   return {
     event: {
       eventId: json['eventId'] as string,
       type: type as EventType,
-      ts: dateMs(json['timestamp']) as number,
+      ts,
       data,
     },
   }

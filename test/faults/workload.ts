@@ -44,7 +44,8 @@ function partitionOf(key: string, partitions: number): number {
   return h % partitions
 }
 
-let runClock = Date.parse('2030-01-01T00:00:00Z')
+// In the past: an event dated more than MAX_EVENT_SKEW after its record is dead-lettered.
+let runClock = Date.parse('2025-03-01T00:00:00Z')
 const iso = (ms: number) => new Date(ms).toISOString()
 
 export function makeWorkload(run: string, o: WorkloadOptions): Workload {

@@ -97,6 +97,8 @@ export interface TopicRecord {
   readonly value: Buffer | null
   /** Header names and values as UTF-8 text. */
   readonly headers: ReadonlyMap<string, string>
+  /** The record's Kafka timestamp (ms since the epoch; -1 when it has none). */
+  readonly timestamp: bigint
 }
 
 /**
@@ -124,7 +126,14 @@ export async function readTopic(
         if (m.offset < end) {
           const headers = new Map<string, string>()
           for (const [name, value] of m.headers ?? []) headers.set(String(name), String(value))
-          out.push({ partition: m.partition, offset: m.offset, key: m.key ?? null, value: m.value ?? null, headers })
+          out.push({
+            partition: m.partition,
+            offset: m.offset,
+            key: m.key ?? null,
+            value: m.value ?? null,
+            headers,
+            timestamp: m.timestamp,
+          })
         }
         if (m.offset >= end - 1n) remaining.delete(m.partition)
         if (remaining.size === 0) break

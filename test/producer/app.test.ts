@@ -21,7 +21,13 @@ const asAdmin = { authorization: `Bearer ${config.adminToken}` }
 
 async function setup(
   t: Cleanup,
-  over: { publisher?: Publisher; sinkFails?: boolean; bodyLimitBytes?: number; produceToken?: string } = {},
+  over: {
+    publisher?: Publisher
+    sinkFails?: boolean
+    bodyLimitBytes?: number
+    produceToken?: string
+    maxEventSkewMs?: number
+  } = {},
 ): Promise<Setup> {
   const topic = over.publisher ? over.publisher.topic : await kafkaTopic(t)
   const publisher = over.publisher ?? (await testPublisher(t, topic))
@@ -32,6 +38,7 @@ async function setup(
       ...config,
       bodyLimitBytes: over.bodyLimitBytes ?? config.bodyLimitBytes,
       ...(over.produceToken === undefined ? {} : { produceToken: over.produceToken }),
+      ...(over.maxEventSkewMs === undefined ? {} : { maxEventSkewMs: over.maxEventSkewMs }),
     },
     logger,
     registry: createRegistry('producer', false),
@@ -183,6 +190,59 @@ describe('POST /produce', () => {
     error = errorOf(res)
     assert.deepEqual([error.code, error.paths], ['UNKNOWN_TYPE', ['/type']])
     assert.equal(dead.length, 3)
+  })
+
+  it('refuses an event dated more than MAX_EVENT_SKEW ahead of its clock, naming the field and the limit', async t => {
+    const { app, dead, topic } = await setup(t)
+    const far = userCreated('user-far', { timestamp: '9999-12-31T00:00:00Z' })
+    const res = await produce(app, far)
+    assert.equal(res.statusCode, 400)
+    assert.deepEqual(errorOf(res), {
+      code: 'EVENT_TIME_SKEW',
+      message:
+        "invalid event: /timestamp: 9999-12-31T00:00:00.000Z is more than 1h ahead of this server's clock (MAX_EVENT_SKEW)",
+      paths: ['/timestamp'],
+    })
+    // Refused like any invalid event: one summary dead letter for the request.
+    assert.equal(dead.length, 1)
+    const letter = dead[0]![0]!
+    assert.deepEqual([letter.eventId, letter.error.code, letter.source], [far.eventId, 'EVENT_TIME_SKEW', 'producer'])
+    assert.match(letter.error.message, /^1 of 1 events refused: EVENT_TIME_SKEW: invalid event: \/timestamp: /)
+
+    // Ahead of the clock, but within the skew: published.
+    const soon = userCreated('user-soon', { timestamp: new Date(Date.now() + 30 * 60_000).toISOString() })
+    assert.equal((await produce(app, soon)).statusCode, 200)
+
+    // In a batch the entry is refused as every refused entry is, and the others are published.
+    const late = userCreated('user-late', { timestamp: new Date(Date.now() + 2 * 3_600_000).toISOString() })
+    const now = userCreated('user-now', { timestamp: new Date().toISOString() })
+    const batch = await produce(app, [late, now])
+    assert.equal(batch.statusCode, 200)
+    const { offsets } = batch.json() as { offsets: Record<string, unknown>[] }
+    const refused = offsets[0] as { eventId: string; error: { code: string; message: string; paths: string[] } }
+    assert.deepEqual(Object.keys(refused), ['eventId', 'error'])
+    assert.deepEqual(Object.keys(refused.error), ['code', 'message', 'paths'])
+    assert.deepEqual(
+      [refused.eventId, refused.error.code, refused.error.paths],
+      [late.eventId, 'EVENT_TIME_SKEW', ['/timestamp']],
+    )
+    assert.match(refused.error.message, /is more than 1h ahead of this server's clock \(MAX_EVENT_SKEW\)$/)
+    assert.match(String(offsets[1]!['offset']), /^\d+$/)
+    assert.equal(dead.length, 2)
+    assert.match(dead[1]![0]!.error.message, /^1 of 2 events refused: #0 EVENT_TIME_SKEW: /)
+
+    const published = await consumeBack(topic, 2)
+    assert.deepEqual(published.map(r => r.eventId).sort(), [soon.eventId, now.eventId].sort())
+  })
+
+  it('takes MAX_EVENT_SKEW from its configuration', async t => {
+    const { app } = await setup(t, { maxEventSkewMs: 60_000 })
+    const inFiveMinutes = userCreated('user-5m', { timestamp: new Date(Date.now() + 5 * 60_000).toISOString() })
+    const res = await produce(app, inFiveMinutes)
+    assert.equal(res.statusCode, 400)
+    assert.match(errorOf(res).message, /is more than 1m ahead of this server's clock \(MAX_EVENT_SKEW\)$/)
+    const inTwentySeconds = userCreated('user-20s', { timestamp: new Date(Date.now() + 20_000).toISOString() })
+    assert.equal((await produce(app, inTwentySeconds)).statusCode, 200)
   })
 
   it('refuses empty and oversized batches, naming the limit', async t => {

@@ -63,7 +63,7 @@ describe('processor', () => {
       new AbortController().signal,
     )
 
-    assert.deepEqual(outcome, { applied: 3, pending: 0, deadLettered: 2 })
+    assert.deepEqual(outcome, { applied: 3, pending: 0, deadLettered: 2, skipped: 0 })
     assert.equal((await store.getUser(before.data.userId))?.name, before.data.name)
     assert.equal((await store.getUser(atLimit.data.userId))?.name, atLimit.data.name, 'exactly the skew is accepted')
     assert.equal(await store.getUser(pastLimit.data.userId), undefined)
@@ -89,7 +89,7 @@ describe('processor', () => {
     const soon = userCreated(uniqueName('u'), { timestamp: iso(Date.now() + 60_000) })
     const late = userCreated(uniqueName('u'), { timestamp: iso(Date.now() + hour) })
     const outcome = await processor.process([record(soon, -1n), record(late, undefined)], new AbortController().signal)
-    assert.deepEqual(outcome, { applied: 1, pending: 0, deadLettered: 1 })
+    assert.deepEqual(outcome, { applied: 1, pending: 0, deadLettered: 1, skipped: 0 })
     assert.equal((await store.getUser(soon.data.userId))?.name, soon.data.name)
     const [letter] = await letters()
     assert.equal(letter?.eventId, late.eventId)

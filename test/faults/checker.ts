@@ -3,7 +3,7 @@
 // tables, the pending_events table and every DLQ entry. It imports nothing from src/: the rules it applies are
 // in rules.ts and below, written from the contract, so a consumer bug cannot hide behind shared code.
 //
-// The rules (PENDING_MAX_AGE is assumed longer than the test):
+// The rules (with `pendingMayExpire`, PENDING_MAX_AGE may pass during the test; else it is assumed longer):
 // - every record is applied or dead-lettered exactly once, identified by topic/partition/offset;
 // - a state key (users by userId, orders and payments by orderId) holds the fields and event_id of its winner:
 //   the record with the greatest (timestamp, offset); equal timestamps resolve by position;
@@ -11,9 +11,13 @@
 //   eventId with other content is dead-lettered EVENT_ID_CONFLICT, an identical one is a no-op; quantity per
 //   sku is the sum of the applied deltas and the ledger has exactly one row per applied eventId;
 // - an OrderPlaced whose user is never stored waits in pending_events; one whose user is stored is in orders;
+//   when pending orders may expire, any order record may instead be dead-lettered CONSTRAINT_VIOLATION once, and
+//   then it is not applied: the row holds the winner among the orders not dead-lettered (applied or
+//   dead-lettered, never both);
 // - an invalid record is dead-lettered once with its code, and so is an event dated more than MAX_EVENT_SKEW (the
 //   default, 1 h) after its record's Kafka timestamp (EVENT_TIME_SKEW).
 import assert from 'node:assert/strict'
+import { DatabaseSync } from 'node:sqlite'
 import { Redis } from 'ioredis'
 import pg from 'pg'
 import type { RawRecord, TopicRecord } from '../helpers/kafka.ts'
@@ -56,6 +60,8 @@ export interface Produced {
   eventIds?: readonly string[]
   /** The consumer's CONSUMER_RECORD_MAX_BYTES: a record (key and value) above it must be RECORD_TOO_LARGE. */
   recordMaxBytes?: number
+  /** PENDING_MAX_AGE is short enough to pass during the test: orders may be dead-lettered as expired. */
+  pendingMayExpire?: boolean
 }
 
 const classes = ['lost', 'appliedTwice', 'mistaken', 'dlqTwice', 'orderViolations', 'missingFromDlq'] as const
@@ -77,6 +83,8 @@ export interface CheckResult {
     producerEntries: number
     /** DLQ entries for valid OrderPlaced records. */
     ordersDeadLettered: number
+    /** Order records dead-lettered because their user was not stored within PENDING_MAX_AGE. */
+    ordersExpired: number
   }
 }
 
@@ -99,6 +107,13 @@ export function check(produced: Produced, observed: Observed): CheckResult {
     counts[c]++
     if (examples[c].length < 10) examples[c].push(what)
   }
+  // Order records dead-lettered as expired pending events, by position (only looked at when they may expire).
+  const expiredAt = new Set<string>()
+  if (produced.pendingMayExpire === true) {
+    for (const e of observed.dlq) {
+      if (e.topic === observed.topic && e.code === 'CONSTRAINT_VIOLATION') expiredAt.add(`${e.partition}:${e.offset}`)
+    }
+  }
   const stats: CheckResult['stats'] = {
     records: observed.records.length,
     invalid: 0,
@@ -110,6 +125,7 @@ export function check(produced: Produced, observed: Observed): CheckResult {
     conflicts: 0,
     producerEntries: 0,
     ordersDeadLettered: 0,
+    ordersExpired: 0,
   }
 
   // What must be dead-lettered, by position, with its code; everything else in the topic must be applied.
@@ -211,6 +227,12 @@ export function check(produced: Produced, observed: Observed): CheckResult {
   for (const o of orders) {
     const user = o.event.data['userId'] as string
     if (userPartition.has(user) && userPartition.get(user) !== o.record.partition) stats.ordersOnAnotherPartition++
+    if (expiredAt.has(pos(o.record))) {
+      // Dead-lettered after PENDING_MAX_AGE: it must be in the DLQ once, and is not applied.
+      stats.ordersExpired++
+      mustDlq.set(pos(o.record), 'CONSTRAINT_VIOLATION')
+      continue
+    }
     ;(storedUsers.has(user) ? placeable : waiting).push(o)
   }
   stats.ordersPending = waiting.length
@@ -362,34 +384,73 @@ export function check(produced: Produced, observed: Observed): CheckResult {
   return { counts, examples, stats }
 }
 
+/** Reads every table the checker looks at, from PostgreSQL or from a SQLite file (`sqlite:<path>`). */
+interface Tables {
+  all(table: string): Promise<Row[]>
+  /** Pending orders whose user is stored now: the consumer's sweep applies them within a second. */
+  releasable(): Promise<number>
+  hasPending(): Promise<boolean>
+  close(): Promise<void>
+}
+
+async function openTables(databaseUrl: string): Promise<Tables> {
+  if (databaseUrl.startsWith('sqlite:')) {
+    const db = new DatabaseSync(databaseUrl.slice('sqlite:'.length), { readOnly: true })
+    const get = (text: string) => db.prepare(text).all() as Row[]
+    return {
+      all: async table => get(`SELECT * FROM ${table}`),
+      releasable: async () =>
+        Number(
+          get(
+            `SELECT count(*) AS n FROM pending_events p JOIN users u ON u.user_id = p.parent_key WHERE p.parent_table = 'users'`,
+          )[0]?.['n'],
+        ),
+      hasPending: async () => get(`SELECT name FROM sqlite_master WHERE name = 'pending_events'`).length > 0,
+      close: async () => db.close(),
+    }
+  }
+  const db = new pg.Client({ connectionString: databaseUrl })
+  db.on('error', () => {})
+  await db.connect()
+  return {
+    all: async table => (await db.query(`SELECT * FROM ${table}`)).rows as Row[],
+    releasable: async () =>
+      (
+        await db.query(
+          `SELECT count(*)::int AS n FROM pending_events p JOIN users u ON u.user_id = p.parent_key WHERE p.parent_table = 'users'`,
+        )
+      ).rows[0]?.n,
+    hasPending: async () =>
+      (await db.query(`SELECT to_regclass('pending_events') IS NOT NULL AS ok`)).rows[0]?.ok === true,
+    close: () => db.end(),
+  }
+}
+
 /** The outcome of a test: the topic read back, every table of the database, every DLQ entry. */
 export async function observe(options: {
   topic: string
+  /** postgres://… or sqlite:<path> */
   databaseUrl: string
   dlqKey: string
   brokers?: readonly string[]
 }): Promise<Observed> {
   const records = await readTopic(options.topic, { brokers: options.brokers })
-  const db = new pg.Client({ connectionString: options.databaseUrl })
-  db.on('error', () => {})
-  await db.connect()
+  const db = await openTables(options.databaseUrl)
   try {
-    const all = async (table: string) => (await db.query(`SELECT * FROM ${table}`)).rows as Row[]
-    const exists = (await db.query(`SELECT to_regclass('pending_events') IS NOT NULL AS ok`)).rows[0]?.ok === true
+    const exists = await db.hasPending()
     // A pending event whose parent another transaction stored at the same moment is applied by the consumer's
     // sweep (every second). The outcome is the state once that has happened: wait for it, bounded; what is still
     // pending after that is reported by check() like any other mismatch.
-    const releasable = `SELECT count(*)::int AS n FROM pending_events p JOIN users u ON u.user_id = p.parent_key`
-    for (let i = 0; exists && i < 50 && (await db.query(releasable)).rows[0]?.n > 0; i++) {
+    for (let i = 0; exists && i < 50 && (await db.releasable()) > 0; i++) {
       await new Promise(resolve => setTimeout(resolve, 100))
     }
     const sql: SqlState = {
-      users: await all('users'),
-      orders: await all('orders'),
-      payments: await all('payments'),
-      inventory: await all('inventory'),
-      ledger: await all('inventory_ledger'),
-      pending: exists ? await all('pending_events') : null,
+      users: await db.all('users'),
+      orders: await db.all('orders'),
+      payments: await db.all('payments'),
+      inventory: await db.all('inventory'),
+      ledger: await db.all('inventory_ledger'),
+      pending: exists ? await db.all('pending_events') : null,
     }
     const redis = new Redis({ ...redisHostPort(), password: testServices.redisPassword || undefined })
     try {
@@ -399,7 +460,7 @@ export async function observe(options: {
       redis.disconnect()
     }
   } finally {
-    await db.end()
+    await db.close()
   }
 }
 

@@ -5,7 +5,7 @@ import { committedOffsets, eventually, produceAtRate } from '../helpers/kafka.ts
 import { type RunningPipeline, startPipeline } from '../helpers/pipeline.ts'
 import { kafkaTopic, postgresDatabase, uniqueName } from '../helpers/resources.ts'
 import { assertClean, checkOutcome } from './checker.ts'
-import { assertInFlight, consumerEnv, full, makeWorkload, sum, waitCommitted } from './workload.ts'
+import { consumerEnv, full, inFlight, makeWorkload, sum, waitCommitted } from './workload.ts'
 
 it('fault 5: a group of three loses one member and gains one under load', async t => {
   const topic = await kafkaTopic(t, 6)
@@ -29,7 +29,7 @@ it('fault 5: a group of three loses one member and gains one under load', async 
 
   const before = await committed()
   await eventually('progress before the kill', async () => (await committed()) > before, 60_000)
-  const atKill = await assertInFlight(env.KAFKA_GROUP_ID, topic, before, BigInt(first.acknowledged()))
+  const atKill = await inFlight(env.KAFKA_GROUP_ID, topic, before, () => first.acknowledged())
   await members[0]?.stop('SIGKILL')
   await new Promise(resolve => setTimeout(resolve, 1000))
   await first.done

@@ -1,15 +1,16 @@
-// Fault 1: the consumer is killed with SIGKILL while records are in flight, and restarted.
-import { it } from 'node:test'
+// Fault 1: the consumer is killed with SIGKILL while records are in flight, and restarted: on PostgreSQL, and on
+// the default engine (SQLite) with a PENDING_MAX_AGE short enough that pending orders expire between the kills.
+import assert from 'node:assert/strict'
+import { it, type TestContext } from 'node:test'
 import { committedOffsets, eventually, produceAtRate } from '../helpers/kafka.ts'
 import { startPipeline } from '../helpers/pipeline.ts'
-import { kafkaTopic, postgresDatabase, uniqueName } from '../helpers/resources.ts'
+import { kafkaTopic, postgresDatabase, sqliteFile, uniqueName } from '../helpers/resources.ts'
 import { assertClean, checkOutcome } from './checker.ts'
-import { assertInFlight, consumerEnv, full, makeWorkload, sum, waitCommitted } from './workload.ts'
+import { consumerEnv, full, inFlight, makeWorkload, sum, waitCommitted } from './workload.ts'
 
-it('fault 1: consumer killed with SIGKILL mid-batch, restarted', async t => {
+async function killAndCheck(t: TestContext, name: string, databaseUrl: string, pendingMaxAge?: string) {
   const kills = full ? 3 : 1
   const topic = await kafkaTopic(t, 3)
-  const databaseUrl = await postgresDatabase(t)
   const workload = makeWorkload(uniqueName('k'), {
     users: full ? 1500 : 300,
     payments: true,
@@ -18,7 +19,10 @@ it('fault 1: consumer killed with SIGKILL mid-batch, restarted', async t => {
     poison: 6,
     partitions: 3,
   })
-  const env = consumerEnv(topic, databaseUrl, { CONSUMER_BATCH_MAX: '200' })
+  const env = consumerEnv(topic, databaseUrl, {
+    CONSUMER_BATCH_MAX: '200',
+    ...(pendingMaxAge === undefined ? {} : { PENDING_MAX_AGE: pendingMaxAge }),
+  })
   const committed = async () => sum((await committedOffsets(env.KAFKA_GROUP_ID, topic)).values())
   // Records keep arriving during the kills, so each kill lands with records fetched and not yet committed.
   const stream = produceAtRate(topic, workload.records, full ? 2000 : 1000)
@@ -27,7 +31,7 @@ it('fault 1: consumer killed with SIGKILL mid-batch, restarted', async t => {
     const consumer = await startPipeline(t, 'consumer', env)
     const before = await committed()
     await eventually('progress before the kill', async () => (await committed()) > before, 60_000)
-    atKills.push(await assertInFlight(env.KAFKA_GROUP_ID, topic, before, BigInt(stream.acknowledged())))
+    atKills.push(await inFlight(env.KAFKA_GROUP_ID, topic, before, () => stream.acknowledged()))
     await consumer.stop('SIGKILL')
   }
   await startPipeline(t, 'consumer', env)
@@ -38,8 +42,28 @@ it('fault 1: consumer killed with SIGKILL mid-batch, restarted', async t => {
     BigInt(workload.records.length),
     120_000,
   )
+  const where = { topic, databaseUrl, dlqKey: env.DLQ_KEY }
+  const pendingMayExpire = pendingMaxAge !== undefined
+  if (pendingMayExpire) {
+    // The orphans' users never come: each is dead-lettered once its PENDING_MAX_AGE has passed.
+    await eventually(
+      'the orphan orders expired',
+      async () => (await checkOutcome({ records: workload.records, pendingMayExpire }, where)).stats.ordersExpired >= 3,
+      30_000,
+    )
+  }
   // A kill is survived when the group finished the topic after it, past where it stood at the kill.
   const survived = complete ? atKills.filter(at => end > at).length : 0
-  const result = await checkOutcome({ records: workload.records }, { topic, databaseUrl, dlqKey: env.DLQ_KEY })
-  assertClean('sigkill', kills, survived, result)
+  const result = await checkOutcome({ records: workload.records, pendingMayExpire }, where)
+  assertClean(name, kills, survived, result)
+  return result
+}
+
+it('fault 1: consumer killed with SIGKILL mid-batch, restarted (PostgreSQL)', async t => {
+  await killAndCheck(t, 'sigkill', await postgresDatabase(t))
+})
+
+it('fault 1b: the same on SQLite, pending orders expiring between the kills', async t => {
+  const result = await killAndCheck(t, 'sigkill-sqlite', `sqlite:${sqliteFile(t)}`, '2s')
+  assert.ok(result.stats.ordersExpired >= 3, `orders expired: ${result.stats.ordersExpired}`)
 })

@@ -10,7 +10,7 @@ import { startPipeline } from '../helpers/pipeline.ts'
 import { kafkaTopic, postgresDatabase, sqliteFile, uniqueName } from '../helpers/resources.ts'
 import { testServices } from '../helpers/services.ts'
 import { assertClean, checkOutcome } from './checker.ts'
-import { assertInFlight, makeWorkload, sum, waitCommitted } from './workload.ts'
+import { inFlight, makeWorkload, sum, waitCommitted } from './workload.ts'
 
 /** Runs `request` from `workers` loops until `stop` resolves; returns the statuses seen. */
 async function load(workers: number, request: () => Promise<number>, stop: Promise<unknown>): Promise<number[]> {
@@ -108,7 +108,7 @@ describe('fault 6: SIGTERM under load', () => {
     const stream = produceAtRate(topic, workload.records, 1000)
     const first = await startPipeline(t, 'consumer', env)
     await eventually('progress', async () => sum((await committedOffsets(env.KAFKA_GROUP_ID, topic)).values()) > 0n)
-    await assertInFlight(env.KAFKA_GROUP_ID, topic, 0n, BigInt(stream.acknowledged()))
+    await inFlight(env.KAFKA_GROUP_ID, topic, 0n, () => stream.acknowledged())
     const { code, ms } = await first.stop('SIGTERM')
     assert.equal(code, 0)
     assert.ok(ms < 10_000, `exit took ${ms} ms`)

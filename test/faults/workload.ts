@@ -153,21 +153,30 @@ export function sum(values: Iterable<bigint>): bigint {
 }
 
 /**
- * Measured right before a kill: the group has committed more than `previous` and fewer than the records in the
- * topic, so the process dies with records in flight. Returns the committed total.
+ * Waits for a moment when records are in flight (the group committed more than `previous` and less than the
+ * records the producer had acknowledged then) and returns what was committed at that moment: the fault is then
+ * dealt with work in hand, as chosen from what was observed, not from when the test happened to look. Polls every
+ * 20 ms for at most `timeoutMs`; a consumer that never has work in hand over that time fails the test.
  */
-export async function assertInFlight(
+export async function inFlight(
   groupId: string,
   topic: string,
   previous: bigint,
-  inTopic: bigint,
+  acknowledged: () => number,
+  timeoutMs = 60_000,
 ): Promise<bigint> {
-  const committed = sum((await committedOffsets(groupId, topic)).values())
-  assert.ok(
-    committed > previous && committed < inTopic,
-    `records in flight at the kill: committed ${committed}, previously ${previous}, in the topic ${inTopic}`,
+  const deadline = Date.now() + timeoutMs
+  let last = { committed: 0n, inTopic: 0n }
+  while (Date.now() < deadline) {
+    const inTopic = BigInt(acknowledged())
+    const committed = sum((await committedOffsets(groupId, topic)).values())
+    if (committed > previous && committed < inTopic) return committed
+    last = { committed, inTopic }
+    await new Promise(resolve => setTimeout(resolve, 20))
+  }
+  assert.fail(
+    `no moment with records in flight within ${timeoutMs} ms: last committed ${last.committed}, previously ${previous}, acknowledged ${last.inTopic}`,
   )
-  return committed
 }
 
 /**

@@ -232,7 +232,7 @@ export const migrations: readonly Migration[] = [
       addColumn('pending_events', 'origin_partition', 'origin_partition INT NULL'),
       addColumn('pending_events', 'origin_offset', 'origin_offset BIGINT NULL'),
       // The Kafka topic ID the marks belong to: a topic deleted and re-created under its name is another log.
-      addColumn('applied_offsets', 'topic_id', `topic_id VARCHAR(36) COLLATE ${textCollation} NULL`),
+      addColumn('applied_offsets', 'topic_id', text('applied_offsets', 'topic_id', 36, 'NULL')),
     ],
   },
 ]

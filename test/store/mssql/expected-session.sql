@@ -237,6 +237,9 @@ IF COL_LENGTH(N'pending_events', N'origin_partition') IS NULL ALTER TABLE pendin
 -- events
 IF COL_LENGTH(N'pending_events', N'origin_offset') IS NULL ALTER TABLE pending_events ADD origin_offset BIGINT NULL
 
+-- events
+IF COL_LENGTH(N'applied_offsets', N'topic_id') IS NULL ALTER TABLE applied_offsets ADD topic_id VARCHAR(144) COLLATE Latin1_General_100_BIN2_UTF8 NULL CONSTRAINT CK_applied_offsets_topic_id_len CHECK (LEN(topic_id + '.') <= 37)
+
 -- events (@1 int)
 insert into "schema_migrations" ("version") values (@1)
 
@@ -312,15 +315,15 @@ WHEN NOT MATCHED BY TARGET THEN
 INSERT INTO event_log (event_id, entity_table, entity_key, event_ts, source_topic, source_partition, source_offset)
 VALUES (@1, @2, @3, @4, @5, @6, @7), (@8, @9, @10, @11, @12, @13, @14), (@15, @16, @17, @18, @19, @20, @21), (@22, @23, @24, @25, @26, @27, @28);
 
--- events (@1 varchar(1020), @2 int, @3 bigint)
+-- events (@1 varchar(1020), @2 int, @3 bigint, @4 varchar(144))
 MERGE INTO applied_offsets WITH (UPDLOCK, HOLDLOCK) AS t
-USING (VALUES (@1, @2, @3)) AS s (source_topic, source_partition, source_offset)
+USING (VALUES (@1, @2, @3, @4)) AS s (source_topic, source_partition, source_offset, topic_id)
 ON t.source_topic = s.source_topic AND t.source_partition = s.source_partition
-WHEN MATCHED AND t.source_offset < s.source_offset THEN
-  UPDATE SET source_offset = s.source_offset, updated_at = SYSUTCDATETIME()
+WHEN MATCHED AND (t.source_offset < s.source_offset OR t.topic_id <> s.topic_id) THEN
+  UPDATE SET source_offset = s.source_offset, topic_id = COALESCE(s.topic_id, t.topic_id), updated_at = SYSUTCDATETIME()
 WHEN NOT MATCHED BY TARGET THEN
-  INSERT (source_topic, source_partition, source_offset)
-  VALUES (s.source_topic, s.source_partition, s.source_offset);
+  INSERT (source_topic, source_partition, source_offset, topic_id)
+  VALUES (s.source_topic, s.source_partition, s.source_offset, s.topic_id);
 
 -- events: COMMIT TRANSACTION (a tedious transaction manager request)
 

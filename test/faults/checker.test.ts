@@ -9,10 +9,10 @@ import pg from 'pg'
 import { createStore } from '../../src/store/index.ts'
 import { startConsumer } from '../consumer/harness.ts'
 import { inventoryAdjusted, orderPlaced, paymentSettled, userCreated } from '../helpers/events.ts'
-import { committedOffsets, eventually, produceRaw, type RawRecord } from '../helpers/kafka.ts'
+import { committedOffsets, eventually, produceRaw, type RawRecord, type TopicRecord } from '../helpers/kafka.ts'
 import { kafkaTopic, postgresDatabase, uniqueName } from '../helpers/resources.ts'
 import { redisHostPort } from '../helpers/services.ts'
-import { type CheckResult, checkOutcome, reportLine } from './checker.ts'
+import { type CheckResult, check, checkOutcome, reportLine } from './checker.ts'
 import { sum } from './workload.ts'
 
 const only = (r: CheckResult) => Object.fromEntries(Object.entries(r.counts).filter(([, n]) => n > 0))
@@ -111,4 +111,70 @@ it('the checker reports zero on a real outcome, and exactly one mismatch per cor
   console.log(reportLine('checker corrupted', 1, 1, last))
   assert.deepEqual(only(last), { lost: 1, dlqTwice: 1, orderViolations: 1, mistaken: 1 })
   assert.equal(observed.stats.records, last.stats.records)
+})
+
+it('the checker holds expiry and redriven copies to their rules, and can fail on each', () => {
+  const topic = 'events'
+  const at = (s: number) => new Date(Date.parse('2025-02-01T00:00:00Z') + s * 1000).toISOString()
+  const rec = (offset: number, value: unknown, headers: Record<string, string> = {}): TopicRecord => ({
+    partition: 0,
+    offset: BigInt(offset),
+    key: Buffer.from('k'),
+    value: Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)),
+    headers: new Map(Object.entries(headers)),
+    timestamp: BigInt(Date.parse(at(0))),
+  })
+  const user = userCreated('u', { timestamp: at(1) })
+  const older = userCreated('v', { name: 'older', timestamp: at(1) })
+  const newer = userCreated('v', { name: 'newer', timestamp: at(1) })
+  const order = orderPlaced('o', 'u', { timestamp: at(1) })
+  const records = [
+    rec(0, user),
+    rec(1, order),
+    rec(2, older),
+    rec(3, newer),
+    rec(4, '{"broken'),
+    // Copies redriven later: of the broken record, and of the older version of v.
+    rec(5, '{"broken', { 'x-redrive-source': `${topic}/0/4` }),
+    rec(6, older, { 'x-redrive-source': `${topic}/0/2` }),
+  ]
+  const row = (e: ReturnType<typeof userCreated>) => ({
+    user_id: e.data.userId,
+    name: e.data.name,
+    email: e.data.email,
+    created_at: e.data.createdAt,
+    event_id: e.eventId,
+  })
+  const entry = (offset: number, code: string) => ({
+    topic,
+    partition: 0,
+    offset: String(offset),
+    code,
+    source: 'consumer',
+    raw: `entry ${offset}`,
+  })
+  const sql = { users: [row(user), row(newer)], orders: [], payments: [], inventory: [], ledger: [], pending: [] }
+  // The order expired (its user came after PENDING_MAX_AGE): dead-lettered, not applied. The broken record's
+  // entry left the DLQ with its redrive; its copy is dead-lettered again.
+  const observed = { topic, records, sql, dlq: [entry(1, 'CONSTRAINT_VIOLATION'), entry(5, 'INVALID_JSON')] }
+  const clean = check({ pendingMayExpire: true }, observed)
+  assert.deepEqual(only(clean), {}, JSON.stringify(clean.examples))
+  assert.equal(clean.stats.ordersExpired, 1)
+  assert.equal(clean.stats.copies, 2)
+
+  // Expiry not allowed: the dead-lettered order is a mistake, and its missing row a loss.
+  assert.deepEqual(only(check({}, observed)), { lost: 1, mistaken: 1 })
+  // Applied and dead-lettered both.
+  const both = {
+    ...sql,
+    orders: [{ order_id: 'o', user_id: 'u', total: 123.45, status: 'placed', event_id: order.eventId }],
+  }
+  assert.deepEqual(only(check({ pendingMayExpire: true }, { ...observed, sql: both })), { appliedTwice: 1 })
+  // The copy of the older version at the row: it sits at its original's position, so it lost.
+  const copyWon = { ...sql, users: [row(user), row(older)] }
+  assert.deepEqual(only(check({ pendingMayExpire: true }, { ...observed, sql: copyWon })), { orderViolations: 1 })
+  // The copy's own entry missing: it was not redriven, so it must be there.
+  assert.deepEqual(only(check({ pendingMayExpire: true }, { ...observed, dlq: [entry(1, 'CONSTRAINT_VIOLATION')] })), {
+    missingFromDlq: 1,
+  })
 })

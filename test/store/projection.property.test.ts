@@ -12,6 +12,7 @@ import type { Database } from '../../src/config/index.ts'
 import type { Event } from '../../src/events/index.ts'
 import { createStore, type SourcedEvent, type Store } from '../../src/store/index.ts'
 import { postgresDatabase, sqliteFile } from '../helpers/resources.ts'
+import { freshDatabase, liveConnection, query as mssqlQuery, skipReason } from './mssql/live.ts'
 import { type Coords, coordsText, type ModelEvent, type Projection, project, type Step } from './projection-model.ts'
 
 const full = process.env['FAULTS_FULL'] === '1'
@@ -361,6 +362,21 @@ async function postgresSubject(t: TestContext): Promise<Subject> {
   }
 }
 
+async function mssqlSubject(t: TestContext, raw: string): Promise<Subject> {
+  const { connectionString, name } = freshDatabase(t, raw)
+  const store = await createStore({ engine: 'mssql', connectionString })
+  t.after(() => store.close())
+  await store.migrate()
+  const query = (text: string) => mssqlQuery(raw, name, text)
+  return {
+    store,
+    query,
+    reset: async () => {
+      for (const table of tables) await query(`DELETE FROM ${table}`)
+    },
+  }
+}
+
 describe('the projection is a function of the log', () => {
   it('on SQLite, whatever the batches', async t => {
     await holdsToModel(await sqliteSubject(t), full ? 3000 : 300)
@@ -368,5 +384,9 @@ describe('the projection is a function of the log', () => {
 
   it('on PostgreSQL, whatever the batches', async t => {
     await holdsToModel(await postgresSubject(t), full ? 1000 : 100)
+  })
+
+  it('on SQL Server, whatever the batches', { skip: liveConnection === undefined && skipReason }, async t => {
+    await holdsToModel(await mssqlSubject(t, liveConnection as string), full ? 300 : 30)
   })
 })

@@ -14,6 +14,7 @@ import { nodeFlags } from '../../src/cli/node-flags.ts'
 import { createRedisDlq, type DeadLetter, encodePayload } from '../../src/dlq/index.ts'
 import { endOffsets } from '../../src/kafka/read-range.ts'
 import { checkCopies } from '../admin/copies.ts'
+import { cliEnv } from '../helpers/cli.ts'
 import { userCreated } from '../helpers/events.ts'
 import { eventually, produceRaw, readTopic } from '../helpers/kafka.ts'
 import { startPipeline } from '../helpers/pipeline.ts'
@@ -33,14 +34,7 @@ interface Cli {
 }
 
 function cli(t: Cleanup, env: Record<string, string>): Cli {
-  const base = {
-    PATH: process.env['PATH'] ?? '',
-    KAFKA_BROKERS: testServices.kafkaBrokers.join(','),
-    REDIS_ADDR: testServices.redisAddr,
-    REDIS_PASSWORD: testServices.redisPassword,
-    KAFKA_AUTOSTART: 'false',
-    ...env,
-  }
+  const base = cliEnv(env)
   const start = (args: string[]) => {
     const child = spawn(process.execPath, [...nodeFlags, main, 'dlq', ...args], {
       env: base,

@@ -7,6 +7,7 @@ import { it, type TestContext } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { nodeFlags } from '../../src/cli/node-flags.ts'
 import { endOffsets } from '../../src/kafka/read-range.ts'
+import { cliEnv } from '../helpers/cli.ts'
 import { committedOffsets, eventually, produceAtRate } from '../helpers/kafka.ts'
 import { startPipeline } from '../helpers/pipeline.ts'
 import { kafkaTopic, postgresDatabase, sqliteFile, uniqueName } from '../helpers/resources.ts'
@@ -19,14 +20,7 @@ const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
 /** `pipeline dlq redrive` of every entry, as an operator runs it; returns what it printed. */
 function redriveAll(env: Record<string, string>): string {
   const r = spawnSync(process.execPath, [...nodeFlags, main, 'dlq', 'redrive'], {
-    env: {
-      PATH: process.env['PATH'] ?? '',
-      KAFKA_BROKERS: testServices.kafkaBrokers.join(','),
-      REDIS_ADDR: testServices.redisAddr,
-      REDIS_PASSWORD: testServices.redisPassword,
-      KAFKA_AUTOSTART: 'false',
-      ...env,
-    },
+    env: cliEnv(env),
     encoding: 'utf8',
     timeout: 60_000,
   })

@@ -10,7 +10,8 @@
 // - each distinct InventoryAdjusted eventId applies once (its first record); a later record re-using the
 //   eventId with other content is dead-lettered EVENT_ID_CONFLICT, an identical one is a no-op; quantity per
 //   sku is the sum of the applied deltas and the ledger has exactly one row per applied eventId;
-// - an OrderPlaced whose user is never stored waits in pending_events; one whose user is stored is in orders;
+// - an OrderPlaced whose user is never stored waits in pending_events (at least the winner of its order: an
+//   older record of the order may have been superseded in its batch); one whose user is stored is in orders;
 // - an invalid record is dead-lettered once with its code.
 import assert from 'node:assert/strict'
 import { Redis } from 'ioredis'
@@ -227,12 +228,24 @@ export function check(produced: Produced, observed: Observed): CheckResult {
       ms(row['created_at']) === dateMs(e.data['createdAt']),
   )
 
-  // Orders whose user is never stored wait in pending_events, found by their source position or eventId.
+  // Orders whose user is never stored wait in pending_events, found by their source position or eventId: per
+  // order, its winner (greatest timestamp, then offset) must wait. An older record of the same order may wait as
+  // well or be gone: a batch holding both is collapsed to its winner before anything is stored, as for applied
+  // orders, so whether the older one got a row of its own depends on how the records fell into batches.
   const pendingRows = observed.sql.pending ?? []
   const pendingAt = new Set(pendingRows.map(r => `${r['source_partition']}:${r['source_offset']}`))
   const pendingIds = new Set(pendingRows.map(r => String(r['event_id'])))
   const waitingAt = new Set(waiting.map(w => pos(w.record)))
-  for (const w of waiting) {
+  const waitingWinners = waiting.filter(w =>
+    waiting.every(
+      o =>
+        o === w ||
+        o.event.data['orderId'] !== w.event.data['orderId'] ||
+        o.event.ts < w.event.ts ||
+        (o.event.ts === w.event.ts && !later(o.record, w.record)),
+    ),
+  )
+  for (const w of waitingWinners) {
     if (!pendingAt.has(pos(w.record)) && !pendingIds.has(w.event.eventId)) {
       fail(
         'lost',

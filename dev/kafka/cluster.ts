@@ -67,7 +67,7 @@ export interface KafkaCluster {
   restart(id: number): Promise<void>
   /** Stops every node (SIGTERM, SIGKILL after 30 s). */
   stop(): Promise<void>
-  /** stop(), then deletes the home folder. */
+  /** Kills every node (SIGKILL) and deletes the home folder. */
   destroy(): Promise<void>
 }
 
@@ -154,14 +154,16 @@ function spawnNode(home: string, id: number, heapMb: number): number {
 }
 
 /** The cluster of `home` (formatted earlier), as a handle; starts nothing. */
-export function openCluster(home: string, options: Pick<ClusterOptions, 'heapMb' | 'log' | 'timeoutMs'> = {}) {
+export function openCluster(folder: string, options: Pick<ClusterOptions, 'heapMb' | 'log' | 'timeoutMs'> = {}) {
+  // Absolute: a node's pid is recognised by the absolute path of its configuration in its command line.
+  const home = resolve(folder)
   const layout = readLayout(home)
   if (layout === undefined) return undefined
   const nodes = layout.nodes
   const log = options.log ?? (() => {})
   const heapMb = options.heapMb ?? 384
   const timeoutMs = options.timeoutMs ?? 120_000
-  const bootstrap = layout.nodes.map(n => address(n.port))
+  const bootstrap = nodes.map(n => address(n.port))
   const connection = (addresses: readonly string[]) => ({
     clientId: 'event-pipeline-cluster',
     bootstrapBrokers: [...addresses],
@@ -214,11 +216,11 @@ export function openCluster(home: string, options: Pick<ClusterOptions, 'heapMb'
     home,
     bootstrap,
     layout,
-    nodes: () => layout.nodes.map(n => ({ id: n.id, address: address(n.port), pid: nodePid(home, n.id) })),
+    nodes: () => nodes.map(n => ({ id: n.id, address: address(n.port), pid: nodePid(home, n.id) })),
     /** Starts every node that is not running and waits until all of them are live brokers. */
     async startAll(): Promise<void> {
       const started: number[] = []
-      for (const node of layout.nodes) {
+      for (const node of nodes) {
         if (nodePid(home, node.id) !== undefined) continue
         const pid = spawnNode(home, node.id, heapMb)
         started.push(node.id)
@@ -226,7 +228,7 @@ export function openCluster(home: string, options: Pick<ClusterOptions, 'heapMb'
       }
       if (started.length > 0) log(`waiting for ${bootstrap.join(', ')} to answer…`)
       await waitLive(
-        layout.nodes.map(n => n.id),
+        nodes.map(n => n.id),
         'start-up',
       )
     },
@@ -242,10 +244,11 @@ export function openCluster(home: string, options: Pick<ClusterOptions, 'heapMb'
       await waitLive([id], `the restart of node ${id}`)
     },
     async stop(): Promise<void> {
-      await Promise.all(layout.nodes.map(n => stopNode(n.id, 'SIGTERM', 30_000)))
+      await Promise.all(nodes.map(n => stopNode(n.id, 'SIGTERM', 30_000)))
     },
     async destroy(): Promise<void> {
-      await cluster.stop()
+      // The data goes too, so there is nothing to shut down cleanly for.
+      await Promise.all(nodes.map(n => stopNode(n.id, 'SIGKILL', 10_000)))
       rmSync(home, { recursive: true, force: true })
     },
     /** Whether a client reaches the cluster through any of its nodes. */
@@ -284,7 +287,7 @@ export async function startCluster(options: ClusterOptions): Promise<KafkaCluste
     )
   }
   const cluster = openCluster(home, options) as NonNullable<ReturnType<typeof openCluster>>
-  log(`Kafka ${KAFKA_VERSION}, ${cluster.layout.nodes.length} nodes under ${home}`)
+  log(`Kafka ${KAFKA_VERSION}, ${cluster.nodes.length} nodes under ${home}`)
   await cluster.startAll()
   return cluster
 }

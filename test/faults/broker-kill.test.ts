@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import { rmSync } from 'node:fs'
 import { it } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { startCluster, stopCluster } from '../../dev/kafka/cluster.ts'
+import { openCluster, startCluster } from '../../dev/kafka/cluster.ts'
 import { committedOffsets, endOffsets, eventually, partitionReplicas, type RawRecord } from '../helpers/kafka.ts'
 import { freePort, startPipeline } from '../helpers/pipeline.ts'
 import { postgresDatabase, uniqueName } from '../helpers/resources.ts'
@@ -95,8 +95,9 @@ it('fault 9: the leader of the busiest partition is killed with SIGKILL under lo
   const records = interleave(states.records, deltas.records)
 
   const home = `${tmp}broker-kill-${run}`
+  // Registered before the start, so a start that fails half-way is cleaned up too.
   t.after(async () => {
-    await stopCluster(home)
+    await openCluster(home)?.destroy()
     rmSync(home, { recursive: true, force: true })
   })
   const ports = await Promise.all(Array.from({ length: 6 }, () => freePort()))

@@ -1,4 +1,5 @@
-// A local single-node Apache Kafka (KRaft) for development and tests, run from the jars on Maven Central.
+// A local single-node Apache Kafka (KRaft) for development and tests, run from the jars on Maven Central, and the
+// pieces every other broker of the project is built from (jars, configuration, storage format, JVM arguments).
 // Everything it writes lives under dev/kafka/.cache/ (git-ignored): lib/ (jars), data/ (log dirs), logs/.
 import { spawn, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
@@ -36,7 +37,7 @@ function has(command: string, args: string[]): boolean {
   return r.status === 0
 }
 
-function requireTools(): void {
+export function requireTools(): void {
   const missing: string[] = []
   if (!has('java', ['-version'])) missing.push('Java 17+ (e.g. `apt-get install openjdk-17-jre-headless`)')
   if (!existsSync(paths.libMarker) && !has('mvn', ['-v'])) missing.push('Apache Maven (e.g. `apt-get install maven`)')
@@ -83,49 +84,102 @@ export function javaArgs(args: string[]): string[] {
   return ['-cp', `${paths.lib}/*`, `-Dlog4j2.configurationFile=${paths.log4j}`, ...args]
 }
 
+/**
+ * A broker's configuration: server.properties with `overrides` applied, each key replaced where the file sets it
+ * and appended otherwise (`undefined` removes the key). The one way the project configures a broker: the local
+ * broker runs the file as it is, a test's private broker and each node of the cluster (cluster.ts) set only
+ * what differs, so a setting changed in the file reaches all of them.
+ */
+export function brokerProperties(overrides: Readonly<Record<string, string | undefined>> = {}): string {
+  const pending = new Map(Object.entries(overrides))
+  const lines: string[] = []
+  for (const line of readFileSync(paths.serverProperties, 'utf8').split('\n')) {
+    const key = /^([A-Za-z0-9_.-]+)=/.exec(line)?.[1]
+    if (key === undefined || !pending.has(key)) {
+      lines.push(line)
+      continue
+    }
+    const value = pending.get(key)
+    pending.delete(key)
+    if (value !== undefined) lines.push(`${key}=${value}`)
+  }
+  while (lines.length > 0 && lines.at(-1) === '') lines.pop()
+  for (const [key, value] of pending) if (value !== undefined) lines.push(`${key}=${value}`)
+  return `${lines.join('\n')}\n`
+}
+
+/**
+ * Formats one node's KRaft storage (the log dirs its `config` names, relative to `cwd`). `quorum` is
+ * `['--standalone']` for a single node, `['--initial-controllers', 'id@host:port:directoryId,…']` (the same
+ * value on every node) for a cluster whose controllers are all known up front.
+ */
+export function formatKraftStorage(
+  config: string,
+  cwd: string,
+  clusterId: string,
+  quorum: readonly string[],
+  extra: readonly string[] = [],
+): void {
+  const r = spawnSync(
+    'java',
+    javaArgs(['kafka.tools.StorageTool', 'format', ...quorum, `--cluster-id=${clusterId}`, '-c', config, ...extra]),
+    { cwd, encoding: 'utf8' },
+  )
+  if (r.status !== 0) throw new Error(`kafka-storage format failed: ${r.stderr || r.stdout}`)
+}
+
+/** The java arguments that run a broker with `config` and a heap between `heap.min` and `heap.max` MiB. */
+export function brokerJvmArgs(config: string, heap: { min: number; max: number }): string[] {
+  return [
+    `-Xms${heap.min}m`,
+    `-Xmx${heap.max}m`,
+    '-XX:+UseG1GC',
+    '-XX:MaxGCPauseMillis=20',
+    '-Djava.awt.headless=true',
+    ...javaArgs(['kafka.Kafka', config]),
+  ]
+}
+
 function formatStorage(log: (line: string) => void): void {
   if (existsSync(join(paths.data, 'meta.properties'))) return
   log('formatting KRaft storage…')
   mkdirSync(paths.logs, { recursive: true })
-  const clusterId = newClusterId()
-  const r = spawnSync(
-    'java',
-    javaArgs([
-      'kafka.tools.StorageTool',
-      'format',
-      '--standalone',
-      `--cluster-id=${clusterId}`,
-      '-c',
-      paths.serverProperties,
-    ]),
-    { cwd: paths.cache, encoding: 'utf8' },
-  )
-  if (r.status !== 0) throw new Error(`kafka-storage format failed: ${r.stderr || r.stdout}`)
+  formatKraftStorage(paths.serverProperties, paths.cache, newClusterId(), ['--standalone'])
+}
+
+/** Whether `pid` is a live process (a zombie, dead but not yet reaped, counts as gone). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+  } catch {
+    return false
+  }
+  try {
+    // /proc/<pid>/stat: "pid (comm) state …"; comm may hold spaces and parentheses, the state follows the last ')'.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z'
+  } catch {
+    return true
+  }
 }
 
 export function runningPid(): number | undefined {
   if (!existsSync(paths.pid)) return undefined
   const pid = Number(readFileSync(paths.pid, 'utf8').trim())
   if (!Number.isInteger(pid) || pid <= 0) return undefined
-  try {
-    process.kill(pid, 0)
-    return pid
-  } catch {
-    return undefined
-  }
+  return processAlive(pid) ? pid : undefined
 }
 
-function logTail(lines = 30): string {
-  const file = join(paths.logs, 'server.log')
-  const stdout = join(paths.logs, 'stdout.log')
-  const text = [file, stdout]
+/** The last lines of a broker's logs (`logs/server.log`, then what the JVM printed) under `logs`. */
+export function logTail(logs = paths.logs, lines = 30): string {
+  const text = [join(logs, 'server.log'), join(logs, 'stdout.log')]
     .filter(existsSync)
     .map(f => readFileSync(f, 'utf8'))
     .join('\n')
   return text.split('\n').slice(-lines).join('\n')
 }
 
-const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms))
+export const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms))
 
 /**
  * Starts the local broker unless one already answers on 127.0.0.1:9092, and returns once a metadata request
@@ -144,18 +198,11 @@ export async function startLocalKafka(
   let pid = runningPid()
   if (pid === undefined) {
     const out = openSync(join(paths.logs, 'stdout.log'), 'a')
-    const child = spawn(
-      'java',
-      [
-        '-Xms256m',
-        '-Xmx768m',
-        '-XX:+UseG1GC',
-        '-XX:MaxGCPauseMillis=20',
-        '-Djava.awt.headless=true',
-        ...javaArgs(['kafka.Kafka', paths.serverProperties]),
-      ],
-      { cwd: paths.cache, detached: true, stdio: ['ignore', out, out] },
-    )
+    const child = spawn('java', brokerJvmArgs(paths.serverProperties, { min: 256, max: 768 }), {
+      cwd: paths.cache,
+      detached: true,
+      stdio: ['ignore', out, out],
+    })
     closeSync(out)
     child.unref()
     pid = child.pid

@@ -51,6 +51,29 @@ export async function kafkaAnswers(connection: KafkaConnection, timeoutMs = 3000
   }
 }
 
+/**
+ * The ids of the brokers the cluster's metadata lists (in KRaft: registered and not fenced), from whichever
+ * bootstrap broker answers within `timeoutMs`; undefined when none does. A node that was just restarted is listed
+ * once it has caught up with the metadata log and unfenced itself.
+ */
+export async function liveBrokerIds(connection: KafkaConnection, timeoutMs = 3000): Promise<number[] | undefined> {
+  const admin = new Admin({
+    ...connection,
+    clientId: `${connection.clientId}-probe`,
+    retries: 0,
+    connectTimeout: timeoutMs,
+    timeout: timeoutMs,
+  })
+  try {
+    const metadata = await admin.metadata({ topics: [], forceUpdate: true })
+    return [...metadata.brokers.keys()].sort((a, b) => a - b)
+  } catch {
+    return undefined
+  } finally {
+    await admin.close().catch(() => {})
+  }
+}
+
 export interface OffsetsReader {
   /** Log end offset of every partition of the topic. */
   ends(topic: string): Promise<Map<number, bigint>>

@@ -274,7 +274,8 @@ export function check(produced: Produced, observed: Observed): CheckResult {
       ms(row['created_at']) === dateMs(e.data['createdAt']),
   )
 
-  // Orders whose user is never stored wait in pending_events, found by their source position or eventId.
+  // Orders whose user is never stored wait in pending_events, each record on its own (found by its source
+  // position or eventId), whatever the other records of its order do.
   const pendingRows = observed.sql.pending ?? []
   const pendingAt = new Set(pendingRows.map(r => `${r['source_partition']}:${r['source_offset']}`))
   const pendingIds = new Set(pendingRows.map(r => String(r['event_id'])))

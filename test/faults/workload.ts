@@ -189,11 +189,12 @@ export async function waitCommitted(
   topic: string,
   total: bigint,
   timeoutMs: number,
+  brokers?: readonly string[],
 ): Promise<{ committed: bigint; complete: boolean }> {
   const deadline = Date.now() + timeoutMs
   let committed = 0n
   while (Date.now() < deadline) {
-    committed = sum((await committedOffsets(groupId, topic)).values())
+    committed = sum((await committedOffsets(groupId, topic, brokers)).values())
     if (committed === total) return { committed, complete: true }
     await new Promise(resolve => setTimeout(resolve, 200))
   }

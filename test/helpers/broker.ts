@@ -1,11 +1,18 @@
 // A private Kafka broker for fault tests that stop and restart it: same jars and settings as the local
-// broker, but its own ports and data directory, so the shared broker (and every other test) is untouched.
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+// broker (dev/kafka/server.properties through brokerProperties), but its own ports and data directory, so the
+// shared broker (and every other test) is untouched.
+import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fetchJars, javaArgs, newClusterId, paths } from '../../dev/kafka/local-broker.ts'
+import {
+  brokerJvmArgs,
+  brokerProperties,
+  fetchJars,
+  formatKraftStorage,
+  newClusterId,
+} from '../../dev/kafka/local-broker.ts'
 import { kafkaAnswers } from '../../src/kafka/admin.ts'
 import { freePort } from './pipeline.ts'
 import type { Cleanup } from './resources.ts'
@@ -23,65 +30,51 @@ export const saslUsers = {
 } as const
 
 // The broker itself talks PLAIN to itself as `admin`; clients may use PLAIN or SCRAM-SHA-256.
-const saslProperties = (port: number) => `
-listeners=SASL_PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:CONTROLLER_PORT
-advertised.listeners=SASL_PLAINTEXT://127.0.0.1:${port}
-inter.broker.listener.name=SASL_PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT
-sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256
-sasl.mechanism.inter.broker.protocol=PLAIN
-listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="admin-secret" user_admin="admin-secret" user_${saslUsers.plain.username}="${saslUsers.plain.password}";
-listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
-`
+const saslProperties = (port: number, controller: number) => ({
+  listeners: `SASL_PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controller}`,
+  'advertised.listeners': `SASL_PLAINTEXT://127.0.0.1:${port}`,
+  'inter.broker.listener.name': 'SASL_PLAINTEXT',
+  'listener.security.protocol.map': 'CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT',
+  'sasl.enabled.mechanisms': 'PLAIN,SCRAM-SHA-256',
+  'sasl.mechanism.inter.broker.protocol': 'PLAIN',
+  'listener.name.sasl_plaintext.plain.sasl.jaas.config': `org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="admin-secret" user_admin="admin-secret" user_${saslUsers.plain.username}="${saslUsers.plain.password}";`,
+  'listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config':
+    'org.apache.kafka.common.security.scram.ScramLoginModule required;',
+})
 
 export async function privateBroker(t: Cleanup, options: { sasl?: boolean } = {}): Promise<PrivateBroker> {
   fetchJars(() => {})
   const home = mkdtempSync(join(tmpdir(), 'ep-kafka-'))
   const port = await freePort()
   const controller = await freePort()
-  let properties = readFileSync(paths.serverProperties, 'utf8')
-  if (options.sasl) {
-    properties = properties
-      .split('\n')
-      .filter(
-        line =>
-          !/^(listeners|advertised\.listeners|inter\.broker\.listener\.name|listener\.security\.protocol\.map)=/.test(
-            line,
-          ),
-      )
-      .join('\n')
-      .concat(saslProperties(port))
-  }
-  properties = properties
-    .replaceAll('127.0.0.1:9092', `127.0.0.1:${port}`)
-    .replaceAll('127.0.0.1:9093', `127.0.0.1:${controller}`)
-    .replaceAll('CONTROLLER_PORT', String(controller))
   const config = join(home, 'server.properties')
-  writeFileSync(config, properties)
-  mkdirSync(join(home, 'logs'))
-  const format = spawnSync(
-    'java',
-    javaArgs([
-      'kafka.tools.StorageTool',
-      'format',
-      '--standalone',
-      `--cluster-id=${newClusterId()}`,
-      '-c',
-      config,
-      ...(options.sasl
-        ? ['--add-scram', `SCRAM-SHA-256=[name=${saslUsers.scram.username},password=${saslUsers.scram.password}]`]
-        : []),
-    ]),
-    { cwd: home, encoding: 'utf8' },
+  const listeners = options.sasl
+    ? saslProperties(port, controller)
+    : {
+        listeners: `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controller}`,
+        'advertised.listeners': `PLAINTEXT://127.0.0.1:${port}`,
+      }
+  writeFileSync(
+    config,
+    brokerProperties({ ...listeners, 'controller.quorum.bootstrap.servers': `127.0.0.1:${controller}` }),
   )
-  if (format.status !== 0) throw new Error(`format failed: ${format.stderr}`)
+  mkdirSync(join(home, 'logs'))
+  formatKraftStorage(
+    config,
+    home,
+    newClusterId(),
+    ['--standalone'],
+    options.sasl
+      ? ['--add-scram', `SCRAM-SHA-256=[name=${saslUsers.scram.username},password=${saslUsers.scram.password}]`]
+      : [],
+  )
   const address = `127.0.0.1:${port}`
   let child: ChildProcess | undefined
 
   const broker: PrivateBroker = {
     address,
     async start() {
-      child = spawn('java', ['-Xms128m', '-Xmx512m', ...javaArgs(['kafka.Kafka', config])], {
+      child = spawn('java', brokerJvmArgs(config, { min: 128, max: 512 }), {
         cwd: home,
         stdio: 'ignore',
       })

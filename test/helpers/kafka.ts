@@ -54,8 +54,12 @@ export async function produceRaw(topic: string, records: RawRecord[]): Promise<v
 }
 
 /** The group's committed offset per partition (partitions without a commit are absent). */
-export async function committedOffsets(groupId: string, topic: string): Promise<Map<number, bigint>> {
-  const admin = new Admin({ clientId: 'test-admin', bootstrapBrokers: [...testServices.kafkaBrokers] })
+export async function committedOffsets(
+  groupId: string,
+  topic: string,
+  brokers: readonly string[] = testServices.kafkaBrokers,
+): Promise<Map<number, bigint>> {
+  const admin = new Admin({ clientId: 'test-admin', bootstrapBrokers: [...brokers] })
   try {
     const [group] = await admin.listConsumerGroupOffsets({ groups: [groupId] })
     const out = new Map<number, bigint>()
@@ -66,6 +70,44 @@ export async function committedOffsets(groupId: string, topic: string): Promise<
     return out
   } finally {
     await admin.close()
+  }
+}
+
+/** Where each partition of `topic` lives, from fresh metadata: leader, replicas and in-sync replicas by node id. */
+export async function partitionReplicas(
+  topic: string,
+  brokers: readonly string[] = testServices.kafkaBrokers,
+): Promise<{ partition: number; leader: number; replicas: number[]; isr: number[] }[]> {
+  const admin = new Admin({ clientId: 'test-admin', bootstrapBrokers: [...brokers], timeout: 5000, retries: 1 })
+  try {
+    const metadata = await admin.metadata({ topics: [topic], forceUpdate: true })
+    return (metadata.topics.get(topic)?.partitions ?? []).map((p, partition) => ({
+      partition,
+      leader: p.leader,
+      replicas: [...p.replicas],
+      isr: [...p.isr],
+    }))
+  } finally {
+    await admin.close().catch(() => {})
+  }
+}
+
+/** The log end offset of every partition of `topic` (with no transactions: the records each one holds). */
+export async function endOffsets(
+  topic: string,
+  brokers: readonly string[] = testServices.kafkaBrokers,
+): Promise<Map<number, bigint>> {
+  const admin = new Admin({ clientId: 'test-admin', bootstrapBrokers: [...brokers], timeout: 5000, retries: 1 })
+  try {
+    const metadata = await admin.metadata({ topics: [topic], forceUpdate: true })
+    const count = metadata.topics.get(topic)?.partitionsCount ?? 0
+    const partitions = Array.from({ length: count }, (_, partitionIndex) => ({ partitionIndex, timestamp: -1n }))
+    const listed = await admin.listOffsets({ topics: [{ name: topic, partitions }] })
+    const ends = new Map<number, bigint>()
+    for (const t of listed) if (t.name === topic) for (const p of t.partitions) ends.set(p.partitionIndex, p.offset)
+    return ends
+  } finally {
+    await admin.close().catch(() => {})
   }
 }
 

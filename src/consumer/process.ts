@@ -138,7 +138,8 @@ export function createProcessor(options: ProcessorOptions) {
         try {
           // Batches of a partition are processed in offset order, and so are the halves of a split batch: once
           // this transaction commits, every record up to its last item is stored, or failed and about to be
-          // dead-lettered, so it marks that offset as processed (applied_offsets, read-your-own-writes).
+          // dead-lettered. It marks as processed (applied_offsets: read-your-own-writes, and what a new group
+          // skips) through its last item, but never past a record still waiting for its DLQ push (marksBelow).
           return await store.applyBatch(items, marks)
         } finally {
           end()

@@ -130,6 +130,46 @@ describe('mssql store, offline', () => {
     assert.deepEqual(server.transactions, ['BEGIN events', 'COMMIT events'])
   })
 
+  it('claims an expired pending row with UPDATE … OUTPUT inserted.*, in one transaction', async t => {
+    const server = new FakeServer()
+    const row = {
+      source_topic: 'events',
+      source_partition: 0,
+      source_offset: '5',
+      event_id: 'e-9',
+      event_type: 'OrderPlaced',
+      event_key: 'o9',
+      parent_table: 'users',
+      parent_key: 'ghost',
+      constraint_name: 'FK_Orders_Users',
+      event_ts: new Date('2025-01-11T12:00:00.000Z'),
+      payload: '{}',
+      pending_since: new Date('2025-01-11T12:00:00.000Z'),
+      origin_topic: null,
+      origin_partition: null,
+      origin_offset: null,
+    }
+    server.respond = r => {
+      if (r.sql.startsWith('select') && r.sql.includes('"pending_events" as "p"')) {
+        return { rows: [{ ...row, current_ts: null, current_partition: null, current_offset: null }] }
+      }
+      if (r.sql.startsWith('update "pending_events"')) return { rows: [{ ...row, parent_table: '(dead-letter)' }] }
+      return undefined
+    }
+    const claimed = await open(t, server).claimExpired('2026-01-01T00:00:00.000Z', 10)
+    assert.deepEqual(
+      claimed.map(p => [p.key, p.parentTable, p.superseded, p.source.offset]),
+      [['o9', 'users', false, 5n]],
+    )
+    const update = server.statements().find(r => r.sql.startsWith('update "pending_events"'))
+    assert.match(
+      update?.sql ?? '',
+      /^update "pending_events" set "parent_table" = @1 output "inserted"\.\* where "parent_table" = @2 and/,
+    )
+    assert.deepEqual(update?.values.slice(0, 2), ['(dead-letter)', 'users'])
+    assert.deepEqual(server.transactions, ['BEGIN events', 'COMMIT events'])
+  })
+
   it('counts rows the MERGEs wrote and ledger rows OUTPUT returned', async t => {
     const server = new FakeServer()
     server.respond = r => {

@@ -37,12 +37,22 @@ export type ModelEvent =
     }
 
 export type Step =
-  | { readonly kind: 'record'; readonly at: Coords; readonly origin?: Coords; readonly event: ModelEvent }
+  | {
+      readonly kind: 'record'
+      readonly at: Coords
+      readonly origin?: Coords
+      /** The Kafka record's timestamp, ms since the epoch. */
+      readonly recordTs: number
+      readonly event: ModelEvent
+    }
   | { readonly kind: 'expire' }
+
+/** MAX_EVENT_SKEW as the model applies it: an event dated further ahead of its record is dead-lettered. */
+export const maxEventSkewMs = 3_600_000
 
 export interface DeadLetter {
   readonly at: Coords
-  readonly code: 'EVENT_ID_CONFLICT' | 'CONSTRAINT_VIOLATION'
+  readonly code: 'EVENT_ID_CONFLICT' | 'CONSTRAINT_VIOLATION' | 'EVENT_TIME_SKEW'
 }
 
 /** A row and the position of the record that wrote it. */
@@ -111,6 +121,11 @@ export function project(log: readonly Step[]): Projection {
       continue
     }
     const { event, at } = step
+    // An event dated too far ahead of its own record is refused whatever it is: no clock may freeze a key.
+    if (Date.parse(event.timestamp) > step.recordTs + maxEventSkewMs) {
+      deadLetters.add(`${coordsText(at)} EVENT_TIME_SKEW`)
+      continue
+    }
     // Where the record first entered the log: a redriven copy keeps the position of the record it copies.
     const position = step.origin ?? at
     const ts = event.timestamp

@@ -9,11 +9,20 @@ import { describe, it, type TestContext } from 'node:test'
 import fc from 'fast-check'
 import pg from 'pg'
 import type { Database } from '../../src/config/index.ts'
+import { eventTimeCheck } from '../../src/consumer/event-time.ts'
 import type { Event } from '../../src/events/index.ts'
 import { createStore, type SourcedEvent, type Store } from '../../src/store/index.ts'
 import { postgresDatabase, sqliteFile } from '../helpers/resources.ts'
 import { freshDatabase, liveConnection, query as mssqlQuery, skipReason } from './mssql/live.ts'
-import { type Coords, coordsText, type ModelEvent, type Projection, project, type Step } from './projection-model.ts'
+import {
+  type Coords,
+  coordsText,
+  type ModelEvent,
+  maxEventSkewMs,
+  type Projection,
+  project,
+  type Step,
+} from './projection-model.ts'
 
 const full = process.env['FAULTS_FULL'] === '1'
 const topic = 'events'
@@ -24,7 +33,16 @@ const userIds = ['u0', 'u1', 'u2']
 const orderIds = ['o0', 'o1', 'o2']
 const skus = ['s0', 's1']
 const deltaIds = ['d0', 'd1', 'd2']
-const times = ['2026-01-01T00:00:00.000Z', '2026-01-01T00:00:01.000Z', '2026-01-01T00:00:02.000Z']
+// The last two are ahead of some records: 1.5 h ahead of the earlier record time, far ahead of both.
+const times = [
+  '2026-01-01T00:00:00.000Z',
+  '2026-01-01T00:00:01.000Z',
+  '2026-01-01T00:00:02.000Z',
+  '2026-01-01T01:30:00.000Z',
+  '2099-01-01T00:00:00.000Z',
+]
+/** Kafka record timestamps: just after the ordinary event times, and two hours later. */
+const recordTimes = [Date.parse('2026-01-01T00:00:05.000Z'), Date.parse('2026-01-01T02:00:05.000Z')]
 
 /** What the generator draws per step, before offsets are given out. */
 type Draw =
@@ -37,7 +55,9 @@ type Draw =
   | { kind: 'expire' }
 
 const pick = <T>(pool: readonly T[], i: number): T => pool[i % pool.length] as T
-const small = fc.nat({ max: 11 })
+const small = fc.nat({ max: 14 })
+/** Most events are dated at ordinary times: the pool's first three, two times in three. */
+const pickTime = (i: number) => (i % 3 === 0 ? pick(times, i / 3) : pick(times, i % 3))
 /** A partition other than the key's in one draw of five: a partition-count change, or a copy sent elsewhere. */
 const moved = fc.nat({ max: 9 })
 
@@ -81,9 +101,11 @@ function logOf(draws: readonly Draw[]): Step[] {
     const partition = m < 2 ? (partitionOfKey(key) + 1 + m) % partitions : partitionOfKey(key)
     return { partition, offset: next[partition]!++ }
   }
-  const add = (step: Extract<Step, { kind: 'record' }>) => {
-    records.push(step)
-    steps.push(step)
+  const add = (step: Omit<Extract<Step, { kind: 'record' }>, 'recordTs'>) => {
+    // Records produced later carry later Kafka timestamps; which one is a function of the step, not of a clock.
+    const full = { ...step, recordTs: pick(recordTimes, records.length) }
+    records.push(full)
+    steps.push(full)
   }
   for (const d of draws) {
     switch (d.kind) {
@@ -95,7 +117,7 @@ function logOf(draws: readonly Draw[]): Step[] {
         const event: ModelEvent = {
           type: 'UserCreated',
           eventId: `user-${records.length}`,
-          timestamp: pick(times, d.ts),
+          timestamp: pickTime(d.ts),
           data: {
             userId,
             name: `name ${d.variant % 3}`,
@@ -111,7 +133,7 @@ function logOf(draws: readonly Draw[]): Step[] {
         const event: ModelEvent = {
           type: 'OrderPlaced',
           eventId: `order-${records.length}`,
-          timestamp: pick(times, d.ts),
+          timestamp: pickTime(d.ts),
           data: {
             orderId,
             userId: pick(userIds, d.user),
@@ -128,7 +150,7 @@ function logOf(draws: readonly Draw[]): Step[] {
         const event: ModelEvent = {
           type: 'PaymentSettled',
           eventId: `payment-${records.length}`,
-          timestamp: pick(times, d.ts),
+          timestamp: pickTime(d.ts),
           data: {
             orderId,
             status: d.variant % 2 === 0 ? 'settled' : 'refunded',
@@ -211,10 +233,23 @@ const money = (v: unknown) => Number(v).toFixed(2)
 async function runStore(subject: Subject, log: readonly Step[], sizes: readonly number[]): Promise<Projection> {
   const { store } = subject
   const deadLetters = new Set<string>()
-  let batch: SourcedEvent[] = []
+  let batch: (SourcedEvent & { recordTs: number })[] = []
   let sizeIndex = 0
   const flush = async () => {
     if (batch.length === 0) return
+    // The consumer's own check, per batch as it runs it: refused records go to the DLQ, the rest to the store.
+    const tooFarAhead = eventTimeCheck(
+      batch.map(b => ({ timestamp: BigInt(b.recordTs) })),
+      maxEventSkewMs,
+      Date.now(),
+    )
+    const refused = batch.filter(b => tooFarAhead({ timestamp: BigInt(b.recordTs) }, b.event.timestamp) !== undefined)
+    for (const b of refused) {
+      deadLetters.add(
+        `${coordsText({ partition: b.source.partition, offset: Number(b.source.offset) })} EVENT_TIME_SKEW`,
+      )
+    }
+    if (refused.length > 0) batch = batch.filter(b => !refused.includes(b))
     const result = await store.applyBatch(
       batch,
       batch.map(b => b.source),
@@ -232,7 +267,8 @@ async function runStore(subject: Subject, log: readonly Step[], sizes: readonly 
       for (const letter of await expireAll(store)) deadLetters.add(`${letter} CONSTRAINT_VIOLATION`)
       continue
     }
-    const item: SourcedEvent = {
+    const item: SourcedEvent & { recordTs: number } = {
+      recordTs: step.recordTs,
       event: eventOf(step.event),
       source: { topic, partition: step.at.partition, offset: BigInt(step.at.offset) },
       ...(step.origin === undefined

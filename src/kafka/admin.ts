@@ -32,15 +32,20 @@ export async function topicIdOf(connection: KafkaConnection, topic: string): Pro
   }
 }
 
-/** Answers true when a metadata request succeeds within `timeoutMs`. */
-export async function kafkaAnswers(connection: KafkaConnection, timeoutMs = 3000): Promise<boolean> {
-  const admin = new Admin({
+/** An admin client that asks once and gives up after `timeoutMs`: for probes, not for work. */
+function probeAdmin(connection: KafkaConnection, timeoutMs: number): Admin {
+  return new Admin({
     ...connection,
     clientId: `${connection.clientId}-probe`,
     retries: 0,
     connectTimeout: timeoutMs,
     timeout: timeoutMs,
   })
+}
+
+/** Answers true when a metadata request succeeds within `timeoutMs`. */
+export async function kafkaAnswers(connection: KafkaConnection, timeoutMs = 3000): Promise<boolean> {
+  const admin = probeAdmin(connection, timeoutMs)
   try {
     await admin.metadata({ topics: [] })
     return true
@@ -57,13 +62,7 @@ export async function kafkaAnswers(connection: KafkaConnection, timeoutMs = 3000
  * once it has caught up with the metadata log and unfenced itself.
  */
 export async function liveBrokerIds(connection: KafkaConnection, timeoutMs = 3000): Promise<number[] | undefined> {
-  const admin = new Admin({
-    ...connection,
-    clientId: `${connection.clientId}-probe`,
-    retries: 0,
-    connectTimeout: timeoutMs,
-    timeout: timeoutMs,
-  })
+  const admin = probeAdmin(connection, timeoutMs)
   try {
     const metadata = await admin.metadata({ topics: [], forceUpdate: true })
     return [...metadata.brokers.keys()].sort((a, b) => a - b)

@@ -78,9 +78,9 @@ function age(ms: number): string {
 /**
  * Pending events past their horizon. The entry is the one a constraint violation always had: code
  * CONSTRAINT_VIOLATION, a message naming the constraint and the missing parent, the event as payload, at the
- * record's own coordinates.
+ * record's own coordinates. `topicId` is the consumer's topic and its ID, for the identity of the entries of
+ * that topic's records (DeadLetter.topicId).
  */
-/** `topicId`: the ID of the consumer's topic, for the entries of its records (see DeadLetter.topicId). */
 export function planExpiry(
   expired: readonly PendingEvent[],
   now: number,

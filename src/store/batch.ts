@@ -145,6 +145,12 @@ function sortedValues<R>(rows: Map<string, R>): R[] {
   return [...rows.keys()].sort().map(key => rows.get(key)!)
 }
 
+/**
+ * A redriven copy's original position, which its pending row keeps beside the copy's own coordinates; undefined
+ * for an original record, whose position is its own.
+ */
+export const originOf = (row: OrderRow): Source | undefined => (row.source === row.record ? undefined : row.source)
+
 export function orderRowOf(event: OrderRow['event'], source: Source, record: Source, position?: number): OrderRow {
   const { orderId, userId, total, status, createdAt } = event.data
   return {

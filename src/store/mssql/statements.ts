@@ -12,6 +12,7 @@ import {
   type LogRow,
   type OrderRow,
   orderParent,
+  originOf,
   type PaymentRow,
   type UserRow,
 } from '../batch.ts'
@@ -134,9 +135,6 @@ const ledger: Shape<DeltaRow> = {
 }
 
 // One pending row per Kafka record: a redelivered record that is pending already is not stored twice.
-/** A copy's original position, null for an original record (whose position is its own). */
-const originOf = (r: OrderRow) => (r.source === r.record ? undefined : r.source)
-
 const pendingColumns: Column<OrderRow>[] = [
   // Keyed by the Kafka record itself: one row per record, however often it is redelivered.
   text('source_topic', 255, r => r.record.topic),

@@ -9,6 +9,7 @@ import {
   type LogRow,
   type OrderRow,
   orderParent,
+  originOf,
   type PaymentRow,
   type UserRow,
 } from '../batch.ts'
@@ -121,9 +122,6 @@ const ledger: Shape<DeltaRow> = {
   columns: ledgerColumns,
   text: insertFromArrays('inventory_ledger', ledgerColumns, 'ON CONFLICT (event_id) DO NOTHING RETURNING event_id'),
 }
-
-/** A copy's original position, null for an original record (whose position is its own). */
-const originOf = (r: OrderRow) => (r.source === r.record ? undefined : r.source)
 
 const pendingColumns: Column<OrderRow>[] = [
   // The pending row is keyed by the Kafka record itself: one row per record, however often it is redelivered.

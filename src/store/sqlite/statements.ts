@@ -9,6 +9,7 @@ import {
   type LogRow,
   type OrderRow,
   orderParent,
+  originOf,
   type PaymentRow,
   type UserRow,
 } from '../batch.ts'
@@ -79,6 +80,9 @@ const ledger: Shape<DeltaRow> = {
   params: r => [r.eventId, r.sku, r.delta, r.reason, r.adjustedAt, ...source(r.source)],
 }
 
+const originParams = (origin: Source | undefined): Param[] =>
+  origin === undefined ? [null, null, null] : source(origin)
+
 // One pending row per Kafka record: a redelivered record that is pending already is not stored twice.
 const pending: Shape<OrderRow> = {
   table: 'pending_events',
@@ -108,7 +112,7 @@ const pending: Shape<OrderRow> = {
     orderParent.constraint,
     r.eventTs,
     JSON.stringify(r.event),
-    ...(r.source === r.record ? [null, null, null] : source(r.source)),
+    ...originParams(originOf(r)),
   ],
 }
 

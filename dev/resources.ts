@@ -75,7 +75,10 @@ export function temporarySqliteFile(prefix: string, file = 'pipeline.sqlite'): {
   return { path: join(dir, file), remove: () => rmSync(dir, { recursive: true, force: true }) }
 }
 
-/** Deletes every Redis key that starts with `prefix`, and the `keys` given, with `client` when given. */
+/**
+ * Deletes every Redis key that starts with `prefix` (and the companions of such keys, which start with
+ * `{prefix`: the DLQ's hash-tagged keys), and the `keys` given, with `client` when given.
+ */
 export async function deleteRedisKeys(
   which: { prefix?: string; keys?: readonly string[] },
   client?: Redis,
@@ -84,12 +87,14 @@ export async function deleteRedisKeys(
   try {
     if (which.keys !== undefined && which.keys.length > 0) await redis.del(...which.keys)
     if (which.prefix === undefined) return
-    let cursor = '0'
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${which.prefix}*`, 'COUNT', 500)
-      if (keys.length > 0) await redis.del(...keys)
-      cursor = next
-    } while (cursor !== '0')
+    for (const pattern of [`${which.prefix}*`, `{${which.prefix}*`]) {
+      let cursor = '0'
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500)
+        if (keys.length > 0) await redis.del(...keys)
+        cursor = next
+      } while (cursor !== '0')
+    }
   } finally {
     if (client === undefined) redis.disconnect()
   }

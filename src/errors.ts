@@ -29,6 +29,11 @@ export const errorCodes = [
   'DB_UNAVAILABLE',
   /** The dead-letter queue (Redis) cannot be reached. */
   'DLQ_UNAVAILABLE',
+  /**
+   * The dead-letter queue holds as many of this writer's entries (or bytes) as its caps allow: the consumer keeps
+   * the record's offset uncommitted and retries until entries are redriven or purged.
+   */
+  'DLQ_FULL',
   /** Kafka cannot be reached or did not acknowledge. */
   'KAFKA_UNAVAILABLE',
   /** The process is shutting down and takes no new work. */
@@ -48,6 +53,7 @@ export type ErrorCode = (typeof errorCodes)[number]
 const retryableByDefault: ReadonlySet<ErrorCode> = new Set([
   'DB_UNAVAILABLE',
   'DLQ_UNAVAILABLE',
+  'DLQ_FULL',
   'KAFKA_UNAVAILABLE',
   'SHUTTING_DOWN',
 ])

@@ -1,7 +1,6 @@
 // The audit trail of the DLQ: one record per redrive run (started, resumed, finished, cancelled) and per purge, in
-// a bounded Redis list `<DLQ_KEY>:audit`, newest first. Dry runs change nothing and are not recorded.
-import type { Redis } from 'ioredis'
-import { capText } from '../dlq/index.ts'
+// a bounded Redis list `{<DLQ_KEY>}:audit`, newest first. Dry runs change nothing and are not recorded.
+import { capText, companionKey, type RedisClient as Redis } from '../dlq/index.ts'
 import type { DlqFilter } from './filter.ts'
 
 export type AuditAction = 'redrive' | 'redrive-resume' | 'redrive-finish' | 'redrive-cancel' | 'purge'
@@ -26,7 +25,7 @@ export interface AuditRecord {
   readonly error?: string
 }
 
-export const auditKeyOf = (key: string) => `${key}:audit`
+export const auditKeyOf = (key: string) => companionKey(key, 'audit')
 /** Records kept; the oldest go first. */
 export const auditMaxRecords = 10_000
 /** EventIds one record names. */

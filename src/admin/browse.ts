@@ -1,8 +1,17 @@
 // Reading the DLQ: pages of entries matching a filter (newest first), the entries of one eventId (from the
 // index), and figures over the whole list. Every read of the list is a bounded LRANGE page.
-import type { DeadLetter, DeadLetterQueue, StoredLetter } from '../dlq/index.ts'
+import { type DeadLetter, type DeadLetterQueue, eventPageMax, type StoredLetter } from '../dlq/index.ts'
 import { type DlqFilter, matches, typeOf } from './filter.ts'
-import { decodeCursor, encodeCursor, scanMaxPerCall, scanPageSize, windowDown, windowUp } from './paging.ts'
+import {
+  decodeCursor,
+  decodeEventCursor,
+  encodeCursor,
+  encodeEventCursor,
+  scanMaxPerCall,
+  scanPageSize,
+  windowDown,
+  windowUp,
+} from './paging.ts'
 
 export interface Page {
   readonly entries: DeadLetter[]
@@ -31,12 +40,7 @@ export const noType = '(none)'
  */
 export async function listPage(dlq: DeadLetterQueue, filter: DlqFilter, limit: number, cursor?: string): Promise<Page> {
   const total = await dlq.length()
-  if (filter.eventId !== undefined) {
-    const skip = cursor === undefined ? 0 : decodeCursor(cursor) - 1
-    const found = (await dlq.findByEventId(filter.eventId)).filter(l => matches(l, filter))
-    const entries = found.slice(skip, skip + limit)
-    return { entries, next: skip + limit < found.length ? encodeCursor(skip + limit + 1) : null, total }
-  }
+  if (filter.eventId !== undefined) return eventIdPage(dlq, filter.eventId, filter, limit, total, cursor)
   let distance = cursor === undefined ? total : Math.min(decodeCursor(cursor), total)
   const entries: DeadLetter[] = []
   let scanned = 0
@@ -57,6 +61,38 @@ export async function listPage(dlq: DeadLetterQueue, filter: DlqFilter, limit: n
 }
 
 /**
+ * The page of an eventId filter, read from the eventId index a page at a time (never the list), at most
+ * scanMaxPerCall entries looked at per call; its cursor is the index's (`e` and a score), so entries pushed or
+ * removed meanwhile never shift it.
+ */
+async function eventIdPage(
+  dlq: DeadLetterQueue,
+  eventId: string,
+  filter: DlqFilter,
+  limit: number,
+  total: number,
+  cursor: string | undefined,
+): Promise<Page> {
+  let after = cursor === undefined ? undefined : decodeEventCursor(cursor)
+  const entries: DeadLetter[] = []
+  for (let scanned = 0; scanned < scanMaxPerCall; ) {
+    const page = await dlq.eventPage(eventId, Math.min(eventPageMax, scanMaxPerCall - scanned), after)
+    for (const [i, found] of page.entries.entries()) {
+      scanned++
+      after = found.after
+      if (!matches(found.letter, filter)) continue
+      entries.push(found.letter)
+      if (entries.length === limit) {
+        const more = page.next !== null || i < page.entries.length - 1
+        return { entries, next: more ? encodeEventCursor(after) : null, total }
+      }
+    }
+    if (page.next === null) return { entries, next: null, total }
+  }
+  return { entries, next: after === undefined ? null : encodeEventCursor(after), total }
+}
+
+/**
  * Every entry matching `filter`, oldest first, in bounded pages, up to the entries the list held at the start
  * (entries pushed meanwhile are newer than the scan's end). `stop` returning true ends the scan.
  */
@@ -66,7 +102,7 @@ export async function* scanOldestFirst(
   pageSize = scanPageSize,
 ): AsyncGenerator<StoredLetter> {
   if (filter.eventId !== undefined) {
-    for (const stored of (await dlq.findStoredByEventId(filter.eventId)).reverse()) {
+    for await (const stored of dlq.eventEntries(filter.eventId, 'oldest')) {
       if (matches(stored.letter, filter)) yield stored
     }
     return
@@ -94,7 +130,7 @@ export async function* scanNewestFirst(
   pageSize = scanPageSize,
 ): AsyncGenerator<StoredLetter> {
   if (filter.eventId !== undefined) {
-    for (const stored of await dlq.findStoredByEventId(filter.eventId)) {
+    for await (const stored of dlq.eventEntries(filter.eventId)) {
       if (matches(stored.letter, filter)) yield stored
     }
     return

@@ -40,8 +40,11 @@ export const EventStatusBody = Type.Object(
           source: Type.Union([Type.Literal('consumer'), Type.Literal('producer')]),
           position: Type.Union([Position, Type.Null()]),
         }),
-        { description: 'dead-lettered (or also held by the DLQ): its entries' },
+        { description: 'dead-lettered (or also held by the DLQ): its newest entries (at most 10)' },
       ),
+    ),
+    deadLetterTotal: Type.Optional(
+      Type.Integer({ description: 'How many DLQ entries the eventId has, when more than `deadLetters` shows' }),
     ),
     lastSeen: Type.Optional(
       Type.Object(

@@ -9,7 +9,7 @@
 //
 // A state event's table and key come from event_log (written in its batch's transaction, kept for
 // EVENT_LOG_RETENTION); the row tells whether it still holds the event, and which event replaced it.
-import type { DeadLetter } from '../dlq/index.ts'
+import type { DeadLetter, DeadLetterQueue } from '../dlq/index.ts'
 import { PipelineError } from '../errors.ts'
 import type { EventType } from '../events/index.ts'
 import { type EventFacts, newer, type Source, type StateTable, type Store } from '../store/index.ts'
@@ -33,8 +33,22 @@ export interface DeadLetterView {
 
 interface Common {
   readonly eventId: string
-  /** Entries the DLQ holds for this eventId even so (a delta re-sent with another payload is refused). */
+  /**
+   * Entries the DLQ holds for this eventId even so (a delta re-sent with another payload is refused): the
+   * newest `deadLettersShown` of them.
+   */
   readonly deadLetters?: readonly DeadLetterView[]
+  /** How many entries the DLQ holds for it in all, when that is more than `deadLetters` shows. */
+  readonly deadLetterTotal?: number
+}
+
+/** Most DLQ entries a status answer shows (the newest); `deadLetterTotal` counts them all. */
+export const deadLettersShown = 10
+
+/** The newest DLQ entries of an eventId and how many it has in all. */
+export interface DeadLetterSample {
+  readonly letters: readonly DeadLetter[]
+  readonly total: number
 }
 
 interface Where {
@@ -96,9 +110,12 @@ export function decideStatus(
   eventId: string,
   facts: EventFacts,
   deadLetters: readonly DeadLetter[] | undefined,
+  total: number = deadLetters?.length ?? 0,
 ): EventStatus | undefined {
-  const letters = deadLetters === undefined || deadLetters.length === 0 ? undefined : deadLetters.map(viewOf)
-  const also = letters === undefined ? {} : { deadLetters: letters }
+  const shown = deadLetters?.slice(0, deadLettersShown)
+  const letters = shown === undefined || shown.length === 0 ? undefined : shown.map(viewOf)
+  const also =
+    letters === undefined ? {} : { deadLetters: letters, ...(total > letters.length ? { deadLetterTotal: total } : {}) }
   const { logged, row, pending, ledger } = facts
   const where: Where | undefined =
     logged === undefined
@@ -154,8 +171,8 @@ export function decideStatus(
 
 export interface EventStatusSources {
   readonly store: Pick<Store, 'eventFacts'>
-  /** The DLQ entries of an eventId, found without scanning the list (DeadLetterQueue.findByEventId). */
-  readonly deadLetters: (eventId: string) => Promise<readonly DeadLetter[]>
+  /** The newest DLQ entries of an eventId and their count, from the index (see deadLettersOf). */
+  readonly deadLetters: (eventId: string) => Promise<DeadLetterSample>
 }
 
 /**
@@ -170,7 +187,8 @@ export async function eventStatus(eventId: string, sources: EventStatusSources):
       (error: unknown) => ({ error }),
     ),
   ])
-  const status = decideStatus(eventId, facts, 'found' in letters ? letters.found : undefined)
+  const sample = 'found' in letters ? letters.found : undefined
+  const status = decideStatus(eventId, facts, sample?.letters, sample?.total)
   if (status !== undefined) return status
   const cause = 'error' in letters ? letters.error : undefined
   throw new PipelineError(
@@ -178,4 +196,12 @@ export async function eventStatus(eventId: string, sources: EventStatusSources):
     `the dead-letter queue could not be read, and the store does not know eventId ${JSON.stringify(eventId)}`,
     { cause },
   )
+}
+
+/** The status's view of a DLQ: one page of the eventId index, the newest few entries and the count. */
+export function deadLettersOf(dlq: Pick<DeadLetterQueue, 'eventPage'>) {
+  return async (eventId: string): Promise<DeadLetterSample> => {
+    const page = await dlq.eventPage(eventId, deadLettersShown)
+    return { letters: page.entries.map(s => s.letter), total: Math.max(page.total, page.entries.length) }
+  }
 }

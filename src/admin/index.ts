@@ -11,7 +11,15 @@ export {
   scanOldestFirst,
 } from './browse.ts'
 export { consolePage, registerConsoleRoutes } from './console-routes.ts'
-export { decideStatus, type EventStatus, eventStatus, type StatusWord } from './event-status.ts'
+export {
+  type DeadLetterSample,
+  deadLettersOf,
+  deadLettersShown,
+  decideStatus,
+  type EventStatus,
+  eventStatus,
+  type StatusWord,
+} from './event-status.ts'
 export { EventStatusBody } from './event-status-schema.ts'
 export {
   type DlqFilter,

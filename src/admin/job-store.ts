@@ -1,12 +1,12 @@
 // Redrive jobs in Redis, so that a redrive killed half-way is completed by the next run, never repeated:
-//   <DLQ_KEY>:redrive:<id>        hash: meta (what was asked, by whom), state, times, tally, cancel, and one
-//                                 field e:<n> per entry (its DLQ text, target, state, mark, offset)
-//   <DLQ_KEY>:redrive:<id>:lease  the run that owns the job now (expires unless renewed: a killed run frees it)
-//   <DLQ_KEY>:redrives            sorted set of job ids by creation time
-//   <DLQ_KEY>:redrive:claims      hash sha256(entry) → job id: an entry belongs to at most one open job, so two
-//                                 redrives running at once never both send it
+//   {<DLQ_KEY>}:redrive:<id>        hash: meta (what was asked, by whom), state, times, tally, cancel, and one
+//                                   field e:<n> per entry (its DLQ text, target, state, mark, offset)
+//   {<DLQ_KEY>}:redrive:<id>:lease  the run that owns the job now (expires unless renewed: a killed run frees it)
+//   {<DLQ_KEY>}:redrives            sorted set of job ids by creation time
+//   {<DLQ_KEY>}:redrive:claims      hash sha256(entry) → job id: an entry belongs to at most one open job, so
+//                                   two redrives running at once never both send it
 import { createHash } from 'node:crypto'
-import type { Redis } from 'ioredis'
+import { companionKey, type RedisClient as Redis } from '../dlq/index.ts'
 import type { DlqFilter } from './filter.ts'
 import type { JobEntry, Tallied } from './redrive-plan.ts'
 
@@ -45,10 +45,12 @@ export const jobMaxEntries = 100_000
 /** Finished jobs are kept this long for `GET /admin/dlq/redrives/:id`, then deleted when a new job is created. */
 export const finishedJobRetentionMs = 7 * 24 * 3600 * 1000
 
-export const jobKeyOf = (key: string, id: string) => `${key}:redrive:${id}`
-export const leaseKeyOf = (key: string, id: string) => `${key}:redrive:${id}:lease`
-export const jobsKeyOf = (key: string) => `${key}:redrives`
-export const claimsKeyOf = (key: string) => `${key}:redrive:claims`
+// Every key shares the DLQ list's hash tag (dlq/keys.ts): one slot on a Redis Cluster, so the scripts that
+// claim entries and remove them may touch the list, the index and the claims together.
+export const jobKeyOf = (key: string, id: string) => companionKey(key, `redrive:${id}`)
+export const leaseKeyOf = (key: string, id: string) => companionKey(key, `redrive:${id}:lease`)
+export const jobsKeyOf = (key: string) => companionKey(key, 'redrives')
+export const claimsKeyOf = (key: string) => companionKey(key, 'redrive:claims')
 export const claimOf = (entry: string) => createHash('sha256').update(entry).digest('hex')
 
 /**

@@ -23,6 +23,16 @@ export function decodeCursor(text: string): number {
   return distance
 }
 
+/** The cursor text of a page of an eventId filter: where in the eventId index the next page starts. */
+export const encodeEventCursor = (score: string) => `e${score}`
+
+/** The index position an eventId cursor names; a UsageError when the text is not one. */
+export function decodeEventCursor(text: string): string {
+  const match = /^e(-?\d{1,17})$/.exec(text)
+  if (!match) throw new UsageError('cursor: not a cursor from a previous page of this eventId (copy `next` as it is)')
+  return match[1] as string
+}
+
 /** The LRANGE arguments reading, newest first, the entries from `distance` down towards the tail. */
 export function windowDown(distance: number, size = scanPageSize): { start: number; stop: number; last: number } {
   const last = Math.max(1, distance - size + 1)

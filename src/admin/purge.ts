@@ -1,7 +1,7 @@
-// Purge: removes the entries matching a filter, except those an open redrive holds (it will send them). Without
+// Purge: removes the entries matching a filter, except those an open redrive holds (it will send them), the
+// claim checked and the entry removed in one script. Without
 // confirmation it is a dry run that only counts. Every purge that removed something is audited.
-import type { Redis } from 'ioredis'
-import type { DeadLetterQueue, StoredLetter } from '../dlq/index.ts'
+import type { DeadLetterQueue, RedisClient as Redis, StoredLetter } from '../dlq/index.ts'
 import { appendAudit, auditRecord } from './audit.ts'
 import { scanNewestFirst } from './browse.ts'
 import type { DlqFilter } from './filter.ts'
@@ -33,14 +33,21 @@ export async function purge(
   let pending: StoredLetter[] = []
   const flush = async () => {
     if (pending.length === 0) return
-    const claims = await redis.hmget(claimsKeyOf(key), ...pending.map(s => claimOf(s.entry)))
-    const free = pending.filter((_, i) => claims[i] === null)
-    held += pending.length - free.length
+    const batch = pending
     pending = []
-    if (free.length === 0) return
-    const removed = options.dryRun ? free.map(() => true) : await dlq.remove(free.map(s => s.entry))
-    free.forEach((s, i) => {
-      if (!removed[i]) return
+    const digests = batch.map(s => claimOf(s.entry))
+    // A dry run reads the claims; a purge checks each claim and removes its entry in one atomic step, so a
+    // redrive created meanwhile never loses an entry it claimed.
+    const outcome = options.dryRun
+      ? (await redis.hmget(claimsKeyOf(key), ...digests)).map(claim => (claim === null ? 'removed' : 'held'))
+      : await dlq.removeUnclaimed(
+          batch.map(s => s.entry),
+          digests,
+          claimsKeyOf(key),
+        )
+    batch.forEach((s, i) => {
+      if (outcome[i] === 'held') held++
+      if (outcome[i] !== 'removed') return
       count++
       eventIds.push(s.letter.eventId)
     })

@@ -9,8 +9,7 @@
 import { randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
 import { Producer } from '@platformatic/kafka'
-import type { Redis } from 'ioredis'
-import type { DeadLetter, DeadLetterQueue } from '../dlq/index.ts'
+import type { DeadLetter, DeadLetterQueue, RedisClient as Redis, StoredLetter } from '../dlq/index.ts'
 import type { KafkaConnection } from '../kafka/options.ts'
 import { idempotentProducerOptions } from '../kafka/producer.ts'
 import { createOffsetReader, readRange } from '../kafka/read-range.ts'
@@ -115,12 +114,24 @@ export async function selectForRedrive(ctx: RedriveContext, request: RedriveRequ
   return { entries, letters, notRedrivable, moreNotRedrivable, truncated }
 }
 
+/** Most entries one fix replaces (they all go into one job entry, which lives in Redis). */
+export const fixMaxEntries = 10_000
+
 async function selectFix(
   ctx: RedriveContext,
   request: RedriveRequest,
   fix: NonNullable<RedriveRequest['fix']>,
 ): Promise<Selection> {
-  const stored = await ctx.dlq.findStoredByEventId(fix.eventId)
+  const stored: StoredLetter[] = []
+  for await (const found of ctx.dlq.eventEntries(fix.eventId)) {
+    stored.push(found)
+    if (stored.length > fixMaxEntries) {
+      throw new UsageError(
+        `eventId "${fix.eventId.slice(0, 200)}" has more than ${fixMaxEntries} dead letters, more than one fix ` +
+          'replaces at once: purge the ones not needed first (dlq purge --event-id)',
+      )
+    }
+  }
   if (stored.length === 0) throw new UsageError(`no dead letter has eventId "${fix.eventId.slice(0, 200)}"`)
   const fixed = fixedPayload(fix.payload, fix.eventId, ctx.bodyLimitBytes, ctx.maxEventSkewMs)
   const newest = (stored[0] as (typeof stored)[number]).letter

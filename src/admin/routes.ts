@@ -3,6 +3,7 @@
 // A redrive started here runs in the background of this process; its state is in Redis, so a restart loses
 // nothing (the next run or `dlq redrive --resume` completes it).
 import type { FastifyInstance, FastifyReply } from 'fastify'
+import { eventPageMax } from '../dlq/index.ts'
 import { bearerSecurity, errorResponses, HttpError, requireBearer } from '../http/index.ts'
 import type { Logger } from '../observability/index.ts'
 import { parseFilter, UsageError } from './filter.ts'
@@ -24,6 +25,8 @@ import {
   RedriveDryRunResponse,
   RedriveIdParams,
   RedriveStatus,
+  ShowQuery,
+  type ShowQueryType,
   ShowResponse,
   StatsResponse,
 } from './schemas.ts'
@@ -120,21 +123,30 @@ export function registerAdminRoutes(app: FastifyInstance, options: AdminRoutesOp
         () => admin.stats(),
       )
 
-      scope.get<{ Params: { eventId: string } }>(
+      scope.get<{ Params: { eventId: string }; Querystring: ShowQueryType }>(
         '/dlq/:eventId',
         {
           schema: {
-            summary: 'The dead letters of one eventId (an index lookup, no scan)',
+            summary: 'A page of the dead letters of one eventId (an index lookup, no scan)',
             tags,
             ...security,
             params: EventIdParams,
+            querystring: ShowQuery,
             response: { 200: ShowResponse, ...errors('No dead letter has this eventId') },
           },
         },
         async request => {
-          const entries = await admin.show(request.params.eventId)
-          if (entries.length === 0) throw new HttpError(404, 'NOT_FOUND', 'no dead letter has this eventId')
-          return { entries }
+          let page: Awaited<ReturnType<typeof admin.show>>
+          try {
+            const { limit, cursor } = request.query
+            page = await admin.show(request.params.eventId, parseLimit(limit, eventPageMax), cursor)
+          } catch (error) {
+            badRequest(error)
+          }
+          if (page.entries.length === 0 && page.total === 0) {
+            throw new HttpError(404, 'NOT_FOUND', 'no dead letter has this eventId')
+          }
+          return page
         },
       )
 

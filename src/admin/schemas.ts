@@ -2,6 +2,7 @@
 // before a handler runs, and serialises answers through them, so no field leaks that is not listed here. A
 // browser console builds on these shapes; change them only together with it.
 import Type, { type Static } from 'typebox'
+import { eventPageMax } from '../dlq/index.ts'
 import { errorCodes } from '../errors.ts'
 import { filterValueMaxBytes } from './filter.ts'
 import { jobMaxEntries } from './job-store.ts'
@@ -77,9 +78,22 @@ export const StatsResponse = Type.Object(
 )
 
 export const EventIdParams = Type.Object({ eventId: Type.String({ minLength: 1, maxLength: filterValueMaxBytes }) })
+export const ShowQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$', description: `1 to ${eventPageMax}, default 50` })),
+    cursor: Type.Optional(Type.String({ maxLength: 32, description: '`next` of the previous page' })),
+  },
+  { additionalProperties: false },
+)
+export type ShowQueryType = Static<typeof ShowQuery>
+
 export const ShowResponse = Type.Object(
-  { entries: Type.Array(DeadLetter) },
-  { description: 'The dead letters of this eventId, newest first' },
+  {
+    entries: Type.Array(DeadLetter),
+    total: Type.Integer({ description: 'Dead letters of this eventId in all' }),
+    next: Type.Union([Type.String(), Type.Null()], { description: 'Cursor of the next (older) page; null at the end' }),
+  },
+  { description: 'A page of the dead letters of this eventId, newest first' },
 )
 
 export const RedriveBody = Type.Object(

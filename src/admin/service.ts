@@ -2,8 +2,8 @@
 // line and the admin HTTP API run the same code: browse, stats, redrive (dry run, start, run, status, cancel),
 // purge, audit, reindex.
 import { readFileSync } from 'node:fs'
-import type { Redis } from 'ioredis'
 import type { Config } from '../config/index.ts'
+import type { RedisClient as Redis } from '../dlq/index.ts'
 import {
   createRedisClient,
   type DeadLetter,
@@ -17,6 +17,7 @@ import { type AuditRecord, readAudit } from './audit.ts'
 import { listPage, type Page, type Stats, stats } from './browse.ts'
 import type { DlqFilter } from './filter.ts'
 import { createJobStore, type JobStatus } from './job-store.ts'
+import { decodeEventCursor, encodeEventCursor, pageLimitDefault } from './paging.ts'
 import { type PurgeResult, purge } from './purge.ts'
 import {
   createRedrive,
@@ -28,9 +29,17 @@ import {
   selectForRedrive,
 } from './redrive.ts'
 
+/** A page of one eventId's dead letters. */
+export interface EventIdPage {
+  readonly entries: DeadLetter[]
+  readonly total: number
+  readonly next: string | null
+}
+
 export interface DlqAdmin {
   list(filter: DlqFilter, limit: number, cursor?: string): Promise<Page>
-  show(eventId: string): Promise<DeadLetter[]>
+  /** A page of one eventId's entries, newest first; `cursor` is a previous page's `next`. */
+  show(eventId: string, limit?: number, cursor?: string): Promise<EventIdPage>
   stats(): Promise<Stats>
   audit(limit: number): Promise<AuditRecord[]>
   select(request: RedriveRequest): Promise<Selection>
@@ -102,7 +111,14 @@ export function createDlqAdmin(options: DlqAdminOptions): DlqAdmin {
   }
   return {
     list: (filter, limit, cursor) => listPage(dlq, filter, limit, cursor),
-    show: eventId => dlq.findByEventId(eventId),
+    show: async (eventId, limit = pageLimitDefault, cursor) => {
+      const page = await dlq.eventPage(eventId, limit, cursor === undefined ? undefined : decodeEventCursor(cursor))
+      return {
+        entries: page.entries.map(s => s.letter),
+        total: page.total,
+        next: page.next === null ? null : encodeEventCursor(page.next),
+      }
+    },
     stats: () => stats(dlq),
     audit: limit => redisCall('audit', () => readAudit(redis, key, limit)),
     select: request => selectForRedrive(ctx, request),

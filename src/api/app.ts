@@ -2,8 +2,7 @@
 // carries X-Applied-Offsets, and a read may wait for the offsets its writes got (?after=, read-after.ts).
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { Registry } from 'prom-client'
-import { eventStatus } from '../admin/event-status.ts'
-import type { DeadLetter } from '../dlq/index.ts'
+import { type DeadLetterSample, eventStatus } from '../admin/event-status.ts'
 import { PipelineError } from '../errors.ts'
 import { limits } from '../events/index.ts'
 import { buildBaseApp, type HttpLimits, requireBearer, validatedByHandler } from '../http/index.ts'
@@ -32,10 +31,10 @@ export interface ApiAppOptions {
   /** Most reads waiting at once (READ_WAITERS_MAX; default 1000). */
   readWaitersMax?: number
   /**
-   * The DLQ entries of an eventId (DeadLetterQueue.findByEventId), for GET /events/{eventId}. Without it, an
-   * event the store does not know is answered 503 DLQ_UNAVAILABLE.
+   * The newest DLQ entries of an eventId and their count (deadLettersOf), for GET /events/{eventId}. Without
+   * it, an event the store does not know is answered 503 DLQ_UNAVAILABLE.
    */
-  deadLetters?: (eventId: string) => Promise<readonly DeadLetter[]>
+  deadLetters?: (eventId: string) => Promise<DeadLetterSample>
 }
 
 const noDeadLetterQueue = () => Promise.reject(new PipelineError('DLQ_UNAVAILABLE', 'no dead-letter queue configured'))

@@ -17,6 +17,7 @@ import {
   type RedriveRequest,
   UsageError,
 } from '../admin/index.ts'
+import { eventPageMax } from '../dlq/index.ts'
 import { auditText, entriesTable, letterText, pageText, progressBar, statsText } from './dlq-format.ts'
 
 type Options = NonNullable<ParseArgsConfig['options']>
@@ -92,17 +93,27 @@ ${filterHelp}`,
     },
   },
   show: {
-    usage: `usage: pipeline dlq show EVENT_ID [--json]
-  Every entry of one eventId, newest first, payload included.`,
-    options: { json: { type: 'boolean' } },
+    usage: `usage: pipeline dlq show EVENT_ID [--limit N] [--cursor NEXT] [--json]
+  The entries of one eventId, newest first, payload included: N per page (default 50, at most 500);
+  --cursor continues where the previous page said.`,
+    options: { json: { type: 'boolean' }, limit: { type: 'string' }, cursor: { type: 'string' } },
     positionals: true,
     async run({ values, positionals }, admin, io) {
       const [eventId, ...rest] = positionals
       if (eventId === undefined || rest.length > 0) throw new UsageError('give exactly one eventId')
-      const entries = await admin.show(eventId)
-      if (values['json']) json(io, { entries })
-      else print(io, entries.length === 0 ? '(no dead letter has this eventId)' : entries.map(letterText).join('\n\n'))
-      return entries.length === 0 ? 1 : 0
+      const limit = parseLimit(values['limit'], eventPageMax)
+      const cursor = values['cursor'] as string | undefined
+      const page = await admin.show(eventId, limit, cursor)
+      if (values['json']) json(io, page)
+      else if (page.entries.length === 0) print(io, '(no dead letter has this eventId)')
+      else {
+        const more =
+          page.next === null
+            ? ''
+            : `\n\n(${page.entries.length} of ${page.total}; next page: pipeline dlq show ${eventId} --cursor ${page.next})`
+        print(io, page.entries.map(letterText).join('\n\n') + more)
+      }
+      return page.entries.length === 0 && page.total === 0 ? 1 : 0
     },
   },
   stats: {

@@ -1,7 +1,13 @@
 // `pipeline event <eventId> [--json]`: what became of one event, from the store and the DLQ of the
 // configuration (the same answer as GET /events/{eventId} on the read API). Exit 0 when the status is known,
 // 1 when it is `unknown`, 2 for a usage error.
-import { type DeadLetterView, type EventStatus, eventStatus, type Position } from '../admin/event-status.ts'
+import {
+  type DeadLetterView,
+  deadLettersOf,
+  type EventStatus,
+  eventStatus,
+  type Position,
+} from '../admin/event-status.ts'
 import type { Config } from '../config/index.ts'
 import { dlqFromConfig } from '../dlq/index.ts'
 import { limits } from '../events/index.ts'
@@ -53,6 +59,11 @@ export function describeStatus(s: EventStatus): string {
   if (s.status !== 'dead-lettered' && s.deadLetters !== undefined) {
     lines.push('  the dead-letter queue also holds:', ...letterLines(s.deadLetters))
   }
+  if (s.deadLetterTotal !== undefined && s.deadLetters !== undefined) {
+    lines.push(
+      `  (the newest ${s.deadLetters.length} of ${s.deadLetterTotal} entries; \`pipeline dlq show\` pages through them)`,
+    )
+  }
   return `${lines.join('\n')}\n`
 }
 
@@ -73,7 +84,7 @@ export async function eventCommand(argv: readonly string[], config: Config): Pro
   try {
     // The schema is brought up to date as every role does at start: event_log and its indexes are needed.
     await store.migrate()
-    const status = await eventStatus(eventId, { store, deadLetters: id => dlq.findByEventId(id) })
+    const status = await eventStatus(eventId, { store, deadLetters: deadLettersOf(dlq) })
     process.stdout.write(json ? `${JSON.stringify(status, null, 2)}\n` : describeStatus(status))
     return status.status === 'unknown' ? 1 : 0
   } finally {

@@ -317,11 +317,20 @@ export const spec = {
   },
   redisAddr: {
     name: 'REDIS_ADDR',
-    description: 'Redis address of the dead-letter queue (the read API looks dead letters up by eventId)',
+    description:
+      'Redis address of the dead-letter queue (the read API looks dead letters up by eventId); several, comma-separated, are the seed nodes of a Redis Cluster',
     default: 'localhost:6379',
-    expects: 'host:port',
+    expects: 'host:port, or host:port,host:port,… for a cluster',
     roles: ['producer', 'consumer', 'api'],
-    parse: parsers.hostPort,
+    parse: (raw: string) => parsers.hostPorts(raw).join(','),
+  },
+  redisCluster: {
+    name: 'REDIS_CLUSTER',
+    description: 'Connect to REDIS_ADDR as a Redis Cluster (implied when REDIS_ADDR names several nodes)',
+    default: 'false',
+    expects: 'true or false',
+    roles: ['producer', 'consumer', 'api'],
+    parse: parsers.bool,
   },
   redisPassword: {
     name: 'REDIS_PASSWORD',
@@ -395,6 +404,24 @@ export const spec = {
     default: '67108864',
     expects: 'a whole number of bytes between 1 and 17179869184',
     roles: ['producer'],
+    parse: parsers.positiveInt(16 * 1024 * 1024 * 1024),
+  },
+  consumerDlqMaxEntries: {
+    name: 'CONSUMER_DLQ_MAX_ENTRIES',
+    description:
+      'Most consumer entries in the DLQ list; past it the consumer holds the failed record uncommitted (DLQ_FULL) and retries',
+    default: '1000000',
+    expects: 'a whole number between 1 and 100000000',
+    roles: ['consumer'],
+    parse: parsers.positiveInt(100_000_000),
+  },
+  consumerDlqMaxBytes: {
+    name: 'CONSUMER_DLQ_MAX_BYTES',
+    description:
+      'Most bytes of consumer entries in the DLQ list; past it the consumer holds the failed record uncommitted (DLQ_FULL) and retries',
+    default: '1073741824',
+    expects: 'a whole number of bytes between 1 and 17179869184',
+    roles: ['consumer'],
     parse: parsers.positiveInt(16 * 1024 * 1024 * 1024),
   },
   servicePort: {

@@ -1,119 +1,228 @@
-// The eventId index of the DLQ: a hash `<list key>:by-event` whose field is an entry's eventId and whose value
-// is the exact text of every entry in the list with that eventId, oldest first, one per line (an entry is
-// JSON.stringify output, which never holds a raw newline). The exact texts, not positions: LREM needs the text,
-// and positions move at every push.
+// The eventId index of the DLQ, and everything that walks the list: removal and the index's rebuild.
 //
-// The index is written only by Lua, in the same atomic step as the list: the push scripts (push-script.ts) add
-// what they LPUSH, the removal script below takes off what it LREMs. A second key, `<list key>:by-event:complete`,
-// says the index covers every entry: the push that finds the list empty sets it (dropping whatever stale index a
-// hand-deleted list left behind), and so does a rebuild. A list with entries older than the index (pushed by an
-// earlier version, or by hand) has no mark; the first lookup then rebuilds the index in one script
-// (`reindexLua`), and `dlq reindex` does the same on demand.
+// One sorted set per eventId, `<prefix>ev:<gen>:<eventId>`, whose members are the exact texts of that eventId's
+// entries (LREM needs the text) scored by the entry's push sequence (`seq` in the meta hash, one per entry, so
+// newest first is descending score and a page's cursor is a score). Appending is one ZADD, removing one ZREM,
+// a page one ZREVRANGEBYSCORE: each costs O(log n) in the eventId's entries, never their total size, so however
+// many entries share one eventId (an attacker repeating it), neither pushes nor lookups slow down. Identical
+// texts (two refused requests alike to the millisecond) are one member plus a count in `<prefix>dup:<gen>`.
+// `<prefix>evs:<gen>` holds the eventIds that have a set, so an abandoned generation can be deleted in steps.
+//
+// The index is written only by Lua, in the same atomic step as the list. The meta hash says which generation is
+// current and whether it covers every entry (`indexed`). A list emptied (by removals or by hand) starts a new
+// generation at its next push, the old one queued in `<prefix>stale` and deleted a few sets per push (UNLINK:
+// freed off Redis's main thread). A list holding entries the index does not cover (written by an earlier
+// version, or `dlq reindex`) is indexed again by `rebuildStepLua`, a page of entries per call from the tail
+// (oldest) up, so Redis is never held for more than a page; whoever holds the rebuild lease drives it, and
+// lookups wait for it. Removals wait too: a rebuild walks positions counted from the tail, which pushes (at the
+// head) do not move but removals would.
 
-/** The hash from eventId to the entries holding it. */
-export const indexKeyOf = (key: string) => `${key}:by-event`
-/** Set when the index covers every entry of the list. */
-export const indexCompleteKeyOf = (key: string) => `${key}:by-event:complete`
-
-/** Entries per LRANGE inside the rebuild script. */
-const reindexPage = 1000
+/** Entries per rebuild step: one step holds Redis for a few milliseconds. */
+export const rebuildPage = 2000
 
 /**
- * Lua defining `indexAppend(index, mark, fresh, eventId, entry)`, pasted into the push scripts after their LPUSH
- * (the first write, see push-script.ts). `fresh`: the list was empty before this push, so any index left over is
- * stale and the one started now is complete. An empty eventId is not indexed.
+ * Lua shared by the scripts: `indexAdd` and `indexRemove` keep one entry's place in the index, `countOf` and
+ * `count` keep the writers' counters (entries and bytes, per source) in the meta hash.
  */
-export const indexAppendLua = `
-local function indexAppend(index, mark, fresh, eventId, entry)
-  if fresh then
-    redis.call('DEL', index)
-    redis.call('SET', mark, '1')
+export const indexLua = `
+-- The scripts are given the meta key, '<prefix>meta'; every other companion key is built from its prefix.
+local function prefixOf(meta) return string.sub(meta, 1, -5) end
+local function eventIdOf(entry)
+  local ok, letter = pcall(cjson.decode, entry)
+  if ok and type(letter) == 'table' then
+    local id = ''
+    if type(letter.eventId) == 'string' then id = letter.eventId end
+    return id, letter.source
   end
-  if eventId == '' then return end
-  local old = redis.call('HGET', index, eventId)
-  if old then redis.call('HSET', index, eventId, old .. '\\n' .. entry) else redis.call('HSET', index, eventId, entry) end
+  return '', nil
 end
-`
-
-/**
- * KEYS[1] the list, KEYS[2] the index, KEYS[3] the producer's counter (see producerPushLua). ARGV: entry texts.
- * Removes one occurrence of each from the list (LREM count 1) and, for each one removed, from its eventId's
- * line in the index and, for a producer entry, from the producer's counter. Returns, per argument, 1 when it was
- * removed and 0 when the list did not hold it (already removed by someone else).
- */
-export const removeLua = `
-local removed = {}
-for i, entry in ipairs(ARGV) do
-  local n = redis.call('LREM', KEYS[1], 1, entry)
-  removed[i] = n
-  if n > 0 then
-    local ok, letter = pcall(cjson.decode, entry)
-    if ok and type(letter) == 'table' then
-      if type(letter.eventId) == 'string' then
-        local value = redis.call('HGET', KEYS[2], letter.eventId)
-        if value then
-          local kept, dropped, from = {}, false, 1
-          while from <= #value + 1 do
-            local stop = string.find(value, '\\n', from, true) or (#value + 1)
-            local line = string.sub(value, from, stop - 1)
-            if not dropped and line == entry then dropped = true else kept[#kept + 1] = line end
-            from = stop + 1
-          end
-          if #kept == 0 then redis.call('HDEL', KEYS[2], letter.eventId)
-          else redis.call('HSET', KEYS[2], letter.eventId, table.concat(kept, '\\n')) end
-        end
-      end
-      if letter.source == 'producer' then
-        local counted = redis.call('HMGET', KEYS[3], 'entries', 'bytes')
-        if counted[1] then
-          redis.call('HSET', KEYS[3], 'entries', math.max(0, tonumber(counted[1]) - 1),
-            'bytes', math.max(0, (tonumber(counted[2]) or 0) - #entry))
-        end
-      end
+local function indexAdd(prefix, gen, eventId, entry, score)
+  if eventId == '' then return end
+  if redis.call('ZADD', prefix .. 'ev:' .. gen .. ':' .. eventId, 'NX', score, entry) == 0 then
+    redis.call('HINCRBY', prefix .. 'dup:' .. gen, entry, 1)
+  end
+  redis.call('SADD', prefix .. 'evs:' .. gen, eventId)
+end
+local function indexRemove(prefix, gen, eventId, entry)
+  if eventId == '' then return end
+  local set = prefix .. 'ev:' .. gen .. ':' .. eventId
+  local dups = prefix .. 'dup:' .. gen
+  local extra = tonumber(redis.call('HGET', dups, entry) or '0')
+  if extra > 1 then redis.call('HINCRBY', dups, entry, -1)
+  elseif extra == 1 then redis.call('HDEL', dups, entry)
+  else
+    redis.call('ZREM', set, entry)
+    if redis.call('ZCARD', set) == 0 then redis.call('SREM', prefix .. 'evs:' .. gen, eventId) end
+  end
+end
+local function counterFields(source)
+  if source == 'producer' then return 'pe', 'pb' end
+  return 'ce', 'cb'
+end
+local function count(meta, source, entries, bytes)
+  local e, b = counterFields(source)
+  local now = redis.call('HMGET', meta, e, b)
+  redis.call('HSET', meta, e, math.max(0, (tonumber(now[1]) or 0) + entries), b, math.max(0, (tonumber(now[2]) or 0) + bytes))
+end
+-- Deletes up to budget sets of abandoned generations, oldest generation first.
+local function cleanup(prefix, budget)
+  local stale = prefix .. 'stale'
+  while budget > 0 do
+    local gen = redis.call('LINDEX', stale, -1)
+    if not gen then return end
+    local ids = redis.call('SPOP', prefix .. 'evs:' .. gen, budget)
+    for _, id in ipairs(ids) do redis.call('UNLINK', prefix .. 'ev:' .. gen .. ':' .. id) end
+    budget = budget - #ids - 1
+    if redis.call('SCARD', prefix .. 'evs:' .. gen) == 0 then
+      redis.call('UNLINK', prefix .. 'dup:' .. gen)
+      redis.call('RPOP', stale)
     end
   end
 end
-return removed
+-- A new generation's name: the server's clock in microseconds, never reused even when the meta hash is lost.
+local function newGeneration()
+  local t = redis.call('TIME')
+  return t[1] .. string.format('%06d', tonumber(t[2]))
+end
+-- Abandons generation gen (its sets are deleted by cleanup) when it holds anything.
+local function retire(prefix, gen)
+  if redis.call('EXISTS', prefix .. 'evs:' .. gen, prefix .. 'dup:' .. gen) > 0 then
+    redis.call('LPUSH', prefix .. 'stale', gen)
+  end
+end
 `
 
 /**
- * KEYS[1] the list, KEYS[2] the index, KEYS[3] its "complete" mark. Rebuilds the index from the whole list,
- * oldest entry first, in one atomic step (so no push or removal can slip between the read and the write), and
- * marks it complete. Returns how many entries carry an eventId. Redis is busy for the script's length: about a
- * second per few hundred thousand entries, a pause the pipeline's clients ride out as a slow Redis.
+ * KEYS[1] the list, KEYS[2] the meta hash, KEYS[3] the claims of open redrives (hash: digest → job). ARGV[1]
+ * '1' to leave claimed entries alone (a purge), ARGV[2] the work budget (list elements LREM may pass), then
+ * (entry, digest) pairs. Removes one occurrence of each entry from the list, scanning from the end nearer to it
+ * (known from its push sequence), and from the index and the counters. Stops once the budget is spent (after
+ * at least one entry), so one call holds Redis for a bounded time: returns one result per entry it got to
+ * (1 removed, 0 not in the list, 2 held by a redrive); the caller sends the rest again. Returns {-1} while the
+ * index is being rebuilt: removals wait for it (see above).
  */
-export const reindexLua = `
-redis.call('DEL', KEYS[2])
-local byEvent, order, indexed = {}, {}, 0
+export const removeLua = `${indexLua}
+local meta, prefix = KEYS[2], prefixOf(KEYS[2])
+local m = redis.call('HMGET', meta, 'gen', 'indexed', 'seq')
 local length = redis.call('LLEN', KEYS[1])
--- Pages by distance from the tail (1 = the oldest entry), each read newest first and walked backwards.
-local low = 1
-while low <= length do
-  local high = math.min(length, low + ${reindexPage} - 1)
-  local page = redis.call('LRANGE', KEYS[1], -high, -low)
+if m[2] ~= '1' and length > 0 then return {-1} end
+local gen, seq = m[1] or '0', tonumber(m[3]) or 0
+local budget, spent, results = tonumber(ARGV[2]), 0, {}
+for i = 3, #ARGV, 2 do
+  if spent >= budget and #results > 0 then break end
+  local entry = ARGV[i]
+  if ARGV[1] == '1' and redis.call('HEXISTS', KEYS[3], ARGV[i + 1]) == 1 then
+    results[#results + 1] = 2
+  else
+    local eventId, source = eventIdOf(entry)
+    local ahead = length / 2
+    if eventId ~= '' then
+      local score = redis.call('ZSCORE', prefix .. 'ev:' .. gen .. ':' .. eventId, entry)
+      if score then ahead = math.max(0, seq - tonumber(score)) end
+    end
+    local direction = 1
+    if ahead * 2 > length then direction = -1 end
+    spent = spent + math.max(1, math.min(ahead, length - ahead))
+    local n = redis.call('LREM', KEYS[1], direction, entry)
+    if n > 0 then
+      length = length - 1
+      indexRemove(prefix, gen, eventId, entry)
+      count(meta, source, -1, -string.len(entry))
+    elseif eventId ~= '' then
+      -- Not in the list (removed by hand): nothing of it may stay in the index either.
+      local set = prefix .. 'ev:' .. gen .. ':' .. eventId
+      redis.call('HDEL', prefix .. 'dup:' .. gen, entry)
+      if redis.call('ZREM', set, entry) == 1 and redis.call('ZCARD', set) == 0 then
+        redis.call('SREM', prefix .. 'evs:' .. gen, eventId)
+      end
+    end
+    results[#results + 1] = n
+  end
+end
+return results
+`
+
+/**
+ * KEYS[1] the list, KEYS[2] the meta hash. ARGV[1] entries per step, ARGV[2] '1' to start a new rebuild even
+ * when the index is complete. Starts a rebuild when none runs (a new generation: the current one is retired,
+ * the counters start from zero, the entries now in the list are the ones to walk), then indexes the next page
+ * of them from the tail, with scores below every later push's. Returns {done (0/1), walked, total}.
+ */
+export const rebuildStepLua = `${indexLua}
+local meta, prefix = KEYS[2], prefixOf(KEYS[2])
+local m = redis.call('HMGET', meta, 'gen', 'indexed', 'seq', 'rebuilt', 'target', 'base')
+local gen, walked, target, base = m[1] or '0', tonumber(m[4]), tonumber(m[5]), tonumber(m[6])
+if m[2] == '1' and ARGV[2] ~= '1' then return {1, 0, 0} end
+if not walked or ARGV[2] == '1' and m[2] == '1' then
+  retire(prefix, gen)
+  gen = newGeneration()
+  walked, target = 0, redis.call('LLEN', KEYS[1])
+  base = (tonumber(m[3]) or 0) - target
+  redis.call('HSET', meta, 'gen', gen, 'rebuilt', 0, 'target', target, 'base', base, 'ce', 0, 'cb', 0, 'pe', 0, 'pb', 0)
+  redis.call('HDEL', meta, 'indexed')
+end
+cleanup(prefix, 100)
+local high = math.min(target, walked + tonumber(ARGV[1]))
+if high > walked then
+  local page = redis.call('LRANGE', KEYS[1], -high, -(walked + 1))
   for i = #page, 1, -1 do
     local entry = page[i]
-    local ok, letter = pcall(cjson.decode, entry)
-    if ok and type(letter) == 'table' and type(letter.eventId) == 'string' then
-      local lines = byEvent[letter.eventId]
-      if not lines then
-        lines = {}
-        byEvent[letter.eventId] = lines
-        order[#order + 1] = letter.eventId
-      end
-      lines[#lines + 1] = entry
-      indexed = indexed + 1
-    end
+    local k = walked + (#page - i) + 1
+    local eventId, source = eventIdOf(entry)
+    indexAdd(prefix, gen, eventId, entry, base + k)
+    count(meta, source, 1, string.len(entry))
   end
-  low = high + 1
 end
-for _, eventId in ipairs(order) do redis.call('HSET', KEYS[2], eventId, table.concat(byEvent[eventId], '\\n')) end
-redis.call('SET', KEYS[3], '1')
-return indexed
+if high >= target then
+  redis.call('HSET', meta, 'indexed', '1')
+  redis.call('HDEL', meta, 'rebuilt', 'target', 'base')
+  return {1, high, target}
+end
+redis.call('HSET', meta, 'rebuilt', high)
+return {0, high, target}
 `
 
-/** The entry texts an index value holds, newest first (the list's own order). */
-export function indexedEntries(value: string | null): string[] {
-  if (value === null || value === '') return []
-  return value.split('\n').reverse()
+/**
+ * KEYS[1] the list, KEYS[2] the meta hash. ARGV[1] eventId, ARGV[2] the cursor (a score: the page starts past
+ * it; '' for the first page), ARGV[3] the page size, ARGV[4] 'desc' (newest first) or 'asc'. Returns
+ * {state, total, next, entry, score, entry, score, …}: state 'ok', or 'rebuilding' when the index does not
+ * cover the list yet; total the eventId's distinct entries; next the cursor of the next page ('' at the end);
+ * each entry with its score (the cursor that continues after it). An entry held twice is returned twice.
+ */
+export const pageLua = `
+local meta, prefix = KEYS[2], string.sub(KEYS[2], 1, -5)
+local m = redis.call('HMGET', meta, 'gen', 'indexed')
+if m[2] ~= '1' then
+  if redis.call('LLEN', KEYS[1]) == 0 then return {'ok', 0, ''} end
+  return {'rebuilding', 0, ''}
+end
+local set = prefix .. 'ev:' .. m[1] .. ':' .. ARGV[1]
+local limit = tonumber(ARGV[3])
+local found
+if ARGV[4] == 'asc' then
+  local min = '-inf'
+  if ARGV[2] ~= '' then min = '(' .. ARGV[2] end
+  found = redis.call('ZRANGEBYSCORE', set, min, '+inf', 'WITHSCORES', 'LIMIT', 0, limit + 1)
+else
+  local max = '+inf'
+  if ARGV[2] ~= '' then max = '(' .. ARGV[2] end
+  found = redis.call('ZREVRANGEBYSCORE', set, max, '-inf', 'WITHSCORES', 'LIMIT', 0, limit + 1)
+end
+local answer = {'ok', redis.call('ZCARD', set), ''}
+local n = math.min(limit, #found / 2)
+for i = 1, n do
+  local entry, score = found[2 * i - 1], found[2 * i]
+  local extra = tonumber(redis.call('HGET', prefix .. 'dup:' .. m[1], entry) or '0')
+  for _ = 0, math.min(extra, limit) do
+    answer[#answer + 1] = entry
+    answer[#answer + 1] = score
+  end
+end
+if #found / 2 > limit then answer[3] = found[2 * n] end
+return answer
+`
+
+/** The page size and the cursor's form are the callers' (see redis.ts); this checks a cursor they were given. */
+export function isScoreCursor(cursor: string): boolean {
+  return /^-?\d{1,17}$/.test(cursor)
 }

@@ -1,25 +1,39 @@
 export { boundLetter, capText, defaultEntryMaxBytes, textMaxBytes, utf8Prefix } from './bound.ts'
-export { indexCompleteKeyOf, indexedEntries, indexKeyOf } from './by-event.ts'
+export {
+  closeClient,
+  connected,
+  createRedisClient,
+  isRedisFull,
+  type RedisClient,
+  type RedisClientOptions,
+  redisCall,
+  redisFullReason,
+} from './client.ts'
 export { type Counts, createIntervalLog, defaultReportIntervalMs, type IntervalLog } from './interval-log.ts'
+export { companionKey, type DlqKeys, dlqKeys, hashTagOf, legacyKeysOf } from './keys.ts'
 export { type ChunkLimits, chunkArgs, defaultChunkLimits, seenId } from './push-script.ts'
 export { type DeadLetter, encodeBoundedPayload, encodePayload } from './record.ts'
 export {
-  createRedisClient,
   createRedisDlq,
   type DeadLetterQueue,
   type DlqConfig,
+  type DlqUsage,
+  defaultConsumerCaps,
   defaultProducerCaps,
   defaultSeenMaxAgeMs,
   defaultSeenMaxCount,
   dlqFromConfig,
-  isRedisFull,
+  type EventPage,
+  eventPageMax,
+  type IndexedLetter,
   type ProducerCap,
   type ProducerCaps,
   type PushOutcome,
-  producerCounterKeyOf,
   type RedisDlqOptions,
-  redisFullReason,
+  redisOptionsOf,
   type StoredLetter,
   seenKeyOf,
+  type WriterCap,
+  type WriterCaps,
 } from './redis.ts'
 export { type OriginalRecord, parseRedriveSource, redriveSourceHeader, redriveSourceOf } from './redrive-source.ts'

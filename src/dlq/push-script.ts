@@ -1,90 +1,89 @@
-// The idempotent push: one Lua script per chunk of dead letters, so that each Kafka record lands in the list
-// exactly once however often it is pushed (a command retried after its reply was lost, a record redelivered
-// after a crash between the push and the offset commit).
+// The idempotent, capped push: one Lua script per chunk of dead letters, so that each Kafka record lands in the
+// list exactly once however often it is pushed (a command retried after its reply was lost, a record redelivered
+// after a crash between the push and the offset commit), and the list never passes its writer's caps.
 //
-// The coordinates of every record pushed live in a sorted set next to the list (`<list key>:seen`), scored by
-// the Redis server's clock at the push. A sorted set rather than one key per record with a TTL: trimming by
-// age is one ZREMRANGEBYSCORE and trimming by count one ZREMRANGEBYRANK (oldest first), both inside the script,
-// and the whole memory of the dedupe is one key that a purge or a test can drop. The server's clock, not the
-// client's, so that producers and consumers on hosts whose clocks disagree still age entries consistently.
-// The record is remembered for as long as the set keeps it: a redelivery later than that pushes it again.
+// The coordinates of every record pushed live in a sorted set (`<prefix>seen`), scored by the Redis server's
+// clock at the push. A sorted set rather than one key per record with a TTL: trimming by age is one
+// ZREMRANGEBYSCORE and trimming by count one ZREMRANGEBYRANK (oldest first), both inside the script, and the
+// whole memory of the dedupe is one key that a purge or a test can drop. The server's clock, not the client's,
+// so that producers and consumers on hosts whose clocks disagree still age entries consistently. The record is
+// remembered for as long as the set keeps it: a redelivery later than that pushes it again.
 //
-// Both scripts also keep the eventId index (`<list key>:by-event`, see by-event.ts) in the same atomic step, so
-// a lookup by eventId never scans the list and never sees an entry the index does not know, or the reverse.
-import { indexAppendLua } from './by-event.ts'
+// Each writer has its caps, counted in the meta hash (entries and bytes of its entries in the list, kept by the
+// push, the removal and the rebuild in the same atomic steps): checking is O(1) however long the list, and
+// writers racing each other cannot pass the caps together. A producer entry over its caps is refused (the
+// producer drops it and counts it: the request was answered already). A consumer entry over its caps is not
+// pushed, nor any after it in the call, and the script says so: the consumer keeps those records' offsets
+// uncommitted and tries again, since a committed record must be in SQL, pending, or here. Entries removed by
+// hand (LREM, LTRIM) are not seen, so a counter may over-count, which refuses sooner, never stores more; the
+// counters start from zero when the list is found empty, and `dlq reindex` recounts them.
+//
+// The scripts also keep the eventId index (by-event.ts) in the same atomic step, so a lookup by eventId never
+// scans the list and never sees an entry the index does not know, or the reverse.
+//
+// Under `maxmemory` with noeviction, Redis refuses a script's first write when it started over the limit and lets
+// every later write through: every script reads first, so a full Redis fails the whole call with nothing
+// written, never remembering a record as seen that the list does not hold.
+import { indexLua } from './by-event.ts'
 import type { DeadLetter } from './record.ts'
 
 /**
- * KEYS[1] the list, KEYS[2] the seen-set, KEYS[3] the eventId index, KEYS[4] its "complete" mark. ARGV[1] max
- * age of a seen member (ms), ARGV[2] most members kept, then one (id, eventId, entry) triple per dead letter,
- * oldest first. An empty id means "no coordinates": always pushed; an empty eventId: not indexed. Returns how
- * many entries were pushed. Trims after adding, so the set never passes the cap between calls.
- *
- * Reads first, LPUSH as the first write, ZADD after: Redis refuses a script's first write when it started with
- * memory over `maxmemory` (noeviction) and lets every later write through, so a full Redis fails the whole call
- * with nothing written, never remembering a record as seen that the list does not hold.
+ * KEYS[1] the list, KEYS[2] the seen-set, KEYS[3] the meta hash. ARGV[1] max age of a seen member (ms), ARGV[2]
+ * most members kept, ARGV[3] the writer ('consumer' or 'producer'), ARGV[4] its most entries, ARGV[5] its most
+ * bytes, then one (id, eventId, entry) triple per dead letter, oldest first. An empty id means "no coordinates":
+ * never taken for a repeat; an empty eventId: not indexed. Returns {pushed, refused}: refused is '' when every
+ * new entry fit, else the cap that stopped the call ('entries' or 'bytes'), and then the entries from the first
+ * that did not fit on were not pushed (nor remembered as seen). Trims the seen-set after adding, so it never
+ * passes its cap between calls.
  */
-export const pushLua = `
+export const pushLua = `${indexLua}
+local meta, prefix = KEYS[3], prefixOf(KEYS[3])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local maxAge = tonumber(ARGV[1])
-local maxCount = tonumber(ARGV[2])
+local maxAge, maxCount = tonumber(ARGV[1]), tonumber(ARGV[2])
+local maxEntries, maxBytes = tonumber(ARGV[4]), tonumber(ARGV[5])
+local e, b = counterFields(ARGV[3])
+local m = redis.call('HMGET', meta, 'gen', 'indexed', e, b)
+local gen = m[1] or '0'
 local fresh = redis.call('LLEN', KEYS[1]) == 0
-local entries = {}
-local eventIds = {}
-local ids = {}
-local taken = {}
-for i = 3, #ARGV, 3 do
+local entries, bytes = 0, 0
+if not fresh then entries, bytes = tonumber(m[3]) or 0, tonumber(m[4]) or 0 end
+local texts, eventIds, ids, taken = {}, {}, {}, {}
+local added, refused = 0, ''
+for i = 6, #ARGV, 3 do
   local id = ARGV[i]
   if id == '' or (not taken[id] and not redis.call('ZSCORE', KEYS[2], id)) then
+    local size = string.len(ARGV[i + 2])
+    if entries + 1 > maxEntries then refused = 'entries' break end
+    if bytes + size > maxBytes then refused = 'bytes' break end
+    entries, bytes, added = entries + 1, bytes + size, added + size
     if id ~= '' then
       taken[id] = true
       ids[#ids + 1] = id
     end
-    entries[#entries + 1] = ARGV[i + 2]
-    eventIds[#entries] = ARGV[i + 1]
+    texts[#texts + 1] = ARGV[i + 2]
+    eventIds[#texts] = ARGV[i + 1]
   end
 end
-if #entries > 0 then
-  redis.call('LPUSH', KEYS[1], unpack(entries))
-  ${indexAppendLua}
-  for n, entry in ipairs(entries) do indexAppend(KEYS[3], KEYS[4], fresh and n == 1, eventIds[n], entry) end
+if #texts > 0 then
+  redis.call('LPUSH', KEYS[1], unpack(texts))
+  if fresh then
+    -- An empty list has an empty index: whatever the current generation holds is stale.
+    retire(prefix, gen)
+    gen = newGeneration()
+    redis.call('HSET', meta, 'gen', gen, 'indexed', '1', 'ce', 0, 'cb', 0, 'pe', 0, 'pb', 0)
+    redis.call('HDEL', meta, 'rebuilt', 'target', 'base')
+  end
+  local last = redis.call('HINCRBY', meta, 'seq', #texts)
+  for n, text in ipairs(texts) do indexAdd(prefix, gen, eventIds[n], text, last - #texts + n) end
+  redis.call('HSET', meta, e, entries, b, bytes)
 end
 for _, id in ipairs(ids) do redis.call('ZADD', KEYS[2], now, id) end
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', '(' .. (now - maxAge))
 local excess = redis.call('ZCARD', KEYS[2]) - maxCount
 if excess > 0 then redis.call('ZREMRANGEBYRANK', KEYS[2], 0, excess - 1) end
-return #entries
-`
-
-/**
- * The capped push of one producer entry (a refused request). KEYS[1] the list, KEYS[2] the hash that counts the
- * producer's entries in it (`entries`, `bytes`), KEYS[3] the eventId index, KEYS[4] its "complete" mark.
- * ARGV[1] most entries, ARGV[2] most bytes, ARGV[3] the entry, ARGV[4] its eventId ('' when it has none).
- * Returns 'stored', or the cap that refused it: 'entries' or 'bytes'.
- *
- * A counter next to the list rather than a scan of it: checking is O(1) however long the list, and the check and
- * the push are one atomic step, so producers racing each other cannot pass the caps together. The removal script
- * (by-event.ts) takes a removed producer entry off the counter; entries removed by hand (LREM, LTRIM) are not
- * seen, so it may over-count, which drops more, never stores more; it starts again from zero when the list is
- * gone (emptied or deleted by hand), is clamped to LLEN, and deleting the counter key resets it.
- */
-export const producerPushLua = `
-local entries, bytes = 0, 0
-local length = redis.call('LLEN', KEYS[1])
-if length > 0 then
-  local counted = redis.call('HMGET', KEYS[2], 'entries', 'bytes')
-  entries = math.min(tonumber(counted[1]) or 0, length)
-  bytes = tonumber(counted[2]) or 0
-end
-local size = string.len(ARGV[3])
-if entries + 1 > tonumber(ARGV[1]) then return 'entries' end
-if bytes + size > tonumber(ARGV[2]) then return 'bytes' end
-redis.call('LPUSH', KEYS[1], ARGV[3])
-redis.call('HSET', KEYS[2], 'entries', entries + 1, 'bytes', bytes + size)
-${indexAppendLua}
-indexAppend(KEYS[3], KEYS[4], length == 0, ARGV[4], ARGV[3])
-return 'stored'
+cleanup(prefix, 10)
+return {#texts, refused}
 `
 
 /**

@@ -1,26 +1,41 @@
-// The Redis list backend of the dead-letter queue: LPUSH to `dlq:events`, newest first (the seed's contract),
-// exactly once per Kafka record (see push-script.ts), each entry within DLQ_ENTRY_MAX_BYTES (bound.ts), the
-// producer's entries within their own count and byte caps.
+// The Redis list backend of the dead-letter queue: LPUSH to `dlq:events`, newest first (the reference system's
+// contract), exactly once per Kafka record (see push-script.ts), each entry within DLQ_ENTRY_MAX_BYTES
+// (bound.ts), each writer's entries within its own count and byte caps, and every entry findable by eventId
+// without a scan (by-event.ts). Every key of a queue shares the list's hash tag (keys.ts), so it runs on one
+// Redis or on a Redis Cluster alike.
+import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { Redis } from 'ioredis'
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { Registry } from 'prom-client'
 import type { Config } from '../config/index.ts'
 import { PipelineError } from '../errors.ts'
 import { type DlqMetrics, dlqMetrics, type Logger } from '../observability/index.ts'
 import { boundLetter, defaultEntryMaxBytes } from './bound.ts'
-import { indexCompleteKeyOf, indexedEntries, indexKeyOf, reindexLua, removeLua } from './by-event.ts'
+import { isScoreCursor, pageLua, rebuildPage, rebuildStepLua, removeLua } from './by-event.ts'
+import {
+  closeClient,
+  createRedisClient,
+  isClusterAddr,
+  isRedisFull,
+  type RedisClient,
+  type RedisClientOptions,
+  redisCall,
+  redisFullReason,
+} from './client.ts'
 import { createIntervalLog, defaultReportIntervalMs } from './interval-log.ts'
-import { type ChunkLimits, chunkArgs, defaultChunkLimits, producerPushLua, pushLua } from './push-script.ts'
+import { dlqKeys, legacyKeysOf } from './keys.ts'
+import { type ChunkLimits, chunkArgs, defaultChunkLimits, pushLua } from './push-script.ts'
 import type { DeadLetter } from './record.ts'
 
-/** What a push did with entries the producer's caps refused (consumer entries are never refused). */
+/** What a push did with entries the producer's caps refused (consumer entries are never dropped). */
 export interface PushOutcome {
   readonly pushed: number
   /** Producer entries not stored, by the cap that refused them. */
-  readonly dropped: Readonly<Partial<Record<ProducerCap, number>>>
+  readonly dropped: Readonly<Partial<Record<WriterCap, number>>>
 }
 
-export type ProducerCap = 'entries' | 'bytes'
+export type WriterCap = 'entries' | 'bytes'
+export type ProducerCap = WriterCap
 
 /** An entry as the list holds it: its exact text (what a removal names) and what it says. */
 export interface StoredLetter {
@@ -28,18 +43,41 @@ export interface StoredLetter {
   readonly letter: DeadLetter
 }
 
-export interface ProducerCaps {
-  /** Most producer entries in the list. */
-  readonly maxEntries: number
-  /** Most bytes (sum of the JSON entries' lengths) of producer entries in the list. */
-  readonly maxBytes: number
+/** An entry found by eventId, with the cursor that continues after it. */
+export interface IndexedLetter extends StoredLetter {
+  readonly after: string
 }
 
-export const defaultProducerCaps: ProducerCaps = Object.freeze({ maxEntries: 10_000, maxBytes: 64 * 1024 * 1024 })
+/** One page of an eventId's entries. */
+export interface EventPage {
+  readonly entries: IndexedLetter[]
+  /** How many distinct entries the eventId has in all. */
+  readonly total: number
+  /** The cursor of the next (older) page; null on the last page. */
+  readonly next: string | null
+}
 
-/** The text Redis starts its answer with when a write would pass `maxmemory` under the noeviction policy. */
-const redisFullPrefix = 'OOM command not allowed'
-export const redisFullReason = 'Redis is full (maxmemory)'
+export interface WriterCaps {
+  /** Most entries of this writer in the list. */
+  readonly maxEntries: number
+  /** Most bytes (sum of the JSON entries' lengths) of this writer's entries in the list. */
+  readonly maxBytes: number
+}
+export type ProducerCaps = WriterCaps
+
+export const defaultProducerCaps: WriterCaps = Object.freeze({ maxEntries: 10_000, maxBytes: 64 * 1024 * 1024 })
+export const defaultConsumerCaps: WriterCaps = Object.freeze({ maxEntries: 1_000_000, maxBytes: 1024 * 1024 * 1024 })
+
+/** What each writer holds in the list now, against its caps. */
+export interface DlqUsage {
+  readonly consumer: { readonly entries: number; readonly bytes: number; readonly caps: WriterCaps }
+  readonly producer: { readonly entries: number; readonly bytes: number; readonly caps: WriterCaps }
+  /** Whether the eventId index covers every entry (false while it is rebuilt). */
+  readonly indexed: boolean
+}
+
+/** Most entries one lookup answers. */
+export const eventPageMax = 500
 
 export interface DeadLetterQueue {
   /**
@@ -47,7 +85,9 @@ export interface DeadLetterQueue {
    * them all. A record with Kafka coordinates already pushed (and still remembered) is skipped, so a retry
    * after a failure, whole or partial, never adds an entry twice. Every entry is cut to the entry cap first.
    * A producer entry (source 'producer') is stored only within the producer caps; the outcome says how many
-   * were refused. Throws DLQ_UNAVAILABLE, whose message says "Redis is full (maxmemory)" when that is why.
+   * were refused. A consumer entry over the consumer caps is not dropped: the push throws DLQ_FULL (after
+   * storing the records before it), and the caller keeps the rest and tries again later. Throws
+   * DLQ_UNAVAILABLE, whose message says "Redis is full (maxmemory)" when that is why.
    */
   push(records: readonly DeadLetter[]): Promise<PushOutcome>
   /** The largest entry it stores (DLQ_ENTRY_MAX_BYTES): callers need not decode more of a record than this. */
@@ -57,91 +97,105 @@ export interface DeadLetterQueue {
   /** LRANGE start stop (negative counts from the tail), newest first, with each entry's exact text. */
   range(start: number, stop: number): Promise<StoredLetter[]>
   /**
-   * The entries whose eventId is `eventId`, newest first, read from the eventId index (by-event.ts) without
-   * scanning the list. When the list holds entries older than the index, the index is rebuilt first.
+   * Up to `limit` (at most eventPageMax) entries whose eventId is `eventId`, newest first, older than `cursor`
+   * (a page's `next`), read from the eventId index without scanning the list. While the index is rebuilt
+   * (after an upgrade, or `dlq reindex`), waits for the rebuild, helping it along. A cursor that is not one
+   * is refused (INVALID_CURSOR is the caller's to map: here it is a SCHEMA_VIOLATION).
    */
-  findByEventId(eventId: string): Promise<DeadLetter[]>
-  /** findByEventId with each entry's exact text. */
-  findStoredByEventId(eventId: string): Promise<StoredLetter[]>
+  eventPage(eventId: string, limit: number, cursor?: string, order?: 'newest' | 'oldest'): Promise<EventPage>
+  /** Every entry of `eventId`, newest first (or oldest first), a page at a time. */
+  eventEntries(eventId: string, order?: 'newest' | 'oldest'): AsyncIterable<IndexedLetter>
   /**
-   * Removes one occurrence of each entry text from the list, keeping the eventId index and the producer's
-   * counter in step, atomically. Resolves, per entry, whether it was there to remove.
+   * Removes one occurrence of each entry text from the list, keeping the eventId index and the counters in
+   * step, atomically per entry, in calls that each hold Redis for a bounded time. Resolves, per entry, whether
+   * it was there to remove.
    */
   remove(entries: readonly string[]): Promise<boolean[]>
-  /** Rebuilds the eventId index from the whole list (one atomic script); resolves how many entries it holds. */
+  /**
+   * remove, except entries an open redrive claims (`digests[i]` is entry i's digest in the hash `claimsKey`):
+   * claim check and removal are one atomic step per entry. Resolves 'removed', 'absent' or 'held' per entry.
+   */
+  removeUnclaimed(
+    entries: readonly string[],
+    digests: readonly string[],
+    claimsKey: string,
+  ): Promise<('removed' | 'absent' | 'held')[]>
+  /** Rebuilds the eventId index and the counters from the whole list, a page at a time; resolves its length. */
   reindex(): Promise<number>
+  /** The writers' counts against their caps. */
+  usage(): Promise<DlqUsage>
   length(): Promise<number>
   ping(): Promise<void>
   close(): Promise<void>
 }
 
-export interface RedisDlqOptions {
-  addr: string
-  password?: string
+export interface RedisDlqOptions extends RedisClientOptions {
   key: string
-  /** How long one command, or connecting, may wait for Redis before it counts as unavailable (default 2000). */
-  commandTimeoutMs?: number
   /** How long the coordinates of a pushed record are remembered to skip its repeats (default 7 days). */
   seenMaxAgeMs?: number
   /** Most records remembered; the oldest are forgotten first (default 1,000,000). */
   seenMaxCount?: number
   /** Bounds of one script call (default 500 entries and 4 MiB). */
   chunk?: ChunkLimits
-  /** TLS to Redis; `ca` is a PEM bundle (default: the system CAs). */
-  tls?: { ca?: Buffer }
   /** Largest entry in bytes (default 64 KiB); see bound.ts. */
   entryMaxBytes?: number
   /** Caps of the producer's entries in the list (default 10,000 entries and 64 MiB). */
-  producerCaps?: ProducerCaps
-  /** Where "Redis is full" is told, once per `reportIntervalMs` (default 10 s). */
+  producerCaps?: WriterCaps
+  /** Caps of the consumer's entries in the list (default 1,000,000 entries and 1 GiB). */
+  consumerCaps?: WriterCaps
+  /** List elements one removal call may pass (default 200,000: about 10 ms of Redis). */
+  removeBudget?: number
+  /** How long a lookup waits for a rebuild of the index before it fails as unavailable (default 5 s). */
+  rebuildWaitMs?: number
+  /** Where "Redis is full" and "the DLQ is full" are told, once per `reportIntervalMs` (default 10 s). */
   logger?: Logger
   reportIntervalMs?: number
-  /** Registry of the role, for dlq_push_failures_total and dlq_redis_full. */
+  /** Registry of the role, for dlq_push_failures_total, dlq_redis_full and dlq_cap_reached. */
   registry?: Registry
 }
 
 export const defaultSeenMaxAgeMs = 7 * 24 * 3600 * 1000
 export const defaultSeenMaxCount = 1_000_000
+const defaultRemoveBudget = 200_000
+const rebuildLeaseMs = 10_000
 
 /** The key of the set that remembers which records the list already holds. */
-export const seenKeyOf = (key: string) => `${key}:seen`
+export const seenKeyOf = (key: string) => dlqKeys(key).seen
 
 type PushCommand = (
   list: string,
   seen: string,
-  index: string,
-  complete: string,
+  meta: string,
   maxAgeMs: number,
   maxCount: number,
-  ...args: string[]
-) => Promise<number>
-
-type ProducerPushCommand = (
-  list: string,
-  counter: string,
-  index: string,
-  complete: string,
+  writer: 'consumer' | 'producer',
   maxEntries: number,
   maxBytes: number,
-  entry: string,
+  ...args: string[]
+) => Promise<[number, '' | WriterCap]>
+type RemoveCommand = (
+  list: string,
+  meta: string,
+  claims: string,
+  checkClaims: '0' | '1',
+  budget: number,
+  ...pairs: string[]
+) => Promise<number[]>
+type RebuildCommand = (list: string, meta: string, pageSize: number, force: '0' | '1') => Promise<number[]>
+type PageCommand = (
+  list: string,
+  meta: string,
   eventId: string,
-) => Promise<'stored' | ProducerCap>
-
-type RemoveCommand = (list: string, index: string, counter: string, ...entries: string[]) => Promise<number[]>
-type ReindexCommand = (list: string, index: string, complete: string) => Promise<number>
-
-/** The key of the hash that counts the producer's entries in the list (`entries`, `bytes`). */
-export const producerCounterKeyOf = (key: string) => `${key}:producer`
-
-/** Whether a failed Redis command was refused because Redis is at `maxmemory`. */
-export function isRedisFull(error: unknown): boolean {
-  return error instanceof Error && error.message.startsWith(redisFullPrefix)
-}
+  cursor: string,
+  limit: number,
+  order: 'asc' | 'desc',
+) => Promise<(string | number)[]>
 
 /** The settings a dead-letter queue is built from. */
 export type DlqConfig = Pick<
   Config,
   | 'redisAddr'
+  | 'redisCluster'
   | 'redisPassword'
   | 'dlqKey'
   | 'redisTls'
@@ -150,7 +204,25 @@ export type DlqConfig = Pick<
   | 'dlqEntryMaxBytes'
   | 'producerDlqMaxEntries'
   | 'producerDlqMaxBytes'
+  | 'consumerDlqMaxEntries'
+  | 'consumerDlqMaxBytes'
 >
+
+/** The Redis client options the configuration names (REDIS_ADDR, REDIS_CLUSTER, REDIS_PASSWORD, REDIS_TLS, …). */
+export function redisOptionsOf(
+  config: Pick<
+    Config,
+    'redisAddr' | 'redisCluster' | 'redisPassword' | 'redisTls' | 'redisTlsCaFile' | 'redisTimeoutMs'
+  >,
+): RedisClientOptions {
+  return {
+    addr: config.redisAddr,
+    cluster: config.redisCluster,
+    password: config.redisPassword,
+    commandTimeoutMs: config.redisTimeoutMs,
+    ...(config.redisTls ? { tls: config.redisTlsCaFile ? { ca: readFileSync(config.redisTlsCaFile) } : {} } : {}),
+  }
+}
 
 /** The dead-letter queue the configuration names (REDIS_ADDR, REDIS_PASSWORD, DLQ_KEY, REDIS_TIMEOUT_MS, …). */
 export function dlqFromConfig(
@@ -158,113 +230,154 @@ export function dlqFromConfig(
   observe: { logger?: Logger; registry?: Registry } = {},
 ): DeadLetterQueue {
   return createRedisDlq({
-    addr: config.redisAddr,
-    password: config.redisPassword,
+    ...redisOptionsOf(config),
     key: config.dlqKey,
-    commandTimeoutMs: config.redisTimeoutMs,
     entryMaxBytes: config.dlqEntryMaxBytes,
     producerCaps: { maxEntries: config.producerDlqMaxEntries, maxBytes: config.producerDlqMaxBytes },
+    consumerCaps: { maxEntries: config.consumerDlqMaxEntries, maxBytes: config.consumerDlqMaxBytes },
     ...observe,
-    ...(config.redisTls ? { tls: config.redisTlsCaFile ? { ca: readFileSync(config.redisTlsCaFile) } : {} } : {}),
   })
 }
 
-/**
- * A client of the DLQ's Redis that fails fast: no offline queue, one retry, every command and connection bounded
- * by `commandTimeoutMs` (default 2000). Connects on first use.
- */
-export function createRedisClient(
-  options: Pick<RedisDlqOptions, 'addr' | 'password' | 'tls' | 'commandTimeoutMs'>,
-): Redis {
-  const timeoutMs = options.commandTimeoutMs ?? 2000
-  const i = options.addr.lastIndexOf(':')
-  const redis = new Redis({
-    host: options.addr.slice(0, i).replace(/^\[|\]$/g, ''),
-    port: Number(options.addr.slice(i + 1)),
-    password: options.password || undefined,
-    ...(options.tls ? { tls: options.tls } : {}),
-    lazyConnect: true,
-    // Fail fast instead of queueing commands while Redis is down: the consumer must see the failure, keep the
-    // offset uncommitted and retry, not block behind an invisible queue.
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    commandTimeout: timeoutMs,
-    connectTimeout: timeoutMs,
-    retryStrategy: attempt => Math.min(100 * 2 ** attempt, 2000),
-  })
-  // Connection errors surface through the failing command; without a listener ioredis would print them.
-  redis.on('error', () => {})
-  return redis
-}
+const capSetting = {
+  consumer: { entries: 'CONSUMER_DLQ_MAX_ENTRIES', bytes: 'CONSUMER_DLQ_MAX_BYTES' },
+  producer: { entries: 'PRODUCER_DLQ_MAX_ENTRIES', bytes: 'PRODUCER_DLQ_MAX_BYTES' },
+} as const
 
 export function createRedisDlq(options: RedisDlqOptions): DeadLetterQueue {
   const seenMaxAgeMs = options.seenMaxAgeMs ?? defaultSeenMaxAgeMs
   const seenMaxCount = options.seenMaxCount ?? defaultSeenMaxCount
   const limits = options.chunk ?? defaultChunkLimits
   const entryMaxBytes = options.entryMaxBytes ?? defaultEntryMaxBytes
-  const caps = options.producerCaps ?? defaultProducerCaps
+  const producerCaps = options.producerCaps ?? defaultProducerCaps
+  const consumerCaps = options.consumerCaps ?? defaultConsumerCaps
+  const removeBudget = options.removeBudget ?? defaultRemoveBudget
+  const rebuildWaitMs = options.rebuildWaitMs ?? 5000
+  const keys = dlqKeys(options.key)
   const metrics: DlqMetrics | undefined = options.registry ? dlqMetrics(options.registry) : undefined
   let full = false
+  let capReached = false
   const fullLog = createIntervalLog(options.reportIntervalMs ?? defaultReportIntervalMs, counts => {
-    options.logger?.error(
-      { key: options.key, reason: redisFullReason, failedPushes: counts['full'] ?? 0 },
-      'dead-letter queue: Redis is full (maxmemory), dead letters cannot be stored',
-    )
+    if (counts['full']) {
+      options.logger?.error(
+        { key: options.key, reason: redisFullReason, failedPushes: counts['full'] },
+        'dead-letter queue: Redis is full (maxmemory), dead letters cannot be stored',
+      )
+    }
+    for (const cap of ['entries', 'bytes'] as const) {
+      if (!counts[cap]) continue
+      options.logger?.error(
+        { key: options.key, cap, setting: capSetting.consumer[cap], refusedPushes: counts[cap] },
+        `dead-letter queue: the consumer's entries reached ${capSetting.consumer[cap]}; the records waiting ` +
+          'for it stay uncommitted until dead letters are redriven or purged',
+      )
+    }
   })
-  const redis = createRedisClient(options)
+  const redis: RedisClient = createRedisClient(options)
   // EVALSHA, falling back to EVAL when the server does not know the script (first use, restart, SCRIPT FLUSH).
-  redis.defineCommand('dlqPush', { numberOfKeys: 4, lua: pushLua })
-  redis.defineCommand('dlqPushProducer', { numberOfKeys: 4, lua: producerPushLua })
+  redis.defineCommand('dlqPush', { numberOfKeys: 3, lua: pushLua })
   redis.defineCommand('dlqRemove', { numberOfKeys: 3, lua: removeLua })
-  redis.defineCommand('dlqReindex', { numberOfKeys: 3, lua: reindexLua })
+  redis.defineCommand('dlqRebuild', { numberOfKeys: 2, lua: rebuildStepLua })
+  redis.defineCommand('dlqPage', { numberOfKeys: 2, lua: pageLua })
   // defineCommand adds the methods at run time; their types are the scripts' calling conventions.
   const commands = redis as unknown as {
     dlqPush: PushCommand
-    dlqPushProducer: ProducerPushCommand
     dlqRemove: RemoveCommand
-    dlqReindex: ReindexCommand
+    dlqRebuild: RebuildCommand
+    dlqPage: PageCommand
   }
   const pushChunk = commands.dlqPush.bind(redis)
-  const pushProducer = commands.dlqPushProducer.bind(redis)
-  const removeEntries = commands.dlqRemove.bind(redis)
-  const reindexAll = commands.dlqReindex.bind(redis)
-  const index = indexKeyOf(options.key)
-  const complete = indexCompleteKeyOf(options.key)
-  const counter = producerCounterKeyOf(options.key)
+  const removeCall = commands.dlqRemove.bind(redis)
+  const rebuildStep = commands.dlqRebuild.bind(redis)
+  const pageCall = commands.dlqPage.bind(redis)
   const stored = (entry: string): StoredLetter => ({ entry, letter: JSON.parse(entry) as DeadLetter })
-
-  async function findStoredByEventId(eventId: string): Promise<StoredLetter[]> {
-    // The mark, once set, stays: an index complete when the mark was read is complete at the HGET after it.
-    if ((await run('EXISTS', () => redis.exists(complete))) === 0) {
-      if ((await run('LLEN', () => redis.llen(options.key))) === 0) return []
-      await run('reindex', () => reindexAll(options.key, index, complete))
-    }
-    const value = await run('HGET', () => redis.hget(index, eventId))
-    return indexedEntries(value).map(stored)
+  const pairsOf = (flat: readonly string[]): IndexedLetter[] => {
+    const found: IndexedLetter[] = []
+    for (let i = 0; i + 1 < flat.length; i += 2)
+      found.push({ ...stored(flat[i] as string), after: String(flat[i + 1]) })
+    return found
   }
-  let connecting: Promise<void> | undefined
+  const run = <T>(what: string, command: () => Promise<T>) =>
+    prepared().then(() => redisCall(redis, options.addr, what, command))
 
-  async function ready(): Promise<void> {
-    if (redis.status === 'ready') return
-    if (redis.status === 'wait' || redis.status === 'end') {
-      connecting ??= redis.connect().finally(() => {
-        connecting = undefined
-      })
-    }
-    if (connecting) await connecting
+  // Once per client: names of earlier versions moved to today's (standalone only: a cluster never held them),
+  // and a rebuild started in the background when the index does not cover the list.
+  let preparing: Promise<void> | undefined
+  function prepared(): Promise<void> {
+    preparing ??= redisCall(redis, options.addr, 'open', async () => {
+      if (!isClusterAddr(options)) {
+        const legacy = legacyKeysOf(options.key)
+        if ((await redis.exists(legacy.seen)) === 1) {
+          await redis.call('ZUNIONSTORE', keys.seen, 2, keys.seen, legacy.seen, 'AGGREGATE', 'MAX')
+          await redis.del(legacy.seen)
+        }
+        await redis.del(legacy.index, legacy.indexComplete, legacy.producerCounter)
+      }
+    }).then(
+      () => {
+        indexState()
+          .then(state => (state === 'rebuilding' ? rebuilt(Number.POSITIVE_INFINITY) : 0))
+          .catch(() => {})
+      },
+      error => {
+        preparing = undefined
+        throw error
+      },
+    )
+    return preparing
   }
 
-  async function run<T>(what: string, command: () => Promise<T>): Promise<T> {
-    try {
-      await ready()
-      return await command()
-    } catch (error) {
-      const because = isRedisFull(error) ? `${redisFullReason}: ` : ''
-      throw new PipelineError(
-        'DLQ_UNAVAILABLE',
-        `dead-letter queue (Redis ${options.addr}) ${what} failed: ${because}${(error as Error).message}`,
-        { cause: error },
-      )
+  async function indexState(): Promise<'indexed' | 'rebuilding'> {
+    const [indexed, length] = await Promise.all([redis.hget(keys.meta, 'indexed'), redis.llen(keys.list)])
+    return indexed === '1' || length === 0 ? 'indexed' : 'rebuilding'
+  }
+
+  /**
+   * Resolves once the index covers the list: drives the rebuild while it holds the lease (a page per step),
+   * else waits for whoever does; gives up after `waitMs` with DLQ_UNAVAILABLE saying how far the rebuild is.
+   */
+  async function rebuilt(waitMs: number, force = false): Promise<number> {
+    const giveUpAt = Date.now() + waitMs
+    const token = randomUUID()
+    let walked = 0
+    let total = 0
+    for (let first = true; ; first = false) {
+      if (await redis.set(keys.rebuildLease, token, 'PX', rebuildLeaseMs, 'NX')) {
+        try {
+          let forceNow = force && first
+          for (;;) {
+            const [done, high, target] = await rebuildStep(keys.list, keys.meta, rebuildPage, forceNow ? '1' : '0')
+            forceNow = false
+            walked = high ?? 0
+            total = target ?? 0
+            if (done === 1) return total
+            // Still ours? A lease that expired (this process stalled) is someone else's now.
+            const owner = await redis.get(keys.rebuildLease)
+            if (owner !== token) break
+            await redis.pexpire(keys.rebuildLease, rebuildLeaseMs)
+          }
+        } finally {
+          await redis
+            .eval(
+              "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
+              1,
+              keys.rebuildLease,
+              token,
+            )
+            .catch(() => {})
+        }
+      } else if (!force && (await indexState()) === 'indexed') {
+        return 0
+      }
+      if (Date.now() > giveUpAt) {
+        throw new PipelineError(
+          'DLQ_UNAVAILABLE',
+          `dead-letter queue (Redis ${options.addr}): the eventId index is being rebuilt` +
+            (total > 0 ? ` (${walked} of ${total} entries)` : '') +
+            '; try again in a moment',
+        )
+      }
+      await sleep(50)
     }
   }
 
@@ -290,40 +403,126 @@ export function createRedisDlq(options: RedisDlqOptions): DeadLetterQueue {
     }
   }
 
+  function consumerCapState(reached: WriterCap | undefined): void {
+    if (reached === undefined) {
+      if (capReached) {
+        capReached = false
+        metrics?.capReached.set(0)
+        options.logger?.info({ key: options.key }, 'dead-letter queue: the consumer may dead-letter again')
+      }
+      return
+    }
+    capReached = true
+    metrics?.capReached.set(1)
+    metrics?.pushFailures.inc({ reason: 'cap' })
+    fullLog.add(reached)
+  }
+
+  async function pushRun(writer: 'consumer' | 'producer', letters: readonly DeadLetter[], caps: WriterCaps) {
+    let pushed = 0
+    for (const args of chunkArgs(letters, limits)) {
+      const [n, refused] = await write(() =>
+        pushChunk(
+          keys.list,
+          keys.seen,
+          keys.meta,
+          seenMaxAgeMs,
+          seenMaxCount,
+          writer,
+          caps.maxEntries,
+          caps.maxBytes,
+          ...args,
+        ),
+      )
+      pushed += n
+      if (refused !== '') return { pushed, refused }
+    }
+    return { pushed, refused: undefined }
+  }
+
+  async function removeAll(
+    entries: readonly string[],
+    digests: readonly string[] | undefined,
+    claimsKey: string,
+  ): Promise<number[]> {
+    const results: number[] = []
+    // A removal walks positions the rebuild counts on: it waits for the index first.
+    await run('remove', () => rebuilt(60_000))
+    while (results.length < entries.length) {
+      const pairs: string[] = []
+      for (let i = results.length; i < entries.length && pairs.length < 1000; i++) {
+        pairs.push(entries[i] as string, digests?.[i] ?? '')
+      }
+      const answer = await run('remove', () =>
+        removeCall(keys.list, keys.meta, claimsKey, digests ? '1' : '0', removeBudget, ...pairs),
+      )
+      if (answer[0] === -1) {
+        await run('remove', () => rebuilt(60_000))
+        continue
+      }
+      results.push(...answer)
+    }
+    return results
+  }
+
+  async function eventPage(
+    eventId: string,
+    limit: number,
+    cursor?: string,
+    order: 'newest' | 'oldest' = 'newest',
+  ): Promise<EventPage> {
+    if (cursor !== undefined && !isScoreCursor(cursor)) {
+      throw new PipelineError('SCHEMA_VIOLATION', 'cursor is not one this queue gave', { paths: ['/cursor'] })
+    }
+    const size = Math.max(1, Math.min(eventPageMax, Math.floor(limit)))
+    for (let attempt = 0; ; attempt++) {
+      const answer = await run('lookup', () =>
+        pageCall(keys.list, keys.meta, eventId, cursor ?? '', size, order === 'newest' ? 'desc' : 'asc'),
+      )
+      if (answer[0] === 'rebuilding' && attempt === 0) {
+        await run('lookup', () => rebuilt(rebuildWaitMs))
+        continue
+      }
+      if (answer[0] !== 'ok') {
+        throw new PipelineError('DLQ_UNAVAILABLE', `dead-letter queue (Redis ${options.addr}): the index is rebuilt`)
+      }
+      const next = String(answer[2])
+      return {
+        total: Number(answer[1]),
+        next: next === '' ? null : next,
+        entries: pairsOf(answer.slice(3) as string[]),
+      }
+    }
+  }
+
   return {
     entryMaxBytes,
     async push(records) {
       const bounded = records.map(letter => boundLetter(letter, entryMaxBytes))
-      const dropped: Partial<Record<ProducerCap, number>> = {}
+      const dropped: Partial<Record<WriterCap, number>> = {}
       let pushed = 0
       // One run after another, so the list keeps the records' order (the last pushed is the first read).
       for (let i = 0; i < bounded.length; ) {
         const letter = bounded[i] as DeadLetter
         if (letter.source === 'producer') {
-          const entry = JSON.stringify(letter)
-          const outcome = await write(() =>
-            pushProducer(
-              options.key,
-              counter,
-              index,
-              complete,
-              caps.maxEntries,
-              caps.maxBytes,
-              entry,
-              letter.eventId ?? '',
-            ),
-          )
-          if (outcome === 'stored') pushed++
-          else dropped[outcome] = (dropped[outcome] ?? 0) + 1
+          // One script call per producer entry: each is stored or refused on its own.
+          const outcome = await pushRun('producer', [letter], producerCaps)
+          pushed += outcome.pushed
+          if (outcome.refused) dropped[outcome.refused] = (dropped[outcome.refused] ?? 0) + 1
           i++
           continue
         }
         let end = i
         while (end < bounded.length && bounded[end]?.source !== 'producer') end++
-        for (const args of chunkArgs(bounded.slice(i, end), limits)) {
-          const seen = seenKeyOf(options.key)
-          pushed += await write(() =>
-            pushChunk(options.key, seen, index, complete, seenMaxAgeMs, seenMaxCount, ...args),
+        const outcome = await pushRun('consumer', bounded.slice(i, end), consumerCaps)
+        pushed += outcome.pushed
+        consumerCapState(outcome.refused)
+        if (outcome.refused) {
+          const setting = capSetting.consumer[outcome.refused]
+          throw new PipelineError(
+            'DLQ_FULL',
+            `dead-letter queue ${options.key} holds as many consumer entries as ${setting} allows; ` +
+              'the record stays uncommitted until dead letters are redriven or purged',
           )
         }
         i = end
@@ -331,34 +530,53 @@ export function createRedisDlq(options: RedisDlqOptions): DeadLetterQueue {
       return { pushed, dropped }
     },
     async list(start = 0, stop = -1) {
-      const items = await run('LRANGE', () => redis.lrange(options.key, start, stop))
+      const items = await run('LRANGE', () => redis.lrange(keys.list, start, stop))
       return items.map(item => JSON.parse(item) as DeadLetter)
     },
     async range(start, stop) {
-      const items = await run('LRANGE', () => redis.lrange(options.key, start, stop))
+      const items = await run('LRANGE', () => redis.lrange(keys.list, start, stop))
       return items.map(stored)
     },
-    async findByEventId(eventId) {
-      return (await findStoredByEventId(eventId)).map(s => s.letter)
+    eventPage,
+    async *eventEntries(eventId, order = 'newest') {
+      let cursor: string | undefined
+      do {
+        const page = await eventPage(eventId, eventPageMax, cursor, order)
+        yield* page.entries
+        cursor = page.next ?? undefined
+      } while (cursor !== undefined)
     },
-    findStoredByEventId,
     async remove(entries) {
       if (entries.length === 0) return []
-      const removed = await run('remove', () => removeEntries(options.key, index, counter, ...entries))
-      return removed.map(n => n > 0)
+      return (await removeAll(entries, undefined, keys.meta)).map(n => n === 1)
+    },
+    async removeUnclaimed(entries, digests, claimsKey) {
+      if (entries.length === 0) return []
+      const results = await removeAll(entries, digests, claimsKey)
+      return results.map(n => (n === 1 ? 'removed' : n === 2 ? 'held' : 'absent'))
     },
     async reindex() {
-      return run('reindex', () => reindexAll(options.key, index, complete))
+      return run('reindex', () => rebuilt(Number.POSITIVE_INFINITY, true))
+    },
+    async usage() {
+      const m = await run('HMGET', () => redis.hmget(keys.meta, 'ce', 'cb', 'pe', 'pb', 'indexed'))
+      const length = await run('LLEN', () => redis.llen(keys.list))
+      const n = (v: string | null | undefined) => (length === 0 ? 0 : Number(v ?? 0))
+      return {
+        consumer: { entries: n(m[0]), bytes: n(m[1]), caps: consumerCaps },
+        producer: { entries: n(m[2]), bytes: n(m[3]), caps: producerCaps },
+        indexed: length === 0 || m[4] === '1',
+      }
     },
     async length() {
-      return run('LLEN', () => redis.llen(options.key))
+      return run('LLEN', () => redis.llen(keys.list))
     },
     async ping() {
-      await run('PING', () => redis.ping())
+      await redisCall(redis, options.addr, 'PING', () => redis.ping())
     },
     async close() {
       fullLog.close()
-      await redis.quit().catch(() => redis.disconnect())
+      await closeClient(redis)
     },
   }
 }

@@ -52,6 +52,7 @@ const statusOfCode: Readonly<Record<ErrorCode, number>> = {
   DATA_OUT_OF_RANGE: 422,
   DB_UNAVAILABLE: 503,
   DLQ_UNAVAILABLE: 503,
+  DLQ_FULL: 503,
   KAFKA_UNAVAILABLE: 503,
   SHUTTING_DOWN: 503,
   INTERNAL: 500,
@@ -64,6 +65,7 @@ const statusOfCode: Readonly<Record<ErrorCode, number>> = {
 const retryAfterSeconds: Partial<Record<ErrorCode, string>> = {
   DB_UNAVAILABLE: '1',
   DLQ_UNAVAILABLE: '1',
+  DLQ_FULL: '5',
   KAFKA_UNAVAILABLE: '1',
   SHUTTING_DOWN: '5',
 }

@@ -86,13 +86,18 @@ export function dlqMetrics(registry: Registry) {
   return {
     pushFailures: new Counter({
       name: 'dlq_push_failures_total',
-      help: 'DLQ pushes that failed, by reason: full (Redis refused the write: maxmemory) or unavailable',
+      help: 'DLQ pushes that failed, by reason: full (Redis refused the write: maxmemory), cap (the consumer caps) or unavailable',
       labelNames: ['reason'] as const,
       registers: [registry],
     }),
     redisFull: new Gauge({
       name: 'dlq_redis_full',
       help: '1 while the last DLQ push failed because Redis is full (maxmemory), else 0',
+      registers: [registry],
+    }),
+    capReached: new Gauge({
+      name: 'dlq_cap_reached',
+      help: '1 while the consumer holds records back because its DLQ entries reached CONSUMER_DLQ_MAX_ENTRIES or _BYTES, else 0',
       registers: [registry],
     }),
   }

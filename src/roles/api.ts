@@ -1,5 +1,7 @@
 // The read API role: GET /users/:id, /orders/:id, /inventory/:sku on the store, /events/:eventId on the store
 // and the DLQ.
+
+import { deadLettersOf } from '../admin/event-status.ts'
 import { buildApiApp } from '../api/index.ts'
 import type { Config } from '../config/index.ts'
 import { type DeadLetterQueue, dlqFromConfig } from '../dlq/index.ts'
@@ -34,7 +36,7 @@ export async function createApiRole(config: Config, overrides: ApiRoleOverrides 
     topic: config.kafkaTopic,
     readWaitMs: config.readWaitMs,
     readWaitersMax: config.readWaitersMax,
-    deadLetters: eventId => dlq.findByEventId(eventId),
+    deadLetters: deadLettersOf(dlq),
   })
   return {
     role: 'api',

@@ -1,5 +1,6 @@
 // The consumer role: Kafka → store, bad records → Redis DLQ; its HTTP app serves /health, /ready and /metrics.
 import type { Registry } from 'prom-client'
+import { deadLettersOf } from '../admin/event-status.ts'
 import {
   type AdminRoutes,
   adminFromConfig,
@@ -112,7 +113,7 @@ export async function createConsumerRole(config: Config, overrides: ConsumerRole
       offsets,
       pendingStats: () => store.pendingStats(),
       timeoutMs: consoleTimeoutMs,
-      events: { store, deadLetters: eventId => dlq.findByEventId(eventId) },
+      events: { store, deadLetters: deadLettersOf(dlq) },
     })
   }
   return {

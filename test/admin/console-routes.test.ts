@@ -45,7 +45,7 @@ function app() {
           },
         }),
       },
-      deadLetters: async () => [],
+      deadLetters: async () => ({ letters: [], total: 0 }),
     },
   })
   return built

@@ -7,8 +7,8 @@ import pino from 'pino'
 import {
   createRedisDlq,
   type DeadLetter,
+  dlqKeys,
   encodePayload,
-  producerCounterKeyOf,
   type RedisDlqOptions,
   seenKeyOf,
 } from '../../src/dlq/index.ts'
@@ -80,7 +80,7 @@ describe('producer caps', () => {
     assert.equal(items.length, Math.floor(maxBytes / oneEntry), 'as many entries as fit in the byte cap')
     assert.ok(sumOfLengths(items) <= maxBytes)
     assert.equal(dropped, 40 - items.length)
-    assert.equal(Number(await redis.hget(producerCounterKeyOf(key), 'bytes')), sumOfLengths(items))
+    assert.equal(Number(await redis.hget(dlqKeys(key).meta, 'pb')), sumOfLengths(items))
   })
 
   it('holds the caps when many producers push at once', async t => {
@@ -181,7 +181,7 @@ describe('a full Redis', () => {
     // Nothing half-written: no entry, and no record remembered as seen that the list does not hold.
     assert.equal(await redis.client.llen(key), before)
     assert.equal(await redis.client.zcard(seenKeyOf(key)), 0)
-    assert.equal(await redis.client.exists(producerCounterKeyOf(key)), 0)
+    assert.equal(await redis.client.exists(dlqKeys(key).meta), 0)
 
     // Room again: the records retried are stored once each, and the state clears.
     await redis.client.flushall()

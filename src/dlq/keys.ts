@@ -1,0 +1,62 @@
+// Every Redis key of one dead-letter queue, in one place. The list keeps the name DLQ_KEY says (`dlq:events`,
+// the contract: LPUSH newest first, LRANGE to read); every other key of the queue starts with the list's hash
+// tag, `{dlq:events}:`, so that on a Redis Cluster all of them live in the list's slot and one script may touch
+// them together. A name without braces hashes whole, so `dlq:events` and `{dlq:events}:seen` share a slot; a
+// DLQ_KEY that carries its own tag (`{dlq}:events`) keeps it, and its companions use that tag.
+//
+// The price of one slot: a queue lives on one shard of the cluster. It gains a cluster's failover and runs on
+// managed Redis in cluster mode; it does not spread one queue over several shards.
+
+/** The hash tag Redis Cluster reads from `key` (the text between the first '{' and the next '}'), if any. */
+export function hashTagOf(key: string): string | undefined {
+  const open = key.indexOf('{')
+  if (open < 0) return undefined
+  const close = key.indexOf('}', open + 1)
+  return close > open + 1 ? key.slice(open + 1, close) : undefined
+}
+
+/** The prefix every companion key of the list `key` starts with: `{key}:`, or `key:` when key has a tag. */
+export function companionPrefixOf(key: string): string {
+  return hashTagOf(key) === undefined ? `{${key}}:` : `${key}:`
+}
+
+/** A companion key of the list `key`, in its slot: `{dlq:events}:seen`. */
+export const companionKey = (key: string, suffix: string) => `${companionPrefixOf(key)}${suffix}`
+
+export interface DlqKeys {
+  /** The list of entries, newest first. */
+  readonly list: string
+  /** The prefix of every other key; the scripts build the eventId index's keys from it (see by-event.ts). */
+  readonly prefix: string
+  /** Sorted set of the Kafka records the list holds, scored by push time (push-script.ts). */
+  readonly seen: string
+  /** Hash: index generation, completeness and rebuild progress, push sequence, and the writers' counters. */
+  readonly meta: string
+  /** Who is rebuilding the eventId index now (a lease: SET NX PX). */
+  readonly rebuildLease: string
+}
+
+export function dlqKeys(key: string): DlqKeys {
+  const prefix = companionPrefixOf(key)
+  return {
+    list: key,
+    prefix,
+    seen: `${prefix}seen`,
+    meta: `${prefix}meta`,
+    rebuildLease: `${prefix}rebuild`,
+  }
+}
+
+/**
+ * Names earlier versions gave the companions, next to the list without a tag. They are moved (seen-set) or
+ * dropped (the old index, rebuilt under the new names) on a standalone Redis when a queue is opened; a cluster
+ * never held them.
+ */
+export function legacyKeysOf(key: string) {
+  return {
+    seen: `${key}:seen`,
+    producerCounter: `${key}:producer`,
+    index: `${key}:by-event`,
+    indexComplete: `${key}:by-event:complete`,
+  }
+}

@@ -100,13 +100,24 @@ export function buildApiApp(options: ApiAppOptions): FastifyInstance {
     perAddress: options.readWaitersPerAddress ?? 32,
   })
   const endOffsets = options.endOffsets
+  // A Kafka that is down fails every read (up to ten a second under load): warn when it starts and say when it
+  // ends, rather than once per read.
+  let endsFailing = false
   const ends =
     endOffsets === undefined
       ? undefined
       : new LogEnds({
-          read: endOffsets,
-          onError: error =>
-            options.logger.warn({ err: error }, 'reading the end offsets failed; after= waits unchecked'),
+          read: async () => {
+            const value = await endOffsets()
+            if (endsFailing) options.logger.info({}, 'reading the end offsets works again; after= is checked')
+            endsFailing = false
+            return value
+          },
+          onError: error => {
+            if (!endsFailing)
+              options.logger.warn({ err: error }, 'reading the end offsets failed; after= waits unchecked')
+            endsFailing = true
+          },
         })
   // Waiting reads are answered (503, not applied yet) as the server starts closing, so they do not hold it open.
   app.addHook('preClose', async () => {

@@ -56,6 +56,13 @@ export function covers(applied: Offsets, wanted: Offsets): boolean {
   return true
 }
 
+/** Whether two sets of offsets are the same, partition by partition. */
+export function sameOffsets(a: Offsets, b: Offsets): boolean {
+  if (a.size !== b.size) return false
+  for (const [partition, offset] of a) if (b.get(partition) !== offset) return false
+  return true
+}
+
 /** The X-Applied-Offsets value: `partition:offset` by partition, comma-separated; empty before anything applied. */
 export function formatOffsets(applied: Offsets): string {
   return [...applied.entries()]

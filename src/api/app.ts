@@ -9,8 +9,10 @@ import { buildBaseApp, type HttpLimits, requireBearer, validatedByHandler } from
 import type { Logger } from '../observability/index.ts'
 import type { Store } from '../store/index.ts'
 import { AppliedOffsets } from './applied-offsets.ts'
+import { LogEnds } from './log-ends.ts'
 import { readAfter } from './read-after.ts'
 import { eventStatusSchema, inventoryResponse, orderResponse, readRouteSchema, userResponse } from './schemas.ts'
+import { WaitSlots } from './wait-slots.ts'
 
 export interface ApiAppOptions {
   store: Store
@@ -30,6 +32,14 @@ export interface ApiAppOptions {
   readWaitMs?: number
   /** Most reads waiting at once (READ_WAITERS_MAX; default 1000). */
   readWaitersMax?: number
+  /** Most reads waiting at once from one client address (READ_WAITERS_PER_ADDRESS; default 32). */
+  readWaitersPerAddress?: number
+  /**
+   * The topic's log end offsets per partition, from Kafka (OffsetsReader.ends). With it, an after= past a
+   * partition's end or naming a partition the topic lacks is refused (400 AFTER_BEYOND_LOG); without it, or
+   * while it fails, such a read waits READ_WAIT_MS like any other.
+   */
+  endOffsets?: () => Promise<ReadonlyMap<number, bigint>>
   /**
    * The newest DLQ entries of an eventId and their count (deadLettersOf), for GET /events/{eventId}. Without
    * it, an event the store does not know is answered 503 DLQ_UNAVAILABLE.
@@ -82,18 +92,44 @@ export function buildApiApp(options: ApiAppOptions): FastifyInstance {
 
   const applied = new AppliedOffsets({
     read: () => store.appliedOffsets(options.topic ?? 'events'),
-    maxWaiters: options.readWaitersMax ?? 1000,
     onPollError: error => options.logger.debug({ err: error }, 'reading the applied offsets failed; polling on'),
   })
+  const slots = new WaitSlots({
+    max: options.readWaitersMax ?? 1000,
+    perAddress: options.readWaitersPerAddress ?? 32,
+  })
+  const endOffsets = options.endOffsets
+  // A Kafka that is down fails every read (up to ten a second under load): warn when it starts and say when it
+  // ends, rather than once per read.
+  let endsFailing = false
+  const ends =
+    endOffsets === undefined
+      ? undefined
+      : new LogEnds({
+          read: async () => {
+            const value = await endOffsets()
+            if (endsFailing) options.logger.info({}, 'reading the end offsets works again; after= is checked')
+            endsFailing = false
+            return value
+          },
+          onError: error => {
+            if (!endsFailing)
+              options.logger.warn({ err: error }, 'reading the end offsets failed; after= waits unchecked')
+            endsFailing = true
+          },
+        })
   // Waiting reads are answered (503, not applied yet) as the server starts closing, so they do not hold it open.
-  app.addHook('preClose', async () => applied.close())
+  app.addHook('preClose', async () => {
+    ends?.close()
+    applied.close()
+  })
   const deadLetters = options.deadLetters ?? noDeadLetterQueue
 
   // The read routes, behind READ_TOKEN when it is set; /health, /ready and /metrics stay open.
   app.register(async scope => {
     const token = options.readToken
     if (token !== undefined) scope.addHook('onRequest', requireBearer(token, 'READ_TOKEN'))
-    scope.addHook('preHandler', readAfter(applied, options.readWaitMs ?? 2000))
+    scope.addHook('preHandler', readAfter(applied, { waitMs: options.readWaitMs ?? 2000, slots, ends }))
 
     scope.get<{ Params: { id: string } }>(
       '/users/:id',

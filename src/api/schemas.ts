@@ -59,7 +59,7 @@ const afterQuery = Type.Object({
       maxLength: 4096,
       pattern: '^[0-9]+:[0-9]+(,[0-9]+:[0-9]+)*$',
       description:
-        'partition:offset,… from produce answers: wait up to READ_WAIT_MS until these records are processed (400 INVALID_AFTER when malformed)',
+        'partition:offset,… from produce answers: wait up to READ_WAIT_MS until these records are processed (400 INVALID_AFTER when malformed, 400 AFTER_BEYOND_LOG when the log holds no such record)',
     }),
   ),
 })
@@ -73,10 +73,11 @@ const withHeader = (schema: TSchema, description: string) => ({
 
 const readErrors = (param: string, what: string, readToken: string | undefined, notFound: boolean) =>
   errorResponses({
-    400: `The ${param} is empty, too long, has blanks around or control characters (INVALID_ID), or after= is malformed (INVALID_AFTER)`,
+    400: `The ${param} is empty, too long, has blanks around or control characters (INVALID_ID), after= is malformed (INVALID_AFTER), or after= names an offset at or past its partition's log end or a partition the topic does not have (AFTER_BEYOND_LOG, with partition and endOffset or partitions)`,
     ...(readToken === undefined ? {} : { 401: 'Send Authorization: Bearer <READ_TOKEN>' }),
     ...(notFound ? { 404: `No ${what} is stored under this ${param} (NOT_FOUND)` } : {}),
-    503: 'The database is unavailable (DB_UNAVAILABLE), the after= offsets were not processed within READ_WAIT_MS (NOT_APPLIED_YET, X-Applied-Offsets says how far it got), or too many reads wait (TOO_MANY_WAITERS): retry after Retry-After seconds',
+    429: 'READ_WAITERS_PER_ADDRESS reads from this client address wait already (TOO_MANY_WAITERS): retry after Retry-After seconds',
+    503: 'The database is unavailable (DB_UNAVAILABLE), the after= offsets were not processed within READ_WAIT_MS (NOT_APPLIED_YET, X-Applied-Offsets says how far it got), or READ_WAITERS_MAX reads wait (TOO_MANY_WAITERS): retry after Retry-After seconds',
   })
 
 const idParam = (param: string) =>

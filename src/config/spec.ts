@@ -159,10 +159,11 @@ export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' |
 export const spec = {
   kafkaBrokers: {
     name: 'KAFKA_BROKERS',
-    description: 'Comma-separated Kafka bootstrap brokers',
+    description:
+      'Comma-separated Kafka bootstrap brokers (the read API asks them only for the end offsets that ?after= is checked against)',
     default: 'localhost:9092',
     expects: 'host:port[,host:port…]',
-    roles: ['producer', 'consumer'],
+    roles: ['producer', 'consumer', 'api'],
     parse: parsers.hostPorts,
   },
   kafkaTopic: {
@@ -198,7 +199,7 @@ export const spec = {
     description: 'Client id sent to Kafka (shows in broker logs and quotas)',
     default: 'event-pipeline',
     expects: 'a non-empty string',
-    roles: ['producer', 'consumer'],
+    roles: ['producer', 'consumer', 'api'],
     parse: parsers.nonEmpty,
   },
   kafkaPartitions: {
@@ -222,7 +223,7 @@ export const spec = {
     description: 'SASL mechanism for Kafka: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (unset: no SASL)',
     default: undefined,
     expects: 'PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512',
-    roles: ['producer', 'consumer'],
+    roles: ['producer', 'consumer', 'api'],
     parse: (raw: string) => {
       const v = raw.trim().toUpperCase()
       return v === 'PLAIN' || v === 'SCRAM-SHA-256' || v === 'SCRAM-SHA-512'
@@ -235,7 +236,7 @@ export const spec = {
     description: 'SASL user name for Kafka',
     default: undefined,
     expects: 'a non-empty string',
-    roles: ['producer', 'consumer'],
+    roles: ['producer', 'consumer', 'api'],
     parse: parsers.nonEmpty,
   },
   kafkaSaslPassword: {
@@ -243,7 +244,7 @@ export const spec = {
     description: 'SASL password for Kafka',
     default: undefined,
     expects: 'a string',
-    roles: ['producer', 'consumer'],
+    roles: ['producer', 'consumer', 'api'],
     secret: true,
     parse: parsers.string,
   },
@@ -252,7 +253,7 @@ export const spec = {
     description: 'Connect to Kafka over TLS',
     default: 'false',
     expects: 'true or false',
-    roles: ['producer', 'consumer'],
+    roles: ['producer', 'consumer', 'api'],
     parse: parsers.bool,
   },
   kafkaTlsCaFile: {
@@ -260,7 +261,7 @@ export const spec = {
     description: "PEM file of the CA that signed the brokers' certificates (default: the system CAs)",
     default: undefined,
     expects: 'a readable file path',
-    roles: ['producer', 'consumer'],
+    roles: ['producer', 'consumer', 'api'],
     parse: parsers.readableFile,
   },
   kafkaTlsCertFile: {
@@ -268,7 +269,7 @@ export const spec = {
     description: 'PEM client certificate for mutual TLS with Kafka',
     default: undefined,
     expects: 'a readable file path',
-    roles: ['producer', 'consumer'],
+    roles: ['producer', 'consumer', 'api'],
     parse: parsers.readableFile,
   },
   kafkaTlsKeyFile: {
@@ -276,7 +277,7 @@ export const spec = {
     description: 'PEM private key of KAFKA_TLS_CERT_FILE',
     default: undefined,
     expects: 'a readable file path',
-    roles: ['producer', 'consumer'],
+    roles: ['producer', 'consumer', 'api'],
     parse: parsers.readableFile,
   },
   kafkaTlsRejectUnauthorized: {
@@ -284,7 +285,7 @@ export const spec = {
     description: 'Refuse brokers whose certificate does not verify (turn off only for testing)',
     default: 'true',
     expects: 'true or false',
-    roles: ['producer', 'consumer'],
+    roles: ['producer', 'consumer', 'api'],
     parse: parsers.bool,
   },
   databaseUrl: {
@@ -677,6 +678,15 @@ export const spec = {
     name: 'READ_WAITERS_MAX',
     description: 'Most reads with ?after= waiting at once in the read API; one more is answered 503 with Retry-After',
     default: '1000',
+    expects: 'a whole number between 1 and 100000',
+    roles: ['api'],
+    parse: parsers.intBetween(1, 100_000),
+  },
+  readWaitersPerAddress: {
+    name: 'READ_WAITERS_PER_ADDRESS',
+    description:
+      'Most reads with ?after= waiting at once from one client address (the TCP peer; behind a proxy, the proxy); one more is answered 429 with Retry-After',
+    default: '32',
     expects: 'a whole number between 1 and 100000',
     roles: ['api'],
     parse: parsers.intBetween(1, 100_000),

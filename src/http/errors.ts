@@ -14,6 +14,7 @@ export const httpOnlyCodes = [
   'EMPTY_BATCH',
   'UNAUTHORIZED',
   'INVALID_AFTER',
+  'AFTER_BEYOND_LOG',
   'NOT_APPLIED_YET',
   'TOO_MANY_WAITERS',
 ] as const

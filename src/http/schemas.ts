@@ -24,6 +24,20 @@ export const ErrorDetail = Type.Object(
           'JSON pointers of the fields that failed validation (SCHEMA_VIOLATION, UNKNOWN_TYPE, EVENT_TIME_SKEW)',
       }),
     ),
+    partition: Type.Optional(
+      Type.Integer({ description: 'The partition an after= names that the log does not hold (AFTER_BEYOND_LOG)' }),
+    ),
+    endOffset: Type.Optional(
+      Type.String({
+        description:
+          "That partition's log end offset, the offset its next record gets, as a decimal string (AFTER_BEYOND_LOG)",
+      }),
+    ),
+    partitions: Type.Optional(
+      Type.Integer({
+        description: "The topic's partition count, when after= names a partition it does not have (AFTER_BEYOND_LOG)",
+      }),
+    ),
   },
   { additionalProperties: true },
 )

@@ -81,7 +81,10 @@ export interface OffsetsReader {
   close(): Promise<void>
 }
 
-/** Reads offsets with one admin client kept until close (the console asks every few seconds). */
+/**
+ * Reads offsets with one admin client kept until close (the console asks every few seconds, the read API at
+ * most ten times a second to check ?after=).
+ */
 export function createOffsetsReader(connection: KafkaConnection, timeoutMs: number): OffsetsReader {
   let admin: Admin | undefined
   const client = () => {
@@ -90,7 +93,9 @@ export function createOffsetsReader(connection: KafkaConnection, timeoutMs: numb
   }
   return {
     async ends(topic) {
-      const metadata = await client().metadata({ topics: [topic] })
+      // Fresh metadata: a partition added a moment ago is counted (the read API refuses after= for a partition
+      // it does not list).
+      const metadata = await client().metadata({ topics: [topic], forceUpdate: true })
       const count = metadata.topics.get(topic)?.partitionsCount ?? 0
       const partitions = Array.from({ length: count }, (_, partitionIndex) => ({ partitionIndex, timestamp: -1n }))
       const listed = await client().listOffsets({ topics: [{ name: topic, partitions }] })

@@ -6,6 +6,8 @@ import { buildApiApp } from '../api/index.ts'
 import type { Config } from '../config/index.ts'
 import { type DeadLetterQueue, dlqFromConfig } from '../dlq/index.ts'
 import { httpLimitsOf } from '../http/index.ts'
+import { createOffsetsReader } from '../kafka/admin.ts'
+import { connectionOf } from '../kafka/options.ts'
 import type { Store } from '../store/index.ts'
 import { observabilityOf, openStore, type RoleInstance, type RoleOverrides } from './role.ts'
 
@@ -21,11 +23,17 @@ export interface ApiRole extends RoleInstance {
   readonly store: Store
 }
 
+/** Longest one read of the end offsets may take: a Kafka that does not answer leaves after= waits unchecked. */
+const endOffsetsTimeoutMs = 2000
+
 export async function createApiRole(config: Config, overrides: ApiRoleOverrides = {}): Promise<ApiRole> {
   const { logger, registry } = observabilityOf(config, 'api', overrides)
   const store = overrides.store ?? (await openStore(config, logger))
   // Reads only (findByEventId); no registry, so the DLQ's push metrics do not show on the read API.
   const dlq = overrides.dlq ?? dlqFromConfig(config, { logger })
+  // The end offsets that ?after= is checked against; the client connects on the first check, so the read API
+  // starts and serves while Kafka is down.
+  const offsets = createOffsetsReader(connectionOf(config, 'api'), endOffsetsTimeoutMs)
   const app = buildApiApp({
     store,
     logger,
@@ -36,6 +44,8 @@ export async function createApiRole(config: Config, overrides: ApiRoleOverrides 
     topic: config.kafkaTopic,
     readWaitMs: config.readWaitMs,
     readWaitersMax: config.readWaitersMax,
+    readWaitersPerAddress: config.readWaitersPerAddress,
+    endOffsets: () => offsets.ends(config.kafkaTopic),
     deadLetters: deadLettersOf(dlq),
   })
   return {
@@ -47,6 +57,7 @@ export async function createApiRole(config: Config, overrides: ApiRoleOverrides 
     close: async () => {
       await app.close()
       await Promise.all([
+        offsets.close(),
         overrides.store === undefined ? store.close() : undefined,
         overrides.dlq === undefined ? dlq.close() : undefined,
       ])

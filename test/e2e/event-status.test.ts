@@ -95,13 +95,14 @@ describe('read your own writes and event status, end to end on PostgreSQL', () =
     assert.equal(seen.body.user.name, 'First')
     assert.ok((appliedOf(seen.headers).get(ack.partition) ?? -1n) >= BigInt(ack.offset))
 
-    // An offset never written: 503 with Retry-After and the offsets, after READ_WAIT_MS.
+    // An offset never written: refused without waiting READ_WAIT_MS, naming the partition's end, with the offsets.
     const started = Date.now()
     const never = await read(`${api}/users/${user}?after=${ack.partition}:${BigInt(ack.offset) + 1000n}`)
-    assert.equal(never.status, 503)
-    assert.ok(Date.now() - started >= 650, `answered after ${Date.now() - started} ms`)
-    assert.equal(never.headers.get('retry-after'), '1')
-    assert.equal(never.body.error.code, 'NOT_APPLIED_YET')
+    assert.equal(never.status, 400)
+    assert.ok(Date.now() - started < 650, `answered after ${Date.now() - started} ms`)
+    assert.equal(never.body.error.code, 'AFTER_BEYOND_LOG')
+    assert.equal(never.body.error.partition, ack.partition)
+    assert.ok(BigInt(never.body.error.endOffset) > BigInt(ack.offset))
     assert.ok((appliedOf(never.headers).get(ack.partition) ?? -1n) >= BigInt(ack.offset))
     // A 404 carries the header too, and after= with it.
     const missing = await read(`${api}/orders/nothing-${suffix}?after=${ack.partition}:${ack.offset}`)

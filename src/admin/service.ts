@@ -57,6 +57,7 @@ export interface DlqAdminOptions {
   readonly bodyLimitBytes: number
   readonly maxEventSkewMs?: number
   readonly leaseMs?: number
+  readonly leaseMarginMs?: number
   /** Called by close (the resources the admin opened itself). */
   readonly onClose?: () => Promise<void>
 }
@@ -73,6 +74,7 @@ export function createDlqAdmin(options: DlqAdminOptions): DlqAdmin {
     bodyLimitBytes: options.bodyLimitBytes,
     ...(options.maxEventSkewMs !== undefined ? { maxEventSkewMs: options.maxEventSkewMs } : {}),
     ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}),
+    ...(options.leaseMarginMs !== undefined ? { leaseMarginMs: options.leaseMarginMs } : {}),
   }
   const jobs = createJobStore(redis, key)
   // Redis failures of the admin's own commands read as the DLQ's do: DLQ_UNAVAILABLE, retryable.

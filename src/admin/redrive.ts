@@ -212,7 +212,7 @@ async function sendBy(
     timer = setTimeout(
       () => {
         void producer.close(true).catch(() => {})
-        reject(new Error(`redrive ${id}: a send to Kafka did not end within its lease; it is left in doubt`))
+        reject(new Error(`redrive ${id}: a send to Kafka outran its deadline (the Kafka timeout) and is left in doubt`))
       },
       Math.max(0, deadline - performance.now()),
     )
@@ -245,6 +245,9 @@ export async function runRedrive(ctx: RedriveContext, id: string, options: RunOp
   }
   const held: Lease = lease
   const holder = holdLease(id, timings, acquiredAt, () => store.renew(id, held, timings.leaseMs))
+  // A send that failed or was abandoned may still reach the log: the lease is then left to expire rather than
+  // released, so the next run reads Kafka no earlier than the send's deadline plus the margin.
+  let sendInDoubt = false
   const producer = new Producer(idempotentProducerOptions(ctx.connection, ctx.kafkaTimeoutMs))
   const offsets = createOffsetReader(ctx.connection, ctx.kafkaTimeoutMs)
   try {
@@ -358,6 +361,7 @@ export async function runRedrive(ctx: RedriveContext, id: string, options: RunOp
         // Only a send that ends inside the lease starts: one that would overrun it is left in doubt, for the run
         // that takes the job over to decide from Kafka once everything this one sent is there.
         const deadline = await holder.ensure(timings.sendMs)
+        sendInDoubt = true
         const result = await sendBy(
           id,
           producer,
@@ -370,6 +374,7 @@ export async function runRedrive(ctx: RedriveContext, id: string, options: RunOp
             headers: new Map(Object.entries(headersOf(id, e)).map(([k, v]) => [Buffer.from(k), Buffer.from(v)])),
           })),
         )
+        sendInDoubt = false
         const next = new Map<string, bigint>()
         for (const o of result.offsets ?? []) next.set(`${o.topic}/${o.partition}`, o.offset)
         const sent = sending.map(e => {
@@ -398,7 +403,7 @@ export async function runRedrive(ctx: RedriveContext, id: string, options: RunOp
     return (await store.status(id)) as JobStatus
   } finally {
     holder.stop()
-    await store.release(id, held).catch(() => {})
+    if (!sendInDoubt) await store.release(id, held).catch(() => {})
     await Promise.allSettled([producer.close(), offsets.close()])
   }
 }

@@ -145,6 +145,18 @@ return 0
 
 const refused = 'a write was refused: another run took the job over, or the lease expired'
 
+/**
+ * A fenced write that failed (Redis unreachable, timed out) may yet be applied, or refused, later: the run can no
+ * longer tell whether it holds the job, and stops as a run whose write was refused does.
+ */
+async function confirmed(id: string, write: Promise<unknown>): Promise<unknown> {
+  try {
+    return await write
+  } catch (error) {
+    throw new LeaseLost(id, `a write was not confirmed: ${(error as Error).message}`)
+  }
+}
+
 /** A run's hold on a job: the fencing number its acquisition drew, and the lease's value while it holds it. */
 export interface Lease {
   readonly fence: number
@@ -193,7 +205,7 @@ export function createJobStore(redis: Redis, key: string): JobStore {
   }
   async function fencedWrite(id: string, lease: Lease, drop: readonly string[], set: readonly string[]) {
     const args = [lease.owner, String(lease.fence), String(drop.length), ...drop, ...set]
-    const done = await redis.eval(fencedWriteLua, 2, leaseKeyOf(key, id), jobKeyOf(key, id), ...args)
+    const done = await confirmed(id, redis.eval(fencedWriteLua, 2, leaseKeyOf(key, id), jobKeyOf(key, id), ...args))
     if (done !== 1) throw new LeaseLost(id, refused)
   }
   return {
@@ -280,16 +292,19 @@ export function createJobStore(redis: Redis, key: string): JobStore {
     async releaseClaims(id, lease, entries) {
       const digests = entries.flatMap(digestsOf)
       for (let i = 0; i < digests.length; i += 1000) {
-        const done = await redis.eval(
-          releaseLua,
-          3,
-          claimsKeyOf(key),
-          leaseKeyOf(key, id),
-          jobKeyOf(key, id),
+        const done = await confirmed(
           id,
-          lease.owner,
-          String(lease.fence),
-          ...digests.slice(i, i + 1000),
+          redis.eval(
+            releaseLua,
+            3,
+            claimsKeyOf(key),
+            leaseKeyOf(key, id),
+            jobKeyOf(key, id),
+            id,
+            lease.owner,
+            String(lease.fence),
+            ...digests.slice(i, i + 1000),
+          ),
         )
         if (done !== 1) throw new LeaseLost(id, refused)
       }

@@ -10,7 +10,7 @@ export class LeaseLost extends Error {
   constructor(id: string, reason: string) {
     super(
       `redrive ${id} lost its lease (${reason}); this run stopped before its next send, and the run that holds ` +
-        `the job now (or \`dlq redrive --resume ${id}\`) completes it`,
+        `the job now (or dlq redrive --resume ${id}) completes it`,
     )
     this.name = 'LeaseLost'
   }

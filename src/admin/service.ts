@@ -17,6 +17,7 @@ import { type AuditRecord, readAudit } from './audit.ts'
 import { listPage, type Page, type Stats, stats } from './browse.ts'
 import type { DlqFilter } from './filter.ts'
 import { createJobStore, type JobStatus } from './job-store.ts'
+import { LeaseLost } from './lease.ts'
 import { type PurgeResult, purge } from './purge.ts'
 import {
   createRedrive,
@@ -92,7 +93,8 @@ export function createDlqAdmin(options: DlqAdminOptions): DlqAdmin {
       await ready()
       return await call()
     } catch (error) {
-      if (!isRedisError(error)) throw error
+      // A lost lease says why itself, a Redis failure included.
+      if (error instanceof LeaseLost || !isRedisError(error)) throw error
       throw new PipelineError(
         'DLQ_UNAVAILABLE',
         `dead-letter queue (Redis) ${what} failed: ${(error as Error).message}`,

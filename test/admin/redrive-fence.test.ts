@@ -54,95 +54,99 @@ const within = <T>(ms: number, what: string, promise: Promise<T>): Promise<T> =>
   ])
 
 describe('fenced redrive', () => {
-  it('a run cut off from Redis sends nothing after its lease, and writes nothing once back', {
-    timeout: 60_000,
-  }, async t => {
-    const n = 60
-    const topic = await kafkaTopic(t, 3)
-    const { prefix, redis } = redisPrefix(t)
-    const key = `${prefix}dlq`
-    const { host, port } = redisHostPort()
-    const proxy = await tcpProxy(t, host, port)
-    // B reaches Redis directly; A through the proxy, with commands that wait out the partition instead of
-    // timing out, so that what A sent before it arrives late, as over TCP once a partition heals.
-    const b = runner(t, testServices.redisAddr, key, topic)
-    const a = runner(t, `127.0.0.1:${proxy.port}`, key, topic, 30_000)
-    const letters: DeadLetter[] = Array.from({ length: n }, (_, i) => letter(i, { topic, key: `key-${i % 7}` }))
-    await b.dlq.push(letters)
-    const request = { filter: {}, who: 'test', rate: 20 }
-    const { id, count } = await b.admin.create(request, await b.admin.select(request))
-    assert.equal(count, n)
+  // A's Redis commands either wait out the partition (what A sent arrives late, as over TCP once a partition
+  // heals) or time out first, as with the default REDIS_TIMEOUT_MS.
+  for (const commandTimeoutMs of [30_000, 2000]) {
+    it(`a run cut off from Redis sends nothing after its lease, and writes nothing once back (commands time out after ${commandTimeoutMs} ms)`, {
+      timeout: 60_000,
+    }, async t => {
+      const n = 60
+      const topic = await kafkaTopic(t, 3)
+      const { prefix, redis } = redisPrefix(t)
+      const key = `${prefix}dlq`
+      const { host, port } = redisHostPort()
+      const proxy = await tcpProxy(t, host, port)
+      // B reaches Redis directly; A through the proxy.
+      const b = runner(t, testServices.redisAddr, key, topic)
+      const a = runner(t, `127.0.0.1:${proxy.port}`, key, topic, commandTimeoutMs)
+      const letters: DeadLetter[] = Array.from({ length: n }, (_, i) => letter(i, { topic, key: `key-${i % 7}` }))
+      await b.dlq.push(letters)
+      const request = { filter: {}, who: 'test', rate: 20 }
+      const { id, count } = await b.admin.create(request, await b.admin.select(request))
+      assert.equal(count, n)
 
-    // A runs at 20 records/s; a quarter of the way in, at a random point of its cycle, Redis stops answering it.
-    let cutOff: (() => void) | undefined
-    const partitioned = new Promise<void>(resolve => {
-      cutOff = resolve
+      // A runs at 20 records/s; a quarter of the way in, at a random point of its cycle, Redis stops answering it.
+      let cutOff: (() => void) | undefined
+      const partitioned = new Promise<void>(resolve => {
+        cutOff = resolve
+      })
+      const runA = a.admin.run(id, {
+        who: 'runner-a',
+        resumed: false,
+        onProgress: p => {
+          const cut = cutOff
+          if (p.sent < n / 4 || cut === undefined) return
+          cutOff = undefined
+          setTimeout(() => {
+            proxy.hold()
+            cut()
+          }, Math.random() * 90)
+        },
+      })
+      const outcomeA = runA.then(
+        status => ({ status, error: undefined }),
+        (error: unknown) => ({ status: undefined, error }),
+      )
+      await within(20_000, 'the partition', partitioned)
+
+      // B, as `dlq redrive --resume` runs it, once A's lease has expired.
+      await until('the lease to expire', async () => (await redis.pttl(leaseKeyOf(key, id))) < 0, 10_000)
+      const statusB = await within(
+        30_000,
+        'runner B',
+        b.admin.run(id, { who: 'runner-b', resumed: true, waitForLease: true }),
+      )
+      assert.equal(statusB.state, 'done')
+
+      // The partition heals: what A sent arrives, and A goes on from where it was, with what it knew.
+      await proxy.restore()
+      const { error } = await within(20_000, 'runner A', outcomeA)
+
+      // Exactly once, from the topic: each entry's copy once, under its identity (job id, entry number, eventId).
+      const records = await readTopic(topic, { timeoutMs: 15_000 })
+      const check = checkCopies(
+        records,
+        letters.map(l => l.eventId as string),
+      )
+      assert.deepEqual(
+        { duplicates: check.duplicates, missing: check.missing, unexpected: check.unexpected },
+        { duplicates: [], missing: [], unexpected: [] },
+      )
+      const byEntry = new Map<string, number>()
+      for (const r of records) {
+        assert.equal(r.headers.get('x-redrive-id'), id)
+        const entry = r.headers.get('x-redrive-entry') as string
+        byEntry.set(entry, (byEntry.get(entry) ?? 0) + 1)
+        assert.equal(r.headers.get('eventId'), letters[Number(entry) - 1]?.eventId, `entry ${entry} carries its event`)
+      }
+      assert.equal(records.length, n)
+      assert.deepEqual(
+        [...byEntry.keys()].map(Number).sort((x, y) => x - y),
+        Array.from({ length: n }, (_, i) => i + 1),
+      )
+      // And from Redis: the DLQ holds none of the entries (list and index), and no claim of the job is left.
+      assert.equal(await redis.llen(key), 0)
+      for (const l of letters) assert.deepEqual(await b.dlq.findByEventId(l.eventId as string), [])
+      assert.deepEqual(
+        Object.values(await redis.hgetall(claimsKeyOf(key))).filter(owner => owner === id),
+        [],
+      )
+      assert.equal((await b.admin.status(id))?.state, 'done', "A's late writes did not change the job")
+      assert.ok(error instanceof LeaseLost, `runner A stops for its lease, not with ${String(error)}`)
+      assert.match(error.message, /lost its lease/)
+      t.diagnostic(error.message)
     })
-    const runA = a.admin.run(id, {
-      who: 'runner-a',
-      resumed: false,
-      onProgress: p => {
-        const cut = cutOff
-        if (p.sent < n / 4 || cut === undefined) return
-        cutOff = undefined
-        setTimeout(() => {
-          proxy.hold()
-          cut()
-        }, Math.random() * 90)
-      },
-    })
-    const outcomeA = runA.then(
-      status => ({ status, error: undefined }),
-      (error: unknown) => ({ status: undefined, error }),
-    )
-    await within(20_000, 'the partition', partitioned)
-
-    // B, as `dlq redrive --resume` runs it, once A's lease has expired.
-    await until('the lease to expire', async () => (await redis.pttl(leaseKeyOf(key, id))) < 0, 10_000)
-    const statusB = await within(
-      30_000,
-      'runner B',
-      b.admin.run(id, { who: 'runner-b', resumed: true, waitForLease: true }),
-    )
-    assert.equal(statusB.state, 'done')
-
-    // The partition heals: what A sent arrives, and A goes on from where it was, with what it knew.
-    await proxy.restore()
-    const { error } = await within(20_000, 'runner A', outcomeA)
-
-    // Exactly once, from the topic: each entry's copy once, under its identity (job id, entry number, eventId).
-    const records = await readTopic(topic, { timeoutMs: 15_000 })
-    const check = checkCopies(
-      records,
-      letters.map(l => l.eventId as string),
-    )
-    assert.deepEqual(
-      { duplicates: check.duplicates, missing: check.missing, unexpected: check.unexpected },
-      { duplicates: [], missing: [], unexpected: [] },
-    )
-    const byEntry = new Map<string, number>()
-    for (const r of records) {
-      assert.equal(r.headers.get('x-redrive-id'), id)
-      const entry = r.headers.get('x-redrive-entry') as string
-      byEntry.set(entry, (byEntry.get(entry) ?? 0) + 1)
-      assert.equal(r.headers.get('eventId'), letters[Number(entry) - 1]?.eventId, `entry ${entry} carries its event`)
-    }
-    assert.equal(records.length, n)
-    assert.deepEqual(
-      [...byEntry.keys()].map(Number).sort((x, y) => x - y),
-      Array.from({ length: n }, (_, i) => i + 1),
-    )
-    // And from Redis: the DLQ holds none of the entries (list and index), and no claim of the job is left.
-    assert.equal(await redis.llen(key), 0)
-    for (const l of letters) assert.deepEqual(await b.dlq.findByEventId(l.eventId as string), [])
-    assert.deepEqual(
-      Object.values(await redis.hgetall(claimsKeyOf(key))).filter(owner => owner === id),
-      [],
-    )
-    assert.equal((await b.admin.status(id))?.state, 'done', "A's late writes did not change the job")
-    assert.ok(error instanceof LeaseLost, `runner A stops for its lease, not with ${String(error)}`)
-    assert.match(error.message, /lost its lease/)
-  })
+  }
 
   it("refuses an expired run's writes, and an older run's once a newer one took the job over", async t => {
     const { prefix, redis } = redisPrefix(t)

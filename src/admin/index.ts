@@ -33,6 +33,7 @@ export {
 } from './filter.ts'
 export { fixedPayload } from './fix.ts'
 export { claimsKeyOf, type JobStatus, jobKeyOf, jobMaxEntries, jobsKeyOf } from './job-store.ts'
+export { LeaseLost } from './lease.ts'
 export { type Overview, type PartitionRow, partitionRows, type RoleProbe } from './overview.ts'
 export { decodeCursor, encodeCursor, pageLimitDefault, pageLimitMax, parseLimit } from './paging.ts'
 export type { PurgeResult } from './purge.ts'

@@ -5,7 +5,9 @@
 //   sending  → acknowledged: sent → DLQ entry removed: done (or gone, when someone else removed it first)
 // After a crash an entry still `sending` is in doubt: the next run reads the target partition from the mark and
 // looks for a record carrying the job's id and the entry's number in its headers; found, the entry is sent, not
-// found, it is sent again. The dead run's lease must expire first, which takes longer than any of its sends could.
+// found, it is sent again. The dead run's lease must expire first, and a run never starts a send that could end
+// after its lease (lease.ts), so whatever it sent is in Kafka by then. Every state write of a run is fenced by its
+// lease (job-store.ts): a run cut off from Redis that comes back after another took over writes nothing more.
 import { randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
 import { Producer } from '@platformatic/kafka'
@@ -17,7 +19,8 @@ import { appendAudit, auditRecord } from './audit.ts'
 import { scanOldestFirst } from './browse.ts'
 import { type DlqFilter, UsageError } from './filter.ts'
 import { fixedPayload } from './fix.ts'
-import { createJobStore, type JobMeta, type JobStatus, jobMaxEntries } from './job-store.ts'
+import { createJobStore, type JobMeta, type JobStatus, jobMaxEntries, type Lease } from './job-store.ts'
+import { holdLease, leaseTimings } from './lease.ts'
 import { delayBefore, sliceSize } from './rate.ts'
 import {
   headersOf,
@@ -48,8 +51,10 @@ export interface RedriveContext {
   readonly bodyLimitBytes: number
   /** The producer's MAX_EVENT_SKEW, which a replacement payload must respect too (default 1 h). */
   readonly maxEventSkewMs?: number
-  /** How long a run's lease lasts without renewal (default: the Kafka timeout plus a second, at least 6 s). */
+  /** How long a run's lease lasts without renewal (default: the Kafka timeout plus 3 s, at least 6 s). */
   readonly leaseMs?: number
+  /** Taken off the end of the lease when deciding whether a send still fits in it (default 1 s). */
+  readonly leaseMarginMs?: number
 }
 
 export interface RedriveRequest {
@@ -201,27 +206,59 @@ export interface RunOptions {
 
 const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms))
 
+type Messages = Parameters<Producer<Buffer, Buffer, Buffer, Buffer>['send']>[0]['messages']
+
+/**
+ * Sends `messages`, over by `deadline` (monotonic clock) however the producer retries: past it the producer is
+ * shut, which drops its pending retries, and the run stops with the send in doubt.
+ */
+async function sendBy(
+  id: string,
+  producer: Producer<Buffer, Buffer, Buffer, Buffer>,
+  deadline: number,
+  messages: Messages,
+) {
+  let timer: NodeJS.Timeout | undefined
+  const overrun = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => {
+        void producer.close(true).catch(() => {})
+        reject(new Error(`redrive ${id}: a send to Kafka outran its deadline (the Kafka timeout) and is left in doubt`))
+      },
+      Math.max(0, deadline - performance.now()),
+    )
+  })
+  const send = producer.send({ messages })
+  send.catch(() => {})
+  try {
+    return await Promise.race([send, overrun])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
 /** Runs (or completes) job `id` to its end; resolves with its final status. */
 export async function runRedrive(ctx: RedriveContext, id: string, options: RunOptions): Promise<JobStatus> {
   const store = createJobStore(ctx.redis, ctx.key)
-  const leaseMs = ctx.leaseMs ?? Math.max(6000, ctx.kafkaTimeoutMs + 1000)
+  const timings = leaseTimings(ctx.kafkaTimeoutMs, ctx.leaseMs, ctx.leaseMarginMs)
   const token = `${hostname()}:${process.pid}:${randomUUID()}`
   // A killed run's lease expires within leaseMs; one still renewed after twice that belongs to a live run.
-  const giveUpAt = Date.now() + 2 * leaseMs + 1000
-  while (!(await store.lease(id, token, leaseMs))) {
+  const giveUpAt = Date.now() + 2 * timings.leaseMs + 1000
+  let lease: Lease | undefined
+  let acquiredAt: number
+  for (;;) {
+    acquiredAt = performance.now()
+    lease = await store.lease(id, token, timings.leaseMs)
+    if (lease !== undefined) break
     const left = await store.leaseLeft(id)
     if (!options.waitForLease || Date.now() > giveUpAt) throw new RedriveBusy(id, left)
     await sleep(Math.min(Math.max(left, 50), 500))
   }
-  let lost = false
-  const heartbeat = setInterval(() => {
-    store.renew(id, token, leaseMs).then(
-      held => {
-        if (!held) lost = true
-      },
-      () => {},
-    )
-  }, leaseMs / 3)
+  const held: Lease = lease
+  const holder = holdLease(id, timings, acquiredAt, () => store.renew(id, held, timings.leaseMs))
+  // A send that failed or was abandoned may still reach the log: the lease is then left to expire rather than
+  // released, so the next run reads Kafka no earlier than the send's deadline plus the margin.
+  let sendInDoubt = false
   const producer = new Producer(idempotentProducerOptions(ctx.connection, ctx.kafkaTimeoutMs))
   const offsets = createOffsetReader(ctx.connection, ctx.kafkaTimeoutMs)
   try {
@@ -234,7 +271,7 @@ export async function runRedrive(ctx: RedriveContext, id: string, options: RunOp
     }
     const save = async (changed: readonly JobEntry[]) => {
       replace(changed)
-      await store.save(id, changed, tally(entries))
+      await store.save(id, held, changed, tally(entries))
     }
     const audit = (action: 'redrive-resume' | 'redrive-finish' | 'redrive-cancel', error?: string) => {
       const t = tally(entries)
@@ -257,7 +294,7 @@ export async function runRedrive(ctx: RedriveContext, id: string, options: RunOp
       )
     }
     if (options.resumed) await audit('redrive-resume')
-    if (job.state === 'failed') await store.reopen(id)
+    if (job.state === 'failed') await store.reopen(id, held)
     const removeSent = async (sent: readonly JobEntry[]) => {
       if (sent.length === 0) return
       const removed = await ctx.dlq.remove(sent.flatMap(e => e.entries))
@@ -307,7 +344,7 @@ export async function runRedrive(ctx: RedriveContext, id: string, options: RunOp
       const perSlice = sliceSize(job.meta.rate)
       options.onProgress?.({ sent: total - entries.filter(isOpen).length, total })
       for (;;) {
-        if (lost) throw new Error(`redrive ${id}: lost its lease to another run`)
+        holder.check()
         if (options.signal?.aborted) return (await store.status(id)) as JobStatus
         if (await store.cancelRequested(id)) {
           cancelled = true
@@ -332,15 +369,23 @@ export async function runRedrive(ctx: RedriveContext, id: string, options: RunOp
         })
         // Written before the send: a crash from here on leaves the entries in doubt, with their marks.
         await save(sending)
-        const result = await producer.send({
-          messages: sending.map(e => ({
+        // Only a send that ends inside the lease starts: one that would overrun it is left in doubt, for the run
+        // that takes the job over to decide from Kafka once everything this one sent is there.
+        const deadline = await holder.ensure(timings.sendMs)
+        sendInDoubt = true
+        const result = await sendBy(
+          id,
+          producer,
+          deadline,
+          sending.map(e => ({
             topic: e.topic,
             partition: e.partition as number,
             ...(e.key !== null ? { key: Buffer.from(e.key) } : {}),
             value: recordValue(e, letterOf(e)),
             headers: new Map(Object.entries(headersOf(id, e)).map(([k, v]) => [Buffer.from(k), Buffer.from(v)])),
           })),
-        })
+        )
+        sendInDoubt = false
         const next = new Map<string, bigint>()
         for (const o of result.offsets ?? []) next.set(`${o.topic}/${o.partition}`, o.offset)
         const sent = sending.map(e => {
@@ -355,20 +400,21 @@ export async function runRedrive(ctx: RedriveContext, id: string, options: RunOp
         options.onProgress?.({ sent: total - entries.filter(isOpen).length, total })
       }
       // A cancelled job gives its unsent entries back: they stay in the DLQ, free for another redrive.
-      await store.releaseClaims(id, cancelled ? entries : entries.filter(e => !isOpen(e)))
-      await store.finish(id, cancelled ? 'cancelled' : 'done')
+      await store.releaseClaims(id, held, cancelled ? entries : entries.filter(e => !isOpen(e)))
+      await store.finish(id, held, cancelled ? 'cancelled' : 'done')
       await audit(cancelled ? 'redrive-cancel' : 'redrive-finish')
     } catch (error) {
       // Claims stay: entries in doubt must not be sent by another job; `--resume` completes this one.
       const message = (error as Error).message
-      await store.finish(id, 'failed', message).catch(() => {})
+      // Fenced like every write: a run that lost its lease leaves the job to the one that holds it.
+      await store.finish(id, held, 'failed', message).catch(() => {})
       await audit('redrive-finish', message).catch(() => {})
       throw error
     }
     return (await store.status(id)) as JobStatus
   } finally {
-    clearInterval(heartbeat)
-    await store.release(id, token).catch(() => {})
+    holder.stop()
+    if (!sendInDoubt) await store.release(id, held).catch(() => {})
     await Promise.allSettled([producer.close(), offsets.close()])
   }
 }

@@ -17,6 +17,7 @@ import { type AuditRecord, readAudit } from './audit.ts'
 import { listPage, type Page, type Stats, stats } from './browse.ts'
 import type { DlqFilter } from './filter.ts'
 import { createJobStore, type JobStatus } from './job-store.ts'
+import { LeaseLost } from './lease.ts'
 import { decodeEventCursor, encodeEventCursor, pageLimitDefault } from './paging.ts'
 import { type PurgeResult, purge } from './purge.ts'
 import {
@@ -66,6 +67,7 @@ export interface DlqAdminOptions {
   readonly bodyLimitBytes: number
   readonly maxEventSkewMs?: number
   readonly leaseMs?: number
+  readonly leaseMarginMs?: number
   /** Called by close (the resources the admin opened itself). */
   readonly onClose?: () => Promise<void>
 }
@@ -82,6 +84,7 @@ export function createDlqAdmin(options: DlqAdminOptions): DlqAdmin {
     bodyLimitBytes: options.bodyLimitBytes,
     ...(options.maxEventSkewMs !== undefined ? { maxEventSkewMs: options.maxEventSkewMs } : {}),
     ...(options.leaseMs !== undefined ? { leaseMs: options.leaseMs } : {}),
+    ...(options.leaseMarginMs !== undefined ? { leaseMarginMs: options.leaseMarginMs } : {}),
   }
   const jobs = createJobStore(redis, key)
   // Redis failures of the admin's own commands read as the DLQ's do: DLQ_UNAVAILABLE, retryable.
@@ -99,7 +102,8 @@ export function createDlqAdmin(options: DlqAdminOptions): DlqAdmin {
       await ready()
       return await call()
     } catch (error) {
-      if (!isRedisError(error)) throw error
+      // A lost lease says why itself, a Redis failure included.
+      if (error instanceof LeaseLost || !isRedisError(error)) throw error
       throw new PipelineError(
         'DLQ_UNAVAILABLE',
         `dead-letter queue (Redis) ${what} failed: ${(error as Error).message}`,

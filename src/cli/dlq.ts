@@ -10,6 +10,7 @@ import {
   type DlqFilter,
   filterKeys,
   type JobStatus,
+  LeaseLost,
   pageLimitMax,
   parseFilter,
   parseLimit,
@@ -365,7 +366,7 @@ export async function runDlq(
       io.stderr.write(`pipeline dlq ${name}: ${error.message}\n`)
       return 2
     }
-    if (error instanceof RedriveBusy) {
+    if (error instanceof RedriveBusy || error instanceof LeaseLost) {
       io.stderr.write(`pipeline dlq ${name}: ${error.message}\n`)
       return 1
     }

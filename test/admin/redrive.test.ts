@@ -28,7 +28,9 @@ function setup(t: Cleanup, key: string, topic: string): { dlq: DeadLetterQueue; 
     connection,
     defaultTopic: topic,
     bodyLimitBytes: 1024 * 1024,
-    leaseMs: 1500,
+    kafkaTimeoutMs: 2000,
+    leaseMs: 3000,
+    leaseMarginMs: 500,
     onClose: async () => {
       redis.disconnect()
       await dlq.close()
@@ -129,7 +131,9 @@ describe('redrive', () => {
       const partition = partitionOf(e.key as string, 2)
       return move(e, 'sending', { partition, mark: String(ends[partition]) })
     })
-    await store.save(id, inDoubt, { total: 10, pending: 10, sent: 0, failed: 0, gone: 0 })
+    const deadRun = await store.lease(id, randomUUID(), 60_000)
+    assert.ok(deadRun)
+    await store.save(id, deadRun, inDoubt, { total: 10, pending: 10, sent: 0, failed: 0, gone: 0 })
     const producer = new Producer({ ...connection, clientId: 'test-dead-run' })
     t.after(() => producer.close())
     await producer.send({
@@ -145,6 +149,7 @@ describe('redrive', () => {
         ]),
       })),
     })
+    await store.release(id, deadRun) // as its expiry would
 
     const status = await admin.run(id, { who: 'test', resumed: true })
     assert.equal(status.state, 'done')
@@ -186,11 +191,11 @@ describe('redrive', () => {
     const first = await admin.create(request, await admin.select(request))
     const second = await admin.create(request, await admin.select(request))
     assert.deepEqual([first.count, second.count, second.heldElsewhere], [2, 0, 2])
-    const token = randomUUID()
     const { redis } = redisPrefix(t)
-    assert.ok(await createJobStore(redis, key).lease(first.id, token, 5000))
+    const other = await createJobStore(redis, key).lease(first.id, randomUUID(), 5000)
+    assert.ok(other)
     await assert.rejects(admin.run(first.id, { who: 'test', resumed: true }), RedriveBusy)
-    await createJobStore(redis, key).release(first.id, token)
+    await createJobStore(redis, key).release(first.id, other)
     await admin.cancel(first.id)
     const cancelled = await admin.run(first.id, { who: 'test', resumed: true })
     assert.equal(cancelled.state, 'cancelled')
@@ -205,7 +210,9 @@ describe('redrive', () => {
     const store = createJobStore(redis, key)
     const old = new Date(Date.now() - 8 * 24 * 3600 * 1000).toISOString()
     await store.create({ id: 'rd-old-00000001', who: 't', createdAt: old, filter: {} }, [])
-    await store.finish('rd-old-00000001', 'done')
+    const run = await store.lease('rd-old-00000001', 'token', 5000)
+    assert.ok(run)
+    await store.finish('rd-old-00000001', run, 'done')
     await store.create({ id: 'rd-old-00000002', who: 't', createdAt: old, filter: {} }, [])
     await store.create({ id: 'rd-new-00000003', who: 't', createdAt: new Date().toISOString(), filter: {} }, [])
     assert.equal(await store.status('rd-old-00000001'), undefined)

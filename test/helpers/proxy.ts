@@ -1,7 +1,8 @@
 // A TCP proxy in front of a real service, for fault tests: cut() refuses new connections and drops open ones
 // (what a stopped server looks like to a client), blackhole() keeps every connection open but lets no byte
-// through (what a network partition or a hung server looks like), restore() lets traffic through again on the
-// same port.
+// through (what a network partition or a hung server looks like), hold() does the same but keeps the bytes for
+// later (a partition that heals before TCP gives up: what was sent arrives late), restore() lets traffic through
+// again on the same port.
 import { once } from 'node:events'
 import { createConnection, createServer, type Server, type Socket } from 'node:net'
 import { Transform } from 'node:stream'
@@ -20,6 +21,8 @@ export interface Proxy {
    * accepted. Bytes already delivered stay delivered, bytes swallowed are lost for good.
    */
   blackhole(what?: Blackhole): void
+  /** From now on, bytes in both directions wait; restore() delivers them, in order, then forwards again. */
+  hold(): void
   /** Forwards again: after cut(), listens again; after blackhole(), lets new bytes through. */
   restore(): Promise<void>
 }
@@ -30,11 +33,17 @@ export async function tcpProxy(t: Cleanup, targetHost: string, targetPort: numbe
   let port = 0
   let holding: Blackhole | undefined
   let swallowedBytes = 0
+  let held = false
+  const waiting: (() => void)[] = []
 
-  // A pass-through stream that drops what flows while `dropping()` holds, keeping pipe's backpressure.
+  // A pass-through stream that holds or drops what flows (see hold() and blackhole()), keeping pipe's backpressure.
   const gate = (dropping: () => boolean) =>
     new Transform({
       transform(chunk: Buffer, _encoding, done) {
+        if (held) {
+          waiting.push(() => done(null, chunk))
+          return
+        }
         if (!dropping()) return done(null, chunk)
         swallowedBytes += chunk.length
         done()
@@ -81,8 +90,13 @@ export async function tcpProxy(t: Cleanup, targetHost: string, targetPort: numbe
     blackhole(what = 'both') {
       holding = what
     },
+    hold() {
+      held = true
+    },
     async restore() {
       holding = undefined
+      held = false
+      for (const release of waiting.splice(0)) release()
       if (server === undefined) await listen()
     },
   }

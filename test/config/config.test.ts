@@ -58,7 +58,7 @@ describe('loadConfig', () => {
           KAFKA_BROKERS: 'no-port',
           SERVICE_PORT: '70000',
           LOG_LEVEL: 'LOUD',
-          REDIS_ADDR: 'a:1,b:2',
+          REDIS_ADDR: 'a:1,nowhere',
           CONSUMER_BATCH_MAX: '0',
           KAFKA_TOPIC: 'bad topic',
         }),

@@ -15,6 +15,8 @@ export interface HarnessOptions {
   pendingMaxAgeMs?: number
   pendingSweepMs?: number
   batchMax?: number
+  /** More configuration, as the environment would give it. */
+  env?: Record<string, string>
 }
 
 export type Harness = Awaited<ReturnType<typeof startConsumer>>
@@ -35,6 +37,7 @@ export async function startConsumer(t: Cleanup, options: HarnessOptions) {
     CONSUMER_BATCH_MAX: String(options.batchMax ?? 500),
     CONSUMER_BATCH_WAIT_MS: '20',
     PENDING_MAX_AGE: `${options.pendingMaxAgeMs ?? 3_600_000}ms`,
+    ...options.env,
   })
   const role = await createConsumerRole(config, {
     store: options.store,

@@ -67,7 +67,8 @@ describe('deploy/alerts.yml', () => {
     assert.ok(reads('role_ready').includes('ConsumerNotReady'))
     assert.ok(reads('pending_oldest_age_seconds').includes('PendingEventsTooOld'))
     assert.ok(reads('messages_processed_total').includes('ConsumerStalled'))
-    for (const needed of ['dlq_redis_full', 'dlq_dropped_total']) assert.ok(reads(needed).length > 0, needed)
+    for (const needed of ['dlq_redis_full', 'dlq_cap_reached', 'dlq_dropped_total'])
+      assert.ok(reads(needed).length > 0, needed)
   })
 
   it('passes promtool check rules', () => {

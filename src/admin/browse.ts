@@ -25,7 +25,7 @@ export interface Stats {
   readonly total: number
   readonly byCode: Record<string, number>
   readonly byType: Record<string, number>
-  /** failedAt of the oldest and newest entries (by failedAt, not by position). */
+  /** failedAt of the oldest and newest entries by position (the tail and the head of the list). */
   readonly oldest: string | null
   readonly newest: string | null
 }
@@ -144,11 +144,12 @@ export async function* scanNewestFirst(
   }
 }
 
-/** Counts by code and by type, the oldest and newest failedAt, and the total, over the whole list. */
+/**
+ * Counts by code and by type, the oldest and newest failedAt, and the total: read from the counts the DLQ keeps
+ * (O(1) however long the list), not by scanning it.
+ */
 export async function stats(dlq: DeadLetterQueue): Promise<Stats> {
-  const tally = emptyTally()
-  for await (const { letter } of scanOldestFirst(dlq, {})) addToTally(tally, letter)
-  return tally
+  return dlq.tally()
 }
 
 type Tally = { total: number; byCode: Record<string, number>; byType: Record<string, number> } & {

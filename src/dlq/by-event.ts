@@ -19,6 +19,8 @@
 
 /** Entries per rebuild step: one step holds Redis for a few milliseconds. */
 export const rebuildPage = 2000
+/** Most distinct codes and types counted by name in the tally (see indexLua). */
+export const tallyFields = 1000
 
 /**
  * Lua shared by the scripts: `indexAdd` and `indexRemove` keep one entry's place in the index, `countOf` and
@@ -27,14 +29,50 @@ export const rebuildPage = 2000
 export const indexLua = `
 -- The scripts are given the meta key, '<prefix>meta'; every other companion key is built from its prefix.
 local function prefixOf(meta) return string.sub(meta, 1, -5) end
+-- An entry's eventId ('' when it has none), its writer, and the entry decoded (nil when it is not JSON).
 local function eventIdOf(entry)
   local ok, letter = pcall(cjson.decode, entry)
   if ok and type(letter) == 'table' then
     local id = ''
     if type(letter.eventId) == 'string' then id = letter.eventId end
-    return id, letter.source
+    return id, letter.source, letter
   end
-  return '', nil
+  return '', nil, nil
+end
+-- The event type an entry's payload names, as the admin's filter reads it: the payload's JSON "type", or for a
+-- cut payload the first "type" field of its prefix; '(none)' otherwise. At most 200 bytes.
+local function typeOfLetter(letter)
+  local payload = letter.payload
+  if type(payload) ~= 'string' or letter.payloadEncoding ~= 'utf8' then return '(none)' end
+  if letter.payloadTruncated then
+    local found = string.match(payload, '"type"%s*:%s*"([^"\\\\]*)"')
+    if found then return string.sub(found, 1, 200) end
+    return '(none)'
+  end
+  local ok, value = pcall(cjson.decode, payload)
+  if ok and type(value) == 'table' and type(value.type) == 'string' then return string.sub(value.type, 1, 200) end
+  return '(none)'
+end
+-- Counts of the list's entries by error code and by type, in the hash <prefix>tally ('c:<code>', 't:<type>'),
+-- kept in the same steps as the list. At most tallyFields distinct fields: codes and types past them are
+-- counted as '(other)', so an attacker inventing types cannot grow the hash or the stats answer.
+local function tallyField(key, field, n)
+  if redis.call('HEXISTS', key, field) == 0 then
+    if n < 0 or redis.call('HLEN', key) >= ${tallyFields} then field = string.sub(field, 1, 2) .. '(other)' end
+  end
+  if redis.call('HINCRBY', key, field, n) <= 0 then redis.call('HDEL', key, field) end
+end
+local function tally(prefix, letter, n)
+  local key = prefix .. 'tally'
+  if type(letter) ~= 'table' then
+    tallyField(key, 'c:(none)', n)
+    tallyField(key, 't:(none)', n)
+    return
+  end
+  local code = '(none)'
+  if type(letter.error) == 'table' and type(letter.error.code) == 'string' then code = string.sub(letter.error.code, 1, 200) end
+  tallyField(key, 'c:' .. code, n)
+  tallyField(key, 't:' .. typeOfLetter(letter), n)
 end
 local function indexAdd(prefix, gen, eventId, entry, score)
   if eventId == '' then return end
@@ -114,7 +152,7 @@ for i = 3, #ARGV, 2 do
   if ARGV[1] == '1' and redis.call('HEXISTS', KEYS[3], ARGV[i + 1]) == 1 then
     results[#results + 1] = 2
   else
-    local eventId, source = eventIdOf(entry)
+    local eventId, source, letter = eventIdOf(entry)
     local ahead = length / 2
     if eventId ~= '' then
       local score = redis.call('ZSCORE', prefix .. 'ev:' .. gen .. ':' .. eventId, entry)
@@ -128,6 +166,7 @@ for i = 3, #ARGV, 2 do
       length = length - 1
       indexRemove(prefix, gen, eventId, entry)
       count(meta, source, -1, -string.len(entry))
+      tally(prefix, letter, -1)
     elseif eventId ~= '' then
       -- Not in the list (removed by hand): nothing of it may stay in the index either.
       local set = prefix .. 'ev:' .. gen .. ':' .. eventId
@@ -159,6 +198,7 @@ if not walked or ARGV[2] == '1' and m[2] == '1' then
   walked, target = 0, redis.call('LLEN', KEYS[1])
   base = (tonumber(m[3]) or 0) - target
   redis.call('HSET', meta, 'gen', gen, 'rebuilt', 0, 'target', target, 'base', base, 'ce', 0, 'cb', 0, 'pe', 0, 'pb', 0)
+  redis.call('DEL', prefix .. 'tally')
   redis.call('HDEL', meta, 'indexed')
 end
 cleanup(prefix, 100)
@@ -168,9 +208,10 @@ if high > walked then
   for i = #page, 1, -1 do
     local entry = page[i]
     local k = walked + (#page - i) + 1
-    local eventId, source = eventIdOf(entry)
+    local eventId, source, letter = eventIdOf(entry)
     indexAdd(prefix, gen, eventId, entry, base + k)
     count(meta, source, 1, string.len(entry))
+    tally(prefix, letter, 1)
   end
 end
 if high >= target then

@@ -17,6 +17,7 @@ export {
   createRedisDlq,
   type DeadLetterQueue,
   type DlqConfig,
+  type DlqTally,
   type DlqUsage,
   defaultConsumerCaps,
   defaultProducerCaps,

@@ -34,6 +34,8 @@ export interface DlqKeys {
   readonly meta: string
   /** Who is rebuilding the eventId index now (a lease: SET NX PX). */
   readonly rebuildLease: string
+  /** Hash: entries by error code and by type (`c:<code>`, `t:<type>`), kept by the scripts. */
+  readonly tally: string
 }
 
 export function dlqKeys(key: string): DlqKeys {
@@ -44,6 +46,7 @@ export function dlqKeys(key: string): DlqKeys {
     seen: `${prefix}seen`,
     meta: `${prefix}meta`,
     rebuildLease: `${prefix}rebuild`,
+    tally: `${prefix}tally`,
   }
 }
 

@@ -73,9 +73,14 @@ if #texts > 0 then
     gen = newGeneration()
     redis.call('HSET', meta, 'gen', gen, 'indexed', '1', 'ce', 0, 'cb', 0, 'pe', 0, 'pb', 0)
     redis.call('HDEL', meta, 'rebuilt', 'target', 'base')
+    redis.call('DEL', prefix .. 'tally')
   end
   local last = redis.call('HINCRBY', meta, 'seq', #texts)
-  for n, text in ipairs(texts) do indexAdd(prefix, gen, eventIds[n], text, last - #texts + n) end
+  for n, text in ipairs(texts) do
+    indexAdd(prefix, gen, eventIds[n], text, last - #texts + n)
+    local _, _, letter = eventIdOf(text)
+    tally(prefix, letter, 1)
+  end
   redis.call('HSET', meta, e, entries, b, bytes)
 end
 for _, id in ipairs(ids) do redis.call('ZADD', KEYS[2], now, id) end

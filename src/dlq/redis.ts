@@ -76,6 +76,15 @@ export interface DlqUsage {
   readonly indexed: boolean
 }
 
+export interface DlqTally {
+  readonly total: number
+  readonly byCode: Record<string, number>
+  readonly byType: Record<string, number>
+  /** failedAt of the entry at the tail (the oldest pushed) and at the head (the newest). */
+  readonly oldest: string | null
+  readonly newest: string | null
+}
+
 /** Most entries one lookup answers. */
 export const eventPageMax = 500
 
@@ -124,6 +133,11 @@ export interface DeadLetterQueue {
   reindex(): Promise<number>
   /** The writers' counts against their caps. */
   usage(): Promise<DlqUsage>
+  /**
+   * Counts by error code and by event type, kept by the scripts as entries come and go (O(1) to read, however
+   * long the list), with the failedAt of the oldest and newest entries by position. Waits for a rebuild.
+   */
+  tally(): Promise<DlqTally>
   length(): Promise<number>
   ping(): Promise<void>
   close(): Promise<void>
@@ -567,6 +581,34 @@ export function createRedisDlq(options: RedisDlqOptions): DeadLetterQueue {
         producer: { entries: n(m[2]), bytes: n(m[3]), caps: producerCaps },
         indexed: length === 0 || m[4] === '1',
       }
+    },
+    async tally() {
+      await run('stats', () => rebuilt(rebuildWaitMs))
+      const [fields, head, tail, total] = await run('stats', () =>
+        Promise.all([
+          redis.hgetall(keys.tally),
+          redis.lindex(keys.list, 0),
+          redis.lindex(keys.list, -1),
+          redis.llen(keys.list),
+        ]),
+      )
+      // Objects without a prototype: a type named "__proto__" is counted, not assigned to the prototype.
+      const byCode: Record<string, number> = Object.create(null)
+      const byType: Record<string, number> = Object.create(null)
+      for (const [field, value] of Object.entries(fields)) {
+        if (field.startsWith('c:')) byCode[field.slice(2)] = Number(value)
+        else if (field.startsWith('t:')) byType[field.slice(2)] = Number(value)
+      }
+      const failedAtOf = (entry: string | null) => {
+        if (entry === null) return null
+        try {
+          const at = (JSON.parse(entry) as Partial<DeadLetter>).failedAt
+          return typeof at === 'string' ? at : null
+        } catch {
+          return null
+        }
+      }
+      return { total, byCode, byType, oldest: failedAtOf(tail), newest: failedAtOf(head) }
     },
     async length() {
       return run('LLEN', () => redis.llen(keys.list))

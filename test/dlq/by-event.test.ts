@@ -200,4 +200,33 @@ describe('DLQ eventId index', () => {
     assert.equal(await redis.exists(`${keys.prefix}evs:${oldGen}`), 0, 'the old generation was deleted by pushes')
     assert.equal(await redis.llen(`${keys.prefix}stale`), 0)
   })
+
+  it('keeps counts by code and by type as entries come and go, at most a thousand names', async t => {
+    const { prefix } = redisPrefix(t)
+    const dlq = queue(t, `${prefix}dlq`)
+    const typed = (n: number, type: string): DeadLetter => ({
+      ...letter(n),
+      ...encodePayload(Buffer.from(JSON.stringify({ type, n }))),
+    })
+    await dlq.push([typed(1, 'OrderPlaced'), typed(2, 'OrderPlaced'), typed(3, 'UserCreated'), letter(4)])
+    let tally = await dlq.tally()
+    assert.equal(tally.total, 4)
+    assert.deepEqual({ ...tally.byType }, { OrderPlaced: 2, UserCreated: 1, '(none)': 1 })
+    assert.deepEqual({ ...tally.byCode }, { SCHEMA_VIOLATION: 4 })
+    assert.equal(tally.oldest, letter(1).failedAt)
+    assert.equal(tally.newest, letter(4).failedAt)
+    const [entry] = (await dlq.eventPage('e-1', 1)).entries
+    await dlq.remove([entry?.entry as string])
+    tally = await dlq.tally()
+    assert.deepEqual({ ...tally.byType }, { OrderPlaced: 1, UserCreated: 1, '(none)': 1 })
+
+    // An attacker inventing types: past a thousand names they are counted together.
+    const many = Array.from({ length: 1100 }, (_, n) => typed(100 + n, `T${n}`))
+    await dlq.push(many)
+    tally = await dlq.tally()
+    assert.ok(Object.keys(tally.byType).length <= 1001, `${Object.keys(tally.byType).length} names`)
+    const counted = Object.values(tally.byType).reduce((a, b) => a + b, 0)
+    assert.equal(counted, tally.total, 'every entry counted once')
+    assert.ok((tally.byType['(other)'] ?? 0) > 0)
+  })
 })

@@ -44,9 +44,9 @@ describe('the console in a browser', () => {
     const { host, port } = redisHostPort()
     redis = new Redis({ host, port, password: testServices.redisPassword || undefined, lazyConnect: true })
     t.after(async () => {
-      await redis.del(dlqKey, `${dlqKey}:seen`, `${dlqKey}:by-event`, `${dlqKey}:audit`, `${dlqKey}:producer`)
-      const jobs = await redis.keys(`${dlqKey}:*`)
-      if (jobs.length > 0) await redis.del(...jobs)
+      await redis.del(dlqKey)
+      const companions = await redis.keys(`{${dlqKey}}:*`)
+      if (companions.length > 0) await redis.del(...companions)
       redis.disconnect()
     })
     pipeline = await startPipeline(t, 'all', {

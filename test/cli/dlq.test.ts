@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
+import { auditKeyOf } from '../../src/admin/index.ts'
 import { nodeFlags } from '../../src/cli/node-flags.ts'
 import { createRedisDlq, type DeadLetter, encodePayload } from '../../src/dlq/index.ts'
 import { endOffsets } from '../../src/kafka/read-range.ts'
@@ -165,7 +166,7 @@ describe('pipeline dlq', () => {
     assert.match(purgeDry.stdout, /would remove 3 entries \(dry run/)
     assert.deepEqual(await redis.lrange(key, 0, -1), before.list)
     assert.deepEqual(await endOffsets(kafka, topic, 5000), before.ends)
-    assert.equal(await redis.llen(`${key}:audit`), 0)
+    assert.equal(await redis.llen(auditKeyOf(key)), 0)
 
     const purged = await run.run(['purge', '--code', 'INVALID_JSON', '--yes', '--json'])
     assert.equal(JSON.parse(purged.stdout).count, 3)

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { createTopic, deleteTopics } from '../../dev/resources.ts'
+import { seenKeyOf } from '../../src/dlq/index.ts'
 import { createStore, type Store } from '../../src/store/index.ts'
 import {
   inventoryAdjusted,
@@ -135,7 +136,7 @@ describe('consumer', () => {
     await first.close()
     assert.equal(await redis.llen(dlqKey), 1)
     // The DLQ forgets what it saw (its seen-set is trimmed by age and count): the store's marks must not.
-    await redis.del(`${dlqKey}:seen`)
+    await redis.del(seenKeyOf(dlqKey))
     await redis.del(dlqKey)
     const again = await startConsumer(t, { topic, store, dlqKey, groupId: uniqueName('again') })
     await committedInAll(again, topic, 3n)

@@ -96,10 +96,10 @@ end
  * KEYS[1] the list, KEYS[2] the meta hash, KEYS[3] the claims of open redrives (hash: digest → job). ARGV[1]
  * '1' to leave claimed entries alone (a purge), ARGV[2] the work budget (list elements LREM may pass), then
  * (entry, digest) pairs. Removes one occurrence of each entry from the list, scanning from the end nearer to it
- * (known from its push sequence), and from the index and the counters. Stops once the budget is spent (after
- * at least one entry), so one call holds Redis for a bounded time: returns one result per entry it got to
- * (1 removed, 0 not in the list, 2 held by a redrive); the caller sends the rest again. Returns {-1} while the
- * index is being rebuilt: removals wait for it (see above).
+ * (known from its push sequence; the newest copy of a text held more than once), and from the index and the
+ * counters. Stops once the budget is spent (after at least one entry), so one call holds Redis for a bounded
+ * time: returns one result per entry it got to (1 removed, 0 not in the list, 2 held by a redrive); the caller
+ * sends the rest again. Returns {-1} while the index is being rebuilt: removals wait for it (see above).
  */
 export const removeLua = `${indexLua}
 local meta, prefix = KEYS[2], prefixOf(KEYS[2])
@@ -120,9 +120,13 @@ for i = 3, #ARGV, 2 do
       local score = redis.call('ZSCORE', prefix .. 'ev:' .. gen .. ':' .. eventId, entry)
       if score then ahead = math.max(0, seq - tonumber(score)) end
     end
-    local direction = 1
+    local direction, cost = 1, math.min(ahead, length - ahead)
     if ahead * 2 > length then direction = -1 end
-    spent = spent + math.max(1, math.min(ahead, length - ahead))
+    -- A text held more than once sits in the index where its oldest copy is: the newest copy goes, from the head.
+    if direction == -1 and redis.call('HEXISTS', prefix .. 'dup:' .. gen, entry) == 1 then
+      direction, cost = 1, ahead
+    end
+    spent = spent + math.max(1, cost)
     local n = redis.call('LREM', KEYS[1], direction, entry)
     if n > 0 then
       length = length - 1

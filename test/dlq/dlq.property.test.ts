@@ -96,10 +96,9 @@ const caps: fc.Arbitrary<ModelCaps> = fc.record({
   maxBytes: fc.oneof(fc.integer({ min: 300, max: 3000 }), fc.constant(1_000_000)),
 })
 /** What an earlier version left in the list: consumer entries (not remembered as pushed), producer ones, junk. */
-const legacy = fc.option(
-  fc.array(fc.oneof(item, fc.constant('junk' as const)), { minLength: 1, maxLength: 6 }),
-  { freq: 4 },
-)
+const legacy = fc.option(fc.array(fc.oneof(item, fc.constant('junk' as const)), { minLength: 1, maxLength: 6 }), {
+  freq: 4,
+})
 const scenario = fc.record({
   consumer: caps,
   producer: caps,
@@ -261,7 +260,12 @@ async function run(redis: Redis, key: string, s: Scenario): Promise<void> {
     const rest = model.list.map(e => e.text)
     assert.deepEqual(await dlq.remove(rest), model.remove(rest), 'removing everything')
     await assertSame(redis, key, dlq, model, s.pageSize)
-    if (!deletedByHand) assert.deepEqual(await indexSets(redis, key), [], 'index sets left after removing everything')
+    if (!deletedByHand) {
+      assert.deepEqual(await indexSets(redis, key), [], 'index sets left after removing everything')
+      const { prefix, meta } = dlqKeys(key)
+      const gen = (await redis.hget(meta, 'gen')) ?? '0'
+      assert.equal(await redis.exists(`${prefix}evs:${gen}`, `${prefix}dup:${gen}`), 0, 'index keys left')
+    }
   } finally {
     await dlq.close()
   }

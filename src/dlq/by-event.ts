@@ -134,10 +134,10 @@ end
  * KEYS[1] the list, KEYS[2] the meta hash, KEYS[3] the claims of open redrives (hash: digest → job). ARGV[1]
  * '1' to leave claimed entries alone (a purge), ARGV[2] the work budget (list elements LREM may pass), then
  * (entry, digest) pairs. Removes one occurrence of each entry from the list, scanning from the end nearer to it
- * (known from its push sequence), and from the index and the counters. Stops once the budget is spent (after
- * at least one entry), so one call holds Redis for a bounded time: returns one result per entry it got to
- * (1 removed, 0 not in the list, 2 held by a redrive); the caller sends the rest again. Returns {-1} while the
- * index is being rebuilt: removals wait for it (see above).
+ * (known from its push sequence; the newest copy of a text held more than once), and from the index and the
+ * counters. Stops once the budget is spent (after at least one entry), so one call holds Redis for a bounded
+ * time: returns one result per entry it got to (1 removed, 0 not in the list, 2 held by a redrive); the caller
+ * sends the rest again. Returns {-1} while the index is being rebuilt: removals wait for it (see above).
  */
 export const removeLua = `${indexLua}
 local meta, prefix = KEYS[2], prefixOf(KEYS[2])
@@ -158,9 +158,13 @@ for i = 3, #ARGV, 2 do
       local score = redis.call('ZSCORE', prefix .. 'ev:' .. gen .. ':' .. eventId, entry)
       if score then ahead = math.max(0, seq - tonumber(score)) end
     end
-    local direction = 1
+    local direction, cost = 1, math.min(ahead, length - ahead)
     if ahead * 2 > length then direction = -1 end
-    spent = spent + math.max(1, math.min(ahead, length - ahead))
+    -- A text held more than once sits in the index where its oldest copy is: the newest copy goes, from the head.
+    if direction == -1 and redis.call('HEXISTS', prefix .. 'dup:' .. gen, entry) == 1 then
+      direction, cost = 1, ahead
+    end
+    spent = spent + math.max(1, cost)
     local n = redis.call('LREM', KEYS[1], direction, entry)
     if n > 0 then
       length = length - 1
@@ -228,15 +232,15 @@ return {0, high, target}
  * it; '' for the first page), ARGV[3] the page size, ARGV[4] 'desc' (newest first) or 'asc'. Returns
  * {state, total, next, entry, score, entry, score, …}: state 'ok', or 'rebuilding' when the index does not
  * cover the list yet; total the eventId's distinct entries; next the cursor of the next page ('' at the end);
- * each entry with its score (the cursor that continues after it). An entry held twice is returned twice.
+ * each entry with its score (the cursor that continues after it). An entry held twice is returned twice, both
+ * copies on one page.
  */
 export const pageLua = `
 local meta, prefix = KEYS[2], string.sub(KEYS[2], 1, -5)
 local m = redis.call('HMGET', meta, 'gen', 'indexed')
-if m[2] ~= '1' then
-  if redis.call('LLEN', KEYS[1]) == 0 then return {'ok', 0, ''} end
-  return {'rebuilding', 0, ''}
-end
+-- An empty list answers nothing, whatever index a hand deletion left behind (the next push retires it).
+if redis.call('LLEN', KEYS[1]) == 0 then return {'ok', 0, ''} end
+if m[2] ~= '1' then return {'rebuilding', 0, ''} end
 local set = prefix .. 'ev:' .. m[1] .. ':' .. ARGV[1]
 local limit = tonumber(ARGV[3])
 local found
@@ -250,16 +254,20 @@ else
   found = redis.call('ZREVRANGEBYSCORE', set, max, '-inf', 'WITHSCORES', 'LIMIT', 0, limit + 1)
 end
 local answer = {'ok', redis.call('ZCARD', set), ''}
-local n = math.min(limit, #found / 2)
-for i = 1, n do
+-- The cursor is a score, so every copy of a text goes on one page: a page holds as many whole texts as fit in
+-- limit entries, and always the first, however many copies it has.
+local n, held = 0, 0
+for i = 1, math.min(limit, #found / 2) do
   local entry, score = found[2 * i - 1], found[2 * i]
-  local extra = tonumber(redis.call('HGET', prefix .. 'dup:' .. m[1], entry) or '0')
-  for _ = 0, math.min(extra, limit) do
+  local copies = 1 + tonumber(redis.call('HGET', prefix .. 'dup:' .. m[1], entry) or '0')
+  if i > 1 and held + copies > limit then break end
+  for _ = 1, copies do
     answer[#answer + 1] = entry
     answer[#answer + 1] = score
   end
+  n, held = i, held + copies
 end
-if #found / 2 > limit then answer[3] = found[2 * n] end
+if #found / 2 > n then answer[3] = found[2 * n] end
 return answer
 `
 

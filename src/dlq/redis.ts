@@ -107,7 +107,9 @@ export interface DeadLetterQueue {
   range(start: number, stop: number): Promise<StoredLetter[]>
   /**
    * Up to `limit` (at most eventPageMax) entries whose eventId is `eventId`, newest first, older than `cursor`
-   * (a page's `next`), read from the eventId index without scanning the list. While the index is rebuilt
+   * (a page's `next`), read from the eventId index without scanning the list. Every copy of a text the list
+   * holds more than once comes on one page, so a page passes `limit` when its first text alone has more copies
+   * (identical producer entries: at most PRODUCER_DLQ_MAX_ENTRIES). While the index is rebuilt
    * (after an upgrade, or `dlq reindex`), waits for the rebuild, helping it along. A cursor that is not one
    * is refused (INVALID_CURSOR is the caller's to map: here it is a SCHEMA_VIOLATION).
    */

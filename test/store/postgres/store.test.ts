@@ -45,7 +45,7 @@ describe('postgres store specifics', () => {
          UNION ALL SELECT indexname FROM pg_indexes WHERE indexname LIKE 'IX_orders_%' ORDER BY 1`,
       ),
     ]).finally(() => client.end())
-    assert.deepEqual(versions.rows, [{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }])
+    assert.deepEqual(versions.rows, [{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }, { version: 5 }])
     assert.deepEqual(
       names.rows.map(r => r.name),
       ['FK_Orders_Users', 'IX_orders_created_at', 'IX_orders_user_id'],
@@ -90,8 +90,8 @@ describe('postgres store specifics', () => {
         'IX_event_log_event_id',
         'IX_event_log_logged_at',
         'IX_pending_events_event_id',
+        'IX_pending_events_expiry',
         'IX_pending_events_parent',
-        'IX_pending_events_since',
         'applied_offsets_pkey',
         'pending_events_pkey',
       ],

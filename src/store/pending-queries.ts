@@ -20,11 +20,7 @@ export const claimedParent = '(dead-letter)'
 type Pending = Tables['pending_events']
 
 /** The candidates query before its scope narrows it. */
-export type CandidateQuery = SelectQueryBuilder<
-  Tables & { p: Pending; u: Tables['users'] },
-  'p' | 'u',
-  { parent_key: string }
->
+export type CandidateQuery = SelectQueryBuilder<Tables & { p: Pending }, 'p', { parent_key: string }>
 
 /** Narrowings of the candidates: the rows of these parents, or the rows stored at or after `since`. */
 export const ofParents =
@@ -36,7 +32,11 @@ export const storedSince =
   (q: CandidateQuery): CandidateQuery =>
     q.where('p.pending_since', '>=', since)
 
-/** Up to `cap` parents, stored now, of rows waiting for them among those `narrow` keeps. */
+/**
+ * The parents, stored now, of up to `cap` rows waiting for them among those `narrow` keeps (a parent may come
+ * more than once). The users are probed per pending row (EXISTS), so the scope's rows drive the read: with a join
+ * SQLite's planner read every user instead, and with DISTINCT it read every waiting row in parent_key order.
+ */
 export function candidates(
   db: Kysely<Tables>,
   capped: Cap,
@@ -45,11 +45,10 @@ export function candidates(
 ) {
   return db
     .selectFrom('pending_events as p')
-    .innerJoin('users as u', 'u.user_id', 'p.parent_key')
     .select('p.parent_key')
-    .distinct()
     .where('p.parent_table', '=', orderParent.table)
     .$call(narrow)
+    .where(eb => eb.exists(eb.selectFrom('users as u').select('u.user_id').whereRef('u.user_id', '=', 'p.parent_key')))
     .$call(q => capped(q, cap))
 }
 

@@ -425,13 +425,13 @@ select distinct top(1000) "parent_key" from "pending_events" where "parent_table
 select 1
 
 -- events (@1 varchar(8000), @2 varchar(8000))
-select distinct top(500) "p"."parent_key" from "pending_events" as "p" inner join "users" as "u" on "u"."user_id" = "p"."parent_key" where "p"."parent_table" = @1 and "p"."pending_since" >= @2
+select top(500) "p"."parent_key" from "pending_events" as "p" where "p"."parent_table" = @1 and "p"."pending_since" >= @2 and exists (select "u"."user_id" from "users" as "u" where "u"."user_id" = "p"."parent_key")
 
 -- events
 select 1
 
 -- events (@1 varchar(8000), @2 varchar(8000), @3 varchar(8000))
-select distinct top(500) "p"."parent_key" from "pending_events" as "p" inner join "users" as "u" on "u"."user_id" = "p"."parent_key" where "p"."parent_table" = @1 and "p"."parent_key" in (@2, @3)
+select top(500) "p"."parent_key" from "pending_events" as "p" where "p"."parent_table" = @1 and "p"."parent_key" in (@2, @3) and exists (select "u"."user_id" from "users" as "u" where "u"."user_id" = "p"."parent_key")
 
 -- events
 select 1

@@ -70,6 +70,7 @@ interface Timings {
   readonly claim: number
   readonly stats: number
   readonly count: number
+  readonly capped: boolean
 }
 
 /** Which part of a tick a store call belongs to: every resolve call, the expiry claim, the counts. */
@@ -110,6 +111,7 @@ async function measure(store: Store): Promise<Timings> {
   const claim: number[] = []
   const stats: number[] = []
   let count = 0
+  let capped = false
   for (let i = 0; i < ticks; i++) {
     spent.resolve = spent.claim = spent.stats = 0
     const start = performance.now()
@@ -119,8 +121,9 @@ async function measure(store: Store): Promise<Timings> {
     claim.push(spent.claim)
     stats.push(spent.stats)
     count = result?.stats.count ?? -1
+    capped = result?.stats.capped ?? false
   }
-  return { tick: median(tick), resolve: median(resolve), claim: median(claim), stats: median(stats), count }
+  return { tick: median(tick), resolve: median(resolve), claim: median(claim), stats: median(stats), count, capped }
 }
 
 async function postgres(): Promise<Timings> {
@@ -173,6 +176,6 @@ console.log(`engine       tick   resolve     claim     stats   counted`)
 for (const engine of engines) {
   const t = engine === 'postgres' ? await postgres() : await sqlite()
   console.log(
-    `${engine.padEnd(8)}${ms(t.tick)} ${ms(t.resolve)} ${ms(t.claim)} ${ms(t.stats)}   ${t.count.toLocaleString()}`,
+    `${engine.padEnd(8)}${ms(t.tick)} ${ms(t.resolve)} ${ms(t.claim)} ${ms(t.stats)}   ${t.capped ? '≥ ' : ''}${t.count.toLocaleString()}`,
   )
 }

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict'
 import { DatabaseSync } from 'node:sqlite'
 import { describe, it } from 'node:test'
+import { pendingCountCap } from '../../../src/store/index.ts'
 import { sqliteFile } from '../../helpers/resources.ts'
 import { openStore } from '../harness.ts'
 import { compilerFor, planRows, sweepQueries } from '../pending-plans.ts'
@@ -44,5 +45,35 @@ describe('the pending sweep on sqlite', () => {
         assert.doesNotMatch(plan, /USE TEMP B-TREE FOR ORDER BY/, `${query.name}: a sort\n${plan}`)
       }
     }
+  })
+
+  it('counts up to the cap, says when there are more, and finds the oldest row waiting or claimed', async t => {
+    const path = sqliteFile(t)
+    const store = await openStore(t, { engine: 'sqlite', path })
+    const db = new DatabaseSync(path)
+    t.after(() => db.close())
+    const fill = (rows: number) =>
+      db.exec(`WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < ${rows})
+        INSERT INTO pending_events (source_topic, source_partition, source_offset, event_id, event_type, event_key,
+          parent_table, parent_key, constraint_name, event_ts, payload, pending_since)
+        SELECT 'events', 0, n, 'evt-' || n, 'OrderPlaced', 'o-' || n, 'users', 'p-' || n, 'FK_Orders_Users',
+          '2026-01-01T00:00:00.000Z', '{}', '2026-01-02T00:00:00.000Z'
+        FROM g`)
+    fill(pendingCountCap)
+    assert.deepEqual(await store.pendingStats(), {
+      count: pendingCountCap,
+      capped: false,
+      oldestSince: '2026-01-02T00:00:00.000Z',
+    })
+    // One more row, claimed and older than every waiting one.
+    db.exec(`INSERT INTO pending_events (source_topic, source_partition, source_offset, event_id, event_type,
+        event_key, parent_table, parent_key, constraint_name, event_ts, payload, pending_since)
+      VALUES ('events', 1, 0, 'evt-x', 'OrderPlaced', 'o-x', '(dead-letter)', 'p-x', 'FK_Orders_Users',
+        '2026-01-01T00:00:00.000Z', '{}', '2026-01-01T12:00:00.000Z')`)
+    assert.deepEqual(await store.pendingStats(), {
+      count: pendingCountCap,
+      capped: true,
+      oldestSince: '2026-01-01T12:00:00.000Z',
+    })
   })
 })

@@ -49,7 +49,14 @@ const OverviewSchema = Type.Object(
       Type.Null(),
     ]),
     kafkaError: Type.Optional(Type.String()),
-    pending: Type.Union([Type.Object({ count: Type.Integer(), oldestAgeSeconds: Type.Integer() }), Type.Null()]),
+    pending: Type.Union([
+      Type.Object({
+        count: Type.Integer(),
+        capped: Type.Boolean({ description: 'More are pending than count: counting stops at a cap' }),
+        oldestAgeSeconds: Type.Integer(),
+      }),
+      Type.Null(),
+    ]),
     pendingError: Type.Optional(Type.String()),
   },
   { description: 'Every role, every partition and the pending events, as the console shows them' },

@@ -36,7 +36,8 @@ export interface Overview {
   /** Null when Kafka could not be asked in time; `kafkaError` says why. */
   readonly partitions: readonly PartitionRow[] | null
   readonly kafkaError?: string
-  readonly pending: { readonly count: number; readonly oldestAgeSeconds: number } | null
+  /** `capped`: at least `count` are pending (counting stops at a cap). */
+  readonly pending: { readonly count: number; readonly capped: boolean; readonly oldestAgeSeconds: number } | null
   readonly pendingError?: string
 }
 
@@ -180,7 +181,11 @@ export async function gatherOverview(sources: OverviewSources, authorization: st
     ...(partitions.status === 'rejected' ? { kafkaError: (partitions.reason as Error).message } : {}),
     pending:
       pending.status === 'fulfilled'
-        ? { count: pending.value.count, oldestAgeSeconds: ageSeconds(pending.value.oldestSince, Date.now()) }
+        ? {
+            count: pending.value.count,
+            capped: pending.value.capped,
+            oldestAgeSeconds: ageSeconds(pending.value.oldestSince, Date.now()),
+          }
         : null,
     ...(pending.status === 'rejected' ? { pendingError: (pending.reason as Error).message } : {}),
   }

@@ -164,7 +164,7 @@ export function createConsumerService(options: ConsumerServiceOptions) {
           metrics,
           recordMaxBytes: options.recordMaxBytes,
           maxEventSkewMs: options.maxEventSkewMs,
-          onPendingMayResolve: () => sweeper.resolveSoon(),
+          onPendingMayResolve: parents => sweeper.resolveSoon(parents),
           onDegraded: error => {
             fresh.degraded = error
             const any = [...processors.values()].find(q => q.degraded !== undefined)?.degraded

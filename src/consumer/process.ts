@@ -64,10 +64,18 @@ export interface ProcessorOptions {
   onDegraded?: (error: PipelineError | undefined) => void
   /**
    * Called after a batch whose pending rows may have raced with a parent stored by another lane at the same time
-   * (see pendingBatches): the caller looks again for pending events whose parent is stored now, soon and once
-   * for many batches, instead of a transaction after every batch.
+   * (see pendingBatches): the caller looks again, soon and once for many batches, for pending events of these
+   * parents (the users of the orders stored as pending, and the users the batch stored) whose parent is stored now.
    */
-  onPendingMayResolve?: () => void
+  onPendingMayResolve?: (parents: readonly string[]) => void
+}
+
+/** The parent keys a look after this batch takes: the users its pending orders wait for, and the users it stored. */
+function parentsOf(pending: Iterable<{ event: Event }>, items: readonly { event: Event }[]): string[] {
+  const parents = new Set<string>()
+  for (const { event } of pending) if (event.type === 'OrderPlaced') parents.add(event.data.userId)
+  for (const { event } of items) if (event.type === 'UserCreated') parents.add(event.data.userId)
+  return [...parents]
 }
 
 /**
@@ -346,7 +354,8 @@ export function createProcessor(options: ProcessorOptions) {
       const pendingBefore = pendingBatches
       await isolate(items, stored, failures, signal)
       const storedUsers = pendingBatches !== pendingBefore && items.some(i => i.event.type === 'UserCreated')
-      if (stored.pending.size > 0 || storedUsers) options.onPendingMayResolve?.()
+      if (stored.pending.size > 0 || storedUsers)
+        options.onPendingMayResolve?.(parentsOf(stored.pending, storedUsers ? items : []))
       if (failures.length > 0) {
         await deadLetter(failures, signal)
         markTail(records, stored, signal)

@@ -3,6 +3,7 @@
 // dlq_count_total, db_latency_seconds, http_requests_total, http_latency_seconds.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { Role } from '../config/index.ts'
+import { pendingCountCap } from '../store/index.ts'
 
 /**
  * Gauges of prom-client's default metrics named like counters, which `promtool check metrics` rejects (a
@@ -104,6 +105,7 @@ export function dlqMetrics(registry: Registry) {
 }
 
 export function consumerMetrics(registry: Registry) {
+  const cap = pendingCountCap.toLocaleString('en-US')
   return {
     processed: new Counter({
       name: 'messages_processed_total',
@@ -144,7 +146,12 @@ export function consumerMetrics(registry: Registry) {
     }),
     pending: new Gauge({
       name: 'pending_events',
-      help: 'Events stored as pending because their parent is not stored yet (all members, as last counted here)',
+      help: `Events stored as pending because their parent is not stored yet (all members, as last counted here), counted up to ${cap}: see pending_events_capped`,
+      registers: [registry],
+    }),
+    pendingCapped: new Gauge({
+      name: 'pending_events_capped',
+      help: `1 when more pending events wait than pending_events says: counting stops at ${cap}`,
       registers: [registry],
     }),
     pendingOldestAge: new Gauge({

@@ -19,6 +19,7 @@ export type {
   OrderWithPayment,
   Payment,
   PendingEvent,
+  PendingScope,
   PendingStats,
   RowStamp,
   Source,
@@ -27,6 +28,7 @@ export type {
   Store,
   User,
 } from './types.ts'
+export { pendingCountCap } from './types.ts'
 
 export interface StoreOptions {
   /** Most connections the PostgreSQL or SQL Server pool opens (default 10); SQLite always uses one. */

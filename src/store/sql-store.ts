@@ -23,6 +23,18 @@ import {
   winnersByOrder,
 } from './batch.ts'
 import { type Cap, readAppliedOffsets, readEventFacts } from './event-facts.ts'
+import {
+  type CandidateQuery,
+  candidates,
+  cappedCount,
+  claimedParent,
+  expiredRows,
+  heldClaims,
+  ofParents,
+  oldestUnder,
+  storedSince,
+  waitingParents,
+} from './pending-queries.ts'
 import { type KeyReads, keyReads, type Lookups } from './reads.ts'
 import { orderColumns, type Tables, toOrder } from './tables.ts'
 import type {
@@ -35,12 +47,14 @@ import type {
   OrderWithPayment,
   Payment,
   PendingEvent,
+  PendingScope,
   PendingStats,
   Source,
   SourcedEvent,
   Store,
   User,
 } from './types.ts'
+import { pendingCountCap } from './types.ts'
 
 export type { Lookups } from './reads.ts'
 
@@ -313,12 +327,6 @@ async function applyPlan(trx: Transaction<Tables>, statements: Statements, plan:
   }
 }
 
-/**
- * What parent_table becomes when the sweep claims an expired pending row for the DLQ: no parent's transaction
- * takes it any more (they take rows waiting for 'users'), and the row stays until its entry is pushed.
- */
-const claimedParent = '(dead-letter)'
-
 function sameRecord(eb: ExpressionBuilder<Tables, 'pending_events'>, key: PendingKey) {
   return eb.and([
     eb('source_topic', '=', key.source_topic),
@@ -426,29 +434,37 @@ export class SqlStore implements Store {
     })
   }
 
-  resolvePending(limit: number): Promise<number> {
+  resolvePending(limit: number, scope: PendingScope = 'all'): Promise<number> {
     return this.#run(async () => {
-      const candidates = await this.#db
-        .selectFrom('pending_events as p')
-        .innerJoin('users as u', 'u.user_id', 'p.parent_key')
-        .select('p.parent_key')
-        .distinct()
-        .where('p.parent_table', '=', orderParent.table)
-        .$call(q => this.#capped(q, limit))
-        .execute()
-      if (candidates.length === 0) return 0
+      const found = new Set<string>()
+      // The parents of the scope's pending rows that are stored, found by indexes: pending rows by (parent_table,
+      // parent_key) or (parent_table, pending_since), users by key.
+      if (scope === 'all' || 'since' in scope) {
+        const narrow = scope === 'all' ? (q: CandidateQuery) => q : storedSince(scope.since)
+        for (const row of await candidates(this.#db, this.#capped, narrow, limit).execute()) found.add(row.parent_key)
+      } else {
+        for (const part of chunks([...new Set(scope.parents)], keysPerList)) {
+          if (found.size >= limit) break
+          const rows = await candidates(this.#db, this.#capped, ofParents(part), limit - found.size).execute()
+          for (const row of rows) found.add(row.parent_key)
+        }
+      }
+      if (found.size === 0) return 0
       // The DELETE … RETURNING inside the transaction decides which member applies a pending row: two members
       // resolving at once each apply only the rows their own delete removed.
       return this.#parts.write(async trx => {
         const statements = this.#parts.statements
-        const released = await takePending(
-          trx,
-          statements,
-          candidates.map(c => c.parent_key),
-        )
+        const released = await takePending(trx, statements, [...found])
         await applyOrders(trx, statements, [], [], released)
         return released.length
       })
+    })
+  }
+
+  pendingParents(after: string | undefined, limit: number): Promise<string[]> {
+    return this.#run(async () => {
+      const rows = await waitingParents(this.#db, this.#capped, after, limit).execute()
+      return rows.map(row => row.parent_key)
     })
   }
 
@@ -457,31 +473,10 @@ export class SqlStore implements Store {
       this.#parts.write(async trx => {
         // Rows claimed by an earlier sweep whose DLQ push or removal did not happen (a crash, Redis down): pushed
         // again, which the DLQ's one entry per record makes harmless.
-        const held = await trx
-          .selectFrom('pending_events')
-          .selectAll()
-          .where('parent_table', '=', claimedParent)
-          .orderBy('pending_since')
-          .$call(q => this.#capped(q, limit))
-          .execute()
+        const held = await heldClaims(trx, this.#capped, limit).execute()
         const room = limit - held.length
         if (room <= 0) return held.map(row => pendingEventOf(row, false))
-        const rows = await trx
-          .selectFrom('pending_events as p')
-          .leftJoin('orders as o', 'o.order_id', 'p.event_key')
-          .selectAll('p')
-          .select([
-            'o.event_ts as current_ts',
-            'o.source_partition as current_partition',
-            'o.source_offset as current_offset',
-          ])
-          .where('p.parent_table', '=', orderParent.table)
-          .where('p.pending_since', '<', before)
-          .orderBy('p.pending_since')
-          .orderBy('p.source_partition')
-          .orderBy('p.source_offset')
-          .$call(q => this.#capped(q, room))
-          .execute()
+        const rows = await expiredRows(trx, this.#capped, before, room).execute()
         const superseded: PendingKey[] = []
         const expired: PendingKey[] = []
         for (const row of rows) {
@@ -548,15 +543,19 @@ export class SqlStore implements Store {
 
   pendingStats(): Promise<PendingStats> {
     return this.#run(async () => {
-      const row = await this.#db
-        .selectFrom('pending_events')
-        .select(eb => [eb.fn.countAll<number | string | bigint>().as('count'), eb.fn.min('pending_since').as('oldest')])
-        .executeTakeFirst()
-      const oldest = row?.oldest
-      return {
-        count: Number(row?.count ?? 0),
-        oldestSince: oldest === null || oldest === undefined ? undefined : String(oldest),
+      // A count that stops at the cap (an index-only read of at most cap + 1 entries) rather than a counts row kept
+      // by every transaction that adds or removes pending rows: that row would be one lock every lane and member
+      // writing pending rows queues on, and a count that drifts the day a row is deleted by hand.
+      const counted = await cappedCount(this.#db, this.#capped).executeTakeFirst()
+      // The oldest row is the first entry of the expiry index under each parent_table: waiting, or claimed.
+      let oldest: string | undefined
+      for (const parent of [orderParent.table, claimedParent]) {
+        const first = await oldestUnder(this.#db, this.#capped, parent).executeTakeFirst()
+        const since = first === undefined ? undefined : String(first.pending_since)
+        if (since !== undefined && (oldest === undefined || Date.parse(since) < Date.parse(oldest))) oldest = since
       }
+      const count = Number(counted?.count ?? 0)
+      return { count: Math.min(count, pendingCountCap), capped: count > pendingCountCap, oldestSince: oldest }
     })
   }
 

@@ -105,10 +105,25 @@ export interface PendingEvent {
 }
 
 export interface PendingStats {
+  /** Pending events, counted up to `pendingCountCap`. */
   readonly count: number
+  /** The table holds more than `count` rows: counting stopped at the cap (show it as "≥ count"). */
+  readonly capped: boolean
   /** When the oldest pending event was stored, if there is one. */
   readonly oldestSince: string | undefined
 }
+
+/**
+ * Counting pending rows stops here: the count costs at most this many index entries whatever the table holds, and
+ * past it the exact number tells an operator nothing the oldest row's age does not.
+ */
+export const pendingCountCap = 100_000
+
+/**
+ * Which pending events a resolve looks at: those waiting for one of `parents` (what a batch just stored), those
+ * stored at or after `since` (ISO-8601; what other members stored lately), or every one (a scan of the table).
+ */
+export type PendingScope = { readonly parents: readonly string[] } | { readonly since: string } | 'all'
 
 /** The tables of state events, as event_log names them. */
 export type StateTable = 'users' | 'orders' | 'payments'
@@ -174,10 +189,16 @@ export interface Store {
   /** Deletes up to `limit` event_log rows logged before `before` (ISO-8601); returns how many it deleted. */
   pruneEventLog(before: string, limit: number): Promise<number>
   /**
-   * Applies, in one transaction, up to `limit` pending events whose parent is stored now (one member may store
-   * a parent while another stores its child as pending); returns how many it applied.
+   * Applies, in one transaction, pending events of up to `limit` parents that are stored now (one member may
+   * store a parent while another stores its child as pending), among those `scope` names; returns how many it
+   * applied. Finding them costs what the scope holds: an index seek per parent, or a range of pending_since.
    */
-  resolvePending(limit: number): Promise<number>
+  resolvePending(limit: number, scope?: PendingScope): Promise<number>
+  /**
+   * Up to `limit` distinct parent keys that pending events wait for, in key order, after `after` (from the first
+   * when undefined): a walk over the whole table one bounded page at a time.
+   */
+  pendingParents(after: string | undefined, limit: number): Promise<string[]>
   /**
    * Claims up to `limit` pending events stored before `before` (ISO-8601), oldest first, in one transaction: a
    * claimed row can no longer be applied by its parent, so an order is applied or dead-lettered, never both.
@@ -188,6 +209,7 @@ export interface Store {
   claimExpired(before: string, limit: number): Promise<PendingEvent[]>
   /** Removes these pending events (after they were dead-lettered or found superseded). */
   removePending(sources: readonly Source[]): Promise<void>
+  /** The count (capped at pendingCountCap) and the oldest row: two index reads whatever the table holds. */
   pendingStats(): Promise<PendingStats>
   getUser(userId: string): Promise<User | undefined>
   /** The user's newest orders by createdAt, newest first. */

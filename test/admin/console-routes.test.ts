@@ -29,7 +29,7 @@ function app() {
       committed: async () => new Map([[0, 3n]]),
       close: async () => {},
     },
-    pendingStats: async () => ({ count: 2, oldestSince: new Date(Date.now() - 5000).toISOString() }),
+    pendingStats: async () => ({ count: 2, capped: false, oldestSince: new Date(Date.now() - 5000).toISOString() }),
     timeoutMs: 500,
     events: {
       store: {
@@ -78,6 +78,7 @@ describe('console routes', () => {
     const body = ok.json()
     assert.deepEqual(body.partitions, [{ partition: 0, end: 5, committed: 3, lag: 2 }])
     assert.equal(body.pending.count, 2)
+    assert.equal(body.pending.capped, false)
     assert.equal(body.roles.producer.health, 'unreachable')
     assert.equal(body.roles.consumer.ready, 'ready')
   })

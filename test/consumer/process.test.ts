@@ -6,14 +6,14 @@ import { createProcessor, type InboundRecord } from '../../src/consumer/index.ts
 import { createRedisDlq } from '../../src/dlq/index.ts'
 import { consumerMetrics, createLogger, createRegistry } from '../../src/observability/index.ts'
 import { createStore } from '../../src/store/index.ts'
-import { keyOfTest, type TestEvent, userCreated } from '../helpers/events.ts'
+import { keyOfTest, orderPlaced, type TestEvent, userCreated } from '../helpers/events.ts'
 import { type Cleanup, redisPrefix, sqliteFile, uniqueName } from '../helpers/resources.ts'
 import { testServices } from '../helpers/services.ts'
 
 const hour = 3_600_000
 const iso = (ms: number) => new Date(ms).toISOString()
 
-async function setup(t: Cleanup, maxEventSkewMs?: number) {
+async function setup(t: Cleanup, maxEventSkewMs?: number, onPendingMayResolve?: (parents: readonly string[]) => void) {
   const store = await createStore({ engine: 'sqlite', path: sqliteFile(t) })
   await store.migrate()
   t.after(() => store.close())
@@ -27,6 +27,7 @@ async function setup(t: Cleanup, maxEventSkewMs?: number) {
     logger: createLogger('silent', 'consumer'),
     metrics: consumerMetrics(createRegistry('consumer', false)),
     ...(maxEventSkewMs === undefined ? {} : { maxEventSkewMs }),
+    ...(onPendingMayResolve === undefined ? {} : { onPendingMayResolve }),
   })
   const topic = uniqueName('topic')
   let offset = 0n
@@ -46,6 +47,22 @@ async function setup(t: Cleanup, maxEventSkewMs?: number) {
 }
 
 describe('processor', () => {
+  it('asks for a look by the users its pending orders wait for, and not after a batch with nothing pending', async t => {
+    const looks: (readonly string[])[] = []
+    const { processor, record } = await setup(t, undefined, parents => looks.push(parents))
+    const signal = new AbortController().signal
+    const here = uniqueName('u')
+    await processor.process([record(userCreated(here), undefined)], signal)
+    assert.deepEqual(looks, [])
+    const ghost = uniqueName('ghost')
+    const outcome = await processor.process(
+      [record(orderPlaced(uniqueName('o'), ghost), undefined), record(orderPlaced(uniqueName('o'), here), undefined)],
+      signal,
+    )
+    assert.equal(outcome.pending, 1)
+    assert.deepEqual(looks, [[ghost]])
+  })
+
   it('dead-letters an event dated more than MAX_EVENT_SKEW after its Kafka record, and applies the rest', async t => {
     const { store, processor, record, letters } = await setup(t)
     // Records written long before the consumer reads them (a replay): only their own timestamp counts.

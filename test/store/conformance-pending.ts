@@ -46,7 +46,7 @@ export function runPendingConformance(open: (t: TestContext) => Promise<Store>):
       const result = await store.applyBatch(sourced(userCreated({ userId: 'late' })))
       assert.equal(result.resolved, 1)
       assert.deepEqual([(await store.getOrder('o1'))?.userId, (await store.getOrder('o1'))?.total], ['late', 10])
-      assert.deepEqual(await store.pendingStats(), { count: 0, oldestSince: undefined })
+      assert.deepEqual(await store.pendingStats(), { count: 0, capped: false, oldestSince: undefined })
       assert.equal((await store.getRecentOrders('late', 5)).length, 1)
     })
 

@@ -205,7 +205,7 @@ async function refreshOverview() {
       ? `Unknown: ${overview.pendingError ?? 'the database did not answer'}`
       : overview.pending.count === 0
         ? 'None.'
-        : `${formatNumber(overview.pending.count)} waiting for their parent; the oldest for ${formatNumber(overview.pending.oldestAgeSeconds)} s.`
+        : `${overview.pending.capped ? '≥ ' : ''}${formatNumber(overview.pending.count)} waiting for their parent; the oldest for ${formatNumber(overview.pending.oldestAgeSeconds)} s.`
   $('dlq-total').textContent =
     `${entryCount(stats.total)}; oldest ${formatTime(stats.oldest)}, newest ${formatTime(stats.newest)}.`
   fillRows($('dlq-by-code').tBodies[0], countsRows(stats.byCode))

@@ -235,6 +235,23 @@ export const migrations: readonly Migration[] = [
       addColumn('applied_offsets', 'topic_id', text('applied_offsets', 'topic_id', 36, 'NULL')),
     ],
   },
+  {
+    version: 5,
+    description: 'pending events by expiry: the sweep reads only what it claims',
+    statements: [
+      // The sweep's two claims (rows waiting for 'users', rows claimed for the DLQ) filter on parent_table and
+      // take the oldest by (pending_since, partition, offset): with this index both are one range read that stops
+      // at its LIMIT, nothing expired costs one seek, and the oldest pending row is the first entry of each
+      // parent_table. It replaces the index on pending_since alone, which left the claim a sort of every waiting row.
+      createIndex(
+        'pending_events',
+        'IX_pending_events_expiry',
+        'parent_table, pending_since, source_partition, source_offset',
+      ),
+      `IF INDEXPROPERTY(OBJECT_ID(N'pending_events'), N'IX_pending_events_since', 'IndexID') IS NOT NULL
+  DROP INDEX IX_pending_events_since ON pending_events`,
+    ],
+  },
 ]
 
 // Shorter than tedious's 30 s request timeout, so a lock that is not granted is reported as such (and retried)

@@ -166,6 +166,19 @@ export const migrations: readonly Migration[] = [
       'ALTER TABLE applied_offsets ADD COLUMN topic_id TEXT NULL',
     ],
   },
+  {
+    version: 5,
+    description: 'pending events by expiry: the sweep reads only what it claims',
+    statements: [
+      // The sweep's two claims (rows waiting for 'users', rows claimed for the DLQ) filter on parent_table and
+      // take the oldest by (pending_since, partition, offset): with this index both are one range read that stops
+      // at its LIMIT, nothing expired costs one seek, and the oldest pending row is the first entry of each
+      // parent_table. It replaces the index on pending_since alone, which left the claim a sort of every waiting row.
+      `CREATE INDEX IF NOT EXISTS IX_pending_events_expiry
+        ON pending_events (parent_table, pending_since, source_partition, source_offset)`,
+      'DROP INDEX IF EXISTS IX_pending_events_since',
+    ],
+  },
 ]
 
 /** Runs inside the store's write transaction, which is BEGIN IMMEDIATE: that is the migration lock. */

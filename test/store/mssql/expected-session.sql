@@ -243,6 +243,16 @@ IF COL_LENGTH(N'applied_offsets', N'topic_id') IS NULL ALTER TABLE applied_offse
 -- events (@1 int)
 insert into "schema_migrations" ("version") values (@1)
 
+-- events
+IF INDEXPROPERTY(OBJECT_ID(N'pending_events'), N'IX_pending_events_expiry', 'IndexID') IS NULL CREATE INDEX IX_pending_events_expiry ON pending_events (parent_table, pending_since, source_partition, source_offset)
+
+-- events
+IF INDEXPROPERTY(OBJECT_ID(N'pending_events'), N'IX_pending_events_since', 'IndexID') IS NOT NULL
+  DROP INDEX IX_pending_events_since ON pending_events
+
+-- events (@1 int)
+insert into "schema_migrations" ("version") values (@1)
+
 -- events: COMMIT TRANSACTION (a tedious transaction manager request)
 
 -- events
@@ -386,6 +396,42 @@ select 1
 
 -- events (@1 int, @2 varchar(8000))
 DELETE TOP (@1) FROM event_log WHERE logged_at < @2;
+
+-- events
+select 1
+
+-- events
+select count(*) as "count" from (select top(100001) 1 as "one" from "pending_events") as "c"
+
+-- events
+select 1
+
+-- events (@1 varchar(8000))
+select top(1) "pending_since" from "pending_events" where "parent_table" = @1 order by "pending_since"
+
+-- events
+select 1
+
+-- events (@1 varchar(8000))
+select top(1) "pending_since" from "pending_events" where "parent_table" = @1 order by "pending_since"
+
+-- events
+select 1
+
+-- events (@1 varchar(8000), @2 varchar(8000))
+select distinct top(1000) "parent_key" from "pending_events" where "parent_table" = @1 and "parent_key" > @2 order by "parent_key"
+
+-- events
+select 1
+
+-- events (@1 varchar(8000), @2 varchar(8000))
+select top(500) "p"."parent_key" from "pending_events" as "p" where "p"."parent_table" = @1 and "p"."pending_since" >= @2 and exists (select "u"."user_id" from "users" as "u" where "u"."user_id" = "p"."parent_key")
+
+-- events
+select 1
+
+-- events (@1 varchar(8000), @2 varchar(8000), @3 varchar(8000))
+select top(500) "p"."parent_key" from "pending_events" as "p" where "p"."parent_table" = @1 and "p"."parent_key" in (@2, @3) and exists (select "u"."user_id" from "users" as "u" where "u"."user_id" = "p"."parent_key")
 
 -- events
 select 1

@@ -65,6 +65,11 @@ describe('mssql store, offline', () => {
     await store.eventFacts('e-3')
     await store.appliedOffsets('events')
     await store.pruneEventLog('2025-01-01T00:00:00.000Z', 5000)
+    // The pending sweep's reads: the capped count and the oldest row, the walk, and a resolve of each scope.
+    await store.pendingStats()
+    await store.pendingParents('u0', 1000)
+    await store.resolvePending(500, { since: '2025-01-01T00:00:00.000Z' })
+    await store.resolvePending(500, { parents: ['u8', 'u9'] })
     await store.ping()
     const transcript = `${server.transcript.join('\n\n')}\n`
     // UPDATE_EXPECTED_SQL=1 rewrites the file after a deliberate change; review its diff like code.
@@ -116,7 +121,7 @@ describe('mssql store, offline', () => {
     const server = new FakeServer()
     server.respond = r =>
       r.sql === 'select "version" from "schema_migrations"'
-        ? { rows: [{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }] }
+        ? { rows: [{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }, { version: 5 }] }
         : undefined
     await open(t, server).migrate()
     assert.deepEqual(

@@ -45,7 +45,7 @@ describe('postgres store specifics', () => {
          UNION ALL SELECT indexname FROM pg_indexes WHERE indexname LIKE 'IX_orders_%' ORDER BY 1`,
       ),
     ]).finally(() => client.end())
-    assert.deepEqual(versions.rows, [{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }])
+    assert.deepEqual(versions.rows, [{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }, { version: 5 }])
     assert.deepEqual(
       names.rows.map(r => r.name),
       ['FK_Orders_Users', 'IX_orders_created_at', 'IX_orders_user_id'],
@@ -90,8 +90,8 @@ describe('postgres store specifics', () => {
         'IX_event_log_event_id',
         'IX_event_log_logged_at',
         'IX_pending_events_event_id',
+        'IX_pending_events_expiry',
         'IX_pending_events_parent',
-        'IX_pending_events_since',
         'applied_offsets_pkey',
         'pending_events_pkey',
       ],
@@ -118,6 +118,52 @@ describe('postgres store specifics', () => {
     assert.equal((await store.getOrder('raced'))?.userId, 'racer')
     assert.equal((await store.pendingStats()).count, 0)
     assert.equal(await store.resolvePending(100), 0)
+  })
+
+  it('finds users stored behind its back by the parents named, by recent rows, and by the walk', async t => {
+    const url = await postgresDatabase(t)
+    const store = await openStore(t, { engine: 'postgres', url })
+    await store.applyBatch(
+      sourced(
+        orderPlaced({ orderId: 'o-a', userId: 'a' }),
+        orderPlaced({ orderId: 'o-b', userId: 'b' }),
+        orderPlaced({ orderId: 'o-c', userId: 'c' }),
+        orderPlaced({ orderId: 'o-z', userId: 'z' }),
+      ),
+    )
+    // The users arrive without taking their orders (another member's transaction that looked too early), and c's
+    // order has waited an hour, longer than a tick looks back.
+    const client = new pg.Client({ connectionString: url })
+    await client.connect()
+    try {
+      await client.query(
+        `INSERT INTO users (user_id, name, email, created_at, event_id, event_ts, source_topic, source_partition,
+           source_offset)
+         SELECT id, 'R', 'r@example.com', now(), 'e-' || id, now(), 'events', 1, 0 FROM unnest($1::text[]) AS id`,
+        [['a', 'b', 'c']],
+      )
+      await client.query(`UPDATE pending_events SET pending_since = now() - interval '1 hour' WHERE parent_key = 'c'`)
+    } finally {
+      await client.end()
+    }
+    const ago = (ms: number) => new Date(Date.now() - ms).toISOString()
+    assert.equal(await store.resolvePending(100, { parents: ['z', 'nobody'] }), 0, 'z has no user')
+    assert.equal(await store.resolvePending(100, { parents: ['a'] }), 1)
+    assert.equal(await store.resolvePending(100, { since: ago(-60_000) }), 0, 'nothing stored after the cut')
+    assert.equal(await store.resolvePending(100, { since: ago(60_000) }), 1, 'b, not c')
+    assert.deepEqual(await store.pendingParents(undefined, 1), ['c'])
+    assert.deepEqual(await store.pendingParents('c', 1), ['z'])
+    assert.deepEqual(await store.pendingParents('z', 1), [])
+    assert.equal(await store.resolvePending(100, { parents: ['c', 'z'] }), 1)
+    assert.deepEqual(await store.pendingParents(undefined, 10), ['z'])
+    for (const [order, user] of [
+      ['o-a', 'a'],
+      ['o-b', 'b'],
+      ['o-c', 'c'],
+    ] as const) {
+      assert.equal((await store.getOrder(order))?.userId, user)
+    }
+    assert.deepEqual(await store.pendingStats().then(s => [s.count, s.capped]), [1, false])
   })
 
   it('creates the database named in the URL when it does not exist, or says what to do when it may not', async t => {

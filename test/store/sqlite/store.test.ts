@@ -58,7 +58,7 @@ describe('sqlite store specifics', () => {
         .prepare('SELECT version FROM schema_migrations')
         .all()
         .map(r => r['version']),
-      [1, 2, 3, 4],
+      [1, 2, 3, 4, 5],
     )
     const batch = sourced(
       userCreated({ userId: 'u1' }, { eventId: 'log-1' }),

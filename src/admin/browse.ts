@@ -1,6 +1,6 @@
 // Reading the DLQ: pages of entries matching a filter (newest first), the entries of one eventId (from the
 // index), and figures over the whole list. Every read of the list is a bounded LRANGE page.
-import { type DeadLetter, type DeadLetterQueue, eventPageMax, type StoredLetter } from '../dlq/index.ts'
+import { type DeadLetter, type DeadLetterQueue, type DlqTally, eventPageMax, type StoredLetter } from '../dlq/index.ts'
 import { type DlqFilter, matches, typeOf } from './filter.ts'
 import {
   decodeCursor,
@@ -21,14 +21,8 @@ export interface Page {
   readonly total: number
 }
 
-export interface Stats {
-  readonly total: number
-  readonly byCode: Record<string, number>
-  readonly byType: Record<string, number>
-  /** failedAt of the oldest and newest entries by position (the tail and the head of the list). */
-  readonly oldest: string | null
-  readonly newest: string | null
-}
+/** Counts by code and by type, the total, and the failedAt of the oldest and newest entries by position. */
+export type Stats = DlqTally
 
 /** The byType bucket of entries whose payload names no type. */
 export const noType = '(none)'

@@ -341,10 +341,13 @@ export function createRedisDlq(options: RedisDlqOptions): DeadLetterQueue {
     const token = randomUUID()
     let walked = 0
     let total = 0
-    for (let first = true; ; first = false) {
+    // A forced rebuild starts afresh on the first step it drives, also after waiting out someone else's rebuild.
+    let forcePending = force
+    for (;;) {
       if (await redis.set(keys.rebuildLease, token, 'PX', rebuildLeaseMs, 'NX')) {
         try {
-          let forceNow = force && first
+          let forceNow = forcePending
+          forcePending = false
           for (;;) {
             const [done, high, target] = await rebuildStep(keys.list, keys.meta, rebuildPage, forceNow ? '1' : '0')
             forceNow = false

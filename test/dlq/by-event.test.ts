@@ -171,6 +171,17 @@ describe('DLQ eventId index', () => {
     assert.deepEqual(offsets(await allOf(dlq, 'e-3')), expected.map(String))
   })
 
+  it('rebuilds on reindex also when it first had to wait for the rebuild lease', async t => {
+    const { redis, prefix } = redisPrefix(t)
+    const key = `${prefix}dlq`
+    const dlq = queue(t, key)
+    await dlq.push([letter(1, 'a'), letter(2, 'b'), letter(3, 'a')])
+    assert.equal((await dlq.usage()).indexed, true)
+    await redis.set(dlqKeys(key).rebuildLease, 'someone else', 'PX', 300)
+    assert.equal(await dlq.reindex(), 3, 'a fresh rebuild, whose count is the whole list')
+    assert.deepEqual(offsets(await allOf(dlq, 'a')), ['3', '1'])
+  })
+
   it('makes lookups wait for one rebuild, and removals too', async t => {
     const { redis, prefix } = redisPrefix(t)
     const key = `${prefix}dlq`

@@ -17,6 +17,10 @@ export interface LocalRedisCluster {
   readonly addr: string
   /** The folder holding each node's cluster config file. */
   readonly dir: string
+  /** Kills the node `addr` (one of `nodes`) with SIGKILL, as a crash would; without persistence its keys are lost. */
+  kill(addr: string): Promise<void>
+  /** Starts the killed node `addr` again on its port, from its cluster config file, and waits for `cluster_state:ok`. */
+  restart(addr: string): Promise<void>
   /** Kills every node and deletes the folder; safe to call more than once, and after a failed start. */
   stop(): Promise<void>
 }
@@ -58,35 +62,48 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
   const masters = options.masters ?? 3
   const deadline = Date.now() + (options.timeoutMs ?? 30_000)
   const dir = mkdtempSync(join(tmpdir(), 'ep-redis-cluster-'))
-  const children: ChildProcess[] = []
+  const children = new Map<number, ChildProcess>()
+  const busPorts = new Map<number, number>()
+  const exit = async (child: ChildProcess | undefined) => {
+    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return
+    const exited = once(child, 'exit')
+    child.kill('SIGKILL')
+    await exited
+  }
   const stop = async () => {
-    await Promise.all(
-      children.map(async child => {
-        if (child.exitCode === null && child.signalCode === null) {
-          const exited = once(child, 'exit')
-          child.kill('SIGKILL')
-          await exited
-        }
-      }),
-    )
+    await Promise.all([...children.values()].map(exit))
     rmSync(dir, { recursive: true, force: true })
   }
+  const startNode = (port: number) => {
+    children.set(
+      port,
+      spawn(
+        'redis-server',
+        [
+          ...['--port', String(port), '--cluster-port', String(busPorts.get(port))],
+          ...['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`],
+          ...['--save', '', '--appendonly', 'no', '--bind', '127.0.0.1', '--dir', dir],
+        ],
+        { stdio: 'ignore' },
+      ),
+    )
+  }
+  const clusterOk = async (ports: readonly number[], deadline: number) => {
+    for (const port of ports) {
+      await until(`cluster_state:ok on 127.0.0.1:${port}`, deadline, async () =>
+        (await redisCli(['-p', String(port), 'CLUSTER', 'INFO'])).includes('cluster_state:ok'),
+      )
+    }
+  }
+  const portOf = (addr: string) => Number(addr.slice(addr.lastIndexOf(':') + 1))
   try {
     const ports: number[] = []
     for (let i = 0; i < masters; i++) {
       // The bus port is named too: the default (port + 10000) is past 65535 for most ephemeral ports.
       const [port, busPort] = [await freePort(), await freePort()]
       ports.push(port)
-      const child = spawn(
-        'redis-server',
-        [
-          ...['--port', String(port), '--cluster-port', String(busPort)],
-          ...['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`],
-          ...['--save', '', '--appendonly', 'no', '--bind', '127.0.0.1', '--dir', dir],
-        ],
-        { stdio: 'ignore' },
-      )
-      children.push(child)
+      busPorts.set(port, busPort)
+      startNode(port)
     }
     const nodes = ports.map(port => `127.0.0.1:${port}`)
     for (const port of ports) {
@@ -95,13 +112,21 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
       })
     }
     await redisCli(['--cluster', 'create', ...nodes, '--cluster-replicas', '0', '--cluster-yes'])
-    for (const port of ports) {
-      await until(`cluster_state:ok on 127.0.0.1:${port}`, deadline, async () =>
-        (await redisCli(['-p', String(port), 'CLUSTER', 'INFO'])).includes('cluster_state:ok'),
-      )
-    }
+    await clusterOk(ports, deadline)
     options.log?.(`Redis Cluster of ${masters} masters: ${nodes.join(',')} (config in ${dir})`)
-    return { nodes, addr: nodes.join(','), dir, stop }
+    return {
+      nodes,
+      addr: nodes.join(','),
+      dir,
+      kill: addr => exit(children.get(portOf(addr))),
+      restart: async addr => {
+        const port = portOf(addr)
+        await exit(children.get(port))
+        startNode(port)
+        await clusterOk(ports, Date.now() + (options.timeoutMs ?? 30_000))
+      },
+      stop,
+    }
   } catch (error) {
     await stop()
     throw error

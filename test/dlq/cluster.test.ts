@@ -11,10 +11,18 @@ import { Cluster } from 'ioredis'
 import { type LocalRedisCluster, startRedisCluster } from '../../dev/redis-cluster.ts'
 import { createDlqAdmin } from '../../src/admin/index.ts'
 import { createJobStore } from '../../src/admin/job-store.ts'
-import { createRedisClient, createRedisDlq, type DeadLetter, dlqKeys, type RedisClient } from '../../src/dlq/index.ts'
+import {
+  connected,
+  createRedisClient,
+  createRedisDlq,
+  type DeadLetter,
+  dlqKeys,
+  type RedisClient,
+} from '../../src/dlq/index.ts'
 import { PipelineError } from '../../src/errors.ts'
 import { letter } from '../admin/letters.ts'
-import { kafkaTopic, uniqueName } from '../helpers/resources.ts'
+import { eventually } from '../helpers/kafka.ts'
+import { kafkaTopic, nodeOf, uniqueName } from '../helpers/resources.ts'
 import { testServices } from '../helpers/services.ts'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
@@ -187,5 +195,41 @@ describe('the DLQ on a three-master Redis Cluster', { skip: skipped, timeout: su
     }
     assert.equal(code, 0, `the suites failed on the cluster:\n${output.slice(-6000)}`)
     assert.match(output, /ℹ fail 0/)
+  })
+
+  it('answers DLQ_UNAVAILABLE while the master of the queue is down, and takes pushes again once it is back', async t => {
+    const local = cluster as LocalRedisCluster
+    const key = `${uniqueName('test')}:dlq`
+    const dlq = createRedisDlq({ addr: addr(), cluster: true, key, commandTimeoutMs: 1000 })
+    const redis = createRedisClient({ addr: addr(), cluster: true })
+    t.after(async () => {
+      redis.disconnect()
+      await dlq.close()
+    })
+    await dlq.push([letter(1)])
+    await connected(redis)
+    const { host, port } = (await nodeOf(redis, key)).options
+    const owner = `${host}:${port}`
+    await local.kill(owner)
+    const unavailable = (e: unknown) => e instanceof PipelineError && e.code === 'DLQ_UNAVAILABLE' && e.retryable
+    const started = Date.now()
+    await assert.rejects(() => dlq.push([letter(2)]), unavailable)
+    await assert.rejects(() => dlq.eventPage('e-1', 10), unavailable)
+    assert.ok(Date.now() - started < 10_000, `failed within ${Date.now() - started} ms`)
+    await local.restart(owner)
+    await eventually(
+      'the queue to take pushes again',
+      () =>
+        dlq.push([letter(3)]).then(
+          () => true,
+          () => false,
+        ),
+      20_000,
+    )
+    // Without persistence the restarted master came back empty: only the push after it is there.
+    assert.deepEqual(
+      (await dlq.list()).map(l => l.offset),
+      ['3'],
+    )
   })
 })

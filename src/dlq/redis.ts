@@ -328,7 +328,11 @@ export function createRedisDlq(options: RedisDlqOptions): DeadLetterQueue {
   }
 
   async function indexState(): Promise<'indexed' | 'rebuilding'> {
-    const [indexed, length] = await Promise.all([redis.hget(keys.meta, 'indexed'), redis.llen(keys.list)])
+    // One atomic read: a push landing between two reads (another writer's, or on a Cluster client even this
+    // client's own) would make a fresh queue look unindexed and start a needless rebuild.
+    const replies = (await redis.multi().hget(keys.meta, 'indexed').llen(keys.list).exec()) ?? []
+    for (const [error] of replies) if (error) throw error
+    const [indexed, length] = replies.map(([, reply]) => reply)
     return indexed === '1' || length === 0 ? 'indexed' : 'rebuilding'
   }
 

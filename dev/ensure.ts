@@ -3,7 +3,7 @@
 import { spawnSync } from 'node:child_process'
 import { existsSync, readdirSync } from 'node:fs'
 import { startLocalKafka } from './kafka/local-broker.ts'
-import { postgresAnswers, redisAnswers } from './services.ts'
+import { postgresAnswers, redisAnswers, services } from './services.ts'
 
 const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms))
 
@@ -62,6 +62,11 @@ export async function ensureServices(say: (line: string) => void): Promise<void>
   }
   await waitFor('PostgreSQL', () => postgresAnswers(), startPostgres, say)
   say('PostgreSQL answers')
-  await waitFor('Redis', redisAnswers, startRedis, say)
+  if (services.redisCluster) {
+    // A cluster is the caller's to start (dev/redis-cluster.ts): starting the local server would not make it answer.
+    if (!(await redisAnswers())) throw new Error(`the Redis Cluster at ${services.redisAddr} does not answer`)
+  } else {
+    await waitFor('Redis', redisAnswers, startRedis, say)
+  }
   say('Redis answers')
 }

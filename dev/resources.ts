@@ -5,9 +5,10 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Admin } from '@platformatic/kafka'
-import type { Redis } from 'ioredis'
+import { Cluster } from 'ioredis'
 import pg from 'pg'
-import { redisClient, services } from './services.ts'
+import type { RedisClient } from '../src/dlq/index.ts'
+import { mastersOf, redisClient, services } from './services.ts'
 
 /** Runs `work` with an admin client of the services' broker, closed afterwards whatever happens. */
 async function withAdmin<T>(work: (admin: Admin) => Promise<T>): Promise<T> {
@@ -77,23 +78,31 @@ export function temporarySqliteFile(prefix: string, file = 'pipeline.sqlite'): {
 
 /**
  * Deletes every Redis key that starts with `prefix` (and the companions of such keys, which start with
- * `{prefix`: the DLQ's hash-tagged keys), and the `keys` given, with `client` when given.
+ * `{prefix`: the DLQ's hash-tagged keys), and the `keys` given, with `client` when given. On a cluster the SCAN
+ * runs on every master, and each key is deleted on its own (keys of several slots cannot go in one DEL).
  */
 export async function deleteRedisKeys(
   which: { prefix?: string; keys?: readonly string[] },
-  client?: Redis,
+  client?: RedisClient,
 ): Promise<void> {
   const redis = client ?? redisClient()
+  const del = async (keys: readonly string[]) => {
+    if (keys.length === 0) return
+    if (redis instanceof Cluster) await Promise.all(keys.map(key => redis.del(key)))
+    else await redis.del(...keys)
+  }
   try {
-    if (which.keys !== undefined && which.keys.length > 0) await redis.del(...which.keys)
+    await del(which.keys ?? [])
     if (which.prefix === undefined) return
-    for (const pattern of [`${which.prefix}*`, `{${which.prefix}*`]) {
-      let cursor = '0'
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500)
-        if (keys.length > 0) await redis.del(...keys)
-        cursor = next
-      } while (cursor !== '0')
+    for (const node of await mastersOf(redis)) {
+      for (const pattern of [`${which.prefix}*`, `{${which.prefix}*`]) {
+        let cursor = '0'
+        do {
+          const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 500)
+          await del(keys)
+          cursor = next
+        } while (cursor !== '0')
+      }
     }
   } finally {
     if (client === undefined) redis.disconnect()

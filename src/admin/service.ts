@@ -143,8 +143,12 @@ function isRedisError(error: unknown): boolean {
   const name = (error as Error | undefined)?.name ?? ''
   const message = (error as Error | undefined)?.message ?? ''
   return (
-    /Redis|MaxRetriesPerRequest/.test(name) ||
-    /Connection is closed|Command timed out|ECONNREFUSED|Stream isn't writeable/.test(message)
+    /Redis|MaxRetriesPerRequest|ClusterAllFailed/.test(name) ||
+    /Connection is closed|Command timed out|ECONNREFUSED|Stream isn't writeable/.test(message) ||
+    // A Redis Cluster none of whose nodes answers, that has no map of its slots yet, or a slot without a master.
+    /None of startup nodes is available|Cluster isn't ready|Too many Cluster redirections|^(CLUSTERDOWN|TRYAGAIN)/.test(
+      message,
+    )
   )
 }
 

@@ -344,7 +344,11 @@ export function createRedisDlq(options: RedisDlqOptions): DeadLetterQueue {
   }
 
   async function indexState(): Promise<'indexed' | 'rebuilding'> {
-    const [indexed, length] = await Promise.all([redis.hget(keys.meta, 'indexed'), redis.llen(keys.list)])
+    // One atomic read: a push landing between two reads (another writer's, or on a Cluster client even this
+    // client's own) would make a fresh queue look unindexed and start a needless rebuild.
+    const replies = (await redis.multi().hget(keys.meta, 'indexed').llen(keys.list).exec()) ?? []
+    for (const [error] of replies) if (error) throw error
+    const [indexed, length] = replies.map(([, reply]) => reply)
     return indexed === '1' || length === 0 ? 'indexed' : 'rebuilding'
   }
 
@@ -357,10 +361,13 @@ export function createRedisDlq(options: RedisDlqOptions): DeadLetterQueue {
     const token = randomUUID()
     let walked = 0
     let total = 0
-    for (let first = true; ; first = false) {
+    // A forced rebuild starts afresh on the first step it drives, also after waiting out someone else's rebuild.
+    let forcePending = force
+    for (;;) {
       if (await redis.set(keys.rebuildLease, token, 'PX', rebuildLeaseMs, 'NX')) {
         try {
-          let forceNow = force && first
+          let forceNow = forcePending
+          forcePending = false
           for (;;) {
             const [done, high, target] = await rebuildStep(keys.list, keys.meta, rebuildPage, forceNow ? '1' : '0')
             forceNow = false

@@ -8,7 +8,7 @@ import { claimOf, claimsKeyOf, createJobStore, leaseKeyOf } from '../../src/admi
 import { createRedisClient, createRedisDlq, type DeadLetter } from '../../src/dlq/index.ts'
 import { readTopic } from '../helpers/kafka.ts'
 import { tcpProxy } from '../helpers/proxy.ts'
-import { type Cleanup, kafkaTopic, redisPrefix } from '../helpers/resources.ts'
+import { type Cleanup, kafkaTopic, redisPrefix, standaloneOnly } from '../helpers/resources.ts'
 import { redisHostPort, testServices } from '../helpers/services.ts'
 import { checkCopies } from './copies.ts'
 import { letter } from './letters.ts'
@@ -60,6 +60,7 @@ describe('fenced redrive', () => {
     it(`a run cut off from Redis sends nothing after its lease, and writes nothing once back (commands time out after ${commandTimeoutMs} ms)`, {
       timeout: 60_000,
     }, async t => {
+      if (standaloneOnly(t, 'a cluster client learns the nodes from the cluster, around a proxy')) return
       const n = 60
       const topic = await kafkaTopic(t, 3)
       const { prefix, redis } = redisPrefix(t)

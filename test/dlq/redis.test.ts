@@ -12,7 +12,7 @@ import {
 } from '../../src/dlq/index.ts'
 import { PipelineError } from '../../src/errors.ts'
 import { tcpProxy } from '../helpers/proxy.ts'
-import { type Cleanup, redisPrefix } from '../helpers/resources.ts'
+import { type Cleanup, monitorOf, redisPrefix, standaloneOnly } from '../helpers/resources.ts'
 import { redisHostPort, testServices } from '../helpers/services.ts'
 
 const letter = (offset: number): DeadLetter => ({
@@ -103,6 +103,7 @@ describe('Redis dead-letter queue', () => {
   })
 
   it('adds no second entry when a push whose reply was lost is retried', async t => {
+    if (standaloneOnly(t, 'a cluster client learns the nodes from the cluster, around a proxy')) return
     const { redis, prefix } = redisPrefix(t)
     const { host, port } = redisHostPort()
     const proxy = await tcpProxy(t, host, port)
@@ -183,8 +184,7 @@ describe('Redis dead-letter queue', () => {
   it('splits a large push into bounded script calls, each idempotent, keeping the order', async t => {
     const { redis, prefix } = redisPrefix(t)
     const key = `${prefix}dlq`
-    const monitor = await redis.monitor()
-    t.after(() => monitor.disconnect())
+    const monitor = await monitorOf(t, redis, key)
     const calls: number[] = []
     monitor.on('monitor', (_time: string, args: string[]) => {
       const [command, , , list] = args

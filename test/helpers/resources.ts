@@ -1,6 +1,6 @@
 // Factories that give one test its own Kafka topic, PostgreSQL database, SQLite file and Redis key prefix,
 // and register their own cleanup, so tests never depend on each other's leftovers.
-import type { Redis } from 'ioredis'
+import { Redis } from 'ioredis'
 import pg from 'pg'
 import { uniqueName } from '../../dev/names.ts'
 import {
@@ -11,7 +11,8 @@ import {
   dropPostgresDatabases,
   temporarySqliteFile,
 } from '../../dev/resources.ts'
-import { redisClient } from '../../dev/services.ts'
+import { mastersOf, redisClient } from '../../dev/services.ts'
+import type { RedisClient } from '../../src/dlq/index.ts'
 import { testServices } from './services.ts'
 
 export { uniqueName }
@@ -61,8 +62,11 @@ export function sqliteFile(t: Cleanup): string {
   return file.path
 }
 
-/** A Redis client plus a key prefix of its own; every key under the prefix is deleted after the test. */
-export function redisPrefix(t: Cleanup): { redis: Redis; prefix: string } {
+/**
+ * A Redis client (a Cluster client on a cluster) plus a key prefix of its own; every key under the prefix is
+ * deleted after the test.
+ */
+export function redisPrefix(t: Cleanup): { redis: RedisClient; prefix: string } {
   const prefix = `${uniqueName('test')}:`
   const redis = redisClient()
   t.after(async () => {
@@ -70,4 +74,41 @@ export function redisPrefix(t: Cleanup): { redis: Redis; prefix: string } {
     redis.disconnect()
   })
   return { redis, prefix }
+}
+
+/**
+ * Skips the test with `reason` when the services' Redis is a cluster, for what needs one server by nature (a
+ * proxy in front of one node, key names of several slots); returns whether it skipped.
+ */
+export function standaloneOnly(t: { skip(message: string): void }, reason: string): boolean {
+  if (!testServices.redisCluster) return false
+  t.skip(`not on a Redis Cluster: ${reason}`)
+  return true
+}
+
+/** The server that holds `key`: `redis` itself, or on a cluster the master of the key's slot. */
+export async function nodeOf(redis: RedisClient, key: string): Promise<Redis> {
+  if (redis instanceof Redis) return redis
+  const masters = await mastersOf(redis)
+  const slot = await redis.cluster('KEYSLOT', key)
+  const owner = redis.slots[slot]?.[0]
+  const node = masters.find(n => `${n.options.host}:${n.options.port}` === owner)
+  if (node === undefined) throw new Error(`no master holds slot ${slot} of ${key}`)
+  return node
+}
+
+/** A MONITOR connection to the server that holds `key` (every command on the key goes there), closed after the test. */
+export async function monitorOf(t: Cleanup, redis: RedisClient, key: string): Promise<Redis> {
+  // A connection of its own, not one of a cluster client's node connections (whose options it would copy).
+  const { host, port, password } = (await nodeOf(redis, key)).options
+  const monitor = await new Redis({ host, port, password, lazyConnect: true }).monitor()
+  t.after(() => monitor.disconnect())
+  return monitor
+}
+
+/** KEYS `pattern` on every master. */
+export async function keysMatching(redis: RedisClient, pattern: string): Promise<string[]> {
+  const found: string[] = []
+  for (const node of await mastersOf(redis)) found.push(...(await node.keys(pattern)))
+  return found
 }

@@ -12,7 +12,18 @@ import { Results } from './report.ts'
 import type { SpawnOptions } from './spawn.ts'
 import type { Workload } from './workload.ts'
 
-export const scenarioNames = ['drain', 'naive', 'copy', 'latency', 'http', 'java', 'read', 'rss', 'scale'] as const
+export const scenarioNames = [
+  'drain',
+  'naive',
+  'copy',
+  'latency',
+  'http',
+  'java',
+  'read',
+  'rss',
+  'scale',
+  'dlq',
+] as const
 export type ScenarioName = (typeof scenarioNames)[number]
 
 /** The sizes and durations of one invocation; written as is into the report. */
@@ -35,6 +46,8 @@ export interface Settings {
   readonly scaleConsumers: number
   /** Rounds of the scale-out pair: one with --quick, whose budget it would otherwise take a third of. */
   readonly scaleRuns: number
+  /** Dead letters the DLQ scenario pushes; a tenth of them share one eventId. */
+  readonly dlqEntries: number
   readonly logLevel: string
 }
 
@@ -67,6 +80,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv, pr
       runs: { type: 'string' },
       only: { type: 'string' },
       'rss-events': { type: 'string' },
+      'dlq-entries': { type: 'string' },
       'http-seconds': { type: 'string' },
       'log-level': { type: 'string' },
       'cpu-prof': { type: 'boolean', default: false },
@@ -92,6 +106,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv, pr
     scalePartitions: 6,
     scaleConsumers: 3,
     scaleRuns: quick ? 1 : Math.max(1, Number(args.runs ?? 3)),
+    dlqEntries: Number(args['dlq-entries'] ?? (quick ? 100_000 : 1_000_000)),
     // WARN by default: at INFO every applied event and every HTTP request writes a log line, which on this machine
     // costs more than the work measured. drain.postgres.info measures the consumer at INFO in the same run.
     logLevel: (args['log-level'] ?? env['LOG_LEVEL'] ?? 'warn').toLowerCase(),

@@ -1,9 +1,12 @@
 // `npm run bench`: throughput and latency of the pipeline against its baseline and its ceilings, measured in the
 // same run on the real local Kafka, PostgreSQL and SQLite (issue 5). See docs/performance.md.
 //
-//   npm run bench                      200,000 events, 3 runs of everything, 1,000,000-event memory check
-//   npm run bench -- --quick           50,000 events, shorter HTTP runs, no INFO drain, no 1M memory check (< 4 min)
-//   options: --events N  --runs N  --only drain,naive,copy,latency,http,java,read,rss,scale  --rss-events N
+//   npm run bench                      200,000 events, 3 runs of everything, 1,000,000-event memory check,
+//                                      a 1,000,000-entry dead-letter queue
+//   npm run bench -- --quick           50,000 events, shorter HTTP runs, no INFO drain, no 1M memory check,
+//                                      a 100,000-entry dead-letter queue
+//   options: --events N  --runs N  --only drain,naive,copy,latency,http,java,read,rss,scale,dlq  --rss-events N
+//            --dlq-entries N
 //            --http-seconds N  --log-level info|warn  --cpu-prof (a profile of every worker in .tmp/bench-profiles/)
 //            --history (append to bench/history.tsv even from a --quick or --only run)
 //
@@ -19,6 +22,7 @@ import { goals, goalsTable } from './goals.ts'
 import { appendHistory, currentCommit, historyLine } from './history.ts'
 import { table, targets, targetsTable, writeJson } from './report.ts'
 import * as copy from './scenarios/copy.ts'
+import * as dlq from './scenarios/dlq.ts'
 import * as drain from './scenarios/drain.ts'
 import * as http from './scenarios/http.ts'
 import * as java from './scenarios/java.ts'
@@ -36,7 +40,7 @@ const historyFile = fileURLToPath(new URL('./history.tsv', import.meta.url))
 const profilesDir = fileURLToPath(new URL('../.tmp/bench-profiles/', import.meta.url))
 
 /** Every scenario's measurements, in the order the report lists them. */
-const scenarios = [drain, naive, copy, latency, http, java, read, rss, scale]
+const scenarios = [drain, naive, copy, latency, http, java, read, rss, scale, dlq]
 
 /**
  * The chosen scenarios, in a fixed order. drain, naive and copy measure the same pre-filled topic and their
@@ -63,6 +67,8 @@ async function runScenarios(ctx: Context): Promise<void> {
   if (chosen.has('read')) await read.run(ctx)
   if (chosen.has('scale')) await scale.run(ctx)
   if (chosen.has('rss')) await rss.run(ctx)
+  // One run: a private Redis, no Kafka, nothing the other scenarios share; its sizes, not its rounds, matter.
+  if (chosen.has('dlq')) await dlq.run(ctx)
 }
 
 /** Whether this run appends to bench/history.tsv: every full run, and any other run given --history. */

@@ -17,6 +17,8 @@ export interface Measurement {
    */
   readonly compareTo?: readonly { readonly id: string; readonly kind: 'baseline' | 'ceiling' | 'reference' }[]
   readonly note?: string
+  /** Decimals shown in the table (default 1 for MB, else 0). */
+  readonly digits?: number
 }
 
 /** What a scenario declares about a measurement before it runs. */
@@ -105,11 +107,12 @@ const number = (value: number | undefined, digits = 0) =>
 export function table(results: Results): string {
   const rows: string[][] = [['measurement', 'median', 'unit', 'p50 ms', 'p99 ms', 'CPU µs/ev', 'ratio', 'runs']]
   for (const m of results.all()) {
+    const digits = m.digits ?? (m.unit === 'MB' ? 1 : 0)
     const p50 = results.extra(m.id, 'p50Ms')
     const p99 = results.extra(m.id, 'p99Ms')
     rows.push([
       m.label,
-      number(results.median(m.id), m.unit === 'MB' ? 1 : 0),
+      number(results.median(m.id), digits),
       m.unit,
       number(p50, 1),
       number(p99, 1),
@@ -118,7 +121,7 @@ export function table(results: Results): string {
         .ratios(m)
         .map(r => `${number(r.ratio, 2)}× ${r.kind === 'reference' ? 'of' : r.kind} ${r.id}`)
         .join(', '),
-      m.runs.map(r => number(r, m.unit === 'MB' ? 1 : 0)).join(' / '),
+      m.runs.map(r => number(r, digits)).join(' / '),
     ])
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map(r => r[i]!.length)))

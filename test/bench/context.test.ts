@@ -32,6 +32,7 @@ describe('bench options', () => {
         scalePartitions: 6,
         scaleConsumers: 3,
         scaleRuns: 3,
+        dlqEntries: 1_000_000,
         logLevel: 'warn',
       },
     )
@@ -39,8 +40,16 @@ describe('bench options', () => {
     assert.deepEqual([full.partial, full.history], [false, false])
     const quick = parseOptions(['--quick'], {}, '/p/').settings
     assert.deepEqual(
-      [quick.events, quick.httpSeconds, quick.latencySeconds, quick.naiveMaxRecords, quick.rssEvents, quick.scaleRuns],
-      [50_000, 2, 2, 1000, 0, 1],
+      [
+        quick.events,
+        quick.httpSeconds,
+        quick.latencySeconds,
+        quick.naiveMaxRecords,
+        quick.rssEvents,
+        quick.scaleRuns,
+        quick.dlqEntries,
+      ],
+      [50_000, 2, 2, 1000, 0, 1, 100_000],
     )
   })
 
@@ -56,6 +65,8 @@ describe('bench options', () => {
         '5',
         '--http-seconds',
         '1',
+        '--dlq-entries',
+        '2000',
         '--only',
         'read, Drain',
       ],
@@ -63,8 +74,8 @@ describe('bench options', () => {
       '/p/',
     )
     assert.deepEqual(
-      [o.settings.events, o.settings.runs, o.settings.rssEvents, o.settings.httpSeconds],
-      [1000, 1, 5, 1],
+      [o.settings.events, o.settings.runs, o.settings.rssEvents, o.settings.httpSeconds, o.settings.dlqEntries],
+      [1000, 1, 5, 1, 2000],
     )
     assert.deepEqual([...o.scenarios], ['read', 'drain'])
     assert.deepEqual([o.partial, o.history], [true, false])

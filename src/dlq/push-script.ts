@@ -31,7 +31,7 @@ import type { DeadLetter } from './record.ts'
  * KEYS[1] the list, KEYS[2] the seen-set, KEYS[3] the meta hash. ARGV[1] max age of a seen member (ms), ARGV[2]
  * most members kept, ARGV[3] the writer ('consumer' or 'producer'), ARGV[4] its most entries, ARGV[5] its most
  * bytes, then one (id, eventId, entry) triple per dead letter, oldest first. An empty id means "no coordinates":
- * never taken for a repeat; an empty eventId: not indexed. Returns {pushed, refused}: refused is '' when every
+ * never taken for a repeat; an empty eventId: kept only in the generation's set of entries without one. Returns {pushed, refused}: refused is '' when every
  * new entry fit, else the cap that stopped the call ('entries' or 'bytes'), and then the entries from the first
  * that did not fit on were not pushed (nor remembered as seen). Trims the seen-set after adding, so it never
  * passes its cap between calls.
@@ -71,7 +71,7 @@ if #texts > 0 then
     -- An empty list has an empty index: whatever the current generation holds is stale.
     retire(prefix, gen)
     gen = newGeneration()
-    redis.call('HSET', meta, 'gen', gen, 'indexed', '1', 'ce', 0, 'cb', 0, 'pe', 0, 'pb', 0)
+    redis.call('HSET', meta, 'gen', gen, 'indexed', '1', 'rm', 0, 'ce', 0, 'cb', 0, 'pe', 0, 'pb', 0)
     redis.call('HDEL', meta, 'rebuilt', 'target', 'base')
     redis.call('DEL', prefix .. 'tally')
   end

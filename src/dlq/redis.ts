@@ -11,7 +11,7 @@ import type { Config } from '../config/index.ts'
 import { PipelineError } from '../errors.ts'
 import { type DlqMetrics, dlqMetrics, type Logger } from '../observability/index.ts'
 import { boundLetter, defaultEntryMaxBytes } from './bound.ts'
-import { isScoreCursor, pageLua, rebuildPage, rebuildStepLua, removeLua } from './by-event.ts'
+import { cleanupLua, isScoreCursor, pageLua, rebuildPage, rebuildStepLua, removeLua } from './by-event.ts'
 import {
   closeClient,
   createRedisClient,
@@ -295,17 +295,20 @@ export function createRedisDlq(options: RedisDlqOptions): DeadLetterQueue {
   redis.defineCommand('dlqRemove', { numberOfKeys: 3, lua: removeLua })
   redis.defineCommand('dlqRebuild', { numberOfKeys: 2, lua: rebuildStepLua })
   redis.defineCommand('dlqPage', { numberOfKeys: 2, lua: pageLua })
+  redis.defineCommand('dlqCleanup', { numberOfKeys: 1, lua: cleanupLua })
   // defineCommand adds the methods at run time; their types are the scripts' calling conventions.
   const commands = redis as unknown as {
     dlqPush: PushCommand
     dlqRemove: RemoveCommand
     dlqRebuild: RebuildCommand
     dlqPage: PageCommand
+    dlqCleanup: (meta: string, budget: number) => Promise<number>
   }
   const pushChunk = commands.dlqPush.bind(redis)
   const removeCall = commands.dlqRemove.bind(redis)
   const rebuildStep = commands.dlqRebuild.bind(redis)
   const pageCall = commands.dlqPage.bind(redis)
+  const cleanupCall = commands.dlqCleanup.bind(redis)
   const stored = (entry: string): StoredLetter => ({ entry, letter: JSON.parse(entry) as DeadLetter })
   const pairsOf = (flat: readonly string[]): IndexedLetter[] => {
     const found: IndexedLetter[] = []
@@ -373,7 +376,11 @@ export function createRedisDlq(options: RedisDlqOptions): DeadLetterQueue {
             forceNow = false
             walked = high ?? 0
             total = target ?? 0
-            if (done === 1) return total
+            if (done === 1) {
+              // The generation it replaced goes too, a few thousand sets per call, before the lease is given up.
+              while ((await cleanupCall(keys.meta, 2000)) > 0) await redis.pexpire(keys.rebuildLease, rebuildLeaseMs)
+              return total
+            }
             // Still ours? A lease that expired (this process stalled) is someone else's now.
             const owner = await redis.get(keys.rebuildLease)
             if (owner !== token) break

@@ -7,10 +7,17 @@ import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
-import type { Redis } from 'ioredis'
-import { createRedisDlq, type DeadLetter, type DeadLetterQueue, dlqKeys, encodePayload } from '../../src/dlq/index.ts'
+import {
+  companionKey,
+  createRedisDlq,
+  type DeadLetter,
+  type DeadLetterQueue,
+  dlqKeys,
+  encodePayload,
+  type RedisClient as Redis,
+} from '../../src/dlq/index.ts'
 import { PipelineError } from '../../src/errors.ts'
-import { redisPrefix } from '../helpers/resources.ts'
+import { keysMatching, redisPrefix } from '../helpers/resources.ts'
 import { testServices } from '../helpers/services.ts'
 import { type Cap, DlqModel, type ModelCaps, type ModelEntry } from './dlq-model.ts'
 
@@ -160,14 +167,7 @@ async function indexSets(redis: Redis, key: string): Promise<string[]> {
   const keys = dlqKeys(key)
   const gen = (await redis.hget(keys.meta, 'gen')) ?? '0'
   const pattern = `${keys.prefix.replace(/[{}[\]*?\\]/g, c => `\\${c}`)}ev:${gen}:*`
-  const found: string[] = []
-  let cursor = '0'
-  do {
-    const [next, batch] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000)
-    found.push(...batch)
-    cursor = next
-  } while (cursor !== '0')
-  return found
+  return keysMatching(redis, pattern)
 }
 
 async function run(redis: Redis, key: string, s: Scenario): Promise<void> {
@@ -230,7 +230,7 @@ async function run(redis: Redis, key: string, s: Scenario): Promise<void> {
         }
         case 'removeUnclaimed': {
           const texts = o.picks.map(textOf).filter(t => t !== undefined)
-          const claimsKey = `${key}:claims`
+          const claimsKey = companionKey(key, 'claims')
           const claimed = new Set(texts.filter((_, i) => o.claims[i]))
           await redis.del(claimsKey)
           for (const text of claimed) await redis.hset(claimsKey, digest(text), 'job')

@@ -7,8 +7,9 @@
 // What the bundle must keep from the sources:
 // - Files read relative to a module (`new URL('./console/index.html', import.meta.url)`, `__dirname`) are found
 //   where they are in the repository: each module's `import.meta.url`, `__filename` and `__dirname` are rewritten
-//   to its own source path, relative to the bundle's location. So dist/ needs package.json and
-//   src/admin/console/ beside it, at the repository's layout (deploy/Dockerfile copies exactly those).
+//   to its own source path, relative to the bundle's location. So dist/ needs package.json,
+//   src/admin/console/ and the Lua scripts (src/redis/lua/) beside it, at the repository's layout
+//   (deploy/Dockerfile copies exactly those).
 // - CommonJS dependencies call `require('node:fs')`: the bundle defines `require` with createRequire.
 // - @platformatic/kafka's WebAssembly helpers load `native.wasm` from their own folder; their `bundled` entry,
 //   the same module with the wasm inlined, is used instead, so the bundle needs no node_modules at run time.
@@ -20,7 +21,7 @@ import { type BuildOptions, build, type Plugin } from 'esbuild'
 export const root = fileURLToPath(new URL('..', import.meta.url))
 
 /** The files outside the bundle that the bundled code reads at run time, relative to the repository's root. */
-export const runtimeFiles: readonly string[] = ['package.json', 'src/admin/console']
+export const runtimeFiles: readonly string[] = ['package.json', 'src/admin/console', 'src/redis/lua']
 
 /** Names the banner defines; each is unlikely enough to clash with a bundled module's own top-level names. */
 const ownUrl = '__pipelineModuleUrl'

@@ -5,9 +5,8 @@
 // eventId), a rebuild of the index, then the purge of the repeated eventId (pages of the index, removals in
 // batches of 500), whose cost depends on where the entries are in the list (see dlq-removal.ts). How long each
 // single command held Redis is read from Redis's SLOWLOG, which logs every command here.
-import { pageLua, rebuildStepLua, removeLua } from '../../src/dlq/by-event.ts'
 import { createRedisDlq, type DeadLetterQueue, defaultConsumerCaps } from '../../src/dlq/index.ts'
-import { pushLua } from '../../src/dlq/push-script.ts'
+import { luaScript } from '../../src/redis/scripts.ts'
 import type { Context } from '../context.ts'
 import { coldEventId, hotEventId, isHot, type LetterPlan, letterOf } from '../dlq-letters.ts'
 import { type LoggedCommand, type PrivateRedis, startPrivateRedis } from '../redis-server.ts'
@@ -98,7 +97,12 @@ const longestMs = (commands: readonly LoggedCommand[]) => Math.max(0, ...command
 export async function run(ctx: Context): Promise<void> {
   const entries = ctx.settings.dlqEntries
   const plan: LetterPlan = { entries, hot: Math.floor(entries / 10) }
-  const redis = await startPrivateRedis({ push: pushLua, remove: removeLua, rebuild: rebuildStepLua, page: pageLua })
+  const redis = await startPrivateRedis({
+    push: luaScript('dlq-push'),
+    remove: luaScript('dlq-remove'),
+    rebuild: luaScript('dlq-rebuild-step'),
+    page: luaScript('dlq-page'),
+  })
   ctx.say(
     `dlq: private redis-server at ${redis.addr}; ${entries.toLocaleString()} entries, ${plan.hot.toLocaleString()} under one eventId`,
   )

@@ -1,6 +1,7 @@
 // The audit trail of the DLQ: one record per redrive run (started, resumed, finished, cancelled) and per purge, in
 // a bounded Redis list `{<DLQ_KEY>}:audit`, newest first. Dry runs change nothing and are not recorded.
-import { capText, companionKey, type RedisClient as Redis } from '../dlq/index.ts'
+import { capText, type RedisClient as Redis } from '../dlq/index.ts'
+import { auditKeyOf } from '../redis/keys.ts'
 import type { DlqFilter } from './filter.ts'
 
 export type AuditAction = 'redrive' | 'redrive-resume' | 'redrive-finish' | 'redrive-cancel' | 'purge'
@@ -25,7 +26,7 @@ export interface AuditRecord {
   readonly error?: string
 }
 
-export const auditKeyOf = (key: string) => companionKey(key, 'audit')
+export { auditKeyOf } from '../redis/keys.ts'
 /** Records kept; the oldest go first. */
 export const auditMaxRecords = 10_000
 /** EventIds one record names. */

@@ -8,10 +8,20 @@
 //   {<DLQ_KEY>}:redrive:claims      hash sha256(entry) → job id: an entry belongs to at most one open job, so
 //                                   two redrives running at once never both send it
 import { createHash } from 'node:crypto'
-import { companionKey, type RedisClient as Redis } from '../dlq/index.ts'
+import type { RedisClient as Redis } from '../dlq/index.ts'
+import { claimsKeyOf, jobKeyOf, jobsKeyOf, leaseKeyOf } from '../redis/keys.ts'
+import { luaScript } from '../redis/scripts.ts'
 import { type DlqFilter, UsageError } from './filter.ts'
 import { LeaseLost } from './lease.ts'
 import type { JobEntry, Tallied } from './redrive-plan.ts'
+
+// The scripts of src/redis/lua/ this store runs (each says its keys and arguments).
+const createLua = luaScript('redrive-create')
+const acquireLua = luaScript('lease-acquire')
+const fencedWriteLua = luaScript('redrive-fenced-write')
+const releaseLua = luaScript('redrive-release-claims')
+const renewLua = luaScript('lease-renew')
+const dropLua = luaScript('lease-drop')
 
 export type JobState = 'running' | 'done' | 'failed' | 'cancelled'
 
@@ -48,102 +58,10 @@ export const jobMaxEntries = 100_000
 /** Finished jobs are kept this long for `GET /admin/dlq/redrives/:id`, then deleted when a new job is created. */
 export const finishedJobRetentionMs = 7 * 24 * 3600 * 1000
 
-// Every key shares the DLQ list's hash tag (dlq/keys.ts): one slot on a Redis Cluster, so the scripts that
+// Every key shares the DLQ list's hash tag (src/redis/keys.ts): one slot on a Redis Cluster, so the scripts that
 // claim entries and remove them may touch the list, the index and the claims together.
-export const jobKeyOf = (key: string, id: string) => companionKey(key, `redrive:${id}`)
-export const leaseKeyOf = (key: string, id: string) => companionKey(key, `redrive:${id}:lease`)
-export const jobsKeyOf = (key: string) => companionKey(key, 'redrives')
-export const claimsKeyOf = (key: string) => companionKey(key, 'redrive:claims')
+export { claimsKeyOf, jobKeyOf, jobsKeyOf, leaseKeyOf } from '../redis/keys.ts'
 export const claimOf = (entry: string) => createHash('sha256').update(entry).digest('hex')
-
-/**
- * KEYS[1] the job, KEYS[2] the claims, KEYS[3] the job index. ARGV[1] id, ARGV[2] meta, ARGV[3] now (ms), ARGV[4]
- * started-at text, then one (claims, entry JSON) pair per entry, claims being the space-separated digests of its
- * DLQ texts. An entry any of whose texts another open job claims is left out. Returns the numbers (1-based
- * positions in ARGV order) of the entries left out. One script, so a crash never leaves a claim without its job.
- */
-const createLua = `
-local skipped = {}
-local n = 0
-local fields = {}
-for i = 5, #ARGV, 2 do
-  local free = true
-  for digest in string.gmatch(ARGV[i], '%S+') do
-    local owner = redis.call('HGET', KEYS[2], digest)
-    if owner and owner ~= ARGV[1] then free = false end
-  end
-  local position = (i - 3) / 2
-  if free then
-    for digest in string.gmatch(ARGV[i], '%S+') do redis.call('HSET', KEYS[2], digest, ARGV[1]) end
-    fields[#fields + 1] = 'e:' .. position
-    fields[#fields + 1] = ARGV[i + 1]
-    n = n + 1
-  else
-    skipped[#skipped + 1] = position
-  end
-end
-redis.call('HSET', KEYS[1], 'meta', ARGV[2], 'state', 'running', 'startedAt', ARGV[4], 'total', n)
-for j = 1, #fields, 1000 do redis.call('HSET', KEYS[1], unpack(fields, j, math.min(j + 999, #fields))) end
-redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
-return skipped
-`
-
-/**
- * KEYS[1] the lease, KEYS[2] the job. ARGV[1] the run's token, ARGV[2] ms. Takes a free lease for a job that
- * exists: draws the next fencing number from the job and stores `<fence> <token>` as the lease; returns the fence,
- * 0 when another run holds the lease, -1 when there is no such job.
- */
-const acquireLua = `
-if redis.call('HEXISTS', KEYS[2], 'meta') == 0 then return -1 end
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-local fence = redis.call('HINCRBY', KEYS[2], 'fence', 1)
-redis.call('SET', KEYS[1], fence .. ' ' .. ARGV[1], 'PX', ARGV[2])
-return fence
-`
-
-/**
- * The fence every write of a run passes: its lease must still be the job's lease, and its number the job's latest.
- * Refused when another run took the job over, or when the run's lease expired, even if nobody took it since.
- */
-const fenceLua = `
-local function fenced(lease, job, owner, fence)
-  return redis.call('GET', lease) == owner and redis.call('HGET', job, 'fence') == fence
-end
-`
-
-/**
- * KEYS[1] the lease, KEYS[2] the job. ARGV[1] the lease's value, ARGV[2] the fence, ARGV[3] how many fields to
- * delete, those fields, then field/value pairs to set. Returns 1, or 0 (nothing written) when fenced off.
- */
-const fencedWriteLua = `${fenceLua}
-if not fenced(KEYS[1], KEYS[2], ARGV[1], ARGV[2]) then return 0 end
-local k = tonumber(ARGV[3])
-if k > 0 then redis.call('HDEL', KEYS[2], unpack(ARGV, 4, 3 + k)) end
-for j = 4 + k, #ARGV, 1000 do redis.call('HSET', KEYS[2], unpack(ARGV, j, math.min(j + 999, #ARGV))) end
-return 1
-`
-
-/**
- * KEYS[1] the claims, KEYS[2] the lease, KEYS[3] the job. ARGV[1] the job id, ARGV[2] the lease's value, ARGV[3]
- * the fence, then digests: each claim still held by that job is dropped. Returns 0 when fenced off.
- */
-const releaseLua = `${fenceLua}
-if not fenced(KEYS[2], KEYS[3], ARGV[2], ARGV[3]) then return 0 end
-for i = 4, #ARGV do
-  if redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[1] then redis.call('HDEL', KEYS[1], ARGV[i]) end
-end
-return 1
-`
-
-/** KEYS[1] the lease. ARGV[1] the owner's token, ARGV[2] ms: renews the lease only while the token holds it. */
-const renewLua = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return 0
-`
-const dropLua = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-`
 
 const refused = 'a write was refused: another run took the job over, or the lease expired'
 

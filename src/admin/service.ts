@@ -1,15 +1,17 @@
 // The DLQ operations as one object, built once from the configuration (or from a role's own DLQ), so the command
 // line and the admin HTTP API run the same code: browse, stats, redrive (dry run, start, run, status, cancel),
 // purge, audit, reindex.
-import { readFileSync } from 'node:fs'
 import type { Config } from '../config/index.ts'
 import type { RedisClient as Redis } from '../dlq/index.ts'
 import {
+  redisCall as callRedis,
+  closeClient,
   createRedisClient,
   type DeadLetter,
   type DeadLetterQueue,
   type DlqConfig,
   dlqFromConfig,
+  redisOptionsOf,
 } from '../dlq/index.ts'
 import { PipelineError } from '../errors.ts'
 import { connectionOf, type KafkaConnection } from '../kafka/options.ts'
@@ -60,6 +62,8 @@ export interface DlqAdminOptions {
   readonly dlq: DeadLetterQueue
   /** A client of the DLQ's Redis for the jobs and the audit list. */
   readonly redis: Redis
+  /** Its address, as errors name it. */
+  readonly redisAddr?: string
   readonly key: string
   readonly connection: KafkaConnection
   readonly kafkaTimeoutMs?: number
@@ -87,32 +91,12 @@ export function createDlqAdmin(options: DlqAdminOptions): DlqAdmin {
     ...(options.leaseMarginMs !== undefined ? { leaseMarginMs: options.leaseMarginMs } : {}),
   }
   const jobs = createJobStore(redis, key)
-  // Redis failures of the admin's own commands read as the DLQ's do: DLQ_UNAVAILABLE, retryable.
-  let connecting: Promise<void> | undefined
-  const ready = async () => {
-    if (redis.status === 'wait' || redis.status === 'end') {
-      connecting ??= redis.connect().finally(() => {
-        connecting = undefined
-      })
-    }
-    if (connecting) await connecting
-  }
-  const redisCall = async <T>(what: string, call: () => Promise<T>): Promise<T> => {
-    try {
-      await ready()
-      return await call()
-    } catch (error) {
-      // A lost lease says why itself, a Redis failure included.
-      if (error instanceof LeaseLost || !isRedisError(error)) throw error
-      throw new PipelineError(
-        'DLQ_UNAVAILABLE',
-        `dead-letter queue (Redis) ${what} failed: ${(error as Error).message}`,
-        {
-          cause: error,
-        },
-      )
-    }
-  }
+  // Redis failures of the admin's own commands read as the DLQ's do: DLQ_UNAVAILABLE, retryable. A lost lease
+  // says why itself, a Redis failure included.
+  const redisCall = <T>(what: string, call: () => Promise<T>): Promise<T> =>
+    callRedis(redis, options.redisAddr ?? 'of the DLQ', what, call).catch((error: unknown) => {
+      throw error instanceof PipelineError && error.cause instanceof LeaseLost ? error.cause : error
+    })
   return {
     list: (filter, limit, cursor) => listPage(dlq, filter, limit, cursor),
     show: async (eventId, limit = pageLimitDefault, cursor) => {
@@ -139,19 +123,6 @@ export function createDlqAdmin(options: DlqAdminOptions): DlqAdmin {
   }
 }
 
-function isRedisError(error: unknown): boolean {
-  const name = (error as Error | undefined)?.name ?? ''
-  const message = (error as Error | undefined)?.message ?? ''
-  return (
-    /Redis|MaxRetriesPerRequest|ClusterAllFailed/.test(name) ||
-    /Connection is closed|Command timed out|ECONNREFUSED|Stream isn't writeable/.test(message) ||
-    // A Redis Cluster none of whose nodes answers, that has no map of its slots yet, or a slot without a master.
-    /None of startup nodes is available|Cluster isn't ready|Too many Cluster redirections|^(CLUSTERDOWN|TRYAGAIN)/.test(
-      message,
-    )
-  )
-}
-
 /** The settings the admin reads: Redis and the DLQ key, Kafka, and the producer's body limit and event skew. */
 export type AdminConfig = DlqConfig &
   Pick<Config, 'kafkaTopic' | 'bodyLimitBytes' | 'maxEventSkewMs'> &
@@ -163,22 +134,18 @@ export type AdminConfig = DlqConfig &
  */
 export function adminFromConfig(config: AdminConfig, dlq?: DeadLetterQueue): DlqAdmin {
   const own = dlq === undefined ? dlqFromConfig(config) : undefined
-  const redis = createRedisClient({
-    addr: config.redisAddr,
-    password: config.redisPassword,
-    commandTimeoutMs: config.redisTimeoutMs,
-    ...(config.redisTls ? { tls: config.redisTlsCaFile ? { ca: readFileSync(config.redisTlsCaFile) } : {} } : {}),
-  })
+  const redis = createRedisClient(redisOptionsOf(config))
   return createDlqAdmin({
     dlq: dlq ?? (own as DeadLetterQueue),
     redis,
+    redisAddr: config.redisAddr,
     key: config.dlqKey,
     connection: connectionOf(config, 'dlq-admin'),
     defaultTopic: config.kafkaTopic,
     bodyLimitBytes: config.bodyLimitBytes,
     maxEventSkewMs: config.maxEventSkewMs,
     onClose: async () => {
-      await Promise.allSettled([redis.quit().catch(() => redis.disconnect()), own?.close()])
+      await Promise.allSettled([closeClient(redis), own?.close()])
     },
   })
 }

@@ -1,19 +1,20 @@
-export { boundLetter, capText, defaultEntryMaxBytes, textMaxBytes, utf8Prefix } from './bound.ts'
 export {
   closeClient,
   connected,
   createRedisClient,
   hostAndPort,
   isClusterAddr,
+  isRedisError,
   isRedisFull,
   nodesOf,
   type RedisClient,
   type RedisClientOptions,
   redisCall,
   redisFullReason,
-} from './client.ts'
+} from '../redis/client.ts'
+export { companionKey, type DlqKeys, dlqKeys, hashTagOf, legacyKeysOf } from '../redis/keys.ts'
+export { boundLetter, capText, defaultEntryMaxBytes, textMaxBytes, utf8Prefix } from './bound.ts'
 export { type Counts, createIntervalLog, defaultReportIntervalMs, type IntervalLog } from './interval-log.ts'
-export { companionKey, type DlqKeys, dlqKeys, hashTagOf, legacyKeysOf } from './keys.ts'
 export { type ChunkLimits, chunkArgs, defaultChunkLimits, seenId } from './push-script.ts'
 export { type DeadLetter, encodeBoundedPayload, encodePayload } from './record.ts'
 export {

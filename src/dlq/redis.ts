@@ -10,8 +10,6 @@ import type { Registry } from 'prom-client'
 import type { Config } from '../config/index.ts'
 import { PipelineError } from '../errors.ts'
 import { type DlqMetrics, dlqMetrics, type Logger } from '../observability/index.ts'
-import { boundLetter, defaultEntryMaxBytes } from './bound.ts'
-import { cleanupLua, isScoreCursor, pageLua, rebuildPage, rebuildStepLua, removeLua } from './by-event.ts'
 import {
   closeClient,
   createRedisClient,
@@ -21,10 +19,13 @@ import {
   type RedisClientOptions,
   redisCall,
   redisFullReason,
-} from './client.ts'
+} from '../redis/client.ts'
+import { dlqKeys, legacyKeysOf } from '../redis/keys.ts'
+import { luaScript } from '../redis/scripts.ts'
+import { boundLetter, defaultEntryMaxBytes } from './bound.ts'
+import { isScoreCursor, rebuildPage } from './by-event.ts'
 import { createIntervalLog, defaultReportIntervalMs } from './interval-log.ts'
-import { dlqKeys, legacyKeysOf } from './keys.ts'
-import { type ChunkLimits, chunkArgs, defaultChunkLimits, pushLua } from './push-script.ts'
+import { type ChunkLimits, chunkArgs, defaultChunkLimits } from './push-script.ts'
 import type { DeadLetter } from './record.ts'
 
 /** What a push did with entries the producer's caps refused (consumer entries are never dropped). */
@@ -291,11 +292,11 @@ export function createRedisDlq(options: RedisDlqOptions): DeadLetterQueue {
   })
   const redis: RedisClient = createRedisClient(options)
   // EVALSHA, falling back to EVAL when the server does not know the script (first use, restart, SCRIPT FLUSH).
-  redis.defineCommand('dlqPush', { numberOfKeys: 3, lua: pushLua })
-  redis.defineCommand('dlqRemove', { numberOfKeys: 3, lua: removeLua })
-  redis.defineCommand('dlqRebuild', { numberOfKeys: 2, lua: rebuildStepLua })
-  redis.defineCommand('dlqPage', { numberOfKeys: 2, lua: pageLua })
-  redis.defineCommand('dlqCleanup', { numberOfKeys: 1, lua: cleanupLua })
+  redis.defineCommand('dlqPush', { numberOfKeys: 3, lua: luaScript('dlq-push') })
+  redis.defineCommand('dlqRemove', { numberOfKeys: 3, lua: luaScript('dlq-remove') })
+  redis.defineCommand('dlqRebuild', { numberOfKeys: 2, lua: luaScript('dlq-rebuild-step') })
+  redis.defineCommand('dlqPage', { numberOfKeys: 2, lua: luaScript('dlq-page') })
+  redis.defineCommand('dlqCleanup', { numberOfKeys: 1, lua: luaScript('dlq-cleanup') })
   // defineCommand adds the methods at run time; their types are the scripts' calling conventions.
   const commands = redis as unknown as {
     dlqPush: PushCommand
@@ -387,14 +388,7 @@ export function createRedisDlq(options: RedisDlqOptions): DeadLetterQueue {
             await redis.pexpire(keys.rebuildLease, rebuildLeaseMs)
           }
         } finally {
-          await redis
-            .eval(
-              "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
-              1,
-              keys.rebuildLease,
-              token,
-            )
-            .catch(() => {})
+          await redis.eval(luaScript('lease-drop'), 1, keys.rebuildLease, token).catch(() => {})
         }
       } else if (!force && (await indexState()) === 'indexed') {
         return 0

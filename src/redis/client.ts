@@ -93,7 +93,27 @@ export async function connected(client: RedisClient): Promise<void> {
   await connecting.get(client)
 }
 
-/** Runs `command` on a connected client; a Redis failure becomes DLQ_UNAVAILABLE naming what failed. */
+/**
+ * Whether `error` is Redis failing (unreachable, timed out, refusing: a reply error such as OOM or CROSSSLOT, a
+ * cluster without a master for a slot) rather than the caller's own error passing through.
+ */
+export function isRedisError(error: unknown): boolean {
+  const name = (error as Error | undefined)?.name ?? ''
+  const message = (error as Error | undefined)?.message ?? ''
+  return (
+    /Redis|ReplyError|MaxRetriesPerRequest|ClusterAllFailed/.test(name) ||
+    /Connection is closed|Command timed out|ECONNREFUSED|ECONNRESET|Stream isn't writeable/.test(message) ||
+    // A Redis Cluster none of whose nodes answers, that has no map of its slots yet, or a slot without a master.
+    /None of startup nodes is available|Cluster isn't ready|Too many Cluster redirections|^(CLUSTERDOWN|TRYAGAIN)/.test(
+      message,
+    )
+  )
+}
+
+/**
+ * Runs `command` on a connected client; a Redis failure (isRedisError) becomes DLQ_UNAVAILABLE naming what
+ * failed, and whether Redis is full. Any other error passes through as it is.
+ */
 export async function redisCall<T>(
   client: RedisClient,
   addr: string,
@@ -104,7 +124,7 @@ export async function redisCall<T>(
     await connected(client)
     return await command()
   } catch (error) {
-    if (error instanceof PipelineError) throw error
+    if (error instanceof PipelineError || !isRedisError(error)) throw error
     const because = isRedisFull(error) ? `${redisFullReason}: ` : ''
     throw new PipelineError(
       'DLQ_UNAVAILABLE',

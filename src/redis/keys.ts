@@ -1,4 +1,4 @@
-// Every Redis key of one dead-letter queue, in one place. The list keeps the name DLQ_KEY says (`dlq:events`,
+// Every Redis key of the pipeline, in one place: those of a dead-letter queue and of its admin. The list keeps the name DLQ_KEY says (`dlq:events`,
 // the contract: LPUSH newest first, LRANGE to read); every other key of the queue starts with the list's hash
 // tag, `{dlq:events}:`, so that on a Redis Cluster all of them live in the list's slot and one script may touch
 // them together. A name without braces hashes whole, so `dlq:events` and `{dlq:events}:seen` share a slot; a
@@ -63,3 +63,15 @@ export function legacyKeysOf(key: string) {
     indexComplete: `${key}:by-event:complete`,
   }
 }
+
+// The admin's keys, in the same slot (its scripts claim entries and remove them together with the list's).
+/** Hash of one redrive job: its snapshot, states and tally. */
+export const jobKeyOf = (key: string, id: string) => companionKey(key, `redrive:${id}`)
+/** The lease of the run that holds a job: `<fence> <token>`. */
+export const leaseKeyOf = (key: string, id: string) => companionKey(key, `redrive:${id}:lease`)
+/** Sorted set of job ids by creation time. */
+export const jobsKeyOf = (key: string) => companionKey(key, 'redrives')
+/** Hash sha256(entry) → job id of the open job that claims it. */
+export const claimsKeyOf = (key: string) => companionKey(key, 'redrive:claims')
+/** The bounded audit list, newest first. */
+export const auditKeyOf = (key: string) => companionKey(key, 'audit')

@@ -8,7 +8,8 @@ export type { Logger }
 
 /**
  * Paths whose values never reach a log line. Named paths only: pino checks a wildcard such as `*.password`
- * against every key of every line, which cost 2–4 µs per line, a tenth of the consumer's work per event at INFO.
+ * against every key of every line, a cost per line comparable to the consumer's work per event at INFO
+ * (docs/performance.md).
  */
 export const redactPaths = [
   'password',
@@ -60,7 +61,7 @@ function sharedStdout(): pino.DestinationStream {
 }
 
 // pino's isoTime builds a Date and its ISO text for every line; at INFO the consumer writes tens of lines per
-// millisecond, so the text of the current millisecond is kept and reused (1.5 → 0.1 µs per line here).
+// millisecond, so the text of the current millisecond is kept and reused (docs/performance.md).
 let lastMs = -1
 let lastTime = ''
 function isoTime(): string {

@@ -3,8 +3,8 @@
 // store.migrate(), and a database that is down does not fail construction, only the first call.
 //
 // Each engine is imported when it is chosen: a process pays only for its own driver's code (the SQL Server
-// driver, tedious with its Azure identity libraries, costs resident memory (docs/performance.md) that a PostgreSQL or SQLite
-// deployment never needs).
+// driver, tedious with its Azure identity libraries, costs resident memory that a PostgreSQL or SQLite
+// deployment never needs; docs/performance.md has the figure).
 import type { Database } from '../config/index.ts'
 import type { Store } from './types.ts'
 

@@ -1,0 +1,56 @@
+// The folders of src/ and what each may import, as docs/architecture.md's map draws them: a folder imports only
+// folders on lower floors, so the graph has no cycle and no arrow upwards. A new folder, or a new arrow, is a
+// decision: make it here and in the map together.
+import assert from 'node:assert/strict'
+import { readdirSync, readFileSync } from 'node:fs'
+import { dirname, join, relative, resolve, sep } from 'node:path'
+import { it } from 'node:test'
+import { fileURLToPath } from 'node:url'
+
+/** Floor of each top-level folder (or file) of src/: higher floors build on lower ones. */
+export const floors: Readonly<Record<string, number>> = {
+  errors: 0,
+  config: 0,
+  async: 0,
+  events: 1,
+  redis: 1,
+  kafka: 1,
+  store: 2,
+  observability: 3,
+  http: 4,
+  dlq: 4,
+  consumer: 5,
+  producer: 5,
+  admin: 6,
+  api: 7,
+  roles: 8,
+  cli: 9,
+}
+
+const src = fileURLToPath(new URL('../src', import.meta.url))
+
+function files(folder: string): string[] {
+  return readdirSync(folder, { withFileTypes: true }).flatMap(entry => {
+    const path = join(folder, entry.name)
+    if (entry.isDirectory()) return files(path)
+    return entry.name.endsWith('.ts') ? [path] : []
+  })
+}
+
+const topOf = (path: string) => (relative(src, path).split(sep)[0] as string).replace(/\.ts$/, '')
+
+it('imports only downwards between the folders of src/', () => {
+  const wrong: string[] = []
+  for (const file of files(src)) {
+    const from = topOf(file)
+    if (floors[from] === undefined) wrong.push(`${relative(src, file)}: folder "${from}" is not on the map`)
+    for (const match of readFileSync(file, 'utf8').matchAll(/from '(\.{1,2}\/[^']+)'/g)) {
+      const to = topOf(resolve(dirname(file), match[1] as string))
+      if (to === from) continue
+      if ((floors[to] ?? Number.POSITIVE_INFINITY) >= (floors[from] ?? -1)) {
+        wrong.push(`${relative(src, file)} imports ${to} (floor ${floors[to]}) from floor ${floors[from]}`)
+      }
+    }
+  }
+  assert.deepEqual(wrong, [])
+})

@@ -1,7 +1,7 @@
 // The Redis list backend of the dead-letter queue: LPUSH to `dlq:events`, newest first (the reference system's
 // contract), exactly once per Kafka record (see push-script.ts), each entry within DLQ_ENTRY_MAX_BYTES
 // (bound.ts), each writer's entries within its own count and byte caps, and every entry findable by eventId
-// without a scan (by-event.ts). Every key of a queue shares the list's hash tag (keys.ts), so it runs on one
+// without a scan (by-event.ts). Every key of a queue shares the list's hash tag (src/redis/keys.ts), so it runs on one
 // Redis or on a Redis Cluster alike.
 import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'

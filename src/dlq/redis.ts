@@ -20,11 +20,11 @@ import {
   redisCall,
   redisFullReason,
 } from '../redis/client.ts'
-import { dlqKeys, legacyKeysOf } from '../redis/keys.ts'
+import { type DlqKeys, dlqKeys, legacyKeysOf } from '../redis/keys.ts'
 import { luaScript } from '../redis/scripts.ts'
 import { boundLetter, defaultEntryMaxBytes } from './bound.ts'
 import { isScoreCursor, rebuildPage } from './by-event.ts'
-import { createIntervalLog, defaultReportIntervalMs } from './interval-log.ts'
+import { type Counts, createIntervalLog, defaultReportIntervalMs } from './interval-log.ts'
 import { type ChunkLimits, chunkArgs, defaultChunkLimits } from './push-script.ts'
 import type { DeadLetter } from './record.ts'
 
@@ -262,95 +262,185 @@ const capSetting = {
 } as const
 
 export function createRedisDlq(options: RedisDlqOptions): DeadLetterQueue {
-  const seenMaxAgeMs = options.seenMaxAgeMs ?? defaultSeenMaxAgeMs
-  const seenMaxCount = options.seenMaxCount ?? defaultSeenMaxCount
-  const limits = options.chunk ?? defaultChunkLimits
-  const entryMaxBytes = options.entryMaxBytes ?? defaultEntryMaxBytes
-  const producerCaps = options.producerCaps ?? defaultProducerCaps
-  const consumerCaps = options.consumerCaps ?? defaultConsumerCaps
-  const removeBudget = options.removeBudget ?? defaultRemoveBudget
-  const rebuildWaitMs = options.rebuildWaitMs ?? 5000
-  const keys = dlqKeys(options.key)
-  const metrics: DlqMetrics | undefined = options.registry ? dlqMetrics(options.registry) : undefined
-  let full = false
-  let capReached = false
-  const fullLog = createIntervalLog(options.reportIntervalMs ?? defaultReportIntervalMs, counts => {
-    if (counts['full']) {
-      options.logger?.error(
-        { key: options.key, reason: redisFullReason, failedPushes: counts['full'] },
-        'dead-letter queue: Redis is full (maxmemory), dead letters cannot be stored',
-      )
-    }
-    for (const cap of ['entries', 'bytes'] as const) {
-      if (!counts[cap]) continue
-      options.logger?.error(
-        { key: options.key, cap, setting: capSetting.consumer[cap], refusedPushes: counts[cap] },
-        `dead-letter queue: the consumer's entries reached ${capSetting.consumer[cap]}; the records waiting ` +
-          'for it stay uncommitted until dead letters are redriven or purged',
-      )
-    }
-  })
-  const redis: RedisClient = createRedisClient(options)
-  // EVALSHA, falling back to EVAL when the server does not know the script (first use, restart, SCRIPT FLUSH).
+  return new RedisDeadLetterQueue(options)
+}
+
+/** The scripts of src/redis/lua/ a queue runs, as ioredis methods (EVALSHA, EVAL when the server lacks one). */
+interface Scripts {
+  dlqPush: PushCommand
+  dlqRemove: RemoveCommand
+  dlqRebuild: RebuildCommand
+  dlqPage: PageCommand
+  dlqCleanup: (meta: string, budget: number) => Promise<number>
+}
+
+function withScripts(redis: RedisClient): Scripts {
   redis.defineCommand('dlqPush', { numberOfKeys: 3, lua: luaScript('dlq-push') })
   redis.defineCommand('dlqRemove', { numberOfKeys: 3, lua: luaScript('dlq-remove') })
   redis.defineCommand('dlqRebuild', { numberOfKeys: 2, lua: luaScript('dlq-rebuild-step') })
   redis.defineCommand('dlqPage', { numberOfKeys: 2, lua: luaScript('dlq-page') })
   redis.defineCommand('dlqCleanup', { numberOfKeys: 1, lua: luaScript('dlq-cleanup') })
   // defineCommand adds the methods at run time; their types are the scripts' calling conventions.
-  const commands = redis as unknown as {
-    dlqPush: PushCommand
-    dlqRemove: RemoveCommand
-    dlqRebuild: RebuildCommand
-    dlqPage: PageCommand
-    dlqCleanup: (meta: string, budget: number) => Promise<number>
-  }
-  const pushChunk = commands.dlqPush.bind(redis)
-  const removeCall = commands.dlqRemove.bind(redis)
-  const rebuildStep = commands.dlqRebuild.bind(redis)
-  const pageCall = commands.dlqPage.bind(redis)
-  const cleanupCall = commands.dlqCleanup.bind(redis)
-  const stored = (entry: string): StoredLetter => ({ entry, letter: JSON.parse(entry) as DeadLetter })
-  const pairsOf = (flat: readonly string[]): IndexedLetter[] => {
-    const found: IndexedLetter[] = []
-    for (let i = 0; i + 1 < flat.length; i += 2)
-      found.push({ ...stored(flat[i] as string), after: String(flat[i + 1]) })
-    return found
-  }
-  const run = <T>(what: string, command: () => Promise<T>) =>
-    prepared().then(() => redisCall(redis, options.addr, what, command))
+  return redis as unknown as Scripts
+}
 
-  // Once per client: names of earlier versions moved to today's (standalone only: a cluster never held them),
-  // and a rebuild started in the background when the index does not cover the list.
-  let preparing: Promise<void> | undefined
-  function prepared(): Promise<void> {
-    preparing ??= redisCall(redis, options.addr, 'open', async () => {
-      if (!isClusterAddr(options)) {
-        const legacy = legacyKeysOf(options.key)
-        if ((await redis.exists(legacy.seen)) === 1) {
-          await redis.call('ZUNIONSTORE', keys.seen, 2, keys.seen, legacy.seen, 'AGGREGATE', 'MAX')
-          await redis.del(legacy.seen)
-        }
-        await redis.del(legacy.index, legacy.indexComplete, legacy.producerCounter)
-      }
-    }).then(
+const stored = (entry: string): StoredLetter => ({ entry, letter: JSON.parse(entry) as DeadLetter })
+
+function pairsOf(flat: readonly string[]): IndexedLetter[] {
+  const found: IndexedLetter[] = []
+  for (let i = 0; i + 1 < flat.length; i += 2) found.push({ ...stored(flat[i] as string), after: String(flat[i + 1]) })
+  return found
+}
+
+function failedAtOf(entry: string | null): string | null {
+  if (entry === null) return null
+  try {
+    const at = (JSON.parse(entry) as Partial<DeadLetter>).failedAt
+    return typeof at === 'string' ? at : null
+  } catch {
+    return null
+  }
+}
+
+/**
+ * Whether pushes are refused (Redis full, or the consumer at its caps): kept for the metrics, and told in one log
+ * line per interval however many pushes fail, plus a line when it clears.
+ */
+class PushHealth {
+  readonly #key: string
+  readonly #logger: Logger | undefined
+  readonly #metrics: DlqMetrics | undefined
+  readonly #log
+  #full = false
+  #capReached = false
+
+  constructor(options: RedisDlqOptions) {
+    this.#key = options.key
+    this.#logger = options.logger
+    this.#metrics = options.registry ? dlqMetrics(options.registry) : undefined
+    this.#log = createIntervalLog(options.reportIntervalMs ?? defaultReportIntervalMs, counts => this.#tell(counts))
+  }
+
+  #tell(counts: Counts): void {
+    if (counts['full']) {
+      this.#logger?.error(
+        { key: this.#key, reason: redisFullReason, failedPushes: counts['full'] },
+        'dead-letter queue: Redis is full (maxmemory), dead letters cannot be stored',
+      )
+    }
+    for (const cap of ['entries', 'bytes'] as const) {
+      if (!counts[cap]) continue
+      this.#logger?.error(
+        { key: this.#key, cap, setting: capSetting.consumer[cap], refusedPushes: counts[cap] },
+        `dead-letter queue: the consumer's entries reached ${capSetting.consumer[cap]}; the records waiting ` +
+          'for it stay uncommitted until dead letters are redriven or purged',
+      )
+    }
+  }
+
+  /** A push's writes went through. */
+  written(): void {
+    if (!this.#full) return
+    this.#full = false
+    this.#metrics?.redisFull.set(0)
+    this.#logger?.info({ key: this.#key }, 'dead-letter queue: Redis accepts dead letters again')
+  }
+
+  /** A push's writes failed: Redis is full, or unavailable. */
+  failed(error: unknown): void {
+    const isFull = isRedisFull((error as PipelineError).cause)
+    this.#metrics?.pushFailures.inc({ reason: isFull ? 'full' : 'unavailable' })
+    if (!isFull) return
+    this.#full = true
+    this.#metrics?.redisFull.set(1)
+    this.#log.add('full')
+  }
+
+  /** What the consumer's caps said of its last push: undefined when everything fit. */
+  consumerCap(reached: WriterCap | undefined): void {
+    if (reached === undefined) {
+      if (!this.#capReached) return
+      this.#capReached = false
+      this.#metrics?.capReached.set(0)
+      this.#logger?.info({ key: this.#key }, 'dead-letter queue: the consumer may dead-letter again')
+      return
+    }
+    this.#capReached = true
+    this.#metrics?.capReached.set(1)
+    this.#metrics?.pushFailures.inc({ reason: 'cap' })
+    this.#log.add(reached)
+  }
+
+  close(): void {
+    this.#log.close()
+  }
+}
+
+/** The dead-letter queue in one Redis list and its companions (see the module's comment). */
+class RedisDeadLetterQueue implements DeadLetterQueue {
+  readonly entryMaxBytes: number
+  readonly #options: RedisDlqOptions
+  readonly #keys: DlqKeys
+  readonly #redis: RedisClient
+  readonly #scripts: Scripts
+  readonly #health: PushHealth
+  readonly #consumerCaps: WriterCaps
+  readonly #producerCaps: WriterCaps
+  readonly #rebuildWaitMs: number
+  #preparing: Promise<void> | undefined
+
+  constructor(options: RedisDlqOptions) {
+    this.#options = options
+    this.entryMaxBytes = options.entryMaxBytes ?? defaultEntryMaxBytes
+    this.#consumerCaps = options.consumerCaps ?? defaultConsumerCaps
+    this.#producerCaps = options.producerCaps ?? defaultProducerCaps
+    this.#rebuildWaitMs = options.rebuildWaitMs ?? 5000
+    this.#keys = dlqKeys(options.key)
+    this.#redis = createRedisClient(options)
+    this.#scripts = withScripts(this.#redis)
+    this.#health = new PushHealth(options)
+  }
+
+  /** A command on the opened queue; a Redis failure becomes DLQ_UNAVAILABLE naming `what`. */
+  async #run<T>(what: string, command: () => Promise<T>): Promise<T> {
+    await this.#prepared()
+    return redisCall(this.#redis, this.#options.addr, what, command)
+  }
+
+  /**
+   * Once per client: names of earlier versions moved to today's (standalone only: a cluster never held them),
+   * and a rebuild started in the background when the index does not cover the list.
+   */
+  #prepared(): Promise<void> {
+    this.#preparing ??= redisCall(this.#redis, this.#options.addr, 'open', () => this.#moveLegacyKeys()).then(
       () => {
-        indexState()
-          .then(state => (state === 'rebuilding' ? rebuilt(Number.POSITIVE_INFINITY) : 0))
+        this.#indexState()
+          .then(state => (state === 'rebuilding' ? this.#rebuilt(Number.POSITIVE_INFINITY) : 0))
           .catch(() => {})
       },
       error => {
-        preparing = undefined
+        this.#preparing = undefined
         throw error
       },
     )
-    return preparing
+    return this.#preparing
   }
 
-  async function indexState(): Promise<'indexed' | 'rebuilding'> {
+  async #moveLegacyKeys(): Promise<void> {
+    if (isClusterAddr(this.#options)) return
+    const legacy = legacyKeysOf(this.#options.key)
+    const redis = this.#redis
+    if ((await redis.exists(legacy.seen)) === 1) {
+      await redis.call('ZUNIONSTORE', this.#keys.seen, 2, this.#keys.seen, legacy.seen, 'AGGREGATE', 'MAX')
+      await redis.del(legacy.seen)
+    }
+    await redis.del(legacy.index, legacy.indexComplete, legacy.producerCounter)
+  }
+
+  async #indexState(): Promise<'indexed' | 'rebuilding'> {
     // One atomic read: a push landing between two reads (another writer's, or on a Cluster client even this
     // client's own) would make a fresh queue look unindexed and start a needless rebuild.
-    const replies = (await redis.multi().hget(keys.meta, 'indexed').llen(keys.list).exec()) ?? []
+    const replies = (await this.#redis.multi().hget(this.#keys.meta, 'indexed').llen(this.#keys.list).exec()) ?? []
     for (const [error] of replies) if (error) throw error
     const [indexed, length] = replies.map(([, reply]) => reply)
     return indexed === '1' || length === 0 ? 'indexed' : 'rebuilding'
@@ -359,45 +449,26 @@ export function createRedisDlq(options: RedisDlqOptions): DeadLetterQueue {
   /**
    * Resolves once the index covers the list: drives the rebuild while it holds the lease (a page per step),
    * else waits for whoever does; gives up after `waitMs` with DLQ_UNAVAILABLE saying how far the rebuild is.
+   * `force` starts a new rebuild on the first step it drives, also after waiting out someone else's.
    */
-  async function rebuilt(waitMs: number, force = false): Promise<number> {
+  async #rebuilt(waitMs: number, force = false): Promise<number> {
     const giveUpAt = Date.now() + waitMs
     const token = randomUUID()
-    let walked = 0
-    let total = 0
-    // A forced rebuild starts afresh on the first step it drives, also after waiting out someone else's rebuild.
+    const progress = { walked: 0, total: 0 }
     let forcePending = force
     for (;;) {
-      if (await redis.set(keys.rebuildLease, token, 'PX', rebuildLeaseMs, 'NX')) {
-        try {
-          let forceNow = forcePending
-          forcePending = false
-          for (;;) {
-            const [done, high, target] = await rebuildStep(keys.list, keys.meta, rebuildPage, forceNow ? '1' : '0')
-            forceNow = false
-            walked = high ?? 0
-            total = target ?? 0
-            if (done === 1) {
-              // The generation it replaced goes too, a few thousand sets per call, before the lease is given up.
-              while ((await cleanupCall(keys.meta, 2000)) > 0) await redis.pexpire(keys.rebuildLease, rebuildLeaseMs)
-              return total
-            }
-            // Still ours? A lease that expired (this process stalled) is someone else's now.
-            const owner = await redis.get(keys.rebuildLease)
-            if (owner !== token) break
-            await redis.pexpire(keys.rebuildLease, rebuildLeaseMs)
-          }
-        } finally {
-          await redis.eval(luaScript('lease-drop'), 1, keys.rebuildLease, token).catch(() => {})
-        }
-      } else if (!force && (await indexState()) === 'indexed') {
+      if (await this.#redis.set(this.#keys.rebuildLease, token, 'PX', rebuildLeaseMs, 'NX')) {
+        const done = await this.#driveRebuild(token, forcePending, progress)
+        forcePending = false
+        if (done) return progress.total
+      } else if (!force && (await this.#indexState()) === 'indexed') {
         return 0
       }
       if (Date.now() > giveUpAt) {
         throw new PipelineError(
           'DLQ_UNAVAILABLE',
-          `dead-letter queue (Redis ${options.addr}): the eventId index is being rebuilt` +
-            (total > 0 ? ` (${walked} of ${total} entries)` : '') +
+          `dead-letter queue (Redis ${this.#options.addr}): the eventId index is being rebuilt` +
+            (progress.total > 0 ? ` (${progress.walked} of ${progress.total} entries)` : '') +
             '; try again in a moment',
         )
       }
@@ -405,53 +476,53 @@ export function createRedisDlq(options: RedisDlqOptions): DeadLetterQueue {
     }
   }
 
-  /** A push's writes, with the full/unavailable state kept for the metrics and the log. */
-  async function write<T>(command: () => Promise<T>): Promise<T> {
+  /** Rebuild steps while `token` holds the lease; true when the rebuild is done (and its old index deleted). */
+  async #driveRebuild(token: string, force: boolean, progress: { walked: number; total: number }): Promise<boolean> {
+    const { list, meta, rebuildLease } = this.#keys
+    const redis = this.#redis
     try {
-      const result = await run('push', command)
-      if (full) {
-        full = false
-        metrics?.redisFull.set(0)
-        options.logger?.info({ key: options.key }, 'dead-letter queue: Redis accepts dead letters again')
+      for (let forceNow = force; ; forceNow = false) {
+        const [done, high, target] = await this.#scripts.dlqRebuild(list, meta, rebuildPage, forceNow ? '1' : '0')
+        progress.walked = high ?? 0
+        progress.total = target ?? 0
+        if (done === 1) {
+          // The generation it replaced goes too, a few thousand sets per call, before the lease is given up.
+          while ((await this.#scripts.dlqCleanup(meta, 2000)) > 0) await redis.pexpire(rebuildLease, rebuildLeaseMs)
+          return true
+        }
+        // Still ours? A lease that expired (this process stalled) is someone else's now.
+        if ((await redis.get(rebuildLease)) !== token) return false
+        await redis.pexpire(rebuildLease, rebuildLeaseMs)
       }
+    } finally {
+      await redis.eval(luaScript('lease-drop'), 1, rebuildLease, token).catch(() => {})
+    }
+  }
+
+  /** A push's writes, with the full/unavailable state kept for the metrics and the log. */
+  async #write<T>(command: () => Promise<T>): Promise<T> {
+    try {
+      const result = await this.#run('push', command)
+      this.#health.written()
       return result
     } catch (error) {
-      const isFull = isRedisFull((error as PipelineError).cause)
-      metrics?.pushFailures.inc({ reason: isFull ? 'full' : 'unavailable' })
-      if (isFull) {
-        full = true
-        metrics?.redisFull.set(1)
-        fullLog.add('full')
-      }
+      this.#health.failed(error)
       throw error
     }
   }
 
-  function consumerCapState(reached: WriterCap | undefined): void {
-    if (reached === undefined) {
-      if (capReached) {
-        capReached = false
-        metrics?.capReached.set(0)
-        options.logger?.info({ key: options.key }, 'dead-letter queue: the consumer may dead-letter again')
-      }
-      return
-    }
-    capReached = true
-    metrics?.capReached.set(1)
-    metrics?.pushFailures.inc({ reason: 'cap' })
-    fullLog.add(reached)
-  }
-
-  async function pushRun(writer: 'consumer' | 'producer', letters: readonly DeadLetter[], caps: WriterCaps) {
+  async #pushRun(writer: 'consumer' | 'producer', letters: readonly DeadLetter[], caps: WriterCaps) {
+    const o = this.#options
+    const { list, seen, meta } = this.#keys
     let pushed = 0
-    for (const args of chunkArgs(letters, limits)) {
-      const [n, refused] = await write(() =>
-        pushChunk(
-          keys.list,
-          keys.seen,
-          keys.meta,
-          seenMaxAgeMs,
-          seenMaxCount,
+    for (const args of chunkArgs(letters, o.chunk ?? defaultChunkLimits)) {
+      const [n, refused] = await this.#write(() =>
+        this.#scripts.dlqPush(
+          list,
+          seen,
+          meta,
+          o.seenMaxAgeMs ?? defaultSeenMaxAgeMs,
+          o.seenMaxCount ?? defaultSeenMaxCount,
           writer,
           caps.maxEntries,
           caps.maxBytes,
@@ -464,32 +535,50 @@ export function createRedisDlq(options: RedisDlqOptions): DeadLetterQueue {
     return { pushed, refused: undefined }
   }
 
-  async function removeAll(
-    entries: readonly string[],
-    digests: readonly string[] | undefined,
-    claimsKey: string,
-  ): Promise<number[]> {
-    const results: number[] = []
-    // A removal walks positions the rebuild counts on: it waits for the index first.
-    await run('remove', () => rebuilt(60_000))
-    while (results.length < entries.length) {
-      const pairs: string[] = []
-      for (let i = results.length; i < entries.length && pairs.length < 1000; i++) {
-        pairs.push(entries[i] as string, digests?.[i] ?? '')
-      }
-      const answer = await run('remove', () =>
-        removeCall(keys.list, keys.meta, claimsKey, digests ? '1' : '0', removeBudget, ...pairs),
-      )
-      if (answer[0] === -1) {
-        await run('remove', () => rebuilt(60_000))
+  async push(records: readonly DeadLetter[]): Promise<PushOutcome> {
+    const bounded = records.map(letter => boundLetter(letter, this.entryMaxBytes))
+    const dropped: Partial<Record<WriterCap, number>> = {}
+    let pushed = 0
+    // One run after another, so the list keeps the records' order (the last pushed is the first read).
+    for (let i = 0; i < bounded.length; ) {
+      const letter = bounded[i] as DeadLetter
+      if (letter.source === 'producer') {
+        // One script call per producer entry: each is stored or refused on its own.
+        const outcome = await this.#pushRun('producer', [letter], this.#producerCaps)
+        pushed += outcome.pushed
+        if (outcome.refused) dropped[outcome.refused] = (dropped[outcome.refused] ?? 0) + 1
+        i++
         continue
       }
-      results.push(...answer)
+      let end = i
+      while (end < bounded.length && bounded[end]?.source !== 'producer') end++
+      const outcome = await this.#pushRun('consumer', bounded.slice(i, end), this.#consumerCaps)
+      pushed += outcome.pushed
+      this.#health.consumerCap(outcome.refused)
+      if (outcome.refused) {
+        const setting = capSetting.consumer[outcome.refused]
+        throw new PipelineError(
+          'DLQ_FULL',
+          `dead-letter queue ${this.#options.key} holds as many consumer entries as ${setting} allows; ` +
+            'the record stays uncommitted until dead letters are redriven or purged',
+        )
+      }
+      i = end
     }
-    return results
+    return { pushed, dropped }
   }
 
-  async function eventPage(
+  async list(start = 0, stop = -1): Promise<DeadLetter[]> {
+    const items = await this.#run('LRANGE', () => this.#redis.lrange(this.#keys.list, start, stop))
+    return items.map(item => JSON.parse(item) as DeadLetter)
+  }
+
+  async range(start: number, stop: number): Promise<StoredLetter[]> {
+    const items = await this.#run('LRANGE', () => this.#redis.lrange(this.#keys.list, start, stop))
+    return items.map(stored)
+  }
+
+  async eventPage(
     eventId: string,
     limit: number,
     cursor?: string,
@@ -499,16 +588,20 @@ export function createRedisDlq(options: RedisDlqOptions): DeadLetterQueue {
       throw new PipelineError('SCHEMA_VIOLATION', 'cursor is not one this queue gave', { paths: ['/cursor'] })
     }
     const size = Math.max(1, Math.min(eventPageMax, Math.floor(limit)))
+    const { list, meta } = this.#keys
     for (let attempt = 0; ; attempt++) {
-      const answer = await run('lookup', () =>
-        pageCall(keys.list, keys.meta, eventId, cursor ?? '', size, order === 'newest' ? 'desc' : 'asc'),
+      const answer = await this.#run('lookup', () =>
+        this.#scripts.dlqPage(list, meta, eventId, cursor ?? '', size, order === 'newest' ? 'desc' : 'asc'),
       )
       if (answer[0] === 'rebuilding' && attempt === 0) {
-        await run('lookup', () => rebuilt(rebuildWaitMs))
+        await this.#run('lookup', () => this.#rebuilt(this.#rebuildWaitMs))
         continue
       }
       if (answer[0] !== 'ok') {
-        throw new PipelineError('DLQ_UNAVAILABLE', `dead-letter queue (Redis ${options.addr}): the index is rebuilt`)
+        throw new PipelineError(
+          'DLQ_UNAVAILABLE',
+          `dead-letter queue (Redis ${this.#options.addr}): the index is rebuilt`,
+        )
       }
       const next = String(answer[2])
       return {
@@ -519,116 +612,96 @@ export function createRedisDlq(options: RedisDlqOptions): DeadLetterQueue {
     }
   }
 
-  return {
-    entryMaxBytes,
-    async push(records) {
-      const bounded = records.map(letter => boundLetter(letter, entryMaxBytes))
-      const dropped: Partial<Record<WriterCap, number>> = {}
-      let pushed = 0
-      // One run after another, so the list keeps the records' order (the last pushed is the first read).
-      for (let i = 0; i < bounded.length; ) {
-        const letter = bounded[i] as DeadLetter
-        if (letter.source === 'producer') {
-          // One script call per producer entry: each is stored or refused on its own.
-          const outcome = await pushRun('producer', [letter], producerCaps)
-          pushed += outcome.pushed
-          if (outcome.refused) dropped[outcome.refused] = (dropped[outcome.refused] ?? 0) + 1
-          i++
-          continue
-        }
-        let end = i
-        while (end < bounded.length && bounded[end]?.source !== 'producer') end++
-        const outcome = await pushRun('consumer', bounded.slice(i, end), consumerCaps)
-        pushed += outcome.pushed
-        consumerCapState(outcome.refused)
-        if (outcome.refused) {
-          const setting = capSetting.consumer[outcome.refused]
-          throw new PipelineError(
-            'DLQ_FULL',
-            `dead-letter queue ${options.key} holds as many consumer entries as ${setting} allows; ` +
-              'the record stays uncommitted until dead letters are redriven or purged',
-          )
-        }
-        i = end
+  async *eventEntries(eventId: string, order: 'newest' | 'oldest' = 'newest'): AsyncIterable<IndexedLetter> {
+    let cursor: string | undefined
+    do {
+      const page = await this.eventPage(eventId, eventPageMax, cursor, order)
+      yield* page.entries
+      cursor = page.next ?? undefined
+    } while (cursor !== undefined)
+  }
+
+  /** Removal script calls until every entry got its answer (1 removed, 0 absent, 2 held). */
+  async #removeAll(entries: readonly string[], digests: readonly string[] | undefined, claimsKey: string) {
+    const results: number[] = []
+    const budget = this.#options.removeBudget ?? defaultRemoveBudget
+    // A removal walks positions the rebuild counts on: it waits for the index first.
+    await this.#run('remove', () => this.#rebuilt(60_000))
+    while (results.length < entries.length) {
+      const pairs: string[] = []
+      for (let i = results.length; i < entries.length && pairs.length < 1000; i++) {
+        pairs.push(entries[i] as string, digests?.[i] ?? '')
       }
-      return { pushed, dropped }
-    },
-    async list(start = 0, stop = -1) {
-      const items = await run('LRANGE', () => redis.lrange(keys.list, start, stop))
-      return items.map(item => JSON.parse(item) as DeadLetter)
-    },
-    async range(start, stop) {
-      const items = await run('LRANGE', () => redis.lrange(keys.list, start, stop))
-      return items.map(stored)
-    },
-    eventPage,
-    async *eventEntries(eventId, order = 'newest') {
-      let cursor: string | undefined
-      do {
-        const page = await eventPage(eventId, eventPageMax, cursor, order)
-        yield* page.entries
-        cursor = page.next ?? undefined
-      } while (cursor !== undefined)
-    },
-    async remove(entries) {
-      if (entries.length === 0) return []
-      return (await removeAll(entries, undefined, keys.meta)).map(n => n === 1)
-    },
-    async removeUnclaimed(entries, digests, claimsKey) {
-      if (entries.length === 0) return []
-      const results = await removeAll(entries, digests, claimsKey)
-      return results.map(n => (n === 1 ? 'removed' : n === 2 ? 'held' : 'absent'))
-    },
-    async reindex() {
-      return run('reindex', () => rebuilt(Number.POSITIVE_INFINITY, true))
-    },
-    async usage() {
-      const m = await run('HMGET', () => redis.hmget(keys.meta, 'ce', 'cb', 'pe', 'pb', 'indexed'))
-      const length = await run('LLEN', () => redis.llen(keys.list))
-      const n = (v: string | null | undefined) => (length === 0 ? 0 : Number(v ?? 0))
-      return {
-        consumer: { entries: n(m[0]), bytes: n(m[1]), caps: consumerCaps },
-        producer: { entries: n(m[2]), bytes: n(m[3]), caps: producerCaps },
-        indexed: length === 0 || m[4] === '1',
-      }
-    },
-    async tally() {
-      await run('stats', () => rebuilt(rebuildWaitMs))
-      const [fields, head, tail, total] = await run('stats', () =>
-        Promise.all([
-          redis.hgetall(keys.tally),
-          redis.lindex(keys.list, 0),
-          redis.lindex(keys.list, -1),
-          redis.llen(keys.list),
-        ]),
+      const answer = await this.#run('remove', () =>
+        this.#scripts.dlqRemove(this.#keys.list, this.#keys.meta, claimsKey, digests ? '1' : '0', budget, ...pairs),
       )
-      // Objects without a prototype: a type named "__proto__" is counted, not assigned to the prototype.
-      const byCode: Record<string, number> = Object.create(null)
-      const byType: Record<string, number> = Object.create(null)
-      for (const [field, value] of Object.entries(fields)) {
-        if (field.startsWith('c:')) byCode[field.slice(2)] = Number(value)
-        else if (field.startsWith('t:')) byType[field.slice(2)] = Number(value)
+      if (answer[0] === -1) {
+        await this.#run('remove', () => this.#rebuilt(60_000))
+        continue
       }
-      const failedAtOf = (entry: string | null) => {
-        if (entry === null) return null
-        try {
-          const at = (JSON.parse(entry) as Partial<DeadLetter>).failedAt
-          return typeof at === 'string' ? at : null
-        } catch {
-          return null
-        }
-      }
-      return { total, byCode, byType, oldest: failedAtOf(tail), newest: failedAtOf(head) }
-    },
-    async length() {
-      return run('LLEN', () => redis.llen(keys.list))
-    },
-    async ping() {
-      await redisCall(redis, options.addr, 'PING', () => redis.ping())
-    },
-    async close() {
-      fullLog.close()
-      await closeClient(redis)
-    },
+      results.push(...answer)
+    }
+    return results
+  }
+
+  async remove(entries: readonly string[]): Promise<boolean[]> {
+    if (entries.length === 0) return []
+    return (await this.#removeAll(entries, undefined, this.#keys.meta)).map(n => n === 1)
+  }
+
+  async removeUnclaimed(
+    entries: readonly string[],
+    digests: readonly string[],
+    claimsKey: string,
+  ): Promise<('removed' | 'absent' | 'held')[]> {
+    if (entries.length === 0) return []
+    const results = await this.#removeAll(entries, digests, claimsKey)
+    return results.map(n => (n === 1 ? 'removed' : n === 2 ? 'held' : 'absent'))
+  }
+
+  reindex(): Promise<number> {
+    return this.#run('reindex', () => this.#rebuilt(Number.POSITIVE_INFINITY, true))
+  }
+
+  async usage(): Promise<DlqUsage> {
+    const { list, meta } = this.#keys
+    const m = await this.#run('HMGET', () => this.#redis.hmget(meta, 'ce', 'cb', 'pe', 'pb', 'indexed'))
+    const length = await this.#run('LLEN', () => this.#redis.llen(list))
+    const n = (v: string | null | undefined) => (length === 0 ? 0 : Number(v ?? 0))
+    return {
+      consumer: { entries: n(m[0]), bytes: n(m[1]), caps: this.#consumerCaps },
+      producer: { entries: n(m[2]), bytes: n(m[3]), caps: this.#producerCaps },
+      indexed: length === 0 || m[4] === '1',
+    }
+  }
+
+  async tally(): Promise<DlqTally> {
+    await this.#run('stats', () => this.#rebuilt(this.#rebuildWaitMs))
+    const { list, tally } = this.#keys
+    const redis = this.#redis
+    const [fields, head, tail, total] = await this.#run('stats', () =>
+      Promise.all([redis.hgetall(tally), redis.lindex(list, 0), redis.lindex(list, -1), redis.llen(list)]),
+    )
+    // Objects without a prototype: a type named "__proto__" is counted, not assigned to the prototype.
+    const byCode: Record<string, number> = Object.create(null)
+    const byType: Record<string, number> = Object.create(null)
+    for (const [field, value] of Object.entries(fields)) {
+      if (field.startsWith('c:')) byCode[field.slice(2)] = Number(value)
+      else if (field.startsWith('t:')) byType[field.slice(2)] = Number(value)
+    }
+    return { total, byCode, byType, oldest: failedAtOf(tail), newest: failedAtOf(head) }
+  }
+
+  length(): Promise<number> {
+    return this.#run('LLEN', () => this.#redis.llen(this.#keys.list))
+  }
+
+  async ping(): Promise<void> {
+    await redisCall(this.#redis, this.#options.addr, 'PING', () => this.#redis.ping())
+  }
+
+  async close(): Promise<void> {
+    this.#health.close()
+    await closeClient(this.#redis)
   }
 }

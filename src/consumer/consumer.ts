@@ -8,6 +8,8 @@
 //
 // Partitions are independent lanes. Each lane has at most one batch in flight, so a partition's records are
 // applied in offset order; different lanes' batches run at the same time (up to `concurrency`).
+
+import { pause } from '../async.ts'
 import { type DeadLetterQueue, parseRedriveSource, redriveSourceOf } from '../dlq/index.ts'
 import type { PipelineError } from '../errors.ts'
 import { ensureTopic, topicIdOf } from '../kafka/admin.ts'
@@ -22,7 +24,7 @@ import { recordLag } from './lag.ts'
 import { createPendingSweeper } from './pending.ts'
 import { createProcessor, type Processor } from './process.ts'
 import { PartitionProgress } from './progress.ts'
-import { Aborted, backoffDelay, pause } from './retry.ts'
+import { Aborted, backoffDelay } from './retry.ts'
 import { LaneScheduler, type LaneView } from './schedule.ts'
 
 export interface ConsumerServiceOptions {

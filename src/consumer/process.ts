@@ -8,6 +8,8 @@
 //     transient failure → back off, retry the same transaction (never DLQ)      ├─▶ one idempotent DLQ push
 //     permanent failure → split the batch in halves until the failing records  │   (retried until Redis
 //                         are isolated; the rest is applied ───────────────────┘    answers; no commit before)
+
+import { pause } from '../async.ts'
 import type { DeadLetterQueue } from '../dlq/index.ts'
 import { asPipelineError, PipelineError } from '../errors.ts'
 import { defaultMaxEventSkewMs, type Event, type EventType, keyOf, parseRecord } from '../events/index.ts'
@@ -15,7 +17,7 @@ import { type ConsumerMetrics, eventFields, type Logger } from '../observability
 import type { Mark, SourcedEvent, Store } from '../store/index.ts'
 import { deadLetterOf, type InboundRecord, keyText } from './dead-letters.ts'
 import { eventTimeCheck } from './event-time.ts'
-import { Aborted, backoffDelay, pause } from './retry.ts'
+import { Aborted, backoffDelay } from './retry.ts'
 
 export type { InboundRecord } from './dead-letters.ts'
 

@@ -1,14 +1,13 @@
 // The admin HTTP API on the consumer's port (/admin/…), registered only when ADMIN_TOKEN is set. The bearer token
 // is checked in an onRequest hook, before any body is read; handlers run the same operations as the command line.
-// A redrive started here runs in the background of this process; its state is in Redis, so a restart loses
-// nothing (the next run or `dlq redrive --resume` completes it).
+// A redrive started here runs in the background of this process (redrive-runner.ts).
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import { eventPageMax } from '../dlq/index.ts'
 import { bearerSecurity, errorResponses, HttpError, requireBearer } from '../http/index.ts'
 import type { Logger } from '../observability/index.ts'
 import { parseFilter, UsageError } from './filter.ts'
 import { pageLimitMax, parseLimit } from './paging.ts'
-import { RedriveBusy } from './redrive.ts'
+import { RedriveRunner } from './redrive-runner.ts'
 import {
   AuditQuery,
   AuditResponse,
@@ -64,24 +63,8 @@ function badRequest(error: unknown): never {
 
 export function registerAdminRoutes(app: FastifyInstance, options: AdminRoutesOptions): AdminRoutes {
   const { admin, logger } = options
-  const running = new Map<string, { controller: AbortController; done: Promise<void> }>()
+  const runner = new RedriveRunner(admin, logger)
   const who = (ip: string) => `admin-api ${ip}`
-
-  function launch(id: string, by: string, resumed: boolean): void {
-    if (running.has(id)) return
-    const controller = new AbortController()
-    const done = admin
-      .run(id, { who: by, resumed, signal: controller.signal })
-      .then(
-        status => logger.info({ redriveId: id, state: status.state, sent: status.sent }, 'redrive finished'),
-        error => {
-          if (error instanceof RedriveBusy) return
-          logger.error({ redriveId: id, err: error }, 'redrive failed; `dlq redrive --resume` completes it')
-        },
-      )
-      .finally(() => running.delete(id))
-    running.set(id, { controller, done })
-  }
 
   app.register(
     async scope => {
@@ -186,7 +169,7 @@ export function registerAdminRoutes(app: FastifyInstance, options: AdminRoutesOp
               return { dryRun: true, entries, count: selection.entries.length, notRedrivable }
             }
             const created = await admin.create(redrive, selection)
-            launch(created.id, by, false)
+            runner.launch(created.id, by, false)
             return reply.code(202).send({ redriveId: created.id, count: created.count, notRedrivable })
           } catch (error) {
             badRequest(error)
@@ -232,7 +215,7 @@ export function registerAdminRoutes(app: FastifyInstance, options: AdminRoutesOp
             await admin.cancel(id)
             // A run of it in this process, or in another, sees the request at its next step. With no run here, a
             // run started now sees the request, settles the entries in doubt, and stops.
-            if (!running.has(id)) launch(id, who(request.ip), true)
+            if (!runner.has(id)) runner.launch(id, who(request.ip), true)
           }
           return (await admin.status(id)) ?? status
         },
@@ -283,10 +266,5 @@ export function registerAdminRoutes(app: FastifyInstance, options: AdminRoutesOp
     { prefix: '/admin' },
   )
 
-  return {
-    async close() {
-      for (const { controller } of running.values()) controller.abort()
-      await Promise.allSettled([...running.values()].map(r => r.done))
-    },
-  }
+  return { close: () => runner.close() }
 }

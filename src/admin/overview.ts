@@ -4,7 +4,7 @@
 // probes are fetched from here (CONSOLE_PRODUCER_URL, CONSOLE_API_URL), each within a short timeout, and one
 // role that does not answer shows as "unreachable" instead of failing the whole answer.
 import type { FastifyInstance } from 'fastify'
-import { withTimeout } from '../http/index.ts'
+import { withTimeout } from '../async.ts'
 import type { OffsetsReader } from '../kafka/admin.ts'
 import type { PendingStats } from '../store/index.ts'
 

@@ -11,6 +11,7 @@
 import { randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
 import { Producer } from '@platformatic/kafka'
+import { sleep } from '../async.ts'
 import type { DeadLetter, DeadLetterQueue, RedisClient as Redis, StoredLetter } from '../dlq/index.ts'
 import type { KafkaConnection } from '../kafka/options.ts'
 import { idempotentProducerOptions } from '../kafka/producer.ts'
@@ -203,8 +204,6 @@ export interface RunOptions {
   readonly signal?: AbortSignal
   readonly onProgress?: (progress: { sent: number; total: number }) => void
 }
-
-const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms))
 
 type Messages = Parameters<Producer<Buffer, Buffer, Buffer, Buffer>['send']>[0]['messages']
 

@@ -8,6 +8,8 @@
 //
 // Partitions are independent lanes. Each lane has at most one batch in flight, so a partition's records are
 // applied in offset order; different lanes' batches run at the same time (up to `concurrency`).
+
+import { pause } from '../async.ts'
 import { type DeadLetterQueue, parseRedriveSource, redriveSourceOf } from '../dlq/index.ts'
 import type { PipelineError } from '../errors.ts'
 import { ensureTopic, topicIdOf } from '../kafka/admin.ts'
@@ -16,13 +18,13 @@ import type { KafkaConnection } from '../kafka/options.ts'
 import type { ConsumerMetrics, Logger } from '../observability/index.ts'
 import type { Store } from '../store/index.ts'
 import { type Lane, PartitionReader, type RawMessage } from './batch-reader.ts'
-import { createCommitter } from './commits.ts'
+import { type Committer, createCommitter } from './commits.ts'
 import type { InboundRecord } from './dead-letters.ts'
 import { recordLag } from './lag.ts'
-import { createPendingSweeper } from './pending.ts'
-import { createProcessor, type Processor } from './process.ts'
+import { createPendingSweeper, type PendingSweeper } from './pending.ts'
+import { createProcessor, PendingBatches, type Processor } from './process.ts'
 import { PartitionProgress } from './progress.ts'
-import { Aborted, backoffDelay, pause } from './retry.ts'
+import { Aborted, backoffDelay } from './retry.ts'
 import { LaneScheduler, type LaneView } from './schedule.ts'
 
 export interface ConsumerServiceOptions {
@@ -87,13 +89,22 @@ function toRecord(m: RawMessage, topicId: string | undefined): InboundRecord {
   return origin === undefined ? record : { ...record, origin }
 }
 
-export function createConsumerService(options: ConsumerServiceOptions) {
-  const { logger, metrics, topic } = options
-  const concurrency = Math.max(1, options.concurrency ?? 3)
-  const sweepEveryMs = options.pendingSweepMs ?? 1000
-  const bufferMaxBytes = options.bufferMaxBytes ?? 32 * 1024 * 1024
-  const batchMaxBytes = options.batchMaxBytes ?? 8 * 1024 * 1024
-  const status: ConsumerStatus = {
+type GroupConsumer = ReturnType<typeof createGroupConsumer>
+
+interface LaneProcessor {
+  readonly processor: Processor
+  degraded: PipelineError | undefined
+}
+
+export class ConsumerService {
+  readonly #options: ConsumerServiceOptions
+  readonly #logger: Logger
+  readonly #topic: string
+  readonly #concurrency: number
+  readonly #sweepEveryMs: number
+  readonly #bufferMaxBytes: number
+  readonly #batchMaxBytes: number
+  readonly #status: ConsumerStatus = {
     joined: false,
     degraded: undefined,
     applied: 0,
@@ -102,163 +113,228 @@ export function createConsumerService(options: ConsumerServiceOptions) {
     batches: 0,
     partitions: undefined,
   }
-  const consumer = createGroupConsumer({ ...options, fetchMaxBytes: Math.min(16 * 1024 * 1024, bufferMaxBytes / 2) })
-  consumer.on('consumer:group:join', () => {
-    status.joined = true
-    logger.info({ groupId: options.groupId, topic }, 'joined consumer group')
-  })
-  consumer.on('consumer:group:leave', () => {
-    status.joined = false
-  })
-  consumer.on('consumer:lag', lag => recordLag(metrics.lag, lag))
-  consumer.on('consumer:lag:error', error => logger.debug({ err: error }, 'lag monitoring failed'))
+  readonly #consumer: GroupConsumer
+  readonly #stop = new AbortController()
+  #loop: Promise<void> | undefined
+  #reader: PartitionReader | undefined
 
-  const stop = new AbortController()
-  let loop: Promise<void> | undefined
-  let reader: PartitionReader | undefined
-  // A rebalance wakes the loop, which then looks at the new assignment at once.
-  consumer.on('consumer:group:rebalance', () => reader?.poke())
-
-  const progress = new PartitionProgress(topic)
-  const scheduler = new LaneScheduler({ batchMax: options.batchMax, batchWaitMs: options.batchWaitMs, concurrency })
-  const processors = new Map<number, { processor: Processor; degraded: PipelineError | undefined }>()
-  const busy = new Set<number>()
-  const inFlight = new Set<Promise<void>>()
+  readonly #progress: PartitionProgress
+  readonly #scheduler: LaneScheduler
+  readonly #processors = new Map<number, LaneProcessor>()
+  readonly #pendingBatches = new PendingBatches()
+  readonly #busy = new Set<number>()
+  readonly #inFlight = new Set<Promise<void>>()
   /** An unexpected failure of a lane: the loop stops taking batches and starts over from the last commit. */
-  let broken: unknown
+  #broken: unknown
   /**
    * The topic's Kafka topic ID, read again with every new stream: a topic deleted and re-created under its name is
    * another log, and records, marks and dead letters say which one they belong to.
    */
-  let topicId: string | undefined
+  #topicId: string | undefined
 
-  const commits = createCommitter({
-    collect: () => progress.offsets(),
-    send: offsets => consumer.commit({ offsets }),
-    // Everything up to these offsets is stored or dead-lettered; until a retry lands (or, after a rebalance, the
-    // new owner commits), a restart would only see these records again, and the store applies them idempotently.
-    failed: (error, failures) => logger.warn({ err: error, failures }, 'offset commit failed; trying again'),
-  })
+  readonly #commits: Committer
+  readonly #sweeper: PendingSweeper
+  #sweeping: Promise<void> | undefined
+  #nextSweep = 0
+  #floors: Promise<void> | undefined
 
-  const sweeper = createPendingSweeper({
-    store: options.store,
-    dlq: options.dlq,
-    logger,
-    metrics,
-    maxAgeMs: options.pendingMaxAgeMs,
-    eventLogRetentionMs: options.eventLogRetentionMs,
-    topicId: () => (topicId === undefined ? undefined : { topic, id: topicId }),
-  })
-  let sweeping: Promise<void> | undefined
-  let nextSweep = 0
+  constructor(options: ConsumerServiceOptions) {
+    const { logger, topic } = options
+    this.#options = options
+    this.#logger = logger
+    this.#topic = topic
+    this.#concurrency = Math.max(1, options.concurrency ?? 3)
+    this.#sweepEveryMs = options.pendingSweepMs ?? 1000
+    this.#bufferMaxBytes = options.bufferMaxBytes ?? 32 * 1024 * 1024
+    this.#batchMaxBytes = options.batchMaxBytes ?? 8 * 1024 * 1024
+    this.#consumer = this.#groupConsumer()
+    this.#progress = new PartitionProgress(topic)
+    this.#scheduler = new LaneScheduler({
+      batchMax: options.batchMax,
+      batchWaitMs: options.batchWaitMs,
+      concurrency: this.#concurrency,
+    })
+    this.#commits = createCommitter({
+      collect: () => this.#progress.offsets(),
+      send: offsets => this.#consumer.commit({ offsets }),
+      // Everything up to these offsets is stored or dead-lettered; until a retry lands (or, after a rebalance, the
+      // new owner commits), a restart would only see these records again, and the store applies them idempotently.
+      failed: (error, failures) => logger.warn({ err: error, failures }, 'offset commit failed; trying again'),
+    })
+    this.#sweeper = createPendingSweeper({
+      store: options.store,
+      dlq: options.dlq,
+      logger,
+      metrics: options.metrics,
+      maxAgeMs: options.pendingMaxAgeMs,
+      eventLogRetentionMs: options.eventLogRetentionMs,
+      topicId: () => (this.#topicId === undefined ? undefined : { topic, id: this.#topicId }),
+    })
+  }
 
-  function processorOf(partition: number): Processor {
-    let entry = processors.get(partition)
+  status(): Readonly<ConsumerStatus> {
+    const mine = this.#owned()
+    this.#status.partitions = mine === undefined ? undefined : [...mine]
+    return this.#status
+  }
+
+  /** Pending events as this member last counted them (every member's, from the store). */
+  pendingStats(): ReturnType<PendingSweeper['stats']> {
+    return this.#sweeper.stats()
+  }
+
+  async start(): Promise<void> {
+    const { connection, partitions, store } = this.#options
+    await ensureTopic(connection, this.#topic, partitions)
+    await store.migrate()
+    this.#consumer.startLagMonitoring({ topics: [this.#topic] }, 5000)
+    this.#loop = this.#run().catch(error => this.#logger.fatal({ err: error }, 'consume loop crashed'))
+  }
+
+  /**
+   * Stops intake, lets the batches in hand finish (stored or dead-lettered, then committed) unless one is stuck
+   * retrying a transient failure — that one is abandoned uncommitted and will be seen again — and leaves the
+   * group.
+   */
+  async close(): Promise<void> {
+    this.#stop.abort()
+    await this.#loop
+    this.#consumer.stopLagMonitoring()
+    await this.#consumer.close().catch(error => this.#logger.warn({ err: error }, 'closing the Kafka consumer failed'))
+    this.#status.joined = false
+  }
+
+  #groupConsumer(): GroupConsumer {
+    const { logger, metrics, topic } = this.#options
+    const consumer = createGroupConsumer({
+      ...this.#options,
+      fetchMaxBytes: Math.min(16 * 1024 * 1024, this.#bufferMaxBytes / 2),
+    })
+    consumer.on('consumer:group:join', () => {
+      this.#status.joined = true
+      logger.info({ groupId: this.#options.groupId, topic }, 'joined consumer group')
+    })
+    consumer.on('consumer:group:leave', () => {
+      this.#status.joined = false
+    })
+    consumer.on('consumer:lag', lag => recordLag(metrics.lag, lag))
+    consumer.on('consumer:lag:error', error => logger.debug({ err: error }, 'lag monitoring failed'))
+    // A rebalance wakes the loop, which then looks at the new assignment at once.
+    consumer.on('consumer:group:rebalance', () => this.#reader?.poke())
+    return consumer
+  }
+
+  #processorOf(partition: number): Processor {
+    let entry = this.#processors.get(partition)
     if (entry === undefined) {
-      const fresh: { processor: Processor; degraded: PipelineError | undefined } = {
+      const { store, dlq, logger, metrics, recordMaxBytes, maxEventSkewMs } = this.#options
+      const fresh: LaneProcessor = {
         degraded: undefined,
         processor: createProcessor({
-          store: options.store,
-          dlq: options.dlq,
+          store,
+          dlq,
           logger,
           metrics,
-          recordMaxBytes: options.recordMaxBytes,
-          maxEventSkewMs: options.maxEventSkewMs,
-          onPendingMayResolve: parents => sweeper.resolveSoon(parents),
+          recordMaxBytes,
+          maxEventSkewMs,
+          pendingBatches: this.#pendingBatches,
+          onPendingMayResolve: parents => this.#sweeper.resolveSoon(parents),
           onDegraded: error => {
             fresh.degraded = error
-            const any = [...processors.values()].find(q => q.degraded !== undefined)?.degraded
-            status.degraded = any ? { code: any.code, message: any.message } : undefined
+            const any = [...this.#processors.values()].find(q => q.degraded !== undefined)?.degraded
+            this.#status.degraded = any ? { code: any.code, message: any.message } : undefined
           },
         }),
       }
       entry = fresh
-      processors.set(partition, entry)
+      this.#processors.set(partition, entry)
     }
     return entry.processor
   }
 
   /** The partitions of the topic this member owns now; undefined until the group has said. */
-  function owned(): number[] | undefined {
-    if (consumer.assignments === null) return undefined
-    return consumer.assignments.find(a => a.topic === topic)?.partitions ?? []
+  #owned(): number[] | undefined {
+    if (this.#consumer.assignments === null) return undefined
+    return this.#consumer.assignments.find(a => a.topic === this.#topic)?.partitions ?? []
   }
 
-  let floors: Promise<void> | undefined
-
   /** Asks the group for the committed offsets of newly assigned partitions: commits never go below them. */
-  function fetchFloors(): void {
-    const wanted = progress.withoutFloor()
-    if (wanted.length === 0 || floors !== undefined) return
-    floors = committedOffsets(
-      consumer,
-      topic,
+  #fetchFloors(): void {
+    const wanted = this.#progress.withoutFloor()
+    if (wanted.length === 0 || this.#floors !== undefined) return
+    this.#floors = committedOffsets(
+      this.#consumer,
+      this.#topic,
       wanted.map(w => w.partition),
     )
       .then(
         found => {
-          for (const w of wanted) progress.setFloor(w.partition, w.generation, found.get(w.partition) ?? -1n)
-          commits.request()
+          for (const w of wanted) this.#progress.setFloor(w.partition, w.generation, found.get(w.partition) ?? -1n)
+          this.#commits.request()
         },
-        error => logger.warn({ err: error }, 'reading the committed offsets of new partitions failed; trying again'),
+        error =>
+          this.#logger.warn({ err: error }, 'reading the committed offsets of new partitions failed; trying again'),
       )
       .finally(() => {
-        floors = undefined
+        this.#floors = undefined
       })
   }
 
   /** Follows the group's assignment; answers whether partitions were revoked (the stream must start over). */
-  function followAssignment(): boolean {
-    const mine = owned()
+  #followAssignment(): boolean {
+    const mine = this.#owned()
     if (mine === undefined) return false
-    const { added, revoked } = progress.assign(mine)
-    if (added.length > 0) logger.info({ topic, partitions: added }, 'partitions assigned')
-    if (revoked.length > 0) logger.info({ topic, partitions: revoked }, 'partitions revoked')
-    fetchFloors()
+    const topic = this.#topic
+    const { added, revoked } = this.#progress.assign(mine)
+    if (added.length > 0) this.#logger.info({ topic, partitions: added }, 'partitions assigned')
+    if (revoked.length > 0) this.#logger.info({ topic, partitions: revoked }, 'partitions revoked')
+    this.#fetchFloors()
     return revoked.length > 0
   }
 
-  async function work(lane: Lane): Promise<void> {
-    const batch = reader!.take(lane, options.batchMax, batchMaxBytes)
-    const ticket = progress.begin(lane.partition)
+  async #work(lane: Lane): Promise<void> {
+    const batch = this.#reader!.take(lane, this.#options.batchMax, this.#batchMaxBytes)
+    const ticket = this.#progress.begin(lane.partition)
     if (ticket === undefined || batch.length === 0) return
     try {
-      const outcome = await processorOf(lane.partition).process(
+      const topicId = this.#topicId
+      const outcome = await this.#processorOf(lane.partition).process(
         batch.map(m => toRecord(m, topicId)),
-        stop.signal,
+        this.#stop.signal,
       )
       const last = batch[batch.length - 1]!
+      const status = this.#status
       status.applied += outcome.applied
       status.pending += outcome.pending
       status.deadLettered += outcome.deadLettered
       status.batches++
       // A batch of a partition revoked meanwhile moves no offset: its effects are idempotent, and the new owner
       // reads these records again from the group's offset.
-      if (progress.finish(ticket, last.offset, last.leaderEpoch)) commits.request()
+      if (this.#progress.finish(ticket, last.offset, last.leaderEpoch)) this.#commits.request()
     } catch (error) {
       // The batch is abandoned uncommitted (shutdown during a transient retry, or a bug); the lane must not go
       // on past it, so nothing more is taken until the loop has started over from the committed offsets.
-      if (!(error instanceof Aborted)) broken ??= error
+      if (!(error instanceof Aborted)) this.#broken ??= error
     }
   }
 
-  function launch(lane: Lane): void {
-    busy.add(lane.partition)
-    const task = work(lane).finally(() => {
-      busy.delete(lane.partition)
-      inFlight.delete(task)
-      reader?.poke()
+  #launch(lane: Lane): void {
+    this.#busy.add(lane.partition)
+    const task = this.#work(lane).finally(() => {
+      this.#busy.delete(lane.partition)
+      this.#inFlight.delete(task)
+      this.#reader?.poke()
     })
-    inFlight.add(task)
+    this.#inFlight.add(task)
   }
 
   /** Starts the batches the scheduler picks; returns how long until it should be asked again. */
-  function schedule(current: PartitionReader): number {
+  #schedule(current: PartitionReader): number {
     const views: LaneView[] = []
     for (const lane of current.lanes.values()) {
       // Records of a partition this member no longer owns are left to its new owner.
-      if (lane.topic !== topic || !progress.owns(lane.partition)) {
-        if (owned() !== undefined) current.drop(lane)
+      if (lane.topic !== this.#topic || !this.#progress.owns(lane.partition)) {
+        if (this.#owned() !== undefined) current.drop(lane)
         continue
       }
       views.push({
@@ -266,113 +342,92 @@ export function createConsumerService(options: ConsumerServiceOptions) {
         waiting: current.waiting(lane),
         since: lane.since,
         oldest: current.oldest(lane),
-        busy: busy.has(lane.partition),
+        busy: this.#busy.has(lane.partition),
       })
     }
-    const decision = scheduler.decide(views, inFlight.size, Date.now())
-    for (const key of decision.launch) launch(current.lanes.get(key)!)
+    const decision = this.#scheduler.decide(views, this.#inFlight.size, Date.now())
+    for (const key of decision.launch) this.#launch(current.lanes.get(key)!)
     return decision.wake
   }
 
-  function sweepIfDue(): void {
+  #sweepIfDue(): void {
     const now = Date.now()
-    if (sweeping !== undefined || now < nextSweep) return
-    nextSweep = now + sweepEveryMs
-    sweeping = sweeper
+    if (this.#sweeping !== undefined || now < this.#nextSweep) return
+    this.#nextSweep = now + this.#sweepEveryMs
+    this.#sweeping = this.#sweeper
       .tick()
       .then(() => {})
       .finally(() => {
-        sweeping = undefined
+        this.#sweeping = undefined
       })
   }
 
   /** Waits for the batches in flight and commits what they finished. */
-  async function settle(): Promise<void> {
-    while (inFlight.size > 0) await Promise.all(inFlight)
-    await commits.flush()
+  async #settle(): Promise<void> {
+    while (this.#inFlight.size > 0) await Promise.all(this.#inFlight)
+    await this.#commits.flush()
   }
 
-  async function startOver(): Promise<void> {
-    await settle()
-    await reader?.close()
-    reader = undefined
+  async #startOver(): Promise<void> {
+    await this.#settle()
+    await this.#reader?.close()
+    this.#reader = undefined
     // A new stream starts at the committed offsets, which never passed an unhandled record: those come again.
-    progress.clear()
-    processors.clear()
-    broken = undefined
+    this.#progress.clear()
+    this.#processors.clear()
+    this.#broken = undefined
   }
 
-  async function run(): Promise<void> {
+  /** The reader of the current stream, opened (with the topic's ID read again) when there is none. */
+  async #openReader(): Promise<PartitionReader> {
+    if (this.#reader !== undefined) return this.#reader
+    const { connection, batchMax } = this.#options
+    this.#topicId = await topicIdOf(connection, this.#topic)
+    this.#reader = new PartitionReader(await consumeTopic(this.#consumer, this.#topic, batchMax * 2), {
+      records: batchMax * Math.max(4, this.#concurrency * 2),
+      bytes: this.#bufferMaxBytes,
+    })
+    return this.#reader
+  }
+
+  async #run(): Promise<void> {
+    const logger = this.#logger
     let failures = 0
-    while (!stop.signal.aborted) {
+    const signal = this.#stop.signal
+    while (!signal.aborted) {
       try {
-        if (reader === undefined) topicId = await topicIdOf(options.connection, topic)
-        reader ??= new PartitionReader(await consumeTopic(consumer, topic, options.batchMax * 2), {
-          records: options.batchMax * Math.max(4, concurrency * 2),
-          bytes: bufferMaxBytes,
-        })
-        const failure = reader.failure ?? broken
+        const reader = await this.#openReader()
+        const failure = reader.failure ?? this.#broken
         if (failure) {
-          if (broken === undefined) logger.warn({ err: failure }, 'message stream stopped; reopening it')
+          if (this.#broken === undefined) logger.warn({ err: failure }, 'message stream stopped; reopening it')
           else logger.error({ err: failure }, 'consume loop failed; retrying')
-          await startOver()
-          if (!(await pause(backoffDelay(failures++), stop.signal))) break
+          await this.#startOver()
+          if (!(await pause(backoffDelay(failures++), signal))) break
           continue
         }
-        if (followAssignment()) {
+        if (this.#followAssignment()) {
           // Records of revoked partitions may sit in the lanes and in the client's buffers: the stream starts over
           // at the group's offsets, so nothing of theirs is applied or committed from here.
-          await startOver()
+          await this.#startOver()
           continue
         }
-        const wake = schedule(reader)
-        commits.tick()
-        sweepIfDue()
-        await reader.wait(Math.min(wake, Math.max(1, nextSweep - Date.now())), stop.signal)
+        const wake = this.#schedule(reader)
+        this.#commits.tick()
+        this.#sweepIfDue()
+        await reader.wait(Math.min(wake, Math.max(1, this.#nextSweep - Date.now())), signal)
         failures = 0
       } catch (error) {
         logger.error({ err: error }, 'consume loop failed; retrying')
-        await startOver()
-        if (!(await pause(backoffDelay(failures++), stop.signal))) break
+        await this.#startOver()
+        if (!(await pause(backoffDelay(failures++), signal))) break
       }
     }
-    await settle()
-    commits.close()
-    await sweeping
-    await sweeper.close()
-    await reader?.close()
-  }
-
-  return {
-    status: (): Readonly<ConsumerStatus> => {
-      const mine = owned()
-      status.partitions = mine === undefined ? undefined : [...mine]
-      return status
-    },
-
-    /** Pending events as this member last counted them (every member's, from the store). */
-    pendingStats: () => sweeper.stats(),
-
-    async start(): Promise<void> {
-      await ensureTopic(options.connection, topic, options.partitions)
-      await options.store.migrate()
-      consumer.startLagMonitoring({ topics: [topic] }, 5000)
-      loop = run().catch(error => logger.fatal({ err: error }, 'consume loop crashed'))
-    },
-
-    /**
-     * Stops intake, lets the batches in hand finish (stored or dead-lettered, then committed) unless one is stuck
-     * retrying a transient failure — that one is abandoned uncommitted and will be seen again — and leaves the
-     * group.
-     */
-    async close(): Promise<void> {
-      stop.abort()
-      await loop
-      consumer.stopLagMonitoring()
-      await consumer.close().catch(error => logger.warn({ err: error }, 'closing the Kafka consumer failed'))
-      status.joined = false
-    },
+    await this.#settle()
+    this.#commits.close()
+    await this.#sweeping
+    await this.#sweeper.close()
+    await this.#reader?.close()
   }
 }
 
-export type ConsumerService = ReturnType<typeof createConsumerService>
+export const createConsumerService = (options: ConsumerServiceOptions): ConsumerService => new ConsumerService(options)

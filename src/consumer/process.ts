@@ -8,6 +8,8 @@
 //     transient failure → back off, retry the same transaction (never DLQ)      ├─▶ one idempotent DLQ push
 //     permanent failure → split the batch in halves until the failing records  │   (retried until Redis
 //                         are isolated; the rest is applied ───────────────────┘    answers; no commit before)
+
+import { pause } from '../async.ts'
 import type { DeadLetterQueue } from '../dlq/index.ts'
 import { asPipelineError, PipelineError } from '../errors.ts'
 import { defaultMaxEventSkewMs, type Event, type EventType, keyOf, parseRecord } from '../events/index.ts'
@@ -15,7 +17,8 @@ import { type ConsumerMetrics, eventFields, type Logger } from '../observability
 import type { Mark, SourcedEvent, Store } from '../store/index.ts'
 import { deadLetterOf, type InboundRecord, keyText } from './dead-letters.ts'
 import { eventTimeCheck } from './event-time.ts'
-import { Aborted, backoffDelay, pause } from './retry.ts'
+import { Aborted, backoffDelay } from './retry.ts'
+import { TailMarks } from './tail-marks.ts'
 
 export type { InboundRecord } from './dead-letters.ts'
 
@@ -64,10 +67,12 @@ export interface ProcessorOptions {
   onDegraded?: (error: PipelineError | undefined) => void
   /**
    * Called after a batch whose pending rows may have raced with a parent stored by another lane at the same time
-   * (see pendingBatches): the caller looks again, soon and once for many batches, for pending events of these
+   * (see PendingBatches): the caller looks again, soon and once for many batches, for pending events of these
    * parents (the users of the orders stored as pending, and the users the batch stored) whose parent is stored now.
    */
   onPendingMayResolve?: (parents: readonly string[]) => void
+  /** Shared by the processors of one consumer's lanes; a processor given none counts only its own batches. */
+  pendingBatches?: PendingBatches
 }
 
 /** The parent keys a look after this batch takes: the users its pending orders wait for, and the users it stored. */
@@ -79,12 +84,22 @@ function parentsOf(pending: Iterable<{ event: Event }>, items: readonly { event:
 }
 
 /**
- * Batches that stored pending rows, counted across the lanes of this process. A batch that stored users looks for
- * pending children again when this moved during its transaction: another lane may have stored a child of one of
- * its users just after this transaction looked, and that lane's own second look may have come before these users
- * were committed. Between members the sweep closes the same gap.
+ * Batches that stored pending rows, counted across the lanes of one consumer (the processors of its lanes share
+ * one). A batch that stored users looks for pending children again when this moved during its transaction:
+ * another lane may have stored a child of one of its users just after this transaction looked, and that lane's own
+ * second look may have come before these users were committed. Between members the sweep closes the same gap.
  */
-let pendingBatches = 0
+export class PendingBatches {
+  #count = 0
+
+  get count(): number {
+    return this.#count
+  }
+
+  add(): void {
+    this.#count++
+  }
+}
 
 /**
  * The positions a transaction may mark as processed: its items', but in each partition only below the lowest
@@ -106,28 +121,137 @@ export function marksBelow(items: readonly SourcedEvent[], failures: readonly { 
   return marks
 }
 
-export function createProcessor(options: ProcessorOptions) {
-  const { store, dlq, logger, metrics } = options
-  const recordMaxBytes = options.recordMaxBytes ?? 1024 * 1024
-  const maxEventSkewMs = options.maxEventSkewMs ?? defaultMaxEventSkewMs
+/** What the records of a batch became: items to store, and failures to dead-letter. */
+interface Parsed {
+  readonly items: Item[]
+  readonly failures: Failure[]
+}
+
+/** One lane's processor: process() is called with one batch at a time, in offset order. */
+export class Processor {
+  readonly #store: Store
+  readonly #dlq: DeadLetterQueue
+  readonly #logger: Logger
+  readonly #metrics: ConsumerMetrics
+  readonly #recordMaxBytes: number
+  readonly #maxEventSkewMs: number
+  readonly #onDegraded: ProcessorOptions['onDegraded']
+  readonly #onPendingMayResolve: ProcessorOptions['onPendingMayResolve']
+  readonly #pendingBatches: PendingBatches
+
+  /**
+   * Marks owed after batches that ended with dead-lettered records (markTail). The mark runs beside the next
+   * batches, not on the batch's path, one transaction in flight at a time (`#marking`).
+   */
+  readonly #tail = new TailMarks()
+  #marking: Promise<void> | undefined
+
+  /**
+   * Per topic ID, the store's marks as this processor first read them: every record at or below one was stored,
+   * pending or dead-lettered before, by any group. Read once; the marks only grow, so an old value skips less,
+   * never more.
+   */
+  readonly #handled = new Map<string, Map<number, bigint>>()
+
+  constructor(options: ProcessorOptions) {
+    this.#store = options.store
+    this.#dlq = options.dlq
+    this.#logger = options.logger
+    this.#metrics = options.metrics
+    this.#recordMaxBytes = options.recordMaxBytes ?? 1024 * 1024
+    this.#maxEventSkewMs = options.maxEventSkewMs ?? defaultMaxEventSkewMs
+    this.#onDegraded = options.onDegraded
+    this.#onPendingMayResolve = options.onPendingMayResolve
+    this.#pendingBatches = options.pendingBatches ?? new PendingBatches()
+  }
+
+  /** Stores `records` (applied, or pending on a missing parent) and dead-letters what failed for good. */
+  async process(all: readonly InboundRecord[], signal: AbortSignal): Promise<ProcessOutcome> {
+    const started = performance.now()
+    // Records a group read again (a new group, a group whose offsets expired) are not applied or dead-lettered
+    // a second time: the store's marks say they were handled.
+    const marks = await this.#handledMarks(all, signal)
+    const head = all[0]
+    // A lane's batch is one partition in offset order: past the mark from its first record, nothing to skip.
+    const records =
+      marks === undefined || head === undefined || head.offset > (marks.get(head.partition) ?? -1n)
+        ? all
+        : all.filter(r => r.topicId !== head.topicId || r.offset > (marks.get(r.partition) ?? -1n))
+    const { items, failures } = this.#parse(records)
+    const stored: Stored = { items: [], pending: new Set(), marked: new Map() }
+    const pendingBefore = this.#pendingBatches.count
+    await this.#isolate(items, stored, failures, signal)
+    const storedUsers = this.#pendingBatches.count !== pendingBefore && items.some(i => i.event.type === 'UserCreated')
+    if (stored.pending.size > 0 || storedUsers)
+      this.#onPendingMayResolve?.(parentsOf(stored.pending, storedUsers ? items : []))
+    if (failures.length > 0) {
+      await this.#deadLetter(failures, signal)
+      this.#markTail(records, stored, signal)
+    }
+
+    const latencyMs = Math.round((performance.now() - started) * 100) / 100
+    this.#countStored(stored.items)
+    if (stored.items.length > 0 && this.#logger.isLevelEnabled('info')) this.#logStored(stored, latencyMs)
+    if (records.length > 0) this.#metrics.batchSize.observe(records.length)
+    const skipped = all.length - records.length
+    if (skipped > 0) {
+      this.#logger.info(
+        { topic: all[0]?.topic, partition: all[0]?.partition, skipped },
+        'records skipped: the store had handled them already',
+      )
+    }
+    return {
+      applied: stored.items.length - stored.pending.size,
+      pending: stored.pending.size,
+      deadLettered: failures.length,
+      skipped,
+    }
+  }
+
+  /** Parses each record: too large, unparsable or too far ahead of its record's time, it is a failure. */
+  #parse(records: readonly InboundRecord[]): Parsed {
+    const items: Item[] = []
+    const failures: Failure[] = []
+    const recordMaxBytes = this.#recordMaxBytes
+    const tooFarAhead = eventTimeCheck(records, this.#maxEventSkewMs, Date.now())
+    for (const record of records) {
+      const size = (record.key?.length ?? 0) + (record.value?.length ?? 0)
+      if (size > recordMaxBytes) {
+        const message = `the record is ${size} bytes, more than the ${recordMaxBytes} the consumer parses (CONSUMER_RECORD_MAX_BYTES)`
+        failures.push({ record, error: new PipelineError('RECORD_TOO_LARGE', message) })
+        continue
+      }
+      try {
+        const event = parseRecord(record.value)
+        const skew = tooFarAhead(record, event.timestamp)
+        // A redriven copy keeps its original's position (last-writer-wins); its own coordinates stay `source`.
+        if (skew !== undefined) failures.push({ record, event, error: skew })
+        else if (record.origin === undefined) items.push({ event, source: record, record })
+        else items.push({ event, source: record, origin: record.origin, record })
+      } catch (thrown) {
+        failures.push({ record, error: asPipelineError(thrown) })
+      }
+    }
+    return { items, failures }
+  }
 
   /** Runs `operation` until it succeeds or fails permanently; transient failures back off and retry. */
-  async function untilDone<T>(what: string, operation: () => Promise<T>, signal: AbortSignal): Promise<T> {
+  async #untilDone<T>(what: string, operation: () => Promise<T>, signal: AbortSignal): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
         const result = await operation()
         if (attempt > 0) {
-          logger.info({ attempts: attempt + 1 }, `${what} succeeded after retrying`)
-          options.onDegraded?.(undefined)
+          this.#logger.info({ attempts: attempt + 1 }, `${what} succeeded after retrying`)
+          this.#onDegraded?.(undefined)
         }
         return result
       } catch (thrown) {
         const error = asPipelineError(thrown)
         if (!error.retryable) throw error
-        metrics.retries.inc({ code: error.code })
-        options.onDegraded?.(error)
+        this.#metrics.retries.inc({ code: error.code })
+        this.#onDegraded?.(error)
         const delay = backoffDelay(attempt)
-        logger.warn(
+        this.#logger.warn(
           { err: error, code: error.code, attempt: attempt + 1, retryInMs: delay },
           `${what} failed; retrying`,
         )
@@ -137,18 +261,18 @@ export function createProcessor(options: ProcessorOptions) {
   }
 
   /** One transaction; records the store refused on their own (a reused delta eventId) become failures. */
-  async function applyOnce(items: readonly Item[], stored: Stored, failures: Failure[], signal: AbortSignal) {
+  async #applyOnce(items: readonly Item[], stored: Stored, failures: Failure[], signal: AbortSignal) {
     const marks = marksBelow(items, failures)
-    const result = await untilDone(
+    const result = await this.#untilDone(
       'store transaction',
       async () => {
-        const end = metrics.dbLatency.startTimer({ operation: 'apply_batch' })
+        const end = this.#metrics.dbLatency.startTimer({ operation: 'apply_batch' })
         try {
           // Batches of a partition are processed in offset order, and so are the halves of a split batch: once
           // this transaction commits, every record up to its last item is stored, or failed and about to be
           // dead-lettered. It marks as processed (applied_offsets: read-your-own-writes, and what a new group
           // skips) through its last item, but never past a record still waiting for its DLQ push (marksBelow).
-          return await store.applyBatch(items, marks)
+          return await this.#store.applyBatch(items, marks)
         } finally {
           end()
         }
@@ -162,7 +286,7 @@ export function createProcessor(options: ProcessorOptions) {
       refused.add(position)
       failures.push({ record: item.record, event: item.event, error })
     }
-    if (result.pendingPositions.length > 0) pendingBatches++
+    if (result.pendingPositions.length > 0) this.#pendingBatches.add()
     for (const position of result.pendingPositions) {
       const item = items[position]
       if (item !== undefined) stored.pending.add(item)
@@ -180,48 +304,36 @@ export function createProcessor(options: ProcessorOptions) {
    *
    * The mark runs beside the next batches, not on the batch's path: it only helps readers (a lost mark is made
    * good by the partition's next batch), and every moment added to the path of a batch holding bad records keeps
-   * those records, up to CONSUMER_RECORD_MAX_BYTES each, in memory longer. Marks wait in `nextMarks`, greatest
-   * per partition, one transaction in flight at a time.
+   * those records, up to CONSUMER_RECORD_MAX_BYTES each, in memory longer.
    */
-  const nextMarks = new Map<number, Mark>()
-  let marking: Promise<void> | undefined
-
-  function markTail(records: readonly InboundRecord[], stored: Stored, signal: AbortSignal): void {
-    for (const r of records) {
-      const mark = nextMarks.get(r.partition)?.offset ?? stored.marked.get(r.partition) ?? -1n
-      // Coordinates only: a record's value must not ride along into the store.
-      if (r.offset > mark) {
-        const next = { topic: r.topic, partition: r.partition, offset: r.offset }
-        nextMarks.set(r.partition, r.topicId === undefined ? next : { ...next, topicId: r.topicId })
-      }
-    }
-    startMarking(signal)
+  #markTail(records: readonly InboundRecord[], stored: Stored, signal: AbortSignal): void {
+    this.#tail.add(records, stored.marked)
+    this.#startMarking(signal)
   }
 
-  function startMarking(signal: AbortSignal): void {
-    if (marking !== undefined || nextMarks.size === 0 || signal.aborted) return
-    marking = (async () => {
-      while (nextMarks.size > 0 && !signal.aborted) {
-        const marks = [...nextMarks.values()]
-        nextMarks.clear()
-        await untilDone('applied offset mark', () => store.applyBatch([], marks), signal)
+  #startMarking(signal: AbortSignal): void {
+    if (this.#marking !== undefined || this.#tail.size === 0 || signal.aborted) return
+    this.#marking = (async () => {
+      while (this.#tail.size > 0 && !signal.aborted) {
+        const marks = this.#tail.take()
+        await this.#untilDone('applied offset mark', () => this.#store.applyBatch([], marks), signal)
       }
     })()
       .catch(() => {
         // Aborted by shutdown: the partition's next batch, here or on another member, marks past these offsets.
       })
       .finally(() => {
-        marking = undefined
+        this.#marking = undefined
         // Marks added while the last transaction ran, after the loop looked.
-        startMarking(signal)
+        this.#startMarking(signal)
       })
   }
 
   /** Stores what can be stored; pushes each record that fails on its own, permanently, into `failures`. */
-  async function isolate(items: Item[], stored: Stored, failures: Failure[], signal: AbortSignal): Promise<void> {
+  async #isolate(items: Item[], stored: Stored, failures: Failure[], signal: AbortSignal): Promise<void> {
     if (items.length === 0) return
     try {
-      await applyOnce(items, stored, failures, signal)
+      await this.#applyOnce(items, stored, failures, signal)
     } catch (thrown) {
       if (thrown instanceof Aborted) throw thrown
       const error = asPipelineError(thrown)
@@ -232,16 +344,16 @@ export function createProcessor(options: ProcessorOptions) {
       }
       // Halves keep offset order: everything before the failing record is applied before anything after it.
       const middle = Math.ceil(items.length / 2)
-      await isolate(items.slice(0, middle), stored, failures, signal)
-      await isolate(items.slice(middle), stored, failures, signal)
+      await this.#isolate(items.slice(0, middle), stored, failures, signal)
+      await this.#isolate(items.slice(middle), stored, failures, signal)
     }
   }
 
   /** messages_processed_total, one increment per type and batch rather than per record. */
-  function countStored(items: readonly Item[]): void {
+  #countStored(items: readonly Item[]): void {
     const counts = new Map<EventType, number>()
     for (const { event } of items) counts.set(event.type, (counts.get(event.type) ?? 0) + 1)
-    for (const [type, n] of counts) metrics.processed.inc({ type }, n)
+    for (const [type, n] of counts) this.#metrics.processed.inc({ type }, n)
   }
 
   /**
@@ -249,7 +361,7 @@ export function createProcessor(options: ProcessorOptions) {
    * records of a batch share (topic, partition, the batch's latency) goes into a child logger, which pino
    * serialises once, so each line only adds its own fields.
    */
-  function logStored(stored: Stored, latencyMs: number): void {
+  #logStored(stored: Stored, latencyMs: number): void {
     const now = Date.now()
     let child: Logger | undefined
     let topic: string | undefined
@@ -259,7 +371,7 @@ export function createProcessor(options: ProcessorOptions) {
       if (child === undefined || record.partition !== partition || record.topic !== topic) {
         topic = record.topic
         partition = record.partition
-        child = logger.child({ topic, partition, latencyMs })
+        child = this.#logger.child({ topic, partition, latencyMs })
       }
       const produced = record.timestamp === undefined ? 0 : Number(record.timestamp)
       child.info(
@@ -275,17 +387,18 @@ export function createProcessor(options: ProcessorOptions) {
     }
   }
 
-  async function deadLetter(failures: Failure[], signal: AbortSignal): Promise<void> {
+  async #deadLetter(failures: Failure[], signal: AbortSignal): Promise<void> {
+    const dlq = this.#dlq
     const failedAt = new Date().toISOString()
     failures.sort((a, b) => a.record.partition - b.record.partition || Number(a.record.offset - b.record.offset))
     const letters = failures.map(f => deadLetterOf(f.record, f.event, f.error, 1, failedAt, dlq.entryMaxBytes))
     // Commit only after the DLQ push succeeded: a failed push must leave the offsets uncommitted, so the push is
     // retried here until Redis answers (or shutdown aborts, and the records are seen again). The push is
     // idempotent per record, so a retry after a lost reply adds no second entry.
-    await untilDone('dead-letter push', () => dlq.push(letters), signal)
+    await this.#untilDone('dead-letter push', () => dlq.push(letters), signal)
     for (const [i, f] of failures.entries()) {
-      metrics.dlq.inc({ code: f.error.code })
-      logger.error(
+      this.#metrics.dlq.inc({ code: f.error.code })
+      this.#logger.error(
         {
           ...eventFields(f.event, f.record, { eventId: letters[i]?.eventId, key: keyText(f.record.key) }),
           err: { code: f.error.code, message: f.error.message },
@@ -296,90 +409,18 @@ export function createProcessor(options: ProcessorOptions) {
     }
   }
 
-  /**
-   * Per topic ID, the store's marks as this processor first read them: every record at or below one was stored,
-   * pending or dead-lettered before, by any group. Read once; the marks only grow, so an old value skips less,
-   * never more.
-   */
-  const handled = new Map<string, Map<number, bigint>>()
-
-  async function handledMarks(records: readonly InboundRecord[], signal: AbortSignal) {
+  async #handledMarks(records: readonly InboundRecord[], signal: AbortSignal) {
     const first = records[0]
     if (first?.topicId === undefined) return undefined
     const key = `${first.topic}@${first.topicId}`
-    let marks = handled.get(key)
+    let marks = this.#handled.get(key)
     if (marks === undefined) {
       const { topic, topicId } = first
-      marks = await untilDone('reading applied offsets', () => store.handledThrough(topic, topicId), signal)
-      handled.set(key, marks)
+      marks = await this.#untilDone('reading applied offsets', () => this.#store.handledThrough(topic, topicId), signal)
+      this.#handled.set(key, marks)
     }
     return marks
   }
-
-  return {
-    /** Stores `records` (applied, or pending on a missing parent) and dead-letters what failed for good. */
-    async process(all: readonly InboundRecord[], signal: AbortSignal): Promise<ProcessOutcome> {
-      const started = performance.now()
-      const items: Item[] = []
-      const failures: Failure[] = []
-      // Records a group read again (a new group, a group whose offsets expired) are not applied or dead-lettered
-      // a second time: the store's marks say they were handled.
-      const marks = await handledMarks(all, signal)
-      const head = all[0]
-      // A lane's batch is one partition in offset order: past the mark from its first record, nothing to skip.
-      const records =
-        marks === undefined || head === undefined || head.offset > (marks.get(head.partition) ?? -1n)
-          ? all
-          : all.filter(r => r.topicId !== head.topicId || r.offset > (marks.get(r.partition) ?? -1n))
-      const tooFarAhead = eventTimeCheck(records, maxEventSkewMs, Date.now())
-      for (const record of records) {
-        const size = (record.key?.length ?? 0) + (record.value?.length ?? 0)
-        if (size > recordMaxBytes) {
-          const message = `the record is ${size} bytes, more than the ${recordMaxBytes} the consumer parses (CONSUMER_RECORD_MAX_BYTES)`
-          failures.push({ record, error: new PipelineError('RECORD_TOO_LARGE', message) })
-          continue
-        }
-        try {
-          const event = parseRecord(record.value)
-          const skew = tooFarAhead(record, event.timestamp)
-          // A redriven copy keeps its original's position (last-writer-wins); its own coordinates stay `source`.
-          if (skew !== undefined) failures.push({ record, event, error: skew })
-          else if (record.origin === undefined) items.push({ event, source: record, record })
-          else items.push({ event, source: record, origin: record.origin, record })
-        } catch (thrown) {
-          failures.push({ record, error: asPipelineError(thrown) })
-        }
-      }
-      const stored: Stored = { items: [], pending: new Set(), marked: new Map() }
-      const pendingBefore = pendingBatches
-      await isolate(items, stored, failures, signal)
-      const storedUsers = pendingBatches !== pendingBefore && items.some(i => i.event.type === 'UserCreated')
-      if (stored.pending.size > 0 || storedUsers)
-        options.onPendingMayResolve?.(parentsOf(stored.pending, storedUsers ? items : []))
-      if (failures.length > 0) {
-        await deadLetter(failures, signal)
-        markTail(records, stored, signal)
-      }
-
-      const latencyMs = Math.round((performance.now() - started) * 100) / 100
-      countStored(stored.items)
-      if (stored.items.length > 0 && logger.isLevelEnabled('info')) logStored(stored, latencyMs)
-      if (records.length > 0) metrics.batchSize.observe(records.length)
-      const skipped = all.length - records.length
-      if (skipped > 0) {
-        logger.info(
-          { topic: all[0]?.topic, partition: all[0]?.partition, skipped },
-          'records skipped: the store had handled them already',
-        )
-      }
-      return {
-        applied: stored.items.length - stored.pending.size,
-        pending: stored.pending.size,
-        deadLettered: failures.length,
-        skipped,
-      }
-    },
-  }
 }
 
-export type Processor = ReturnType<typeof createProcessor>
+export const createProcessor = (options: ProcessorOptions): Processor => new Processor(options)

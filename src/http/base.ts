@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Registry } from 'prom-client'
+import { withTimeout } from '../async.ts'
 import type { Role } from '../config/index.ts'
 import { httpMetrics, type Logger, readinessMetric } from '../observability/index.ts'
 import { bearerMatcher } from './auth.ts'
@@ -87,19 +88,6 @@ function requestIdOf(req: IncomingMessage): string {
   const header = req.headers['x-request-id']
   const value = Array.isArray(header) ? header[0] : header
   return value !== undefined && acceptableRequestId.test(value) ? value : randomUUID()
-}
-
-/** `work`, or an Error saying `what` did not answer within `ms`; the timer never outlives the race. */
-export async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms)
-  })
-  try {
-    return await Promise.race([work, timeout])
-  } finally {
-    clearTimeout(timer)
-  }
 }
 
 /** Starts shutdown for an app built by buildBaseApp: /ready answers 503 and handlers refuse new work. */

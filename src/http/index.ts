@@ -7,7 +7,6 @@ export {
   markClosing,
   pageHeaders,
   prefersHtml,
-  withTimeout,
 } from './base.ts'
 export {
   describePipelineError,

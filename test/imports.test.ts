@@ -44,7 +44,9 @@ it('imports only downwards between the folders of src/', () => {
   for (const file of files(src)) {
     const from = topOf(file)
     if (floors[from] === undefined) wrong.push(`${relative(src, file)}: folder "${from}" is not on the map`)
-    for (const match of readFileSync(file, 'utf8').matchAll(/from '(\.{1,2}\/[^']+)'/g)) {
+    // Static and dynamic imports and re-exports alike.
+    const text = readFileSync(file, 'utf8')
+    for (const match of text.matchAll(/(?:\bfrom\s+|\bimport\s*\(\s*|^import\s+)['"](\.{1,2}\/[^'"]+)['"]/gm)) {
       const to = topOf(resolve(dirname(file), match[1] as string))
       if (to === from) continue
       if ((floors[to] ?? Number.POSITIVE_INFINITY) >= (floors[from] ?? -1)) {

@@ -5,11 +5,13 @@
 // "Consumer memory (goal 4)").
 //
 // What the bundle must keep from the sources:
-// - Files read relative to a module (`new URL('./console/index.html', import.meta.url)`, `__dirname`) are found
-//   where they are in the repository: each module's `import.meta.url`, `__filename` and `__dirname` are rewritten
-//   to its own source path, relative to the bundle's location. So dist/ needs package.json,
-//   src/admin/console/ and the Lua scripts (src/redis/lua/) beside it, at the repository's layout
-//   (deploy/Dockerfile copies exactly those).
+// - Files read relative to a module (`new URL('../package.json', import.meta.url)`, `__dirname`) are found where
+//   they are in the repository: each module's `import.meta.url`, `__filename` and `__dirname` are rewritten to
+//   its own source path, relative to the bundle's location. So dist/ needs package.json and the Lua scripts
+//   (src/redis/lua/) beside it, at the repository's layout (deploy/Dockerfile copies exactly those).
+// - The console (src/admin/console/) is built here too, its TypeScript bundled for the browser by
+//   src/admin/console-bundle.ts, and carried inside dist/main.js with its page and stylesheet
+//   (`__pipelineConsole`): the image holds no console sources.
 // - CommonJS dependencies call `require('node:fs')`: the bundle defines `require` with createRequire.
 // - @platformatic/kafka's WebAssembly helpers load `native.wasm` from their own folder; their `bundled` entry,
 //   the same module with the wasm inlined, is used instead, so the bundle needs no node_modules at run time.
@@ -17,11 +19,12 @@ import { cp, readFile, rm } from 'node:fs/promises'
 import { dirname, extname, join, relative, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { type BuildOptions, build, type Plugin } from 'esbuild'
+import { bundleConsole, type ConsoleAssets } from '../src/admin/console-bundle.ts'
 
 export const root = fileURLToPath(new URL('..', import.meta.url))
 
 /** The files outside the bundle that the bundled code reads at run time, relative to the repository's root. */
-export const runtimeFiles: readonly string[] = ['package.json', 'src/admin/console', 'src/redis/lua']
+export const runtimeFiles: readonly string[] = ['package.json', 'src/redis/lua']
 
 /** Names the banner defines; each is unlikely enough to clash with a bundled module's own top-level names. */
 const ownUrl = '__pipelineModuleUrl'
@@ -86,7 +89,7 @@ function ownLocation(relocated: string[]): Plugin {
 }
 
 /** The esbuild options of a bundle written to `outdir`, which must be a `dist` folder beside the runtime files. */
-function bundleOptions(outdir: string, relocated: string[]): BuildOptions {
+function bundleOptions(outdir: string, relocated: string[], console: ConsoleAssets): BuildOptions {
   return {
     bundle: true,
     platform: 'node',
@@ -98,8 +101,10 @@ function bundleOptions(outdir: string, relocated: string[]): BuildOptions {
     absWorkingDir: root,
     banner: { js: banner },
     alias: { '@platformatic/wasm-utils': '@platformatic/wasm-utils/bundled' },
-    // pg loads its optional native binding only when asked for it (`pg.native`); the pipeline never does.
-    external: ['pg-native'],
+    // pg loads its optional native binding only when asked for it (`pg.native`); the pipeline never does. esbuild
+    // is imported only to bundle the console when the sources run; the bundle carries the console built.
+    external: ['pg-native', 'esbuild'],
+    define: { __pipelineConsole: JSON.stringify(console) },
     plugins: [ownLocation(relocated)],
     // Without comments the output is ASCII (esbuild escapes other characters in strings, not in comments): Node
     // holds a module's source as a string, and one non-ASCII character makes the whole file a two-byte string,
@@ -119,7 +124,8 @@ export async function buildApp(app: string, entryPoints: Record<string, string>)
   const outdir = join(app, 'dist')
   await rm(outdir, { recursive: true, force: true })
   const relocated: string[] = []
-  await build({ ...bundleOptions(outdir, relocated), entryPoints })
+  const console = await bundleConsole({ minify: true })
+  await build({ ...bundleOptions(outdir, relocated, console), entryPoints })
   if (resolve(app) !== resolve(root)) {
     for (const file of runtimeFiles) await cp(join(root, file), join(app, file), { recursive: true })
   }

@@ -28,8 +28,9 @@ function run(command: string, commandArgs: string[]): void {
 
 const started = Date.now()
 if (!flags.has('--no-checks')) {
-  say('type check (tsc --noEmit)')
+  say('type check (tsc --noEmit, the server and the console)')
   run('npx', ['tsc', '--noEmit'])
+  run('npx', ['tsc', '--noEmit', '-p', 'src/admin/console'])
   say('lint (biome check)')
   run('npx', ['biome', 'check', '.'])
 }

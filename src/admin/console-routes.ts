@@ -1,66 +1,49 @@
 // The console's assets and its overview route on the consumer's port. The page and its two assets are public
 // (they hold no data; the page asks for the admin token and sends it with every call); GET /admin/overview
-// answers only the admin token. Assets are read once when the routes are registered and served from memory.
+// answers only the admin token.
+//
+// Where the assets come from: the production bundle (scripts/build.ts) carries them, the script already bundled,
+// as `__pipelineConsole`; run from the sources, the page and stylesheet are read when the routes are registered
+// and the script is bundled from src/admin/console/ on its first request (console-bundle.ts), then kept.
 import { readFileSync } from 'node:fs'
 import type { FastifyInstance } from 'fastify'
 import Type from 'typebox'
 import { bearerSecurity, errorResponses, pageHeaders, requireBearer } from '../http/index.ts'
+import type { ConsoleAssets } from './console-bundle.ts'
 import { type EventStatusSources, eventStatus } from './event-status.ts'
 import { EventStatusBody } from './event-status-schema.ts'
-import { gatherOverview, type OverviewSources } from './overview.ts'
+import { gatherOverview, OverviewSchema, type OverviewSources } from './overview.ts'
 import { adminTokenRequired } from './routes.ts'
 
-const asset = (name: string) => readFileSync(new URL(`./console/${name}`, import.meta.url), 'utf8')
+/** Set by the production build (esbuild's `define`); not declared anywhere when the sources run. */
+declare const __pipelineConsole: ConsoleAssets | undefined
+
+const prebuilt: ConsoleAssets | undefined = typeof __pipelineConsole === 'undefined' ? undefined : __pipelineConsole
+
+const source = (name: string) => readFileSync(new URL(`./console/${name}`, import.meta.url), 'utf8')
 
 /** The console's page, for buildBaseApp's `page` option (GET / in a browser). */
 export function consolePage(): string {
-  return asset('index.html')
+  return prebuilt?.html ?? source('index.html')
 }
 
-const assets: Readonly<Record<string, string>> = {
-  'console.js': 'text/javascript; charset=utf-8',
-  'console.css': 'text/css; charset=utf-8',
+let developmentScript: Promise<string> | undefined
+
+/** The bundled script: the production build's, or bundled from the sources once per process. */
+function consoleScript(): Promise<string> {
+  if (prebuilt !== undefined) return Promise.resolve(prebuilt.js)
+  developmentScript ??= import('./console-bundle.ts').then(bundle => bundle.bundleConsoleScript({ minify: false }))
+  // A failed bundle is not kept: the next request tries again (after the source was fixed).
+  developmentScript.catch(() => {
+    developmentScript = undefined
+  })
+  return developmentScript
 }
 
-const Probe = Type.Object({
-  url: Type.String(),
-  health: Type.String({ description: "'ok', 'unreachable' or the status code /health answered" }),
-  ready: Type.String({ description: "/ready's status ('ready', 'not ready') or 'unreachable'" }),
-  checks: Type.Optional(
-    Type.Record(Type.String(), Type.Object({ ok: Type.Boolean(), error: Type.Optional(Type.String()) })),
-  ),
-})
-
-const OverviewSchema = Type.Object(
-  {
-    at: Type.String({ format: 'date-time' }),
-    topic: Type.String(),
-    group: Type.String(),
-    roles: Type.Object({ producer: Probe, consumer: Probe, api: Probe }),
-    partitions: Type.Union([
-      Type.Array(
-        Type.Object({
-          partition: Type.Integer(),
-          end: Type.Integer({ description: 'Log end offset: the offset the next record gets' }),
-          committed: Type.Union([Type.Integer(), Type.Null()], { description: "The group's committed offset" }),
-          lag: Type.Integer({ description: 'Records the group has not committed yet' }),
-        }),
-      ),
-      Type.Null(),
-    ]),
-    kafkaError: Type.Optional(Type.String()),
-    pending: Type.Union([
-      Type.Object({
-        count: Type.Integer(),
-        capped: Type.Boolean({ description: 'More are pending than count: counting stops at a cap' }),
-        oldestAgeSeconds: Type.Integer(),
-      }),
-      Type.Null(),
-    ]),
-    pendingError: Type.Optional(Type.String()),
-  },
-  { description: 'Every role, every partition and the pending events, as the console shows them' },
-)
+const assets = {
+  'console.js': { type: 'text/javascript; charset=utf-8', body: consoleScript },
+  'console.css': { type: 'text/css; charset=utf-8', body: () => prebuilt?.css ?? source('console.css') },
+} as const
 
 export interface ConsoleSources extends Omit<OverviewSources, 'app'> {
   /** Where the event lookup reads (the same store and DLQ lookup as GET /events/{eventId} of the read API). */
@@ -69,8 +52,7 @@ export interface ConsoleSources extends Omit<OverviewSources, 'app'> {
 
 export function registerConsoleRoutes(app: FastifyInstance, adminToken: string, sources: ConsoleSources): void {
   app.register(async scoped => {
-    for (const [name, type] of Object.entries(assets)) {
-      const body = asset(name)
+    for (const [name, { type, body }] of Object.entries(assets)) {
       scoped.get(
         `/console/${name}`,
         {
@@ -83,7 +65,11 @@ export function registerConsoleRoutes(app: FastifyInstance, adminToken: string, 
             },
           },
         },
-        async (_request, reply) => reply.headers(pageHeaders).type(type).send(body),
+        async (_request, reply) =>
+          reply
+            .headers(pageHeaders)
+            .type(type)
+            .send(await body()),
       )
     }
   })

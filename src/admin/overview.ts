@@ -4,9 +4,51 @@
 // probes are fetched from here (CONSOLE_PRODUCER_URL, CONSOLE_API_URL), each within a short timeout, and one
 // role that does not answer shows as "unreachable" instead of failing the whole answer.
 import type { FastifyInstance } from 'fastify'
+import Type from 'typebox'
 import { withTimeout } from '../async.ts'
 import type { OffsetsReader } from '../kafka/admin.ts'
 import type { PendingStats } from '../store/index.ts'
+
+const Probe = Type.Object({
+  url: Type.String(),
+  health: Type.String({ description: "'ok', 'unreachable' or the status code /health answered" }),
+  ready: Type.String({ description: "/ready's status ('ready', 'not ready') or 'unreachable'" }),
+  checks: Type.Optional(
+    Type.Record(Type.String(), Type.Object({ ok: Type.Boolean(), error: Type.Optional(Type.String()) })),
+  ),
+})
+
+/** The answer of GET /admin/overview, as the console renders it. */
+export const OverviewSchema = Type.Object(
+  {
+    at: Type.String({ format: 'date-time' }),
+    topic: Type.String(),
+    group: Type.String(),
+    roles: Type.Object({ producer: Probe, consumer: Probe, api: Probe }),
+    partitions: Type.Union([
+      Type.Array(
+        Type.Object({
+          partition: Type.Integer(),
+          end: Type.Integer({ description: 'Log end offset: the offset the next record gets' }),
+          committed: Type.Union([Type.Integer(), Type.Null()], { description: "The group's committed offset" }),
+          lag: Type.Integer({ description: 'Records the group has not committed yet' }),
+        }),
+      ),
+      Type.Null(),
+    ]),
+    kafkaError: Type.Optional(Type.String()),
+    pending: Type.Union([
+      Type.Object({
+        count: Type.Integer(),
+        capped: Type.Boolean({ description: 'More are pending than count: counting stops at a cap' }),
+        oldestAgeSeconds: Type.Integer(),
+      }),
+      Type.Null(),
+    ]),
+    pendingError: Type.Optional(Type.String()),
+  },
+  { description: 'Every role, every partition and the pending events, as the console shows them' },
+)
 
 export interface RoleProbe {
   /** 'ok' when /health answered 200, 'unreachable' when it did not answer in time, else its status code. */

@@ -3,7 +3,7 @@
 // browser console builds on these shapes; change them only together with it.
 import Type, { type Static } from 'typebox'
 import { eventPageMax } from '../dlq/index.ts'
-import { errorCodes } from '../errors.ts'
+import { type ErrorCode, errorCodes } from '../errors.ts'
 import { filterValueMaxBytes } from './filter.ts'
 import { jobMaxEntries } from './job-store.ts'
 import { pageLimitMax } from './paging.ts'
@@ -15,10 +15,11 @@ const Nullable = <T extends Type.TSchema>(schema: T) => Type.Union([schema, Type
 const filterFields = {
   type: Type.Optional(Text('event type named by the payload (UserCreated, …)')),
   code: Type.Optional(
+    // The cast names the static type only: a union built from a list's map is typed as no value at all.
     Type.Union(
       errorCodes.map(c => Type.Literal(c)),
       { description: 'error code' },
-    ),
+    ) as unknown as Type.TUnsafe<ErrorCode>,
   ),
   key: Type.Optional(Text('Kafka record key')),
   eventId: Type.Optional(Text('eventId (read from the index, no scan)')),

@@ -1,5 +1,5 @@
-// The production bundle (scripts/build.ts) run on its own, laid out as the container holds it: dist/, package.json
-// and the console's files, no sources, no node_modules.
+// The production bundle (scripts/build.ts) run on its own, laid out as the container holds it: dist/ (the console
+// inside) and package.json, no sources, no node_modules.
 import assert from 'node:assert/strict'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -76,11 +76,14 @@ describe('the built app', () => {
     const view = (await (await fetch(url('api', `/users/${userId}`))).json()) as { user: { name: string } }
     assert.equal(view.user.name, 'Alice Example')
 
-    // The console's page and assets, read relative to their module (src/admin/console/ beside dist/).
+    // The console's page and bundled script, carried inside dist/main.js (no console sources beside it).
     const page = await fetch(url('consumer', '/'), { headers: { accept: 'text/html' } })
     assert.equal(page.status, 200)
     assert.match(await page.text(), /<html/i)
-    assert.equal((await fetch(url('consumer', '/console/console.js'))).status, 200)
+    const script = await fetch(url('consumer', '/console/console.js'))
+    assert.equal(script.status, 200)
+    assert.match(await script.text(), /sign-in-form/)
+    assert.ok(!existsSync(join(app, 'src')))
     // The OpenAPI document carries the version of the package.json beside dist/.
     const doc = (await (await fetch(url('api', '/openapi.json'))).json()) as { info: { version: string } }
     assert.match(doc.info.version, /^\d+\.\d+\.\d+/)

@@ -1,0 +1,35 @@
+// The shapes the console renders, taken from the admin routes' TypeBox schemas. Imported as types only: nothing
+// of the server lands in the browser's bundle.
+import type { Static } from 'typebox'
+import type { EventStatusBody } from '../event-status-schema.ts'
+import type { OverviewSchema } from '../overview.ts'
+import type {
+  AuditResponse,
+  DeadLetter as DeadLetterSchema,
+  Filter as FilterSchema,
+  ListResponse,
+  PurgeResponse,
+  RedriveAccepted,
+  RedriveBody,
+  RedriveDryRunResponse,
+  RedriveStatus,
+  ShowResponse,
+  StatsResponse,
+} from '../schemas.ts'
+
+export type Overview = Static<typeof OverviewSchema>
+export type PartitionRow = NonNullable<Overview['partitions']>[number]
+export type Stats = Static<typeof StatsResponse>
+export type DeadLetter = Static<typeof DeadLetterSchema>
+export type Filter = Static<typeof FilterSchema>
+export type DeadLetterPage = Static<typeof ListResponse>
+export type EventDeadLetters = Static<typeof ShowResponse>
+export type RedriveRequest = Static<typeof RedriveBody>
+export type RedrivePreview = Static<typeof RedriveDryRunResponse>
+export type RedriveStarted = Static<typeof RedriveAccepted>
+export type RedriveJob = Static<typeof RedriveStatus>
+export type PurgeResult = Static<typeof PurgeResponse>
+export type Audit = Static<typeof AuditResponse>
+export type AuditEntry = Audit['entries'][number]
+export type EventStatus = Static<typeof EventStatusBody>
+export type Position = NonNullable<EventStatus['position']>

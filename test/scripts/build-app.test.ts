@@ -83,7 +83,9 @@ describe('the built app', () => {
     const script = await fetch(url('consumer', '/console/console.js'))
     assert.equal(script.status, 200)
     assert.match(await script.text(), /sign-in-form/)
-    assert.ok(!existsSync(join(app, 'src')))
+    // Of the sources, only the Lua scripts Redis runs sit beside the bundle.
+    assert.deepEqual(readdirSync(join(app, 'src')), ['redis'])
+    assert.deepEqual(readdirSync(join(app, 'src', 'redis')), ['lua'])
     // The OpenAPI document carries the version of the package.json beside dist/.
     const doc = (await (await fetch(url('api', '/openapi.json'))).json()) as { info: { version: string } }
     assert.match(doc.info.version, /^\d+\.\d+\.\d+/)

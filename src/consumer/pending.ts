@@ -54,38 +54,54 @@ export interface SweepResult {
   readonly stats: PendingStats
 }
 
-export function createPendingSweeper(options: PendingSweeperOptions) {
-  const { store, dlq, logger, metrics } = options
-  const pageSize = options.pageSize ?? 500
-  const maxPages = options.maxPages ?? 20
-  const now = options.now ?? Date.now
-  const retentionMs = options.eventLogRetentionMs ?? defaultEventLogRetentionMs
-  const prunePageSize = options.prunePageSize ?? 5000
-  const recentMs = options.recentMs ?? 30_000
-  const walkPage = options.walkPage ?? 1000
-  const maxSoonKeys = options.maxSoonKeys ?? 10_000
-  let last: PendingStats = { count: 0, capped: false, oldestSince: undefined }
+export function createPendingSweeper(options: PendingSweeperOptions): PendingSweeper {
+  return new PendingSweeper(options)
+}
+
+/** The sweep of pending events (one tick a second) and the quick looks after a batch (resolveSoon). */
+export class PendingSweeper {
+  readonly #options: PendingSweeperOptions
+  readonly #pageSize: number
+  readonly #maxPages: number
+  readonly #now: () => number
+  readonly #recentMs: number
+  #last: PendingStats = { count: 0, capped: false, oldestSince: undefined }
   /** When the previous tick started: this one looks at the rows stored since then, less recentMs. */
-  let lastTick: number | undefined
+  #lastTick: number | undefined
   /** Where the walk over parent keys goes on; undefined starts it again from the first key. */
-  let walkAfter: string | undefined
+  #walkAfter: string | undefined
+  #soon: NodeJS.Timeout | undefined
+  #resolving: Promise<void> | undefined
+  /** The parent keys the next look takes: users just stored, and users that orders just stored wait for. */
+  #soonKeys = new Set<string>()
+  #soonOverflow = false
+  #closed = false
+
+  constructor(options: PendingSweeperOptions) {
+    this.#options = options
+    this.#pageSize = options.pageSize ?? 500
+    this.#maxPages = options.maxPages ?? 20
+    this.#now = options.now ?? Date.now
+    this.#recentMs = options.recentMs ?? 30_000
+  }
 
   /** Applies, page by page, the pending events of `scope` whose parent is stored now. */
-  async function resolve(scope: PendingScope): Promise<number> {
+  async #resolve(scope: PendingScope): Promise<number> {
     let resolved = 0
-    for (let page = 0; page < maxPages; page++) {
-      const n = await store.resolvePending(pageSize, scope)
+    for (let page = 0; page < this.#maxPages; page++) {
+      const n = await this.#options.store.resolvePending(this.#pageSize, scope)
       resolved += n
-      if (n < pageSize) break
+      if (n < this.#pageSize) break
     }
     return resolved
   }
 
   /** One page of the walk over every parent key that pending events wait for. */
-  async function walk(): Promise<number> {
-    const parents = await store.pendingParents(walkAfter, walkPage)
-    walkAfter = parents.length < walkPage ? undefined : parents.at(-1)
-    return parents.length === 0 ? 0 : resolve({ parents })
+  async #walk(): Promise<number> {
+    const walkPage = this.#options.walkPage ?? 1000
+    const parents = await this.#options.store.pendingParents(this.#walkAfter, walkPage)
+    this.#walkAfter = parents.length < walkPage ? undefined : parents.at(-1)
+    return parents.length === 0 ? 0 : this.#resolve({ parents })
   }
 
   /**
@@ -93,36 +109,31 @@ export function createPendingSweeper(options: PendingSweeperOptions) {
    * a second by default) keeps up with any drain rate this consumer reaches, so the table holds about the
    * retention's worth of state events.
    */
-  async function prune(): Promise<number> {
-    const before = new Date(now() - retentionMs).toISOString()
+  async #prune(): Promise<number> {
+    const { store, logger } = this.#options
+    const before = new Date(this.#now() - (this.#options.eventLogRetentionMs ?? defaultEventLogRetentionMs))
+    const prunePageSize = this.#options.prunePageSize ?? 5000
     let pruned = 0
-    for (let page = 0; page < maxPages; page++) {
-      const n = await store.pruneEventLog(before, prunePageSize)
+    for (let page = 0; page < this.#maxPages; page++) {
+      const n = await store.pruneEventLog(before.toISOString(), prunePageSize)
       pruned += n
       if (n < prunePageSize) break
     }
-    if (pruned > 0) logger.debug({ pruned, before }, 'event log pruned')
+    if (pruned > 0) logger.debug({ pruned, before: before.toISOString() }, 'event log pruned')
     return pruned
   }
 
-  async function sweep(): Promise<SweepResult> {
-    const started = now()
-    const since = new Date((lastTick ?? started) - recentMs).toISOString()
-    let resolved = await resolve({ since })
-    lastTick = started
-    resolved += await walk()
-    if (resolved > 0) {
-      metrics.pendingResolved.inc(resolved)
-      logger.info({ resolved }, 'pending events applied: their parents were stored by a concurrent transaction')
-    }
+  /** Dead-letters the pending events past their age, page by page; drops those newer events superseded. */
+  async #expire(): Promise<{ deadLettered: number; superseded: number }> {
+    const { store, dlq, logger, metrics } = this.#options
     let deadLettered = 0
     let superseded = 0
-    for (let page = 0; page < maxPages; page++) {
-      const at = now()
+    for (let page = 0; page < this.#maxPages; page++) {
+      const at = this.#now()
       // Claimed in one transaction with the parent's own take: an order is applied or dead-lettered, never both.
-      const expired = await store.claimExpired(new Date(at - options.maxAgeMs).toISOString(), pageSize)
+      const expired = await store.claimExpired(new Date(at - this.#options.maxAgeMs).toISOString(), this.#pageSize)
       if (expired.length === 0) break
-      const plan = planExpiry(expired, at, options.topicId?.())
+      const plan = planExpiry(expired, at, this.#options.topicId?.())
       // The entries first, then the rows: a crash in between leaves the rows claimed, the next sweep pushes them
       // again, and the idempotent push keeps one entry each.
       await dlq.push(plan.letters)
@@ -140,92 +151,113 @@ export function createPendingSweeper(options: PendingSweeperOptions) {
       }
       deadLettered += plan.letters.length
       superseded += plan.superseded.length
-      if (expired.length < pageSize) break
+      if (expired.length < this.#pageSize) break
     }
     if (superseded > 0) logger.info({ superseded }, 'expired pending events dropped: newer events hold their rows')
+    return { deadLettered, superseded }
+  }
+
+  /** Reads the counts, sets the gauges, and tells a change worth a line. */
+  async #count(deadLettered: number): Promise<PendingStats> {
+    const { store, logger, metrics } = this.#options
     const stats = await store.pendingStats()
     metrics.pending.set(stats.count)
     metrics.pendingCapped.set(stats.capped ? 1 : 0)
-    const oldest = stats.oldestSince === undefined ? 0 : Math.max(0, (now() - Date.parse(stats.oldestSince)) / 1000)
-    metrics.pendingOldestAge.set(oldest)
+    const since = stats.oldestSince
+    metrics.pendingOldestAge.set(since === undefined ? 0 : Math.max(0, (this.#now() - Date.parse(since)) / 1000))
+    const last = this.#last
     if (stats.count !== last.count && (stats.count === 0 || last.count === 0 || deadLettered > 0)) {
       logger.info(
         { pending: stats.count, capped: stats.capped, oldestSince: stats.oldestSince },
         'pending events waiting for their parents',
       )
     }
-    last = stats
-    const pruned = await prune()
+    this.#last = stats
+    return stats
+  }
+
+  async #sweep(): Promise<SweepResult> {
+    const { logger, metrics } = this.#options
+    const started = this.#now()
+    const since = new Date((this.#lastTick ?? started) - this.#recentMs).toISOString()
+    let resolved = await this.#resolve({ since })
+    this.#lastTick = started
+    resolved += await this.#walk()
+    if (resolved > 0) {
+      metrics.pendingResolved.inc(resolved)
+      logger.info({ resolved }, 'pending events applied: their parents were stored by a concurrent transaction')
+    }
+    const { deadLettered, superseded } = await this.#expire()
+    const stats = await this.#count(deadLettered)
+    const pruned = await this.#prune()
     return { pruned, resolved, deadLettered, superseded, stats }
   }
 
-  let soon: NodeJS.Timeout | undefined
-  let resolving: Promise<void> | undefined
-  /** The parent keys the next look takes: users just stored, and users that orders just stored wait for. */
-  let soonKeys = new Set<string>()
-  let soonOverflow = false
-
   /** Applies what has a parent now, without the expiry and the counts of a whole sweep. */
-  async function resolveNow(): Promise<void> {
-    const parents = [...soonKeys]
-    const overflow = soonOverflow
-    soonKeys = new Set()
-    soonOverflow = false
+  async #resolveNow(): Promise<void> {
+    const parents = [...this.#soonKeys]
+    const overflow = this.#soonOverflow
+    this.#soonKeys = new Set()
+    this.#soonOverflow = false
     try {
-      const resolved = await resolve(overflow ? { since: new Date(now() - recentMs).toISOString() } : { parents })
-      if (resolved > 0) metrics.pendingResolved.inc(resolved)
+      const scope = overflow ? { since: new Date(this.#now() - this.#recentMs).toISOString() } : { parents }
+      const resolved = await this.#resolve(scope)
+      if (resolved > 0) this.#options.metrics.pendingResolved.inc(resolved)
     } catch (thrown) {
-      logger.debug({ err: asPipelineError(thrown) }, 'looking again at pending events failed; the sweep will')
+      this.#options.logger.debug(
+        { err: asPipelineError(thrown) },
+        'looking again at pending events failed; the sweep will',
+      )
     }
   }
 
-  let closed = false
-
   /** One look at a time; keys that arrived during a look get the next one. */
-  function schedule(delayMs: number): void {
-    if (soon !== undefined || closed) return
-    soon = setTimeout(() => {
-      resolving = (resolving ?? Promise.resolve()).then(resolveNow).finally(() => {
-        soon = undefined
-        if (soonKeys.size > 0 || soonOverflow) schedule(delayMs)
-      })
+  #schedule(delayMs: number): void {
+    if (this.#soon !== undefined || this.#closed) return
+    this.#soon = setTimeout(() => {
+      this.#resolving = (this.#resolving ?? Promise.resolve())
+        .then(() => this.#resolveNow())
+        .finally(() => {
+          this.#soon = undefined
+          if (this.#soonKeys.size > 0 || this.#soonOverflow) this.#schedule(delayMs)
+        })
     }, delayMs)
   }
 
-  return {
-    /**
-     * Looks again, within `delayMs`, for pending events of these parents whose parent is stored now: lanes that
-     * stored children and parents in concurrent transactions may each have missed the other, and each looks after
-     * its commit, so the later look sees both. Many calls share one look, by key (an index seek each).
-     */
-    resolveSoon(parents: Iterable<string>, delayMs = 20): void {
-      for (const key of parents) {
-        if (soonKeys.size >= maxSoonKeys) soonOverflow = true
-        else soonKeys.add(key)
-      }
-      schedule(delayMs)
-    },
+  /**
+   * Looks again, within `delayMs`, for pending events of these parents whose parent is stored now: lanes that
+   * stored children and parents in concurrent transactions may each have missed the other, and each looks after
+   * its commit, so the later look sees both. Many calls share one look, by key (an index seek each).
+   */
+  resolveSoon(parents: Iterable<string>, delayMs = 20): void {
+    const maxSoonKeys = this.#options.maxSoonKeys ?? 10_000
+    for (const key of parents) {
+      if (this.#soonKeys.size >= maxSoonKeys) this.#soonOverflow = true
+      else this.#soonKeys.add(key)
+    }
+    this.#schedule(delayMs)
+  }
 
-    /** Cancels a look scheduled by resolveSoon and waits for one in progress. */
-    async close(): Promise<void> {
-      closed = true
-      if (soon !== undefined) clearTimeout(soon)
-      soon = undefined
-      await resolving
-    },
+  /** Cancels a look scheduled by resolveSoon and waits for one in progress. */
+  async close(): Promise<void> {
+    this.#closed = true
+    if (this.#soon !== undefined) clearTimeout(this.#soon)
+    this.#soon = undefined
+    await this.#resolving
+  }
 
-    /** One sweep; failures (database or Redis unreachable) are logged and left for the next one. */
-    async tick(): Promise<SweepResult | undefined> {
-      try {
-        return await sweep()
-      } catch (thrown) {
-        const error = asPipelineError(thrown)
-        logger.warn({ err: error, code: error.code }, 'sweep of pending events failed; trying again later')
-        return undefined
-      }
-    },
-    stats: (): PendingStats => last,
+  /** One sweep; failures (database or Redis unreachable) are logged and left for the next one. */
+  async tick(): Promise<SweepResult | undefined> {
+    try {
+      return await this.#sweep()
+    } catch (thrown) {
+      const error = asPipelineError(thrown)
+      this.#options.logger.warn({ err: error, code: error.code }, 'sweep of pending events failed; trying again later')
+      return undefined
+    }
+  }
+
+  stats(): PendingStats {
+    return this.#last
   }
 }
-
-export type PendingSweeper = ReturnType<typeof createPendingSweeper>

@@ -6,11 +6,11 @@ import type { Event } from '../events/index.ts'
 import type { Check } from '../http/index.ts'
 import { ensureTopic, kafkaAnswers } from '../kafka/admin.ts'
 import type { KafkaConnection } from '../kafka/options.ts'
+import { partitionOfBytes } from '../kafka/partition.ts'
 import { idempotentProducerOptions } from '../kafka/producer.ts'
 import type { Logger } from '../observability/index.ts'
 import { createCoalescer, type Entry, type PublishedOffset } from './coalescer.ts'
 import { type Outgoing, outgoingOf } from './outgoing.ts'
-import { partitionOfBytes } from './partition.ts'
 
 export type { PublishedOffset }
 

@@ -5,7 +5,7 @@
 // role that does not answer shows as "unreachable" instead of failing the whole answer.
 import type { FastifyInstance } from 'fastify'
 import { withTimeout } from '../http/index.ts'
-import type { OffsetsReader } from '../kafka/admin.ts'
+import type { OffsetsReader } from '../kafka/index.ts'
 import type { PendingStats } from '../store/index.ts'
 
 export interface RoleProbe {

@@ -12,9 +12,9 @@ import { randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
 import { Producer } from '@platformatic/kafka'
 import type { DeadLetter, DeadLetterQueue, RedisClient as Redis, StoredLetter } from '../dlq/index.ts'
+import { createOffsetsReader, readRange } from '../kafka/index.ts'
 import type { KafkaConnection } from '../kafka/options.ts'
 import { idempotentProducerOptions } from '../kafka/producer.ts'
-import { createOffsetReader, readRange } from '../kafka/read-range.ts'
 import { appendAudit, auditRecord } from './audit.ts'
 import { scanOldestFirst } from './browse.ts'
 import { type DlqFilter, UsageError } from './filter.ts'
@@ -260,7 +260,11 @@ export async function runRedrive(ctx: RedriveContext, id: string, options: RunOp
   // released, so the next run reads Kafka no earlier than the send's deadline plus the margin.
   let sendInDoubt = false
   const producer = new Producer(idempotentProducerOptions(ctx.connection, ctx.kafkaTimeoutMs))
-  const offsets = createOffsetReader(ctx.connection, ctx.kafkaTimeoutMs)
+  const offsets = createOffsetsReader(ctx.connection, {
+    timeoutMs: ctx.kafkaTimeoutMs,
+    retries: 2,
+    connectTimeoutMs: Math.min(ctx.kafkaTimeoutMs, 3000),
+  })
   try {
     const job = await store.load(id)
     if (job === undefined) throw new UsageError(`no redrive job ${id}`)
@@ -354,7 +358,7 @@ export async function runRedrive(ctx: RedriveContext, id: string, options: RunOp
         if (slice.length === 0) break
         await sleep(delayBefore(sentThisRun, startedAt, Date.now(), job.meta.rate))
         const counts = new Map<string, number>()
-        const ends = new Map<string, bigint[]>()
+        const ends = new Map<string, Map<number, bigint>>()
         for (const topic of new Set(slice.map(e => e.topic))) {
           const metadata = await producer.metadata({ topics: [topic] }).catch(() => undefined)
           const count = metadata?.topics.get(topic)?.partitionsCount
@@ -364,7 +368,7 @@ export async function runRedrive(ctx: RedriveContext, id: string, options: RunOp
         }
         const sending = slice.map(e => {
           const partition = partitionFor(e, counts.get(e.topic) as number)
-          const mark = (ends.get(e.topic) as bigint[])[partition] ?? 0n
+          const mark = (ends.get(e.topic) as Map<number, bigint>).get(partition) ?? 0n
           return move(e, 'sending', { partition, mark: mark.toString() })
         })
         // Written before the send: a crash from here on leaves the entries in doubt, with their marks.

@@ -8,7 +8,7 @@
 //               20% PaymentSettled for an order placed at least `userLag` records earlier
 //               37% InventoryAdjusted: 80% on 100 hot SKUs, 20% on 10,000 cold ones
 //               5% duplicates: a record from the last 5,000 sent again, byte for byte (a producer retry)
-import { partitionOf } from '../src/producer/index.ts'
+import { partitionOf } from '../src/kafka/index.ts'
 
 export interface WorkloadRecord {
   readonly key: string

@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify'
 import Type from 'typebox'
 import { withTimeout } from '../async.ts'
-import type { OffsetsReader } from '../kafka/admin.ts'
+import type { OffsetsReader } from '../kafka/index.ts'
 import type { PendingStats } from '../store/index.ts'
 
 const Probe = Type.Object({

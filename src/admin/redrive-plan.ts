@@ -2,7 +2,7 @@
 // (original value and key, headers naming where it came from), which partition it goes to, how an entry's state
 // moves, and what an entry whose send was in doubt at a crash became, judged from what Kafka holds.
 import { type DeadLetter, redriveSourceHeader } from '../dlq/index.ts'
-import { partitionOf } from '../producer/partition.ts'
+import { partitionOf } from '../kafka/index.ts'
 
 /** Headers of a redriven record. `eventId` is the header the producer sets on every record. */
 export const redriveHeaders = {

@@ -10,12 +10,9 @@
 // lease (job-store.ts): a run cut off from Redis that comes back after another took over writes nothing more.
 import { randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
-import { Producer } from '@platformatic/kafka'
 import { sleep } from '../async.ts'
 import type { DeadLetter, DeadLetterQueue, RedisClient as Redis, StoredLetter } from '../dlq/index.ts'
-import type { KafkaConnection } from '../kafka/options.ts'
-import { idempotentProducerOptions } from '../kafka/producer.ts'
-import { createOffsetReader, readRange } from '../kafka/read-range.ts'
+import { createOffsetsReader, type KafkaConnection, KafkaWriter, readRange, SendOverran } from '../kafka/index.ts'
 import { appendAudit, auditRecord } from './audit.ts'
 import { scanOldestFirst } from './browse.ts'
 import { type DlqFilter, UsageError } from './filter.ts'
@@ -205,37 +202,6 @@ export interface RunOptions {
   readonly onProgress?: (progress: { sent: number; total: number }) => void
 }
 
-type Messages = Parameters<Producer<Buffer, Buffer, Buffer, Buffer>['send']>[0]['messages']
-
-/**
- * Sends `messages`, over by `deadline` (monotonic clock) however the producer retries: past it the producer is
- * shut, which drops its pending retries, and the run stops with the send in doubt.
- */
-async function sendBy(
-  id: string,
-  producer: Producer<Buffer, Buffer, Buffer, Buffer>,
-  deadline: number,
-  messages: Messages,
-) {
-  let timer: NodeJS.Timeout | undefined
-  const overrun = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => {
-        void producer.close(true).catch(() => {})
-        reject(new Error(`redrive ${id}: a send to Kafka outran its deadline (the Kafka timeout) and is left in doubt`))
-      },
-      Math.max(0, deadline - performance.now()),
-    )
-  })
-  const send = producer.send({ messages })
-  send.catch(() => {})
-  try {
-    return await Promise.race([send, overrun])
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
 /** Runs (or completes) job `id` to its end; resolves with its final status. */
 export async function runRedrive(ctx: RedriveContext, id: string, options: RunOptions): Promise<JobStatus> {
   const store = createJobStore(ctx.redis, ctx.key)
@@ -258,8 +224,12 @@ export async function runRedrive(ctx: RedriveContext, id: string, options: RunOp
   // A send that failed or was abandoned may still reach the log: the lease is then left to expire rather than
   // released, so the next run reads Kafka no earlier than the send's deadline plus the margin.
   let sendInDoubt = false
-  const producer = new Producer(idempotentProducerOptions(ctx.connection, ctx.kafkaTimeoutMs))
-  const offsets = createOffsetReader(ctx.connection, ctx.kafkaTimeoutMs)
+  const writer = new KafkaWriter(ctx.connection, ctx.kafkaTimeoutMs)
+  const offsets = createOffsetsReader(ctx.connection, {
+    timeoutMs: ctx.kafkaTimeoutMs,
+    retries: 2,
+    connectTimeoutMs: Math.min(ctx.kafkaTimeoutMs, 3000),
+  })
   try {
     const job = await store.load(id)
     if (job === undefined) throw new UsageError(`no redrive job ${id}`)
@@ -353,17 +323,16 @@ export async function runRedrive(ctx: RedriveContext, id: string, options: RunOp
         if (slice.length === 0) break
         await sleep(delayBefore(sentThisRun, startedAt, Date.now(), job.meta.rate))
         const counts = new Map<string, number>()
-        const ends = new Map<string, bigint[]>()
+        const ends = new Map<string, Map<number, bigint>>()
         for (const topic of new Set(slice.map(e => e.topic))) {
-          const metadata = await producer.metadata({ topics: [topic] }).catch(() => undefined)
-          const count = metadata?.topics.get(topic)?.partitionsCount
-          if (count === undefined || count < 1) throw new Error(`topic ${topic} does not exist`)
+          const count = await writer.partitionCount(topic).catch(() => undefined)
+          if (count === undefined) throw new Error(`topic ${topic} does not exist`)
           counts.set(topic, count)
           ends.set(topic, await offsets.ends(topic))
         }
         const sending = slice.map(e => {
           const partition = partitionFor(e, counts.get(e.topic) as number)
-          const mark = (ends.get(e.topic) as bigint[])[partition] ?? 0n
+          const mark = (ends.get(e.topic) as Map<number, bigint>).get(partition) ?? 0n
           return move(e, 'sending', { partition, mark: mark.toString() })
         })
         // Written before the send: a crash from here on leaves the entries in doubt, with their marks.
@@ -372,25 +341,29 @@ export async function runRedrive(ctx: RedriveContext, id: string, options: RunOp
         // that takes the job over to decide from Kafka once everything this one sent is there.
         const deadline = await holder.ensure(timings.sendMs)
         sendInDoubt = true
-        const result = await sendBy(
-          id,
-          producer,
-          deadline,
-          sending.map(e => ({
-            topic: e.topic,
-            partition: e.partition as number,
-            ...(e.key !== null ? { key: Buffer.from(e.key) } : {}),
-            value: recordValue(e, letterOf(e)),
-            headers: new Map(Object.entries(headersOf(id, e)).map(([k, v]) => [Buffer.from(k), Buffer.from(v)])),
-          })),
-        )
+        // Past its deadline the writer shuts its producer, which drops its pending retries, and the run stops
+        // with the send in doubt.
+        const written = await writer
+          .write(
+            sending.map(e => ({
+              topic: e.topic,
+              partition: e.partition as number,
+              ...(e.key !== null ? { key: Buffer.from(e.key) } : {}),
+              value: recordValue(e, letterOf(e)),
+              headers: new Map(Object.entries(headersOf(id, e)).map(([k, v]) => [Buffer.from(k), Buffer.from(v)])),
+            })),
+            { deadline },
+          )
+          .catch(error => {
+            if (!(error instanceof SendOverran)) throw error
+            throw new Error(
+              `redrive ${id}: a send to Kafka outran its deadline (the Kafka timeout) and is left in doubt`,
+              { cause: error },
+            )
+          })
         sendInDoubt = false
-        const next = new Map<string, bigint>()
-        for (const o of result.offsets ?? []) next.set(`${o.topic}/${o.partition}`, o.offset)
-        const sent = sending.map(e => {
-          const at = `${e.topic}/${e.partition}`
-          const offset = next.get(at)
-          if (offset !== undefined) next.set(at, offset + 1n)
+        const sent = sending.map((e, i) => {
+          const offset = written[i]?.offset
           return move(e, 'sent', offset === undefined ? {} : { offset: offset.toString() })
         })
         await save(sent)
@@ -414,6 +387,6 @@ export async function runRedrive(ctx: RedriveContext, id: string, options: RunOp
   } finally {
     holder.stop()
     if (!sendInDoubt) await store.release(id, held).catch(() => {})
-    await Promise.allSettled([producer.close(), offsets.close()])
+    await Promise.allSettled([writer.close(), offsets.close()])
   }
 }

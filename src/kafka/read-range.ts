@@ -1,8 +1,9 @@
 // Reading back what a topic holds, for callers that must decide from Kafka itself whether a record was written
-// (the DLQ redrive after a crash): the end offsets of a topic's partitions, and the records of chosen partitions
-// from given offsets up to the end offsets of the moment, read by a throwaway group that is deleted after.
+// (the DLQ redrive after a crash): the records of chosen partitions from given offsets up to the end offsets of
+// the moment (offsets.ts), read by a throwaway group that is deleted after.
 import { randomUUID } from 'node:crypto'
 import { Admin, Consumer } from '@platformatic/kafka'
+import { endOffsets } from './offsets.ts'
 import type { KafkaConnection } from './options.ts'
 
 /** One record as read back: where it sits and its headers (names and values as UTF-8 text). */
@@ -10,43 +11,6 @@ export interface ReadRecord {
   readonly partition: number
   readonly offset: bigint
   readonly headers: ReadonlyMap<string, string>
-}
-
-/** Reads the end offsets of topics' partitions with one client kept open between calls. */
-export interface OffsetReader {
-  /** The log end offset of every partition of `topic` (index = partition): the offset the next record gets. */
-  ends(topic: string): Promise<bigint[]>
-  close(): Promise<void>
-}
-
-export function createOffsetReader(connection: KafkaConnection, timeoutMs: number): OffsetReader {
-  const consumer = new Consumer({
-    ...connection,
-    clientId: `${connection.clientId}-offsets`,
-    // listOffsets joins no group; the client only needs a name.
-    groupId: `offsets-${randomUUID()}`,
-    timeout: timeoutMs,
-    connectTimeout: Math.min(timeoutMs, 3000),
-    retries: 2,
-  })
-  return {
-    async ends(topic) {
-      return [...((await consumer.listOffsets({ topics: [topic] })).get(topic) ?? [])]
-    },
-    async close() {
-      await consumer.close(true).catch(() => {})
-    },
-  }
-}
-
-/** The log end offset of every partition of `topic`, with a client of its own. */
-export async function endOffsets(connection: KafkaConnection, topic: string, timeoutMs: number): Promise<bigint[]> {
-  const reader = createOffsetReader(connection, timeoutMs)
-  try {
-    return await reader.ends(topic)
-  } finally {
-    await reader.close()
-  }
 }
 
 /**

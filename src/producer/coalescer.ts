@@ -30,45 +30,69 @@ export interface CoalescerOptions {
   send(entries: Entry[]): Promise<void>
 }
 
-export interface Coalescer {
-  add(entry: Entry): void
+export class Coalescer {
+  readonly #options: CoalescerOptions
+  #queue: Entry[] = []
+  #messages = 0
+  #bytes = 0
+  #linger: NodeJS.Timeout | undefined
+  /** The one send in flight (with the sends that follow it while entries keep coming). */
+  #sending: Promise<void> | undefined
+
+  constructor(options: CoalescerOptions) {
+    this.#options = options
+  }
+
+  add(entry: Entry): void {
+    this.#queue.push(entry)
+    this.#messages += entry.messages.length
+    this.#bytes += entry.bytes
+    this.#schedule()
+  }
+
   /** Takes back an entry that has not been sent yet; false when it is already on its way. */
-  withdraw(entry: Entry): boolean
+  withdraw(entry: Entry): boolean {
+    const i = this.#queue.indexOf(entry)
+    if (i < 0) return false
+    this.#queue.splice(i, 1)
+    this.#messages -= entry.messages.length
+    this.#bytes -= entry.bytes
+    return true
+  }
+
   /** Sends everything queued now and resolves once nothing is queued or in flight. */
-  flush(): Promise<void>
-}
+  async flush(): Promise<void> {
+    while (this.#queue.length > 0 || this.#sending !== undefined) {
+      if (this.#sending === undefined) this.#start()
+      await this.#sending
+    }
+  }
 
-export function createCoalescer(options: CoalescerOptions): Coalescer {
-  let queue: Entry[] = []
-  let messages = 0
-  let bytes = 0
-  let linger: NodeJS.Timeout | undefined
-  let sending: Promise<void> | undefined
-
-  function take(): Entry[] {
+  #take(): Entry[] {
     const batch: Entry[] = []
     let count = 0
     let size = 0
     let i = 0
-    for (; i < queue.length; i++) {
-      const entry = queue[i]!
-      const fits = count + entry.messages.length <= options.maxMessages && size + entry.bytes <= options.maxBytes
+    for (; i < this.#queue.length; i++) {
+      const entry = this.#queue[i]!
+      const fits =
+        count + entry.messages.length <= this.#options.maxMessages && size + entry.bytes <= this.#options.maxBytes
       if (!fits && batch.length > 0) break
       count += entry.messages.length
       size += entry.bytes
       batch.push(entry)
     }
-    queue = i === queue.length ? [] : queue.slice(i)
-    messages -= count
-    bytes -= size
+    this.#queue = i === this.#queue.length ? [] : this.#queue.slice(i)
+    this.#messages -= count
+    this.#bytes -= size
     return batch
   }
 
-  async function drain(): Promise<void> {
-    while (queue.length > 0) {
-      const batch = take()
+  async #drain(): Promise<void> {
+    while (this.#queue.length > 0) {
+      const batch = this.#take()
       try {
-        await options.send(batch)
+        await this.#options.send(batch)
       } catch (error) {
         // send settles its entries itself; this only keeps a bug there from leaving callers waiting forever.
         const failure = asPipelineError(error)
@@ -77,44 +101,21 @@ export function createCoalescer(options: CoalescerOptions): Coalescer {
     }
   }
 
-  function start(): void {
-    if (linger !== undefined) {
-      clearTimeout(linger)
-      linger = undefined
+  #start(): void {
+    if (this.#linger !== undefined) {
+      clearTimeout(this.#linger)
+      this.#linger = undefined
     }
-    sending ??= drain().finally(() => {
-      sending = undefined
+    this.#sending ??= this.#drain().finally(() => {
+      this.#sending = undefined
       // An entry may have arrived between the loop's last check and this callback.
-      if (queue.length > 0) schedule()
+      if (this.#queue.length > 0) this.#schedule()
     })
   }
 
-  function schedule(): void {
-    if (sending !== undefined) return
-    if (messages >= options.maxMessages || bytes >= options.maxBytes) start()
-    else linger ??= setTimeout(start, options.lingerMs)
-  }
-
-  return {
-    add(entry) {
-      queue.push(entry)
-      messages += entry.messages.length
-      bytes += entry.bytes
-      schedule()
-    },
-    withdraw(entry) {
-      const i = queue.indexOf(entry)
-      if (i < 0) return false
-      queue.splice(i, 1)
-      messages -= entry.messages.length
-      bytes -= entry.bytes
-      return true
-    },
-    async flush() {
-      while (queue.length > 0 || sending !== undefined) {
-        if (sending === undefined) start()
-        await sending
-      }
-    },
+  #schedule(): void {
+    if (this.#sending !== undefined) return
+    if (this.#messages >= this.#options.maxMessages || this.#bytes >= this.#options.maxBytes) this.#start()
+    else this.#linger ??= setTimeout(() => this.#start(), this.#options.lingerMs)
   }
 }

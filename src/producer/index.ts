@@ -5,7 +5,6 @@ export {
   type ProducerAppOptions,
   type RejectedSink,
 } from './app.ts'
-export { murmur2, partitionOf, partitionOfBytes } from './partition.ts'
 export { ProduceService, type ProduceServiceOptions } from './produce.ts'
 export { createPublisher, type PublishedOffset, type Publisher, type PublisherOptions } from './publisher.ts'
 export {

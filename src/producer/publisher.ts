@@ -1,16 +1,19 @@
 // Publishes validated events to Kafka with an idempotent, acks=all producer and answers each caller with the
 // partition and offset of every one of its events, once the broker has acknowledged them.
-import { Producer } from '@platformatic/kafka'
 import { PipelineError } from '../errors.ts'
 import type { Event } from '../events/index.ts'
 import type { Check } from '../http/index.ts'
-import { ensureTopic, kafkaAnswers } from '../kafka/admin.ts'
-import type { KafkaConnection } from '../kafka/options.ts'
-import { idempotentProducerOptions } from '../kafka/producer.ts'
+import {
+  ensureTopic,
+  type KafkaConnection,
+  KafkaWriter,
+  kafkaAnswers,
+  type WriteRecord,
+  type Written,
+} from '../kafka/index.ts'
 import type { Logger } from '../observability/index.ts'
-import { createCoalescer, type Entry, type PublishedOffset } from './coalescer.ts'
+import { Coalescer, type Entry, type PublishedOffset } from './coalescer.ts'
 import { type Outgoing, outgoingOf } from './outgoing.ts'
-import { partitionOfBytes } from './partition.ts'
 
 export type { PublishedOffset }
 
@@ -60,109 +63,110 @@ function sizeOf(message: Outgoing): number {
  * still returned (the failure is logged): every publish retries the preparation, answering KAFKA_UNAVAILABLE
  * until Kafka is back, so the producer can start before Kafka and readiness tells orchestrators when it can serve.
  */
-export async function createPublisher(options: PublisherOptions): Promise<Publisher> {
-  const { topic, logger, connection } = options
-  const timeoutMs = options.timeoutMs ?? 5000
-  const maxBatchMessages = options.maxBatchMessages ?? 10_000
-  const maxBatchBytes = options.maxBatchBytes ?? 900_000
-  const readyCacheMs = options.readyCacheMs ?? 1500
-  const log = logger.child({ component: 'publisher', topic })
+export function createPublisher(options: PublisherOptions): Promise<Publisher> {
+  return KafkaPublisher.create(options)
+}
 
-  // No serializers: keys, values and headers are handed over as the UTF-8 buffers outgoingOf made.
-  const producer = new Producer<Buffer, Buffer, Buffer, Buffer>(idempotentProducerOptions(connection, timeoutMs))
+class KafkaPublisher implements Publisher {
+  readonly topic: string
+  readonly #log: Logger
+  readonly #connection: KafkaConnection
+  readonly #partitions: number
+  readonly #timeoutMs: number
+  readonly #maxBatchMessages: number
+  readonly #maxBatchBytes: number
+  readonly #readyCacheMs: number
+  readonly #writer: KafkaWriter
+  /** The queue of entries waiting for a send, and the one send in flight. */
+  readonly #coalescer: Coalescer
+  #closed = false
+  /** The topic's creation in progress or done; a failure is not remembered, so the next send tries again. */
+  #preparing: Promise<void> | undefined
+  #probe: { at: number; answer: Promise<Check> } | undefined
 
-  let closed = false
-  let preparing: Promise<void> | undefined
-  function prepare(): Promise<void> {
-    if (preparing === undefined) {
-      const attempt = withDeadline(ensureTopic(connection, topic, options.partitions), timeoutMs, 'creating the topic')
-      // A failure is not remembered: the next send tries again.
-      attempt.catch(() => {
-        if (preparing === attempt) preparing = undefined
-      })
-      preparing = attempt
-    }
-    return preparing
-  }
-
-  async function send(entries: Entry[]): Promise<void> {
-    const live = entries.filter(e => !e.settled)
-    if (live.length === 0) return
-    let results: PublishedOffset[][]
-    try {
-      await prepare()
-      // Cached by the client (refreshed every few seconds), so a partition count that grows is picked up.
-      const metadata = await producer.metadata({ topics: [topic] })
-      const partitionCount = metadata.topics.get(topic)?.partitionsCount
-      if (partitionCount === undefined || partitionCount < 1) throw new Error(`topic ${topic} has no partitions`)
-      const partitions: number[] = []
-      const messages = []
-      for (const entry of live) {
-        for (const m of entry.messages) {
-          const partition = partitionOfBytes(m.key, partitionCount)
-          partitions.push(partition)
-          // A Map is used by the client as it is; an object would be copied into one.
-          const headers = new Map<Buffer, Buffer>().set(headerName, m.eventId)
-          messages.push({ topic, partition, key: m.key, value: m.value, headers })
-        }
-      }
-      const result = await producer.send({ messages })
-      results = offsetsOf(live, partitions, result.offsets ?? [])
-      log.debug({ events: messages.length, calls: live.length }, 'batch acknowledged')
-    } catch (error) {
-      const failure =
-        error instanceof PipelineError
-          ? error
-          : new PipelineError('KAFKA_UNAVAILABLE', `Kafka did not accept the events: ${(error as Error).message}`, {
-              cause: error,
-            })
-      log.error({ err: error, events: messageCount(live) }, 'send to Kafka failed')
-      for (const entry of live) if (!entry.settled) entry.reject(failure)
-      return
-    }
-    let late = 0
-    live.forEach((entry, i) => {
-      if (entry.settled) late += entry.messages.length
-      else entry.resolve(results[i]!)
+  static async create(options: PublisherOptions): Promise<KafkaPublisher> {
+    const publisher = new KafkaPublisher(options)
+    await publisher.#prepare().catch(error => {
+      publisher.#log.warn({ err: error }, 'could not make sure the topic exists; publishing will retry')
     })
-    // The caller was already told 503; the events are in Kafka anyway, and a retry only makes a duplicate that
-    // the consumer's idempotence absorbs. Worth knowing when it happens often.
-    if (late > 0) log.warn({ events: late }, 'Kafka acknowledged events after their callers had given up')
+    return publisher
   }
 
-  /**
-   * The client reports one base offset per partition of a send; the records of one partition form one batch
-   * in the order we gave them, so the n-th of them sits at base + n.
-   */
-  function offsetsOf(
-    entries: readonly Entry[],
-    partitions: readonly number[],
-    bases: readonly { topic: string; partition: number; offset: bigint }[],
-  ): PublishedOffset[][] {
-    const next = new Map<number, bigint>()
-    for (const b of bases) if (b.topic === topic) next.set(b.partition, b.offset)
-    let i = 0
-    return entries.map(entry =>
-      entry.messages.map(() => {
-        const partition = partitions[i++]!
-        const offset = next.get(partition)
-        if (offset === undefined) {
-          throw new PipelineError('INTERNAL', `Kafka returned no offset for ${topic}/${partition}`)
-        }
-        next.set(partition, offset + 1n)
-        return { topic, partition, offset: offset.toString() }
-      }),
-    )
+  private constructor(options: PublisherOptions) {
+    this.topic = options.topic
+    this.#log = options.logger.child({ component: 'publisher', topic: options.topic })
+    this.#connection = options.connection
+    this.#partitions = options.partitions
+    this.#timeoutMs = options.timeoutMs ?? 5000
+    this.#maxBatchMessages = options.maxBatchMessages ?? 10_000
+    this.#maxBatchBytes = options.maxBatchBytes ?? 900_000
+    this.#readyCacheMs = options.readyCacheMs ?? 1500
+    this.#writer = new KafkaWriter(this.#connection, this.#timeoutMs)
+    this.#coalescer = new Coalescer({
+      lingerMs: options.lingerMs ?? 2,
+      maxMessages: this.#maxBatchMessages,
+      maxBytes: this.#maxBatchBytes,
+      send: entries => this.#send(entries),
+    })
   }
 
-  const coalescer = createCoalescer({
-    lingerMs: options.lingerMs ?? 2,
-    maxMessages: maxBatchMessages,
-    maxBytes: maxBatchBytes,
-    send,
-  })
+  async publish(events: readonly Event[]): Promise<PublishedOffset[]> {
+    if (this.#closed) throw new PipelineError('SHUTTING_DOWN', 'the producer is shutting down')
+    if (events.length === 0) return []
+    // A large call is cut into slices that each fit one send; its answer waits for all of them.
+    const slices: Promise<PublishedOffset[]>[] = []
+    let messages: Outgoing[] = []
+    let bytes = 0
+    for (const m of outgoingOf(events)) {
+      const size = sizeOf(m)
+      if (messages.length > 0 && (messages.length >= this.#maxBatchMessages || bytes + size > this.#maxBatchBytes)) {
+        slices.push(this.#enqueue(messages, bytes))
+        messages = []
+        bytes = 0
+      }
+      messages.push(m)
+      bytes += size
+    }
+    slices.push(this.#enqueue(messages, bytes))
+    return (await Promise.all(slices)).flat()
+  }
 
-  function enqueue(messages: Outgoing[], bytes: number): Promise<PublishedOffset[]> {
+  ready(): Promise<Check> {
+    if (this.#closed) return Promise.resolve({ ok: false, error: 'publisher closed' })
+    const now = Date.now()
+    if (this.#probe === undefined || now - this.#probe.at > this.#readyCacheMs) {
+      const brokers = this.#connection.bootstrapBrokers.join(',')
+      const answer = kafkaAnswers(this.#connection, Math.min(this.#timeoutMs, 2000)).then(
+        (ok): Check => (ok ? { ok } : { ok, error: `Kafka (${brokers}) does not answer` }),
+      )
+      this.#probe = { at: now, answer }
+    }
+    return this.#probe.answer
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    await this.#coalescer.flush()
+    await this.#writer.close()
+  }
+
+  #prepare(): Promise<void> {
+    if (this.#preparing === undefined) {
+      const attempt = withDeadline(
+        ensureTopic(this.#connection, this.topic, this.#partitions),
+        this.#timeoutMs,
+        'creating the topic',
+      )
+      attempt.catch(() => {
+        if (this.#preparing === attempt) this.#preparing = undefined
+      })
+      this.#preparing = attempt
+    }
+    return this.#preparing
+  }
+
+  #enqueue(messages: Outgoing[], bytes: number): Promise<PublishedOffset[]> {
     return new Promise((resolve, reject) => {
       const entry: Entry = {
         messages,
@@ -181,61 +185,67 @@ export async function createPublisher(options: PublisherOptions): Promise<Publis
       }
       const timer = setTimeout(() => {
         // Not sent yet: take it back, so a 503 means "not written". Already sent: the outcome is only logged.
-        coalescer.withdraw(entry)
+        this.#coalescer.withdraw(entry)
         entry.reject(
-          new PipelineError('KAFKA_UNAVAILABLE', `Kafka did not acknowledge the events within ${timeoutMs} ms`),
+          new PipelineError('KAFKA_UNAVAILABLE', `Kafka did not acknowledge the events within ${this.#timeoutMs} ms`),
         )
-      }, timeoutMs)
-      coalescer.add(entry)
+      }, this.#timeoutMs)
+      this.#coalescer.add(entry)
     })
   }
 
-  let probe: { at: number; answer: Promise<Check> } | undefined
-
-  await prepare().catch(error => {
-    log.warn({ err: error }, 'could not make sure the topic exists; publishing will retry')
-  })
-
-  return {
-    topic,
-    async publish(events) {
-      if (closed) throw new PipelineError('SHUTTING_DOWN', 'the producer is shutting down')
-      if (events.length === 0) return []
-      // A large call is cut into slices that each fit one send; its answer waits for all of them.
-      const slices: Promise<PublishedOffset[]>[] = []
-      let messages: Outgoing[] = []
-      let bytes = 0
-      for (const m of outgoingOf(events)) {
-        const size = sizeOf(m)
-        if (messages.length > 0 && (messages.length >= maxBatchMessages || bytes + size > maxBatchBytes)) {
-          slices.push(enqueue(messages, bytes))
-          messages = []
-          bytes = 0
+  async #send(entries: Entry[]): Promise<void> {
+    const live = entries.filter(e => !e.settled)
+    if (live.length === 0) return
+    let results: PublishedOffset[][]
+    try {
+      await this.#prepare()
+      const records: WriteRecord[] = []
+      for (const entry of live) {
+        for (const m of entry.messages) {
+          records.push({
+            topic: this.topic,
+            key: m.key,
+            value: m.value,
+            headers: new Map<Buffer, Buffer>().set(headerName, m.eventId),
+          })
         }
-        messages.push(m)
-        bytes += size
       }
-      slices.push(enqueue(messages, bytes))
-      return (await Promise.all(slices)).flat()
-    },
-    ready() {
-      if (closed) return Promise.resolve({ ok: false, error: 'publisher closed' })
-      const now = Date.now()
-      if (probe === undefined || now - probe.at > readyCacheMs) {
-        const answer = kafkaAnswers(connection, Math.min(timeoutMs, 2000)).then(
-          (ok): Check =>
-            ok ? { ok } : { ok, error: `Kafka (${connection.bootstrapBrokers.join(',')}) does not answer` },
-        )
-        probe = { at: now, answer }
-      }
-      return probe.answer
-    },
-    async close() {
-      if (closed) return
-      closed = true
-      await coalescer.flush()
-      await producer.close()
-    },
+      results = this.#offsetsOf(live, await this.#writer.write(records))
+      this.#log.debug({ events: records.length, calls: live.length }, 'batch acknowledged')
+    } catch (error) {
+      const failure =
+        error instanceof PipelineError
+          ? error
+          : new PipelineError('KAFKA_UNAVAILABLE', `Kafka did not accept the events: ${(error as Error).message}`, {
+              cause: error,
+            })
+      this.#log.error({ err: error, events: messageCount(live) }, 'send to Kafka failed')
+      for (const entry of live) if (!entry.settled) entry.reject(failure)
+      return
+    }
+    let late = 0
+    live.forEach((entry, i) => {
+      if (entry.settled) late += entry.messages.length
+      else entry.resolve(results[i]!)
+    })
+    // The caller was already told 503; the events are in Kafka anyway, and a retry only makes a duplicate that
+    // the consumer's idempotence absorbs. Worth knowing when it happens often.
+    if (late > 0) this.#log.warn({ events: late }, 'Kafka acknowledged events after their callers had given up')
+  }
+
+  /** The writer's per-record answers, cut back into one list per entry. */
+  #offsetsOf(entries: readonly Entry[], written: readonly Written[]): PublishedOffset[][] {
+    let i = 0
+    return entries.map(entry =>
+      entry.messages.map(() => {
+        const { topic, partition, offset } = written[i++]!
+        if (offset === undefined) {
+          throw new PipelineError('INTERNAL', `Kafka returned no offset for ${topic}/${partition}`)
+        }
+        return { topic, partition, offset: offset.toString() }
+      }),
+    )
   }
 }
 

@@ -6,8 +6,7 @@ import { buildApiApp } from '../api/index.ts'
 import type { Config } from '../config/index.ts'
 import { type DeadLetterQueue, dlqFromConfig } from '../dlq/index.ts'
 import { httpLimitsOf } from '../http/index.ts'
-import { createOffsetsReader } from '../kafka/admin.ts'
-import { connectionOf } from '../kafka/options.ts'
+import { connectionOf, createOffsetsReader } from '../kafka/index.ts'
 import type { Store } from '../store/index.ts'
 import { observabilityOf, openStore, type RoleInstance, type RoleOverrides } from './role.ts'
 
@@ -33,7 +32,7 @@ export async function createApiRole(config: Config, overrides: ApiRoleOverrides 
   const dlq = overrides.dlq ?? dlqFromConfig(config, { logger })
   // The end offsets that ?after= is checked against; the client connects on the first check, so the read API
   // starts and serves while Kafka is down.
-  const offsets = createOffsetsReader(connectionOf(config, 'api'), endOffsetsTimeoutMs)
+  const offsets = createOffsetsReader(connectionOf(config, 'api'), { timeoutMs: endOffsetsTimeoutMs })
   const app = buildApiApp({
     store,
     logger,

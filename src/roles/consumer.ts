@@ -18,8 +18,7 @@ import {
 } from '../consumer/index.ts'
 import { type DeadLetterQueue, dlqFromConfig } from '../dlq/index.ts'
 import { buildBaseApp, type Check, httpLimitsOf } from '../http/index.ts'
-import { createOffsetsReader } from '../kafka/admin.ts'
-import { connectionOf } from '../kafka/options.ts'
+import { connectionOf, createOffsetsReader } from '../kafka/index.ts'
 import { type ConsumerMetrics, consumerMetrics } from '../observability/index.ts'
 import type { Store } from '../store/index.ts'
 import { watchDlq } from './dlq-watch.ts'
@@ -92,7 +91,7 @@ export async function createConsumerRole(config: Config, overrides: ConsumerRole
       }
     },
   })
-  const offsets = createOffsetsReader(connectionOf(config, 'console'), consoleTimeoutMs)
+  const offsets = createOffsetsReader(connectionOf(config, 'console'), { timeoutMs: consoleTimeoutMs })
   // The DLQ admin API and the console exist only with ADMIN_TOKEN: without it, /admin/… is a plain 404.
   let admin: { service: DlqAdmin; routes: AdminRoutes } | undefined
   if (config.adminToken !== undefined) {

@@ -9,7 +9,7 @@ import {
   resolveInDoubt,
 } from '../../src/admin/index.ts'
 import { jobEntryOf, move, readBackFrom, recordValue, tally } from '../../src/admin/redrive-plan.ts'
-import { partitionOf } from '../../src/producer/partition.ts'
+import { partitionOf } from '../../src/kafka/index.ts'
 import { letter } from './letters.ts'
 
 const entry = (n: number, over: Partial<JobEntry> = {}): JobEntry => ({

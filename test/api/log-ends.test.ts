@@ -5,7 +5,7 @@ import { describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { Offsets } from '../../src/api/after.ts'
 import { checkAgainstLog, LogEnds } from '../../src/api/log-ends.ts'
-import { createOffsetsReader } from '../../src/kafka/admin.ts'
+import { createOffsetsReader } from '../../src/kafka/index.ts'
 import { produceRaw } from '../helpers/kafka.ts'
 import { kafkaTopic } from '../helpers/resources.ts'
 import { testServices } from '../helpers/services.ts'
@@ -130,7 +130,7 @@ describe('LogEnds', () => {
     ])
     const reader = createOffsetsReader(
       { clientId: 'test-log-ends', bootstrapBrokers: [...testServices.kafkaBrokers] },
-      5000,
+      { timeoutMs: 5000 },
     )
     t.after(() => reader.close())
     const ends = new LogEnds({ read: () => reader.ends(topic) })

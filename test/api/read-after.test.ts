@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { buildApiApp } from '../../src/api/index.ts'
-import { createOffsetsReader } from '../../src/kafka/admin.ts'
+import { createOffsetsReader } from '../../src/kafka/index.ts'
 import { createLogger, createRegistry } from '../../src/observability/index.ts'
 import { createStore } from '../../src/store/index.ts'
 import { produceRaw } from '../helpers/kafka.ts'
@@ -31,7 +31,7 @@ async function setup(t: Cleanup, options: Setup = {}) {
   )
   const reader = createOffsetsReader(
     { clientId: 'test-read-after', bootstrapBrokers: [...testServices.kafkaBrokers] },
-    5000,
+    { timeoutMs: 5000 },
   )
   const kafkaReads = { count: 0 }
   const endOffsets =

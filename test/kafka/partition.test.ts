@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { it } from 'node:test'
 import { compatibilityPartitioner } from '@platformatic/kafka'
-import { murmur2, partitionOf, partitionOfBytes } from '../../src/producer/index.ts'
+import { murmur2, partitionOf, partitionOfBytes } from '../../src/kafka/index.ts'
 
 it('computes the Java client murmur2 (the vectors of Kafka UtilsTest)', () => {
   const vectors: [string, number][] = [

@@ -4,24 +4,15 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import { once } from 'node:events'
-import { createServer } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Redis } from 'ioredis'
+import { freePort } from '../dev/ports.ts'
 import { processCpu } from './process-cpu.ts'
 
 /** The name of the bench's own connection: its commands (INFO, SLOWLOG, MEMORY) are not the DLQ's. */
 const benchClientName = 'bench-admin'
 /** Commands shorter than this are not logged. */
 export const slowlogMicros = 100
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const address = server.address()
-  server.close()
-  if (address === null || typeof address === 'string') throw new Error('no free port')
-  return address.port
-}
 
 /** One command as SLOWLOG recorded it. */
 export interface LoggedCommand {

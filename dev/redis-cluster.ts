@@ -5,10 +5,10 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { freePort } from './ports.ts'
 
 export interface LocalRedisCluster {
   /** `host:port` of each master. */
@@ -31,15 +31,6 @@ export interface RedisClusterOptions {
   /** How long the nodes may take to answer and agree that the cluster is ok (default 30 s). */
   readonly timeoutMs?: number
   readonly log?: (line: string) => void
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as { port: number }
-  server.close()
-  await once(server, 'close')
-  return port
 }
 
 function redisCli(args: readonly string[]): Promise<string> {

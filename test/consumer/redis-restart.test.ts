@@ -1,22 +1,14 @@
 import assert from 'node:assert/strict'
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { createServer } from 'node:net'
 import { it } from 'node:test'
 import { Redis } from 'ioredis'
+import { freePort } from '../../dev/ports.ts'
 import { createStore } from '../../src/store/index.ts'
 import { userCreated } from '../helpers/events.ts'
 import { committedOffsets, eventually, produceRaw } from '../helpers/kafka.ts'
 import { kafkaTopic, sqliteFile, uniqueName } from '../helpers/resources.ts'
 import { startConsumer } from './harness.ts'
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as { port: number }
-  server.close()
-  return port
-}
 
 /** A private Redis on its own port, so the test can kill and restart it without touching the shared one. */
 async function startRedis(port: number): Promise<ChildProcess> {

@@ -1,23 +1,16 @@
 // Runs the real `pipeline` command as a child process (the way users run it) and collects its JSON logs.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
+import { freePort } from '../../dev/ports.ts'
 import { nodeFlags } from '../../src/cli/node-flags.ts'
 import { eventually } from './kafka.ts'
 import type { Cleanup } from './resources.ts'
 import { testServices } from './services.ts'
 
-const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
+export { freePort } from '../../dev/ports.ts'
 
-export async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as { port: number }
-  server.close()
-  await once(server, 'close')
-  return port
-}
+const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
 
 export interface RunningPipeline {
   readonly child: ChildProcess

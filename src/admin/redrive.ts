@@ -12,13 +12,28 @@ import { randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
 import { sleep } from '../async.ts'
 import type { DeadLetter, DeadLetterQueue, RedisClient as Redis, StoredLetter } from '../dlq/index.ts'
-import { createOffsetsReader, type KafkaConnection, KafkaWriter, readRange, SendOverran } from '../kafka/index.ts'
+import {
+  createOffsetsReader,
+  type KafkaConnection,
+  KafkaWriter,
+  type OffsetsReader,
+  readRange,
+  SendOverran,
+} from '../kafka/index.ts'
 import { appendAudit, auditRecord } from './audit.ts'
 import { scanOldestFirst } from './browse.ts'
 import { type DlqFilter, UsageError } from './filter.ts'
 import { fixedPayload } from './fix.ts'
-import { createJobStore, type JobMeta, type JobStatus, jobMaxEntries, type Lease } from './job-store.ts'
-import { holdLease, leaseTimings } from './lease.ts'
+import {
+  createJobStore,
+  type Job,
+  type JobMeta,
+  type JobStatus,
+  type JobStore,
+  jobMaxEntries,
+  type Lease,
+} from './job-store.ts'
+import { holdLease, type LeaseHolder, type LeaseTimings, leaseTimings } from './lease.ts'
 import { delayBefore, sliceSize } from './rate.ts'
 import {
   headersOf,
@@ -209,184 +224,245 @@ export async function runRedrive(ctx: RedriveContext, id: string, options: RunOp
   const token = `${hostname()}:${process.pid}:${randomUUID()}`
   // A killed run's lease expires within leaseMs; one still renewed after twice that belongs to a live run.
   const giveUpAt = Date.now() + 2 * timings.leaseMs + 1000
-  let lease: Lease | undefined
-  let acquiredAt: number
   for (;;) {
-    acquiredAt = performance.now()
-    lease = await store.lease(id, token, timings.leaseMs)
-    if (lease !== undefined) break
+    const acquiredAt = performance.now()
+    const lease = await store.lease(id, token, timings.leaseMs)
+    if (lease !== undefined) return new RedriveRun(ctx, id, options, store, lease, timings, acquiredAt).run()
     const left = await store.leaseLeft(id)
     if (!options.waitForLease || Date.now() > giveUpAt) throw new RedriveBusy(id, left)
     await sleep(Math.min(Math.max(left, 50), 500))
   }
-  const held: Lease = lease
-  const holder = holdLease(id, timings, acquiredAt, () => store.renew(id, held, timings.leaseMs))
-  // A send that failed or was abandoned may still reach the log: the lease is then left to expire rather than
-  // released, so the next run reads Kafka no earlier than the send's deadline plus the margin.
-  let sendInDoubt = false
-  const writer = new KafkaWriter(ctx.connection, ctx.kafkaTimeoutMs)
-  const offsets = createOffsetsReader(ctx.connection, {
-    timeoutMs: ctx.kafkaTimeoutMs,
-    retries: 2,
-    connectTimeoutMs: Math.min(ctx.kafkaTimeoutMs, 3000),
-  })
-  try {
-    const job = await store.load(id)
-    if (job === undefined) throw new UsageError(`no redrive job ${id}`)
-    if (job.state === 'done' || job.state === 'cancelled') return job
-    const entries = job.entries
-    const replace = (changed: readonly JobEntry[]) => {
-      for (const e of changed) entries[entries.findIndex(x => x.n === e.n)] = e
+}
+
+/**
+ * One run of a job, from the moment it holds the job's lease: every state write goes through the fenced store,
+ * every send starts only within the lease (lease.ts), and the lease is released at the end unless a send is in
+ * doubt.
+ */
+class RedriveRun {
+  readonly #ctx: RedriveContext
+  readonly #id: string
+  readonly #options: RunOptions
+  readonly #store: JobStore
+  readonly #lease: Lease
+  readonly #timings: LeaseTimings
+  readonly #holder: LeaseHolder
+  readonly #writer: KafkaWriter
+  readonly #offsets: OffsetsReader
+  /**
+   * A send that failed or was abandoned may still reach the log: the lease is then left to expire rather than
+   * released, so the next run reads Kafka no earlier than the send's deadline plus the margin.
+   */
+  #sendInDoubt = false
+  #entries: JobEntry[] = []
+  #job: Job | undefined
+  /** The DLQ letter of each entry sent as it was (parsed once). */
+  readonly #letters = new Map<number, DeadLetter>()
+
+  constructor(
+    ctx: RedriveContext,
+    id: string,
+    options: RunOptions,
+    store: JobStore,
+    lease: Lease,
+    timings: LeaseTimings,
+    acquiredAt: number,
+  ) {
+    this.#ctx = ctx
+    this.#id = id
+    this.#options = options
+    this.#store = store
+    this.#lease = lease
+    this.#timings = timings
+    this.#holder = holdLease(id, timings, acquiredAt, () => store.renew(id, lease, timings.leaseMs))
+    this.#writer = new KafkaWriter(ctx.connection, ctx.kafkaTimeoutMs)
+    this.#offsets = createOffsetsReader(ctx.connection, {
+      timeoutMs: ctx.kafkaTimeoutMs,
+      retries: 2,
+      connectTimeoutMs: Math.min(ctx.kafkaTimeoutMs, 3000),
+    })
+  }
+
+  async run(): Promise<JobStatus> {
+    try {
+      const job = await this.#store.load(this.#id)
+      if (job === undefined) throw new UsageError(`no redrive job ${this.#id}`)
+      if (job.state === 'done' || job.state === 'cancelled') return job
+      this.#job = job
+      this.#entries = job.entries
+      if (this.#options.resumed) await this.#audit('redrive-resume')
+      if (job.state === 'failed') await this.#store.reopen(this.#id, this.#lease)
+      try {
+        const ended = await this.#sendAll()
+        if (ended === 'stopped') return (await this.#store.status(this.#id)) as JobStatus
+      } catch (error) {
+        // Claims stay: entries in doubt must not be sent by another job; `--resume` completes this one.
+        const message = (error as Error).message
+        // Fenced like every write: a run that lost its lease leaves the job to the one that holds it.
+        await this.#store.finish(this.#id, this.#lease, 'failed', message).catch(() => {})
+        await this.#audit('redrive-finish', message).catch(() => {})
+        throw error
+      }
+      return (await this.#store.status(this.#id)) as JobStatus
+    } finally {
+      this.#holder.stop()
+      if (!this.#sendInDoubt) await this.#store.release(this.#id, this.#lease).catch(() => {})
+      await Promise.allSettled([this.#writer.close(), this.#offsets.close()])
     }
-    const save = async (changed: readonly JobEntry[]) => {
-      replace(changed)
-      await store.save(id, held, changed, tally(entries))
+  }
+
+  /** Settles what a killed run left, then sends slice after slice; 'stopped' when the signal stopped it. */
+  async #sendAll(): Promise<'finished' | 'stopped'> {
+    const entries = this.#entries
+    const job = this.#job as Job
+    await this.#settleInDoubt()
+    await this.#removeSent(entries.filter(e => e.state === 'sent'))
+    const total = entries.length
+    const startedAt = Date.now()
+    let sentThisRun = 0
+    let cancelled = false
+    const perSlice = sliceSize(job.meta.rate)
+    this.#options.onProgress?.({ sent: total - entries.filter(isOpen).length, total })
+    for (;;) {
+      this.#holder.check()
+      if (this.#options.signal?.aborted) return 'stopped'
+      if (await this.#store.cancelRequested(this.#id)) {
+        cancelled = true
+        break
+      }
+      const slice = entries.filter(e => e.state === 'pending').slice(0, perSlice)
+      if (slice.length === 0) break
+      await sleep(delayBefore(sentThisRun, startedAt, Date.now(), job.meta.rate))
+      await this.#sendSlice(slice)
+      sentThisRun += slice.length
+      this.#options.onProgress?.({ sent: total - entries.filter(isOpen).length, total })
     }
-    const audit = (action: 'redrive-resume' | 'redrive-finish' | 'redrive-cancel', error?: string) => {
-      const t = tally(entries)
-      return appendAudit(
-        ctx.redis,
-        ctx.key,
-        auditRecord(
-          {
-            who: options.who,
-            action,
-            redriveId: id,
-            filter: job.meta.filter,
-            eventIds: (action === 'redrive-resume' ? entries.filter(isOpen) : entries).map(e => e.eventId),
-            count: action === 'redrive-resume' ? entries.filter(isOpen).length : t.sent,
-            ...(action === 'redrive-resume' ? {} : { outcome: t }),
-            ...(error !== undefined ? { error } : {}),
-          },
-          new Date(),
-        ),
+    // A cancelled job gives its unsent entries back: they stay in the DLQ, free for another redrive.
+    await this.#store.releaseClaims(this.#id, this.#lease, cancelled ? entries : entries.filter(e => !isOpen(e)))
+    await this.#store.finish(this.#id, this.#lease, cancelled ? 'cancelled' : 'done')
+    await this.#audit(cancelled ? 'redrive-cancel' : 'redrive-finish')
+    return 'finished'
+  }
+
+  /** Entries a killed run left in doubt: decided from what Kafka holds after their marks. */
+  async #settleInDoubt(): Promise<void> {
+    const inDoubt = this.#entries.filter(e => e.state === 'sending')
+    if (inDoubt.length === 0) return
+    const found = new Map<number, bigint>()
+    for (const [topic, from] of readBackFrom(inDoubt)) {
+      await readRange(
+        this.#ctx.connection,
+        topic,
+        from,
+        record => {
+          if (record.headers.get(redriveHeaders.id) !== this.#id) return
+          found.set(Number(record.headers.get(redriveHeaders.entry)), record.offset)
+        },
+        this.#ctx.kafkaTimeoutMs * 6,
       )
     }
-    if (options.resumed) await audit('redrive-resume')
-    if (job.state === 'failed') await store.reopen(id, held)
-    const removeSent = async (sent: readonly JobEntry[]) => {
-      if (sent.length === 0) return
-      const removed = await ctx.dlq.remove(sent.flatMap(e => e.entries))
-      let i = 0
-      const outcome = sent.map(e => {
-        const any = e.entries.map(() => removed[i++] === true).some(Boolean)
-        return move(e, any ? 'done' : 'gone')
+    await this.#save(resolveInDoubt(inDoubt, found))
+  }
+
+  /** Marks, sends and records one slice: each state written (fenced) before the step it announces. */
+  async #sendSlice(slice: readonly JobEntry[]): Promise<void> {
+    const counts = new Map<string, number>()
+    const ends = new Map<string, Map<number, bigint>>()
+    for (const topic of new Set(slice.map(e => e.topic))) {
+      const count = await this.#writer.partitionCount(topic).catch(() => undefined)
+      if (count === undefined) throw new Error(`topic ${topic} does not exist`)
+      counts.set(topic, count)
+      ends.set(topic, await this.#offsets.ends(topic))
+    }
+    const sending = slice.map(e => {
+      const partition = partitionFor(e, counts.get(e.topic) as number)
+      const mark = (ends.get(e.topic) as Map<number, bigint>).get(partition) ?? 0n
+      return move(e, 'sending', { partition, mark: mark.toString() })
+    })
+    // Written before the send: a crash from here on leaves the entries in doubt, with their marks.
+    await this.#save(sending)
+    // Only a send that ends inside the lease starts: one that would overrun it is left in doubt, for the run
+    // that takes the job over to decide from Kafka once everything this one sent is there.
+    const deadline = await this.#holder.ensure(this.#timings.sendMs)
+    this.#sendInDoubt = true
+    // Past its deadline the writer shuts its producer, which drops its pending retries, and the run stops
+    // with the send in doubt.
+    const written = await this.#writer
+      .write(
+        sending.map(e => ({
+          topic: e.topic,
+          partition: e.partition as number,
+          ...(e.key !== null ? { key: Buffer.from(e.key) } : {}),
+          value: recordValue(e, this.#letterOf(e)),
+          headers: new Map(Object.entries(headersOf(this.#id, e)).map(([k, v]) => [Buffer.from(k), Buffer.from(v)])),
+        })),
+        { deadline },
+      )
+      .catch(error => {
+        if (!(error instanceof SendOverran)) throw error
+        throw new Error(
+          `redrive ${this.#id}: a send to Kafka outran its deadline (the Kafka timeout) and is left in doubt`,
+          { cause: error },
+        )
       })
-      await save(outcome)
-    }
+    this.#sendInDoubt = false
+    const sent = sending.map((e, i) => {
+      const offset = written[i]?.offset
+      return move(e, 'sent', offset === undefined ? {} : { offset: offset.toString() })
+    })
+    await this.#save(sent)
+    await this.#removeSent(sent)
+  }
 
-    try {
-      // Entries a killed run left in doubt: decided from what Kafka holds after their marks.
-      const inDoubt = entries.filter(e => e.state === 'sending')
-      if (inDoubt.length > 0) {
-        const found = new Map<number, bigint>()
-        for (const [topic, from] of readBackFrom(inDoubt)) {
-          await readRange(
-            ctx.connection,
-            topic,
-            from,
-            record => {
-              if (record.headers.get(redriveHeaders.id) !== id) return
-              found.set(Number(record.headers.get(redriveHeaders.entry)), record.offset)
-            },
-            ctx.kafkaTimeoutMs * 6,
-          )
-        }
-        await save(resolveInDoubt(inDoubt, found))
-      }
-      await removeSent(entries.filter(e => e.state === 'sent'))
-
-      const letters = new Map<number, DeadLetter>()
-      const letterOf = (e: JobEntry) => {
-        if (e.value !== undefined) return undefined
-        let letter = letters.get(e.n)
-        if (letter === undefined) {
-          letter = JSON.parse(e.entries[0] as string) as DeadLetter
-          letters.set(e.n, letter)
-        }
-        return letter
-      }
-      const total = entries.length
-      const startedAt = Date.now()
-      let sentThisRun = 0
-      let cancelled = false
-      const perSlice = sliceSize(job.meta.rate)
-      options.onProgress?.({ sent: total - entries.filter(isOpen).length, total })
-      for (;;) {
-        holder.check()
-        if (options.signal?.aborted) return (await store.status(id)) as JobStatus
-        if (await store.cancelRequested(id)) {
-          cancelled = true
-          break
-        }
-        const slice = entries.filter(e => e.state === 'pending').slice(0, perSlice)
-        if (slice.length === 0) break
-        await sleep(delayBefore(sentThisRun, startedAt, Date.now(), job.meta.rate))
-        const counts = new Map<string, number>()
-        const ends = new Map<string, Map<number, bigint>>()
-        for (const topic of new Set(slice.map(e => e.topic))) {
-          const count = await writer.partitionCount(topic).catch(() => undefined)
-          if (count === undefined) throw new Error(`topic ${topic} does not exist`)
-          counts.set(topic, count)
-          ends.set(topic, await offsets.ends(topic))
-        }
-        const sending = slice.map(e => {
-          const partition = partitionFor(e, counts.get(e.topic) as number)
-          const mark = (ends.get(e.topic) as Map<number, bigint>).get(partition) ?? 0n
-          return move(e, 'sending', { partition, mark: mark.toString() })
-        })
-        // Written before the send: a crash from here on leaves the entries in doubt, with their marks.
-        await save(sending)
-        // Only a send that ends inside the lease starts: one that would overrun it is left in doubt, for the run
-        // that takes the job over to decide from Kafka once everything this one sent is there.
-        const deadline = await holder.ensure(timings.sendMs)
-        sendInDoubt = true
-        // Past its deadline the writer shuts its producer, which drops its pending retries, and the run stops
-        // with the send in doubt.
-        const written = await writer
-          .write(
-            sending.map(e => ({
-              topic: e.topic,
-              partition: e.partition as number,
-              ...(e.key !== null ? { key: Buffer.from(e.key) } : {}),
-              value: recordValue(e, letterOf(e)),
-              headers: new Map(Object.entries(headersOf(id, e)).map(([k, v]) => [Buffer.from(k), Buffer.from(v)])),
-            })),
-            { deadline },
-          )
-          .catch(error => {
-            if (!(error instanceof SendOverran)) throw error
-            throw new Error(
-              `redrive ${id}: a send to Kafka outran its deadline (the Kafka timeout) and is left in doubt`,
-              { cause: error },
-            )
-          })
-        sendInDoubt = false
-        const sent = sending.map((e, i) => {
-          const offset = written[i]?.offset
-          return move(e, 'sent', offset === undefined ? {} : { offset: offset.toString() })
-        })
-        await save(sent)
-        await removeSent(sent)
-        sentThisRun += slice.length
-        options.onProgress?.({ sent: total - entries.filter(isOpen).length, total })
-      }
-      // A cancelled job gives its unsent entries back: they stay in the DLQ, free for another redrive.
-      await store.releaseClaims(id, held, cancelled ? entries : entries.filter(e => !isOpen(e)))
-      await store.finish(id, held, cancelled ? 'cancelled' : 'done')
-      await audit(cancelled ? 'redrive-cancel' : 'redrive-finish')
-    } catch (error) {
-      // Claims stay: entries in doubt must not be sent by another job; `--resume` completes this one.
-      const message = (error as Error).message
-      // Fenced like every write: a run that lost its lease leaves the job to the one that holds it.
-      await store.finish(id, held, 'failed', message).catch(() => {})
-      await audit('redrive-finish', message).catch(() => {})
-      throw error
+  #letterOf(e: JobEntry): DeadLetter | undefined {
+    if (e.value !== undefined) return undefined
+    let letter = this.#letters.get(e.n)
+    if (letter === undefined) {
+      letter = JSON.parse(e.entries[0] as string) as DeadLetter
+      this.#letters.set(e.n, letter)
     }
-    return (await store.status(id)) as JobStatus
-  } finally {
-    holder.stop()
-    if (!sendInDoubt) await store.release(id, held).catch(() => {})
-    await Promise.allSettled([writer.close(), offsets.close()])
+    return letter
+  }
+
+  /** Writes changed entries (fenced) and keeps the run's copy of the job in step. */
+  async #save(changed: readonly JobEntry[]): Promise<void> {
+    const entries = this.#entries
+    for (const e of changed) entries[entries.findIndex(x => x.n === e.n)] = e
+    await this.#store.save(this.#id, this.#lease, changed, tally(entries))
+  }
+
+  /** Removes sent entries from the DLQ: 'done' when one of its texts was there, 'gone' when none was. */
+  async #removeSent(sent: readonly JobEntry[]): Promise<void> {
+    if (sent.length === 0) return
+    const removed = await this.#ctx.dlq.remove(sent.flatMap(e => e.entries))
+    let i = 0
+    const outcome = sent.map(e => {
+      const any = e.entries.map(() => removed[i++] === true).some(Boolean)
+      return move(e, any ? 'done' : 'gone')
+    })
+    await this.#save(outcome)
+  }
+
+  #audit(action: 'redrive-resume' | 'redrive-finish' | 'redrive-cancel', error?: string): Promise<void> {
+    const entries = this.#entries
+    const t = tally(entries)
+    const resuming = action === 'redrive-resume'
+    return appendAudit(
+      this.#ctx.redis,
+      this.#ctx.key,
+      auditRecord(
+        {
+          who: this.#options.who,
+          action,
+          redriveId: this.#id,
+          filter: (this.#job as Job).meta.filter,
+          eventIds: (resuming ? entries.filter(isOpen) : entries).map(e => e.eventId),
+          count: resuming ? entries.filter(isOpen).length : t.sent,
+          ...(resuming ? {} : { outcome: t }),
+          ...(error !== undefined ? { error } : {}),
+        },
+        new Date(),
+      ),
+    )
   }
 }

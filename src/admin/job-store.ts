@@ -113,132 +113,154 @@ export interface JobStore {
 }
 
 export function createJobStore(redis: Redis, key: string): JobStore {
-  const digestsOf = (job: JobEntry) => job.entries.map(claimOf)
+  return new RedisJobStore(redis, key)
+}
+
+const digestsOf = (job: JobEntry) => job.entries.map(claimOf)
+
+/** The jobs of the DLQ named `key`, in the Redis keys the top of this module lists. */
+class RedisJobStore implements JobStore {
+  readonly #redis: Redis
+  readonly #key: string
+
+  constructor(redis: Redis, key: string) {
+    this.#redis = redis
+    this.#key = key
+  }
+
   /** Deletes finished jobs created before the retention, a bounded number per call; open jobs are kept. */
-  async function prune(now: number): Promise<void> {
-    const old = await redis.zrangebyscore(jobsKeyOf(key), '-inf', now - finishedJobRetentionMs, 'LIMIT', 0, 100)
+  async #prune(now: number): Promise<void> {
+    const redis = this.#redis
+    const jobs = jobsKeyOf(this.#key)
+    const old = await redis.zrangebyscore(jobs, '-inf', now - finishedJobRetentionMs, 'LIMIT', 0, 100)
     for (const id of old) {
-      const state = await redis.hget(jobKeyOf(key, id), 'state')
+      const state = await redis.hget(jobKeyOf(this.#key, id), 'state')
       if (state === 'running' || state === 'failed') continue
-      await redis.multi().del(jobKeyOf(key, id)).zrem(jobsKeyOf(key), id).exec()
+      await redis.multi().del(jobKeyOf(this.#key, id)).zrem(jobs, id).exec()
     }
   }
-  async function fencedWrite(id: string, lease: Lease, drop: readonly string[], set: readonly string[]) {
+
+  async #fencedWrite(id: string, lease: Lease, drop: readonly string[], set: readonly string[]): Promise<void> {
     const args = [lease.owner, String(lease.fence), String(drop.length), ...drop, ...set]
-    const done = await confirmed(id, redis.eval(fencedWriteLua, 2, leaseKeyOf(key, id), jobKeyOf(key, id), ...args))
+    const keys = [leaseKeyOf(this.#key, id), jobKeyOf(this.#key, id)]
+    const done = await confirmed(id, this.#redis.eval(fencedWriteLua, 2, ...keys, ...args))
     if (done !== 1) throw new LeaseLost(id, refused)
   }
-  return {
-    async create(meta, entries) {
-      await prune(Date.parse(meta.createdAt))
-      const args: string[] = []
-      for (const e of entries) args.push(digestsOf(e).join(' '), JSON.stringify(e))
-      const skipped = (await redis.eval(
-        createLua,
+
+  async create(meta: JobMeta, entries: readonly JobEntry[]): Promise<number[]> {
+    await this.#prune(Date.parse(meta.createdAt))
+    const args: string[] = []
+    for (const e of entries) args.push(digestsOf(e).join(' '), JSON.stringify(e))
+    const skipped = (await this.#redis.eval(
+      createLua,
+      3,
+      jobKeyOf(this.#key, meta.id),
+      claimsKeyOf(this.#key),
+      jobsKeyOf(this.#key),
+      meta.id,
+      JSON.stringify(meta),
+      String(Date.parse(meta.createdAt)),
+      meta.createdAt,
+      ...args,
+    )) as number[]
+    return skipped.map(p => (entries[p - 1] as JobEntry).n)
+  }
+
+  async load(id: string): Promise<Job | undefined> {
+    const hash = await this.#redis.hgetall(jobKeyOf(this.#key, id))
+    if (hash['meta'] === undefined) return undefined
+    const entries: JobEntry[] = []
+    for (const [field, value] of Object.entries(hash)) {
+      if (field.startsWith('e:')) entries.push(JSON.parse(value) as JobEntry)
+    }
+    entries.sort((a, b) => a.n - b.n)
+    return {
+      ...statusOf(id, hash),
+      meta: JSON.parse(hash['meta']) as JobMeta,
+      entries,
+      cancelRequested: !!hash['cancel'],
+    }
+  }
+
+  async status(id: string): Promise<JobStatus | undefined> {
+    const fields = ['meta', 'state', 'startedAt', 'finishedAt', 'error', 'total', 'tally'] as const
+    const [meta, state, startedAt, finishedAt, error, total, tally] = await this.#redis.hmget(
+      jobKeyOf(this.#key, id),
+      ...fields,
+    )
+    if (meta === null) return undefined
+    return statusOf(id, { state, startedAt, finishedAt, error, total, tally })
+  }
+
+  async save(id: string, lease: Lease, entries: readonly JobEntry[], tally: Tallied): Promise<void> {
+    const fields: string[] = ['tally', JSON.stringify(tally)]
+    for (const e of entries) fields.push(`e:${e.n}`, JSON.stringify(e))
+    await this.#fencedWrite(id, lease, [], fields)
+  }
+
+  async finish(id: string, lease: Lease, state: Exclude<JobState, 'running'>, error?: string): Promise<void> {
+    const fields = ['state', state, 'finishedAt', new Date().toISOString()]
+    if (error !== undefined) fields.push('error', error.slice(0, 1000))
+    await this.#fencedWrite(id, lease, [], fields)
+  }
+
+  async requestCancel(id: string): Promise<void> {
+    await this.#redis.hset(jobKeyOf(this.#key, id), 'cancel', '1')
+  }
+
+  async cancelRequested(id: string): Promise<boolean> {
+    return (await this.#redis.hget(jobKeyOf(this.#key, id), 'cancel')) !== null
+  }
+
+  async reopen(id: string, lease: Lease): Promise<void> {
+    await this.#fencedWrite(id, lease, ['error', 'finishedAt'], ['state', 'running'])
+  }
+
+  async lease(id: string, token: string, ms: number): Promise<Lease | undefined> {
+    const keys = [leaseKeyOf(this.#key, id), jobKeyOf(this.#key, id)]
+    const fence = Number(await this.#redis.eval(acquireLua, 2, ...keys, token, String(ms)))
+    if (fence === -1) throw new UsageError(`no redrive job ${id}`)
+    return fence > 0 ? { fence, owner: `${fence} ${token}` } : undefined
+  }
+
+  async renew(id: string, lease: Lease, ms: number): Promise<boolean> {
+    return (await this.#redis.eval(renewLua, 1, leaseKeyOf(this.#key, id), lease.owner, String(ms))) === 1
+  }
+
+  async release(id: string, lease: Lease): Promise<void> {
+    await this.#redis.eval(dropLua, 1, leaseKeyOf(this.#key, id), lease.owner)
+  }
+
+  async leaseLeft(id: string): Promise<number> {
+    return Math.max(0, await this.#redis.pttl(leaseKeyOf(this.#key, id)))
+  }
+
+  async releaseClaims(id: string, lease: Lease, entries: readonly JobEntry[]): Promise<void> {
+    const digests = entries.flatMap(digestsOf)
+    const keys = [claimsKeyOf(this.#key), leaseKeyOf(this.#key, id), jobKeyOf(this.#key, id)]
+    for (let i = 0; i < digests.length; i += 1000) {
+      const call = this.#redis.eval(
+        releaseLua,
         3,
-        jobKeyOf(key, meta.id),
-        claimsKeyOf(key),
-        jobsKeyOf(key),
-        meta.id,
-        JSON.stringify(meta),
-        String(Date.parse(meta.createdAt)),
-        meta.createdAt,
-        ...args,
-      )) as number[]
-      return skipped.map(p => (entries[p - 1] as JobEntry).n)
-    },
-    async load(id) {
-      const hash = await redis.hgetall(jobKeyOf(key, id))
-      if (hash['meta'] === undefined) return undefined
-      const entries: JobEntry[] = []
-      for (const [field, value] of Object.entries(hash)) {
-        if (field.startsWith('e:')) entries.push(JSON.parse(value) as JobEntry)
-      }
-      entries.sort((a, b) => a.n - b.n)
-      return {
-        ...statusOf(id, hash),
-        meta: JSON.parse(hash['meta']) as JobMeta,
-        entries,
-        cancelRequested: !!hash['cancel'],
-      }
-    },
-    async status(id) {
-      const [meta, state, startedAt, finishedAt, error, total, tally] = await redis.hmget(
-        jobKeyOf(key, id),
-        'meta',
-        'state',
-        'startedAt',
-        'finishedAt',
-        'error',
-        'total',
-        'tally',
+        ...keys,
+        id,
+        lease.owner,
+        String(lease.fence),
+        ...digests.slice(i, i + 1000),
       )
-      if (meta === null) return undefined
-      return statusOf(id, { state, startedAt, finishedAt, error, total, tally })
-    },
-    async save(id, lease, entries, tally) {
-      const fields: string[] = ['tally', JSON.stringify(tally)]
-      for (const e of entries) fields.push(`e:${e.n}`, JSON.stringify(e))
-      await fencedWrite(id, lease, [], fields)
-    },
-    async finish(id, lease, state, error) {
-      const fields = ['state', state, 'finishedAt', new Date().toISOString()]
-      if (error !== undefined) fields.push('error', error.slice(0, 1000))
-      await fencedWrite(id, lease, [], fields)
-    },
-    async requestCancel(id) {
-      await redis.hset(jobKeyOf(key, id), 'cancel', '1')
-    },
-    async cancelRequested(id) {
-      return (await redis.hget(jobKeyOf(key, id), 'cancel')) !== null
-    },
-    async reopen(id, lease) {
-      await fencedWrite(id, lease, ['error', 'finishedAt'], ['state', 'running'])
-    },
-    async lease(id, token, ms) {
-      const fence = Number(await redis.eval(acquireLua, 2, leaseKeyOf(key, id), jobKeyOf(key, id), token, String(ms)))
-      if (fence === -1) throw new UsageError(`no redrive job ${id}`)
-      return fence > 0 ? { fence, owner: `${fence} ${token}` } : undefined
-    },
-    async renew(id, lease, ms) {
-      return (await redis.eval(renewLua, 1, leaseKeyOf(key, id), lease.owner, String(ms))) === 1
-    },
-    async release(id, lease) {
-      await redis.eval(dropLua, 1, leaseKeyOf(key, id), lease.owner)
-    },
-    async leaseLeft(id) {
-      return Math.max(0, await redis.pttl(leaseKeyOf(key, id)))
-    },
-    async releaseClaims(id, lease, entries) {
-      const digests = entries.flatMap(digestsOf)
-      for (let i = 0; i < digests.length; i += 1000) {
-        const done = await confirmed(
-          id,
-          redis.eval(
-            releaseLua,
-            3,
-            claimsKeyOf(key),
-            leaseKeyOf(key, id),
-            jobKeyOf(key, id),
-            id,
-            lease.owner,
-            String(lease.fence),
-            ...digests.slice(i, i + 1000),
-          ),
-        )
-        if (done !== 1) throw new LeaseLost(id, refused)
-      }
-    },
-    async unfinished(max = 100) {
-      const ids = await redis.zrange(jobsKeyOf(key), '0', '-1')
-      const open: string[] = []
-      for (const id of ids) {
-        const state = await redis.hget(jobKeyOf(key, id), 'state')
-        if (state === 'running' || state === 'failed') open.push(id)
-        if (open.length >= max) break
-      }
-      return open
-    },
+      if ((await confirmed(id, call)) !== 1) throw new LeaseLost(id, refused)
+    }
+  }
+
+  async unfinished(max = 100): Promise<string[]> {
+    const ids = await this.#redis.zrange(jobsKeyOf(this.#key), '0', '-1')
+    const open: string[] = []
+    for (const id of ids) {
+      const state = await this.#redis.hget(jobKeyOf(this.#key, id), 'state')
+      if (state === 'running' || state === 'failed') open.push(id)
+      if (open.length >= max) break
+    }
+    return open
   }
 }
 

@@ -1,5 +1,6 @@
 // Publishes validated events to Kafka with an idempotent, acks=all producer and answers each caller with the
 // partition and offset of every one of its events, once the broker has acknowledged them.
+import { withTimeout } from '../async.ts'
 import { PipelineError } from '../errors.ts'
 import type { Event } from '../events/index.ts'
 import type { Check } from '../http/index.ts'
@@ -253,22 +254,15 @@ function messageCount(entries: readonly Entry[]): number {
   return entries.reduce((n, e) => n + e.messages.length, 0)
 }
 
+/** `work` within `ms`, any failure of it (a timeout included) as KAFKA_UNAVAILABLE saying `what` was done. */
 async function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new PipelineError('KAFKA_UNAVAILABLE', `Kafka did not answer within ${ms} ms while ${what}`)),
-      ms,
-    )
-  })
+  const late = () => new PipelineError('KAFKA_UNAVAILABLE', `Kafka did not answer within ${ms} ms while ${what}`)
   try {
-    return await Promise.race([work, deadline])
+    return await withTimeout(work, ms, late)
   } catch (error) {
     if (error instanceof PipelineError) throw error
     throw new PipelineError('KAFKA_UNAVAILABLE', `Kafka failed while ${what}: ${(error as Error).message}`, {
       cause: error,
     })
-  } finally {
-    clearTimeout(timer)
   }
 }

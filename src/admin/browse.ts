@@ -1,7 +1,7 @@
 // Reading the DLQ: pages of entries matching a filter (newest first), the entries of one eventId (from the
 // index), and figures over the whole list. Every read of the list is a bounded LRANGE page.
 import { type DeadLetter, type DeadLetterQueue, type DlqTally, eventPageMax, type StoredLetter } from '../dlq/index.ts'
-import { type DlqFilter, matches, typeOf } from './filter.ts'
+import { type DlqFilter, matches } from './filter.ts'
 import {
   decodeCursor,
   decodeEventCursor,
@@ -24,7 +24,7 @@ export interface Page {
 /** Counts by code and by type, the total, and the failedAt of the oldest and newest entries by position. */
 export type Stats = DlqTally
 
-/** The byType bucket of entries whose payload names no type. */
+/** The byType bucket of entries whose payload names no type (the tally's Lua names it so). */
 export const noType = '(none)'
 
 /**
@@ -144,28 +144,4 @@ export async function* scanNewestFirst(
  */
 export async function stats(dlq: DeadLetterQueue): Promise<Stats> {
   return dlq.tally()
-}
-
-type Tally = { total: number; byCode: Record<string, number>; byType: Record<string, number> } & {
-  oldest: string | null
-  newest: string | null
-}
-
-// Objects without a prototype: a payload naming its type "__proto__" is counted, not assigned to the prototype.
-export const emptyTally = (): Tally => ({
-  total: 0,
-  byCode: Object.create(null),
-  byType: Object.create(null),
-  oldest: null,
-  newest: null,
-})
-
-/** Adds one entry to the figures (pure, so the figures can be checked without Redis). */
-export function addToTally(tally: Tally, letter: DeadLetter): void {
-  tally.total++
-  tally.byCode[letter.error.code] = (tally.byCode[letter.error.code] ?? 0) + 1
-  const type = (typeOf(letter) ?? noType).slice(0, 200)
-  tally.byType[type] = (tally.byType[type] ?? 0) + 1
-  if (tally.oldest === null || letter.failedAt < tally.oldest) tally.oldest = letter.failedAt
-  if (tally.newest === null || letter.failedAt > tally.newest) tally.newest = letter.failedAt
 }

@@ -1,8 +1,6 @@
 // The admin stage: operating the DLQ (browse, stats, redrive, purge, audit) from the command line and over HTTP.
 export { type AuditRecord, auditKeyOf, auditRecord } from './audit.ts'
 export {
-  addToTally,
-  emptyTally,
   listPage,
   noType,
   type Page,

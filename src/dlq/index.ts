@@ -31,8 +31,6 @@ export {
   type EventPage,
   eventPageMax,
   type IndexedLetter,
-  type ProducerCap,
-  type ProducerCaps,
   type PushOutcome,
   type RedisDlqOptions,
   redisOptionsOf,

@@ -36,7 +36,6 @@ export interface PushOutcome {
 }
 
 export type WriterCap = 'entries' | 'bytes'
-export type ProducerCap = WriterCap
 
 /** An entry as the list holds it: its exact text (what a removal names) and what it says. */
 export interface StoredLetter {
@@ -64,7 +63,6 @@ export interface WriterCaps {
   /** Most bytes (sum of the JSON entries' lengths) of this writer's entries in the list. */
   readonly maxBytes: number
 }
-export type ProducerCaps = WriterCaps
 
 export const defaultProducerCaps: WriterCaps = Object.freeze({ maxEntries: 10_000, maxBytes: 64 * 1024 * 1024 })
 export const defaultConsumerCaps: WriterCaps = Object.freeze({ maxEntries: 1_000_000, maxBytes: 1024 * 1024 * 1024 })

@@ -1,5 +1,5 @@
 // Where the tests, the benchmark and `npm test` find their services: the variables the pipeline reads, with
-// loopback defaults, and probes for PostgreSQL and Redis (Kafka: kafkaAnswers of src/kafka/admin.ts).
+// loopback defaults, and probes for PostgreSQL and Redis (Kafka: kafkaAnswers of src/kafka/cluster-admin.ts).
 // REDIS_ADDR may name several nodes, or REDIS_CLUSTER=true one, as for the pipeline: Redis is then a cluster.
 import { Cluster, Redis } from 'ioredis'
 import pg from 'pg'

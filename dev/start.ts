@@ -4,7 +4,7 @@
 
 import { runPipeline } from '../src/cli/pipeline.ts'
 import type { Config, Role } from '../src/config/index.ts'
-import { kafkaAnswers } from '../src/kafka/admin.ts'
+import { kafkaAnswers } from '../src/kafka/cluster-admin.ts'
 import { connectionOf } from '../src/kafka/options.ts'
 import { startLocalKafka } from './kafka/local-broker.ts'
 

@@ -21,6 +21,8 @@ export const floors: Readonly<Record<string, number>> = {
   dlq: 4,
   consumer: 5,
   producer: 5,
+  'dlq-ops': 5,
+  'event-status': 5,
   admin: 6,
   api: 7,
   roles: 8,

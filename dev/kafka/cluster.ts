@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process'
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { kafkaAnswers, liveBrokerIds } from '../../src/kafka/admin.ts'
+import { kafkaAnswers, liveBrokerIds } from '../../src/kafka/cluster-admin.ts'
 import {
   brokerJvmArgs,
   brokerProperties,

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto'
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { kafkaAnswers } from '../../src/kafka/admin.ts'
+import { kafkaAnswers } from '../../src/kafka/cluster-admin.ts'
 
 const here = dirname(fileURLToPath(import.meta.url))
 /** The broker's version, from pom.xml: the one place it is written. */

@@ -8,10 +8,9 @@
 import { readFileSync } from 'node:fs'
 import type { FastifyInstance } from 'fastify'
 import Type from 'typebox'
+import { EventStatusBody, type EventStatusSources, eventStatus } from '../event-status/index.ts'
 import { bearerSecurity, errorResponses, pageHeaders, requireBearer } from '../http/index.ts'
 import type { ConsoleAssets } from './console-bundle.ts'
-import { type EventStatusSources, eventStatus } from './event-status.ts'
-import { EventStatusBody } from './event-status-schema.ts'
 import { gatherOverview, OverviewSchema, type OverviewSources } from './overview.ts'
 import { adminTokenRequired } from './routes.ts'
 

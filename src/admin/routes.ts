@@ -3,11 +3,12 @@
 // A redrive started here runs in the background of this process (redrive-runner.ts).
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import { eventPageMax } from '../dlq/index.ts'
+import type { DlqAdmin } from '../dlq-ops/dlq-admin.ts'
+import { parseFilter, UsageError } from '../dlq-ops/filter.ts'
+import { pageLimitMax, parseLimit } from '../dlq-ops/paging.ts'
+import { RedriveRunner } from '../dlq-ops/redrive-runner.ts'
 import { bearerSecurity, errorResponses, HttpError, requireBearer } from '../http/index.ts'
 import type { Logger } from '../observability/index.ts'
-import { parseFilter, UsageError } from './filter.ts'
-import { pageLimitMax, parseLimit } from './paging.ts'
-import { RedriveRunner } from './redrive-runner.ts'
 import {
   AuditQuery,
   AuditResponse,
@@ -29,7 +30,6 @@ import {
   ShowResponse,
   StatsResponse,
 } from './schemas.ts'
-import type { DlqAdmin } from './service.ts'
 
 export interface AdminRoutesOptions {
   readonly admin: DlqAdmin

@@ -3,10 +3,10 @@
 // browser console builds on these shapes; change them only together with it.
 import Type, { type Static } from 'typebox'
 import { eventPageMax } from '../dlq/index.ts'
+import { filterValueMaxBytes } from '../dlq-ops/filter.ts'
+import { jobMaxEntries } from '../dlq-ops/job-store.ts'
+import { pageLimitMax } from '../dlq-ops/paging.ts'
 import { type ErrorCode, errorCodes } from '../errors.ts'
-import { filterValueMaxBytes } from './filter.ts'
-import { jobMaxEntries } from './job-store.ts'
-import { pageLimitMax } from './paging.ts'
 
 const Text = (description: string) => Type.String({ maxLength: filterValueMaxBytes, description })
 const Nullable = <T extends Type.TSchema>(schema: T) => Type.Union([schema, Type.Null()])

@@ -2,8 +2,8 @@
 // carries X-Applied-Offsets, and a read may wait for the offsets its writes got (?after=, read-after.ts).
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { Registry } from 'prom-client'
-import { type DeadLetterSample, eventStatus } from '../admin/event-status.ts'
 import { PipelineError } from '../errors.ts'
+import { type DeadLetterSample, eventStatus } from '../event-status/index.ts'
 import { limits } from '../events/index.ts'
 import { buildBaseApp, type HttpLimits, requireBearer, validatedByHandler } from '../http/index.ts'
 import type { Logger } from '../observability/index.ts'

@@ -2,7 +2,7 @@
 // which write these shapes several times faster than JSON.stringify; they also pin the contract: a field the
 // store adds does not leak into answers until it is listed here.
 import Type, { type TSchema } from 'typebox'
-import { EventStatusBody } from '../admin/event-status-schema.ts'
+import { EventStatusBody } from '../event-status/index.ts'
 import { limits } from '../events/index.ts'
 import { bearerSecurity, errorResponses } from '../http/index.ts'
 

@@ -1,8 +1,9 @@
 // What `pipeline dlq …` prints for people: fixed-width tables, one line per entry, and a progress bar on a
 // terminal. Machine output (--json) does not come through here.
-import type { AuditRecord, Page, Stats } from '../admin/index.ts'
-import { typeOf } from '../admin/index.ts'
+
 import type { DeadLetter } from '../dlq/index.ts'
+import type { AuditRecord, Page, Stats } from '../dlq-ops/index.ts'
+import { typeOf } from '../dlq-ops/index.ts'
 
 const cut = (text: string, width: number) => (text.length > width ? `${text.slice(0, width - 1)}…` : text)
 const oneLine = (text: string) => text.replace(/\s+/g, ' ')

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs'
 import { userInfo } from 'node:os'
 import { type ParseArgsConfig, parseArgs } from 'node:util'
+import { eventPageMax } from '../dlq/index.ts'
 import {
   type AdminConfig,
   adminFromConfig,
@@ -17,8 +18,7 @@ import {
   RedriveBusy,
   type RedriveRequest,
   UsageError,
-} from '../admin/index.ts'
-import { eventPageMax } from '../dlq/index.ts'
+} from '../dlq-ops/index.ts'
 import { auditText, entriesTable, letterText, pageText, progressBar, statsText } from './dlq-format.ts'
 
 type Options = NonNullable<ParseArgsConfig['options']>

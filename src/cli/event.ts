@@ -1,15 +1,16 @@
 // `pipeline event <eventId> [--json]`: what became of one event, from the store and the DLQ of the
 // configuration (the same answer as GET /events/{eventId} on the read API). Exit 0 when the status is known,
 // 1 when it is `unknown`, 2 for a usage error.
+
+import type { Config } from '../config/index.ts'
+import { dlqFromConfig } from '../dlq/index.ts'
 import {
   type DeadLetterView,
   deadLettersOf,
   type EventStatus,
   eventStatus,
   type Position,
-} from '../admin/event-status.ts'
-import type { Config } from '../config/index.ts'
-import { dlqFromConfig } from '../dlq/index.ts'
+} from '../event-status/index.ts'
 import { limits } from '../events/index.ts'
 import { createStore } from '../store/index.ts'
 

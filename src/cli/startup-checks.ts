@@ -6,7 +6,7 @@
 //   consumer's /health keeps telling.
 import type { Config, Role } from '../config/index.ts'
 import { dlqFromConfig } from '../dlq/index.ts'
-import { kafkaAnswers } from '../kafka/admin.ts'
+import { kafkaAnswers } from '../kafka/cluster-admin.ts'
 import { connectionOf } from '../kafka/options.ts'
 import {
   kafkaLabel,

@@ -1,8 +1,8 @@
+export { createProcessor, type InboundRecord, type Processor } from './process.ts'
 export {
   type ConsumerService,
   type ConsumerServiceOptions,
   type ConsumerStatus,
   createConsumerService,
-} from './consumer.ts'
-export { createProcessor, type InboundRecord, type Processor } from './process.ts'
+} from './service.ts'
 export { type ConsumerSettings, consumerSettingsOf } from './settings.ts'

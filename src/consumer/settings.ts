@@ -1,7 +1,7 @@
 // What the consumer service takes from the configuration, in one place for `pipeline consumer` and the benchmark.
 import type { Config } from '../config/index.ts'
 import { connectionOf } from '../kafka/options.ts'
-import type { ConsumerServiceOptions } from './consumer.ts'
+import type { ConsumerServiceOptions } from './service.ts'
 
 export type ConsumerSettings = Pick<
   ConsumerServiceOptions,

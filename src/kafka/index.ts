@@ -1,6 +1,6 @@
 // The only module that builds Kafka clients: the writer (publisher and redrive), the offsets reader, the group
 // consumer, the read-back of a range, topic admin and probes. The rest of the code asks these.
-export { ensureTopic, kafkaAnswers, liveBrokerIds, topicIdOf } from './admin.ts'
+export { ensureTopic, kafkaAnswers, liveBrokerIds, topicIdOf } from './cluster-admin.ts'
 export {
   committedOffsets,
   consumeTopic,
@@ -8,7 +8,7 @@ export {
   type GroupConsumer,
   type GroupConsumerOptions,
   type GroupStream,
-} from './consumer.ts'
+} from './group-consumer.ts'
 export { createOffsetsReader, endOffsets, type OffsetsReader, type OffsetsReaderOptions } from './offsets.ts'
 export { connectionOf, type KafkaConnection } from './options.ts'
 export { murmur2, partitionOf, partitionOfBytes } from './partition.ts'

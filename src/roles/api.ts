@@ -1,10 +1,10 @@
 // The read API role: GET /users/:id, /orders/:id, /inventory/:sku on the store, /events/:eventId on the store
 // and the DLQ.
 
-import { deadLettersOf } from '../admin/event-status.ts'
 import { buildApiApp } from '../api/index.ts'
 import type { Config } from '../config/index.ts'
 import { type DeadLetterQueue, dlqFromConfig } from '../dlq/index.ts'
+import { deadLettersOf } from '../event-status/index.ts'
 import { httpLimitsOf } from '../http/index.ts'
 import { connectionOf, createOffsetsReader } from '../kafka/index.ts'
 import type { Store } from '../store/index.ts'

@@ -1,14 +1,6 @@
 // The consumer role: Kafka → store, bad records → Redis DLQ; its HTTP app serves /health, /ready and /metrics.
 import type { Registry } from 'prom-client'
-import { deadLettersOf } from '../admin/event-status.ts'
-import {
-  type AdminRoutes,
-  adminFromConfig,
-  consolePage,
-  type DlqAdmin,
-  registerAdminRoutes,
-  registerConsoleRoutes,
-} from '../admin/index.ts'
+import { type AdminRoutes, consolePage, registerAdminRoutes, registerConsoleRoutes } from '../admin/index.ts'
 import type { Config } from '../config/index.ts'
 import {
   type ConsumerService,
@@ -17,6 +9,8 @@ import {
   createConsumerService,
 } from '../consumer/index.ts'
 import { type DeadLetterQueue, dlqFromConfig } from '../dlq/index.ts'
+import { adminFromConfig, type DlqAdmin } from '../dlq-ops/index.ts'
+import { deadLettersOf } from '../event-status/index.ts'
 import { buildBaseApp, type Check, httpLimitsOf } from '../http/index.ts'
 import { connectionOf, createOffsetsReader } from '../kafka/index.ts'
 import { type ConsumerMetrics, consumerMetrics } from '../observability/index.ts'

@@ -137,7 +137,7 @@ export interface RowStamp {
 }
 
 /**
- * What the store knows about one eventId, for its status (src/admin/event-status.ts decides on these facts).
+ * What the store knows about one eventId, for its status (src/event-status/status.ts decides on these facts).
  * `logged` is the event_log row of a state event (kept for EVENT_LOG_RETENTION): the table and key it was
  * for and its own first record; `row` is that row as it is now.
  */

@@ -9,9 +9,9 @@ import { createRedisDlq, type DeadLetter } from '../../src/dlq/index.ts'
 import { endOffsets } from '../../src/kafka/index.ts'
 import { createConsumerRole, stopRoles } from '../../src/roles/index.ts'
 import { eventually, readTopic } from '../helpers/kafka.ts'
+import { letter } from '../helpers/letters.ts'
 import { type Cleanup, kafkaTopic, redisPrefix, sqliteFile } from '../helpers/resources.ts'
 import { testServices } from '../helpers/services.ts'
-import { letter } from './letters.ts'
 
 const token = 'admin-token-for-the-tests-0123456789'
 const auth = { authorization: `Bearer ${token}` }

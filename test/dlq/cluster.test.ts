@@ -9,8 +9,6 @@ import { after, before, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { Cluster } from 'ioredis'
 import { type LocalRedisCluster, startRedisCluster } from '../../dev/redis-cluster.ts'
-import { createDlqAdmin } from '../../src/admin/index.ts'
-import { createJobStore } from '../../src/admin/job-store.ts'
 import {
   connected,
   createRedisClient,
@@ -19,9 +17,11 @@ import {
   dlqKeys,
   type RedisClient,
 } from '../../src/dlq/index.ts'
+import { createDlqAdmin } from '../../src/dlq-ops/index.ts'
+import { createJobStore } from '../../src/dlq-ops/job-store.ts'
 import { PipelineError } from '../../src/errors.ts'
-import { letter } from '../admin/letters.ts'
 import { eventually } from '../helpers/kafka.ts'
+import { letter } from '../helpers/letters.ts'
 import { kafkaTopic, nodeOf, uniqueName } from '../helpers/resources.ts'
 import { testServices } from '../helpers/services.ts'
 
@@ -42,7 +42,7 @@ function suiteFiles(): string[] {
   const dlq = readdirSync(`${root}test/dlq`)
     .filter(f => f.endsWith('.test.ts') && f !== 'cluster.test.ts')
     .map(f => `test/dlq/${f}`)
-  return [...dlq, 'test/admin/redrive.test.ts', 'test/admin/redrive-fence.test.ts', 'test/admin/routes.test.ts']
+  return [...dlq, 'test/dlq-ops/redrive.test.ts', 'test/dlq-ops/redrive-fence.test.ts', 'test/admin/routes.test.ts']
 }
 
 /** Every key matching `pattern` on every master, with the master that holds it. */

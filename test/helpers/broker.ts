@@ -13,7 +13,7 @@ import {
   formatKraftStorage,
   newClusterId,
 } from '../../dev/kafka/local-broker.ts'
-import { kafkaAnswers } from '../../src/kafka/admin.ts'
+import { kafkaAnswers } from '../../src/kafka/cluster-admin.ts'
 import { freePort } from './pipeline.ts'
 import type { Cleanup } from './resources.ts'
 

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { loadConfig } from '../../src/config/index.ts'
-import { kafkaAnswers } from '../../src/kafka/admin.ts'
+import { kafkaAnswers } from '../../src/kafka/cluster-admin.ts'
 import { connectionOf } from '../../src/kafka/options.ts'
 import { privateBroker, saslUsers } from '../helpers/broker.ts'
 import { userCreated } from '../helpers/events.ts'

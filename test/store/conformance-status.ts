@@ -2,7 +2,7 @@
 // transaction (never moved back), the event log and the facts the status is decided from, and its pruning.
 import assert from 'node:assert/strict'
 import { describe, it, type TestContext } from 'node:test'
-import { decideStatus } from '../../src/admin/event-status.ts'
+import { decideStatus } from '../../src/event-status/status.ts'
 import type { Event } from '../../src/events/index.ts'
 import type { SourcedEvent, Store } from '../../src/store/index.ts'
 import { at, inventoryAdjusted, orderPlaced, paymentSettled, userCreated } from './events.ts'

@@ -1,7 +1,7 @@
 // The shapes the console renders, taken from the admin routes' TypeBox schemas. Imported as types only: nothing
 // of the server lands in the browser's bundle.
 import type { Static } from 'typebox'
-import type { EventStatusBody } from '../event-status-schema.ts'
+import type { EventStatusBody } from '../../event-status/index.ts'
 import type { OverviewSchema } from '../overview.ts'
 import type {
   AuditResponse,

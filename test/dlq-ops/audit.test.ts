@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
-import { auditRecord } from '../../src/admin/index.ts'
+import { auditRecord } from '../../src/dlq-ops/index.ts'
 
 it('shapes an audit record: eventIds capped with a count of the rest, text bounded', () => {
   const ids = [...Array.from({ length: 150 }, (_, i) => `e-${i}`), null, 'x'.repeat(5000)]

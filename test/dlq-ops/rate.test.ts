@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
-import { delayBefore, sliceSize } from '../../src/admin/index.ts'
+import { delayBefore, sliceSize } from '../../src/dlq-ops/index.ts'
 
 it('paces sends so that the average rate holds however long each send takes', () => {
   assert.equal(sliceSize(undefined), 500)

@@ -7,10 +7,10 @@ import {
   redrivability,
   redriveHeaders,
   resolveInDoubt,
-} from '../../src/admin/index.ts'
-import { jobEntryOf, move, readBackFrom, recordValue, tally } from '../../src/admin/redrive-plan.ts'
+} from '../../src/dlq-ops/index.ts'
+import { jobEntryOf, move, readBackFrom, recordValue, tally } from '../../src/dlq-ops/redrive-plan.ts'
 import { partitionOf } from '../../src/kafka/index.ts'
-import { letter } from './letters.ts'
+import { letter } from '../helpers/letters.ts'
 
 const entry = (n: number, over: Partial<JobEntry> = {}): JobEntry => ({
   ...jobEntryOf(n, JSON.stringify(letter(n)), letter(n), undefined),

@@ -2,7 +2,7 @@
 // sent, covers the whole send with the margin to spare. Driven by a hand-set clock, without Redis or Kafka.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { holdLease, LeaseLost, LeaseWindow, leaseTimings } from '../../src/admin/lease.ts'
+import { holdLease, LeaseLost, LeaseWindow, leaseTimings } from '../../src/dlq-ops/lease.ts'
 
 describe('redrive lease', () => {
   it('defaults to a lease that covers a send, its margin and two seconds more, and refuses one too short', () => {

@@ -2,8 +2,8 @@
 // Redis, so a restart loses nothing (the next run or `dlq redrive --resume` completes it); close() only stops the
 // runs here at their next step and waits for them.
 import type { Logger } from '../observability/index.ts'
+import type { DlqAdmin } from './dlq-admin.ts'
 import { RedriveBusy } from './redrive.ts'
-import type { DlqAdmin } from './service.ts'
 
 export class RedriveRunner {
   readonly #admin: Pick<DlqAdmin, 'run'>

@@ -3,15 +3,15 @@
 // again, writes nothing more. Exactly once is judged from the topic and the DLQ themselves, not from the runs.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { createDlqAdmin, LeaseLost } from '../../src/admin/index.ts'
-import { claimOf, claimsKeyOf, createJobStore, leaseKeyOf } from '../../src/admin/job-store.ts'
 import { createRedisClient, createRedisDlq, type DeadLetter } from '../../src/dlq/index.ts'
+import { createDlqAdmin, LeaseLost } from '../../src/dlq-ops/index.ts'
+import { claimOf, claimsKeyOf, createJobStore, leaseKeyOf } from '../../src/dlq-ops/job-store.ts'
 import { readTopic } from '../helpers/kafka.ts'
+import { letter } from '../helpers/letters.ts'
 import { tcpProxy } from '../helpers/proxy.ts'
+import { checkCopies } from '../helpers/redrive-copies.ts'
 import { type Cleanup, kafkaTopic, redisPrefix, standaloneOnly } from '../helpers/resources.ts'
 import { redisHostPort, testServices } from '../helpers/services.ts'
-import { checkCopies } from './copies.ts'
-import { letter } from './letters.ts'
 
 const connection = { clientId: 'test-redrive-fence', bootstrapBrokers: [...testServices.kafkaBrokers] }
 // A lease of 2.5 s around sends of at most 1 s: a cut-off run's lease expires quickly.

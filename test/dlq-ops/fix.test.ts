@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
-import { fixedPayload, UsageError } from '../../src/admin/index.ts'
+import { fixedPayload, UsageError } from '../../src/dlq-ops/index.ts'
 
 const good = {
   eventId: 'e-1',

@@ -1,9 +1,9 @@
 // The background runs of redrives started over HTTP: one per job, stopped and awaited on close.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { RedriveBusy } from '../../src/admin/redrive.ts'
-import { RedriveRunner } from '../../src/admin/redrive-runner.ts'
-import type { DlqAdmin } from '../../src/admin/service.ts'
+import type { DlqAdmin } from '../../src/dlq-ops/dlq-admin.ts'
+import { RedriveBusy } from '../../src/dlq-ops/redrive.ts'
+import { RedriveRunner } from '../../src/dlq-ops/redrive-runner.ts'
 import { createLogger } from '../../src/observability/index.ts'
 
 type Run = DlqAdmin['run']

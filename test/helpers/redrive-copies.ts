@@ -1,6 +1,6 @@
 // The exactly-once check of a redrive, from the topic itself: every redriven copy carries x-redrive-id and the
 // eventId header; each expected eventId must be there exactly once.
-import type { TopicRecord } from '../helpers/kafka.ts'
+import type { TopicRecord } from './kafka.ts'
 
 export interface CopyCheck {
   /** Redriven copies per eventId. */

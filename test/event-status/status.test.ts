@@ -1,9 +1,9 @@
 // The status decision alone: every status word from hand-made facts, and which source wins when several speak.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { decideStatus, eventStatus } from '../../src/admin/event-status.ts'
 import type { DeadLetter } from '../../src/dlq/index.ts'
 import { PipelineError } from '../../src/errors.ts'
+import { decideStatus, eventStatus } from '../../src/event-status/status.ts'
 import type { EventFacts } from '../../src/store/index.ts'
 
 const src = (partition: number, offset: number) => ({ topic: 'events', partition, offset: BigInt(offset) })

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { matches, parseFilter, parseInstant, typeOf, UsageError } from '../../src/admin/index.ts'
-import { letter } from './letters.ts'
+import { matches, parseFilter, parseInstant, typeOf, UsageError } from '../../src/dlq-ops/index.ts'
+import { letter } from '../helpers/letters.ts'
 
 const now = Date.UTC(2026, 0, 2)
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { decodeCursor, encodeCursor, parseLimit, UsageError } from '../../src/admin/index.ts'
-import { windowDown, windowUp } from '../../src/admin/paging.ts'
+import { decodeCursor, encodeCursor, parseLimit, UsageError } from '../../src/dlq-ops/index.ts'
+import { windowDown, windowUp } from '../../src/dlq-ops/paging.ts'
 
 describe('DLQ paging', () => {
   it('turns a distance from the tail into LRANGE windows both ways', () => {

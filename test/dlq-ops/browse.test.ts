@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
-import { noType, stats } from '../../src/admin/browse.ts'
 import { createRedisDlq } from '../../src/dlq/index.ts'
+import { noType, stats } from '../../src/dlq-ops/browse.ts'
+import { letter } from '../helpers/letters.ts'
 import { redisPrefix } from '../helpers/resources.ts'
 import { testServices } from '../helpers/services.ts'
-import { letter } from './letters.ts'
 
 it('tallies entries by code and type, with the oldest and newest failedAt', async t => {
   const { prefix } = redisPrefix(t)

@@ -24,6 +24,7 @@ export const floors: Readonly<Record<string, number>> = {
   'dlq-ops': 5,
   'event-status': 5,
   admin: 6,
+  rebuild: 6,
   api: 7,
   roles: 8,
   cli: 9,

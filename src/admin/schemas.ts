@@ -193,6 +193,7 @@ export const AuditEntry = Type.Object({
     Type.Object({ sent: Type.Integer(), failed: Type.Integer(), gone: Type.Integer(), pending: Type.Integer() }),
   ),
   error: Type.Optional(Type.String()),
+  rebuild: Type.Optional(Type.String()),
 })
 
 export const AuditResponse = Type.Object(

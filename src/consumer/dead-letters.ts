@@ -1,10 +1,16 @@
 // What goes to the dead-letter queue, decided without Redis: the entry for a record that failed for good, and
 // what becomes of pending events past PENDING_MAX_AGE. The DLQ keeps one entry per Kafka record (the push is
 // idempotent by topic, partition and offset), so any of these may be pushed again after a crash.
-import { type DeadLetter, encodeBoundedPayload, type OriginalRecord } from '../dlq/index.ts'
+import { type DeadLetter, type DeadLetterQueue, encodeBoundedPayload, type OriginalRecord } from '../dlq/index.ts'
 import type { PipelineError } from '../errors.ts'
 import { type Event, eventIdOf } from '../events/index.ts'
 import type { PendingEvent, Source } from '../store/index.ts'
+
+/**
+ * What the consumer needs of a dead-letter queue: the push and the entry cap. The live consumer gives it the Redis
+ * DLQ; a projection rebuild gives it a sink that counts the bad records instead (they are in the DLQ already).
+ */
+export type DeadLetterSink = Pick<DeadLetterQueue, 'push' | 'entryMaxBytes'>
 
 /** A Kafka record as the consumer receives it. */
 export interface InboundRecord {

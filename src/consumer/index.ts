@@ -1,3 +1,4 @@
+export type { DeadLetterSink } from './dead-letters.ts'
 export { createProcessor, type InboundRecord, type Processor } from './process.ts'
 export {
   type ConsumerService,

@@ -9,17 +9,16 @@
 // tick (where a race with a parent stored elsewhere can hide), at one page of the walk over every parent key (what
 // a member that crashed before its look left behind, found within rows / walkPage ticks), at the expired rows
 // through the expiry index, and counts up to pendingCountCap.
-import type { DeadLetterQueue } from '../dlq/index.ts'
 import { asPipelineError } from '../errors.ts'
 import { type ConsumerMetrics, eventFields, type Logger } from '../observability/index.ts'
 import type { PendingScope, PendingStats, Store } from '../store/index.ts'
-import { planExpiry } from './dead-letters.ts'
+import { type DeadLetterSink, planExpiry } from './dead-letters.ts'
 
 export const defaultEventLogRetentionMs = 7 * 24 * 3600 * 1000
 
 export interface PendingSweeperOptions {
   store: Store
-  dlq: DeadLetterQueue
+  dlq: DeadLetterSink
   logger: Logger
   metrics: ConsumerMetrics
   /** Pending events older than this are dead-lettered. */

@@ -10,12 +10,11 @@
 //                         are isolated; the rest is applied ───────────────────┘    answers; no commit before)
 
 import { pause } from '../async.ts'
-import type { DeadLetterQueue } from '../dlq/index.ts'
 import { asPipelineError, PipelineError } from '../errors.ts'
 import { defaultMaxEventSkewMs, type Event, type EventType, keyOf, parseRecord } from '../events/index.ts'
 import { type ConsumerMetrics, eventFields, type Logger } from '../observability/index.ts'
 import type { Mark, SourcedEvent, Store } from '../store/index.ts'
-import { deadLetterOf, type InboundRecord, keyText } from './dead-letters.ts'
+import { type DeadLetterSink, deadLetterOf, type InboundRecord, keyText } from './dead-letters.ts'
 import { eventTimeCheck } from './event-time.ts'
 import { Aborted, backoffDelay } from './retry.ts'
 import { TailMarks } from './tail-marks.ts'
@@ -53,7 +52,7 @@ export interface ProcessOutcome {
 
 export interface ProcessorOptions {
   store: Store
-  dlq: DeadLetterQueue
+  dlq: DeadLetterSink
   logger: Logger
   metrics: ConsumerMetrics
   /** A record (key and value) larger than this is dead-lettered as RECORD_TOO_LARGE without being parsed. */
@@ -130,7 +129,7 @@ interface Parsed {
 /** One lane's processor: process() is called with one batch at a time, in offset order. */
 export class Processor {
   readonly #store: Store
-  readonly #dlq: DeadLetterQueue
+  readonly #dlq: DeadLetterSink
   readonly #logger: Logger
   readonly #metrics: ConsumerMetrics
   readonly #recordMaxBytes: number

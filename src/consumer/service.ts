@@ -10,7 +10,7 @@
 // applied in offset order; different lanes' batches run at the same time (up to `concurrency`).
 
 import { pause } from '../async.ts'
-import { type DeadLetterQueue, parseRedriveSource, redriveSourceOf } from '../dlq/index.ts'
+import { parseRedriveSource, redriveSourceOf } from '../dlq/index.ts'
 import type { PipelineError } from '../errors.ts'
 import { ensureTopic, topicIdOf } from '../kafka/cluster-admin.ts'
 import { committedOffsets, consumeTopic, createGroupConsumer } from '../kafka/group-consumer.ts'
@@ -19,7 +19,7 @@ import type { ConsumerMetrics, Logger } from '../observability/index.ts'
 import type { Store } from '../store/index.ts'
 import { type Lane, PartitionReader, type RawMessage } from './batch-reader.ts'
 import { type Committer, createCommitter } from './commits.ts'
-import type { InboundRecord } from './dead-letters.ts'
+import type { DeadLetterSink, InboundRecord } from './dead-letters.ts'
 import { recordLag } from './lag.ts'
 import { createPendingSweeper, type PendingSweeper } from './pending.ts'
 import { createProcessor, PendingBatches, type Processor } from './process.ts'
@@ -33,7 +33,7 @@ export interface ConsumerServiceOptions {
   groupId: string
   partitions: number
   store: Store
-  dlq: DeadLetterQueue
+  dlq: DeadLetterSink
   logger: Logger
   metrics: ConsumerMetrics
   batchMax: number

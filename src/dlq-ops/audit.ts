@@ -4,7 +4,9 @@ import { capText, type RedisClient as Redis } from '../dlq/index.ts'
 import { auditKeyOf } from '../redis/keys.ts'
 import type { DlqFilter } from './filter.ts'
 
-export type AuditAction = 'redrive' | 'redrive-resume' | 'redrive-finish' | 'redrive-cancel' | 'purge'
+export type AuditAction = 'redrive' | 'redrive-resume' | 'redrive-finish' | 'redrive-cancel' | 'purge' | RebuildAction
+/** What a projection rebuild records (src/rebuild/): each command that changes the store or the rebuild. */
+export type RebuildAction = 'rebuild-start' | 'rebuild-swap' | 'rebuild-rollback' | 'rebuild-abort' | 'rebuild-drop-old'
 
 export interface AuditRecord {
   readonly at: string
@@ -24,6 +26,8 @@ export interface AuditRecord {
   readonly outcome?: { readonly sent: number; readonly failed: number; readonly gone: number; readonly pending: number }
   /** Why a run stopped early (it can be resumed). */
   readonly error?: string
+  /** The rebuild an action is about: its number and shadow generation (`3 rebuild_3`). */
+  readonly rebuild?: string
 }
 
 export { auditKeyOf } from '../redis/keys.ts'

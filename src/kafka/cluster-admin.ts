@@ -1,14 +1,23 @@
-import { Admin } from '@platformatic/kafka'
+import { Admin, ConfigResourceTypes } from '@platformatic/kafka'
 import type { KafkaConnection } from './options.ts'
 
-/** Creates the topic when it does not exist yet (idempotent, also when two processes race). */
+/** The topic configuration the pipeline creates its topic with: no deletion by age or by size. */
+export const keepTheLog = [
+  { name: 'retention.ms', value: '-1' },
+  { name: 'retention.bytes', value: '-1' },
+]
+
+/**
+ * Creates the topic when it does not exist yet (idempotent, also when two processes race), with `retention.ms=-1`:
+ * the log is the projection's source of truth, and a projection can be rebuilt only from the records it keeps.
+ */
 export async function ensureTopic(connection: KafkaConnection, topic: string, partitions: number): Promise<void> {
   const admin = new Admin({ ...connection, clientId: `${connection.clientId}-admin` })
   try {
     const existing = await admin.listTopics()
     if (existing.includes(topic)) return
     try {
-      await admin.createTopics({ topics: [topic], partitions, replicas: -1 })
+      await admin.createTopics({ topics: [topic], partitions, replicas: -1, configs: keepTheLog })
     } catch (error) {
       // Another process may have created it between our list and create (TOPIC_ALREADY_EXISTS): that is fine.
       if (!(await admin.listTopics()).includes(topic)) throw error
@@ -70,5 +79,73 @@ export async function liveBrokerIds(connection: KafkaConnection, timeoutMs = 300
     return undefined
   } finally {
     await admin.close().catch(() => {})
+  }
+}
+
+/** What deletes records of a topic: its `retention.ms` and `retention.bytes` (-1: never), and its cleanup policy. */
+export interface TopicRetention {
+  readonly retentionMs: number
+  readonly retentionBytes: number
+  /** `delete`, `compact` or both: compaction too removes records (older versions of a key). */
+  readonly cleanupPolicy: string
+}
+
+/** The topic's retention settings as the broker applies them (its own or the broker's defaults). */
+export async function topicRetention(connection: KafkaConnection, topic: string): Promise<TopicRetention> {
+  const admin = new Admin({ ...connection, clientId: `${connection.clientId}-admin` })
+  try {
+    const [described] = await admin.describeConfigs({
+      resources: [
+        {
+          resourceType: ConfigResourceTypes.TOPIC,
+          resourceName: topic,
+          configurationKeys: ['retention.ms', 'retention.bytes', 'cleanup.policy'],
+        },
+      ],
+    })
+    const value = (name: string) => described?.configs.find(c => c.name === name)?.value ?? undefined
+    return {
+      retentionMs: Number(value('retention.ms') ?? 604_800_000),
+      retentionBytes: Number(value('retention.bytes') ?? -1),
+      cleanupPolicy: value('cleanup.policy') ?? 'delete',
+    }
+  } finally {
+    await admin.close()
+  }
+}
+
+/**
+ * Sets the committed offsets of `groupId` on `topic` (the next record each partition reads). Kafka accepts it only
+ * while the group has no member: a group created for one reader, before that reader joins.
+ */
+export async function commitGroupOffsets(
+  connection: KafkaConnection,
+  groupId: string,
+  topic: string,
+  offsets: ReadonlyMap<number, bigint>,
+): Promise<void> {
+  const admin = new Admin({ ...connection, clientId: `${connection.clientId}-admin` })
+  try {
+    const partitionOffsets = [...offsets].map(([partition, offset]) => ({ partition, offset }))
+    await admin.alterConsumerGroupOffsets({ groupId, topics: [{ name: topic, partitionOffsets }] })
+  } finally {
+    await admin.close()
+  }
+}
+
+/** Deletes consumer groups that have no member; one that does not exist is no error. */
+export async function deleteGroups(connection: KafkaConnection, groups: readonly string[]): Promise<void> {
+  const admin = new Admin({ ...connection, clientId: `${connection.clientId}-admin` })
+  try {
+    await admin.deleteGroups({ groups: [...groups] }).catch((error: unknown) => {
+      // GROUP_ID_NOT_FOUND for a group never created (or deleted already): what the caller wanted.
+      if (
+        !/not.?found|GROUP_ID_NOT_FOUND|does not exist/i.test(JSON.stringify(error, Object.getOwnPropertyNames(error)))
+      ) {
+        throw error
+      }
+    })
+  } finally {
+    await admin.close()
   }
 }

@@ -11,6 +11,17 @@ export interface OffsetsReader {
   close(): Promise<void>
 }
 
+/** Where a topic's partitions begin, and where a reader starting at a given time begins (the rebuild asks). */
+export interface LogPositions {
+  /** Log start offset of every partition: the oldest record retention has kept (0 while nothing was deleted). */
+  starts(topic: string): Promise<Map<number, bigint>>
+  /**
+   * Per partition, the offset of the first record whose timestamp is at or after `timestampMs`; the log end where
+   * no record is that late (a consumer starting there reads only what comes next).
+   */
+  atTime(topic: string, timestampMs: number): Promise<Map<number, bigint>>
+}
+
 export interface OffsetsReaderOptions {
   /** Longest one request may take. */
   readonly timeoutMs: number
@@ -24,7 +35,10 @@ export interface OffsetsReaderOptions {
  * The client connects on the first read and stays open: the console asks every few seconds, the read API at
  * most ten times a second to check ?after=.
  */
-export function createOffsetsReader(connection: KafkaConnection, options: OffsetsReaderOptions): OffsetsReader {
+export function createOffsetsReader(
+  connection: KafkaConnection,
+  options: OffsetsReaderOptions,
+): OffsetsReader & LogPositions {
   let admin: Admin | undefined
   const client = () => {
     admin ??= new Admin({
@@ -36,17 +50,27 @@ export function createOffsetsReader(connection: KafkaConnection, options: Offset
     })
     return admin
   }
+  /** ListOffsets for every partition at `timestamp` (-1n: the log end, -2n: the log start, else a time in ms). */
+  const listAt = async (topic: string, timestamp: bigint) => {
+    // Fresh metadata: a partition added a moment ago is counted (the read API refuses after= for a partition
+    // it does not list).
+    const metadata = await client().metadata({ topics: [topic], forceUpdate: true })
+    const count = metadata.topics.get(topic)?.partitionsCount ?? 0
+    const partitions = Array.from({ length: count }, (_, partitionIndex) => ({ partitionIndex, timestamp }))
+    const listed = await client().listOffsets({ topics: [{ name: topic, partitions }] })
+    const found = new Map<number, bigint>()
+    for (const t of listed) if (t.name === topic) for (const p of t.partitions) found.set(p.partitionIndex, p.offset)
+    return found
+  }
   return {
-    async ends(topic) {
-      // Fresh metadata: a partition added a moment ago is counted (the read API refuses after= for a partition
-      // it does not list).
-      const metadata = await client().metadata({ topics: [topic], forceUpdate: true })
-      const count = metadata.topics.get(topic)?.partitionsCount ?? 0
-      const partitions = Array.from({ length: count }, (_, partitionIndex) => ({ partitionIndex, timestamp: -1n }))
-      const listed = await client().listOffsets({ topics: [{ name: topic, partitions }] })
-      const ends = new Map<number, bigint>()
-      for (const t of listed) if (t.name === topic) for (const p of t.partitions) ends.set(p.partitionIndex, p.offset)
-      return ends
+    ends: topic => listAt(topic, -1n),
+    starts: topic => listAt(topic, -2n),
+    async atTime(topic, timestampMs) {
+      if (!Number.isSafeInteger(timestampMs) || timestampMs < 0) throw new RangeError('a time in ms since the epoch')
+      const [found, ends] = await Promise.all([listAt(topic, BigInt(timestampMs)), listAt(topic, -1n)])
+      // The broker answers -1 where no record is that late: the log end is where such a reader starts.
+      for (const [p, offset] of found) if (offset < 0n) found.set(p, ends.get(p) ?? 0n)
+      return found
     },
     async committed(group, topic) {
       const groups = await client().listConsumerGroupOffsets({ groups: [group] })

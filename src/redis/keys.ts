@@ -75,3 +75,11 @@ export const jobsKeyOf = (key: string) => companionKey(key, 'redrives')
 export const claimsKeyOf = (key: string) => companionKey(key, 'redrive:claims')
 /** The bounded audit list, newest first. */
 export const auditKeyOf = (key: string) => companionKey(key, 'audit')
+
+// A projection rebuild's keys, in the DLQ's slot (the audit list is there too), one pair per store: `storeId` is
+// the store's identity (src/rebuild/store-id.ts), so two pipelines sharing a Redis never share a rebuild.
+/** Hash of the store's current rebuild: meta, state, progress, bad records, last verify; seq and fence counters. */
+export const rebuildKeyOf = (key: string, storeId: string) => companionKey(key, `projection:${storeId}:rebuild`)
+/** The lease of the process that works on the store's rebuild now: `<fence> <token>`. */
+export const rebuildLeaseKeyOf = (key: string, storeId: string) =>
+  companionKey(key, `projection:${storeId}:rebuild:lease`)

@@ -1,0 +1,16 @@
+// Rebuilding the projection from the log with no downtime: the operations the CLI and the admin API share.
+export { type BadRecord, BadRecordSink, type BadRecords, badRecordsKept } from './bad-records.ts'
+export { RebuildError, type RebuildErrorKind } from './errors.ts'
+export type { GenerationInfo, Generations, RowDiff, TableCheck } from './generations.ts'
+export { behindLive, durationText, type PartitionProgress, type Progress, progressOf } from './progress.ts'
+export {
+  type RebuildOptions,
+  type RebuildStatus,
+  Rebuilds,
+  type VerifyReport,
+  verifyLimitMax,
+} from './rebuild.ts'
+export { retentionRefusal, retentionWarning } from './retention.ts'
+export { type RebuildState, rebuildStates, type ShownState } from './state.ts'
+export type { TableSummary, VerifySummary } from './state-store.ts'
+export { storeIdOf, storeLocation } from './store-id.ts'

@@ -53,6 +53,11 @@ export interface RebuildOptions {
   readonly stopWaitMs?: number
   /** Longest the shadow may take to reach the live tables before a swap, or a gap to close (default 5 min). */
   readonly catchUpMs?: number
+  /**
+   * How long after a swap or a rollback the live group's commits are read (default 3 s): a batch the live consumer
+   * applied to the replaced tables commits its offsets this soon after its transaction.
+   */
+  readonly settleMs?: number
 }
 
 /** A rebuild as status shows it (the admin API's GET /admin/rebuild answers this). */
@@ -295,20 +300,22 @@ export class Rebuilds {
     try {
       await this.#store.write(record.id, 'swapping', { request: '' })
       let shadowMarks: Map<number, bigint>
+      let before: Map<number, bigint>
       try {
         shadowMarks = await this.#catchUpShadow(meta, record, options.signal)
+        before = await this.#liveCommitted()
         await this.#o.generations.swap(meta.generation)
       } catch (error) {
-        await this.#store.tryWrite(record.id, 'stopped', {
-          error: `swap failed: ${(error as Error).message}`.slice(0, 1000),
-        })
+        const message = `swap failed: ${(error as Error).message}`.slice(0, 1000)
+        await this.#store.tryWrite(record.id, 'stopped', { error: message })
         throw error
       }
-      await this.#store.write(record.id, 'swapped', { swappedAt: new Date().toISOString() })
+      // What the live group had committed before the swap was applied to the old tables: a rollback applies to
+      // them again from there (a little before their own marks: applying twice changes nothing).
+      await this.#store.write(record.id, 'swapped', { swappedAt: new Date().toISOString(), oldFrom: json([...before]) })
       await this.#audit('rebuild-swap', meta, options.by)
       this.#o.logger.info({ rebuild: record.id, generation: meta.generation }, 'rebuild swapped in')
-      // The old tables' marks say what the live consumer applied there; the new ones have the shadow's.
-      await this.#closeGap(meta, `${meta.group}-swap`, shadowMarks, await this.#oldMarks(meta), options.signal)
+      await this.#closeGap(meta, `${meta.group}-swap`, shadowMarks, options.signal)
     } finally {
       clearInterval(renew)
       await this.#store.release(owner)
@@ -327,18 +334,12 @@ export class Rebuilds {
     const meta = this.#metaOf(record)
     const owner = await this.#takeLease(record, false)
     try {
-      const oldMarks = await this.#oldMarks(meta)
+      const stored = (await this.#store.field('oldFrom')) ?? '[]'
+      const oldFrom = new Map((JSON.parse(stored) as [number, string][]).map(([p, o]) => [p, BigInt(o)]))
       await this.#o.generations.rollback(meta.generation)
       await this.#store.write(record.id, 'rolled-back', { rolledBackAt: new Date().toISOString() })
       await this.#audit('rebuild-rollback', meta, options.by)
-      const shadow = await this.#o.generations.open(meta.generation)
-      let swappedMarks: Map<number, bigint>
-      try {
-        swappedMarks = await shadow.appliedOffsets(this.#topic)
-      } finally {
-        await shadow.close()
-      }
-      await this.#closeGap(meta, `${meta.group}-rollback`, oldMarks, swappedMarks, options.signal)
+      await this.#closeGap(meta, `${meta.group}-rollback`, oldFrom, options.signal)
     } finally {
       await this.#store.release(owner)
     }
@@ -451,28 +452,28 @@ export class Rebuilds {
     }
   }
 
-  /** The marks of the generation a swap set aside (the former live tables). */
-  async #oldMarks(meta: RebuildMeta): Promise<Map<number, bigint>> {
-    const old = await this.#o.generations.open(`${meta.generation}_old`)
-    try {
-      return await old.appliedOffsets(this.#topic)
-    } finally {
-      await old.close()
-    }
+  /** The live group's committed offsets as marks: through which offset it had processed every record. */
+  async #liveCommitted(): Promise<Map<number, bigint>> {
+    const committed = await this.#o.offsets.committed(this.#o.consumer.groupId, this.#topic)
+    return new Map([...committed].filter(([, next]) => next >= 0n).map(([p, next]) => [p, next - 1n]))
   }
 
   /**
-   * Applies to the live tables the records between `from` (the marks the live tables have of their own) and `to`
-   * (the marks of the tables they replaced): a group of its own starts after `from`, reads with the marks seen as
-   * `from` (the live consumer, writing ahead, moves the real ones), and stops once its commits pass `to`.
+   * Applies to the live tables the records the live consumer applied to the tables they replaced: from `from` (the
+   * marks the live tables had when they became live) through what the live group has committed by now, after a
+   * pause that lets the batches of the old tables commit their offsets. A group of its own starts after `from` and
+   * reads with the marks seen as `from` (the live consumer, writing ahead, moves the real ones past the gap), and
+   * stops once its commits pass the target. Applying a record again changes nothing, so the target may well take
+   * in records the live consumer applied to the new tables already.
    */
   async #closeGap(
     meta: RebuildMeta,
     group: string,
     from: ReadonlyMap<number, bigint>,
-    to: ReadonlyMap<number, bigint>,
     signal?: AbortSignal,
   ): Promise<void> {
+    await pause(this.#o.settleMs ?? 3000, signal)
+    const to = await this.#liveCommitted()
     const gap = [...to].filter(([p, mark]) => mark > (from.get(p) ?? -1n))
     if (gap.length === 0) return
     const logger = this.#o.logger.child({ rebuild: meta.id, group })

@@ -7,6 +7,7 @@
 //   verify           the last verify's summary; verifying: since when one runs
 //   request          `stop`: a swap or an abort asks the process filling the shadow to stop
 //   error            why it failed; fence: the lease's fencing number (lease-acquire.lua)
+//   oldFrom          after a swap: the live group's commits before it, where a rollback's gap starts
 import type { RedisClient as Redis } from '../dlq/index.ts'
 import { rebuildKeyOf, rebuildLeaseKeyOf } from '../redis/keys.ts'
 import { luaScript } from '../redis/scripts.ts'
@@ -135,6 +136,11 @@ export class RebuildStore {
       if (error instanceof RebuildError) return false
       throw error
     }
+  }
+
+  /** One field of the current rebuild's hash. */
+  async field(name: string): Promise<string | undefined> {
+    return (await this.#redis.hget(this.#key, name)) ?? undefined
   }
 
   async clear(id: number, ...fields: string[]): Promise<void> {

@@ -13,6 +13,7 @@ import {
 import { createStore } from '../store/index.ts'
 import { runDlq } from './dlq.ts'
 import { eventCommand } from './event.ts'
+import { runRebuild } from './rebuild.ts'
 import { serve } from './serve.ts'
 import { checkDependencies } from './startup-checks.ts'
 import { type StartContext, StartupFailure, startupFailure } from './startup-errors.ts'
@@ -31,6 +32,8 @@ commands:
   config-table   print the configuration reference as a markdown table
   dlq            the dead-letter queue: list, show, stats, redrive, purge, audit, reindex
                  (\`pipeline dlq <command> --help\`; reads the Redis and Kafka variables)
+  rebuild        rebuild the projection from the log with no downtime: start, status, verify, swap,
+                 rollback, abort, drop-old (\`pipeline rebuild <command> --help\`)
   --version      print the version
 
 configuration (environment variables):
@@ -66,6 +69,8 @@ async function command(argv: readonly string[], hooks: PipelineHooks): Promise<n
     // payload keeps to.
     dlq: { roles: ['producer'], alone: false },
     event: { roles: ['consumer', 'api'], alone: false },
+    // The consumer's variables: the store, Kafka and the group, Redis and the DLQ key.
+    rebuild: { roles: ['consumer'], alone: false },
   }
   const config = loadConfig(process.env, scopes[name])
   const warn = (line: string) => process.stderr.write(`pipeline: warning: ${line}\n`)
@@ -101,6 +106,8 @@ async function command(argv: readonly string[], hooks: PipelineHooks): Promise<n
     }
     case 'dlq':
       return runDlq(argv.slice(1), config)
+    case 'rebuild':
+      return runRebuild(argv.slice(1), config)
     case 'event':
       try {
         return await eventCommand(argv.slice(1), config)

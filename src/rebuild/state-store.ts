@@ -8,7 +8,7 @@
 //   request          `stop`: a swap or an abort asks the process filling the shadow to stop
 //   error            why it failed; fence: the lease's fencing number (lease-acquire.lua)
 //   oldFrom          after a swap: the live group's commits before it, where a rollback's gap starts
-import type { RedisClient as Redis } from '../dlq/index.ts'
+import { connected, type RedisClient as Redis } from '../dlq/index.ts'
 import { rebuildKeyOf, rebuildLeaseKeyOf } from '../redis/keys.ts'
 import { luaScript } from '../redis/scripts.ts'
 import { type BadRecords, noBadRecords } from './bad-records.ts'
@@ -82,6 +82,7 @@ export class RebuildStore {
 
   /** Begins the store's next rebuild (state `creating`); throws RebuildError busy while one is under way. */
   async begin(at: string): Promise<number> {
+    await connected(this.#redis)
     const answer = (await this.#redis.eval(beginLua, 1, this.#key, finishedStates.join(' '), at)) as (number | string)[]
     if (Number(answer[0]) > 0) return Number(answer[0])
     throw new RebuildError(
@@ -92,6 +93,7 @@ export class RebuildStore {
   }
 
   async read(): Promise<RebuildRecord | undefined> {
+    await connected(this.#redis)
     const hash = await this.#redis.hgetall(this.#key)
     if (hash['id'] === undefined || hash['state'] === undefined) return undefined
     return {
@@ -113,6 +115,7 @@ export class RebuildStore {
    * state with the state found otherwise. `to` undefined writes the fields only, in any state of that rebuild.
    */
   async write(id: number, to: RebuildState | undefined, fields: Record<string, string> = {}): Promise<void> {
+    await connected(this.#redis)
     const args = [String(id), to ?? '', to === undefined ? '' : fromStatesOf(to).join(' ')]
     for (const [name, value] of Object.entries({ ...fields, updatedAt: new Date().toISOString() })) {
       args.push(name, value)
@@ -140,10 +143,12 @@ export class RebuildStore {
 
   /** One field of the current rebuild's hash. */
   async field(name: string): Promise<string | undefined> {
+    await connected(this.#redis)
     return (await this.#redis.hget(this.#key, name)) ?? undefined
   }
 
   async clear(id: number, ...fields: string[]): Promise<void> {
+    await connected(this.#redis)
     // Only fields of rebuild `id`: a newer rebuild's are left alone.
     if ((await this.#redis.hget(this.#key, 'id')) === String(id)) await this.#redis.hdel(this.#key, ...fields)
   }
@@ -153,21 +158,25 @@ export class RebuildStore {
    * undefined when it is held. The rebuild must have its meta written.
    */
   async lease(token: string, ms: number): Promise<string | undefined> {
+    await connected(this.#redis)
     const fence = Number(await this.#redis.eval(acquireLua, 2, this.#lease, this.#key, token, String(ms)))
     if (fence === -1) throw new RebuildError('absent', 'there is no rebuild of this store')
     return fence > 0 ? `${fence} ${token}` : undefined
   }
 
   async renew(owner: string, ms: number): Promise<boolean> {
+    await connected(this.#redis)
     return (await this.#redis.eval(renewLua, 1, this.#lease, owner, String(ms))) === 1
   }
 
   async release(owner: string): Promise<void> {
+    await connected(this.#redis)
     await this.#redis.eval(dropLua, 1, this.#lease, owner)
   }
 
   /** How long the lease is still held, in ms (0 when free). */
   async leaseLeft(): Promise<number> {
+    await connected(this.#redis)
     return Math.max(0, await this.#redis.pttl(this.#lease))
   }
 }

@@ -15,10 +15,10 @@ import {
   type RebuildStatus,
   type Rebuilds,
   rebuildsFromConfig,
+  storeGenerations,
   type VerifyReport,
   verifyLimitMax,
 } from '../rebuild/index.ts'
-import * as storeModule from '../store/index.ts'
 import { createStore, type Store } from '../store/index.ts'
 
 type Options = NonNullable<ParseArgsConfig['options']>
@@ -268,38 +268,6 @@ async function done(values: Values, io: RebuildIo, action: Promise<RebuildStatus
 
 export const rebuildUsage =
   'usage: pipeline rebuild <start|status|verify|swap|rollback|abort|drop-old> [options]   (--help after any of them)'
-
-/**
- * The store's own generations, loaded when first used (status needs none). The store module names them once
- * projection generations are part of it; a build without them says so instead of failing somewhere inside.
- */
-function storeGenerations(config: Config): Generations & { loaded(): boolean } {
-  let loading: Promise<Generations> | undefined
-  const load = () => {
-    loading ??= (async () => {
-      const create = (storeModule as Record<string, unknown>)['createGenerations']
-      if (typeof create !== 'function') {
-        throw new RebuildError('refused', 'this build of the store has no projection generations: a rebuild needs them')
-      }
-      return (await create(config.database, { timeoutMs: config.dbTimeoutMs })) as Generations
-    })()
-    return loading
-  }
-  return {
-    loaded: () => loading !== undefined,
-    create: async name => (await load()).create(name),
-    open: async name => (await load()).open(name),
-    compare: async (name, options) => (await load()).compare(name, options),
-    swap: async name => (await load()).swap(name),
-    rollback: async name => (await load()).rollback(name),
-    dropOld: async name => (await load()).dropOld(name),
-    drop: async name => (await load()).drop(name),
-    list: async () => (await load()).list(),
-    close: async () => {
-      if (loading !== undefined) await (await loading.catch(() => undefined))?.close()
-    },
-  }
-}
 
 /** Runs `pipeline rebuild …` (argv after "rebuild"); resolves with the exit code. */
 export async function runRebuild(

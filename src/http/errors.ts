@@ -17,6 +17,8 @@ export const httpOnlyCodes = [
   'AFTER_BEYOND_LOG',
   'NOT_APPLIED_YET',
   'TOO_MANY_WAITERS',
+  /** A rebuild command the rebuild's state, or another rebuild under way, does not allow now. */
+  'CONFLICT',
 ] as const
 
 export type HttpOnlyCode = (typeof httpOnlyCodes)[number]

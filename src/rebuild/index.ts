@@ -1,7 +1,7 @@
 // Rebuilding the projection from the log with no downtime: the operations the CLI and the admin API share.
 export { type BadRecord, BadRecordSink, type BadRecords, badRecordsKept } from './bad-records.ts'
 export { RebuildError, type RebuildErrorKind } from './errors.ts'
-export { type RebuildsFromConfig, rebuildsFromConfig } from './from-config.ts'
+export { type RebuildsFromConfig, rebuildsFromConfig, storeGenerations } from './from-config.ts'
 export type { GenerationInfo, Generations, RowDiff, TableCheck } from './generations.ts'
 export { behindLive, durationText, type PartitionProgress, type Progress, progressOf } from './progress.ts'
 export {
@@ -12,6 +12,6 @@ export {
   verifyLimitMax,
 } from './rebuild.ts'
 export { retentionRefusal, retentionWarning } from './retention.ts'
-export { type RebuildState, rebuildStates, type ShownState } from './state.ts'
+export { type RebuildCommand, type RebuildState, rebuildStates, type ShownState } from './state.ts'
 export type { TableSummary, VerifySummary } from './state-store.ts'
 export { storeIdOf, storeLocation } from './store-id.ts'

@@ -29,7 +29,7 @@ import { follow, until, withMarks } from './follow.ts'
 import type { Generations, RowDiff, TableCheck } from './generations.ts'
 import { behindLive, type Progress, progressOf, type Sample } from './progress.ts'
 import { retentionRefusal } from './retention.ts'
-import { type RebuildState, refusal, type ShownState } from './state.ts'
+import { type RebuildCommand, type RebuildState, refusal, type ShownState } from './state.ts'
 import { type RebuildMeta, type RebuildRecord, RebuildStore, type VerifySummary } from './state-store.ts'
 
 export interface RebuildOptions {
@@ -111,6 +111,16 @@ export class Rebuilds {
 
   get #topic(): string {
     return this.#o.consumer.topic
+  }
+
+  /**
+   * Throws the RebuildError `command` would throw for the rebuild's state now: what a caller that runs the command
+   * in the background checks first, to answer at once.
+   */
+  async check(command: RebuildCommand): Promise<void> {
+    const record = await this.#current()
+    const why = refusal(command, record.state, record.id)
+    if (why !== undefined) throw new RebuildError('state', why)
   }
 
   async status(): Promise<RebuildStatus | undefined> {

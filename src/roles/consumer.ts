@@ -1,6 +1,13 @@
 // The consumer role: Kafka → store, bad records → Redis DLQ; its HTTP app serves /health, /ready and /metrics.
 import type { Registry } from 'prom-client'
-import { type AdminRoutes, consolePage, registerAdminRoutes, registerConsoleRoutes } from '../admin/index.ts'
+import {
+  type AdminRoutes,
+  consolePage,
+  type RebuildRoutes,
+  registerAdminRoutes,
+  registerConsoleRoutes,
+  registerRebuildRoutes,
+} from '../admin/index.ts'
 import type { Config } from '../config/index.ts'
 import {
   type ConsumerService,
@@ -14,6 +21,7 @@ import { deadLettersOf } from '../event-status/index.ts'
 import { buildBaseApp, type Check, httpLimitsOf } from '../http/index.ts'
 import { connectionOf, createOffsetsReader } from '../kafka/index.ts'
 import { type ConsumerMetrics, consumerMetrics } from '../observability/index.ts'
+import { type Generations, type RebuildsFromConfig, rebuildsFromConfig, storeGenerations } from '../rebuild/index.ts'
 import type { Store } from '../store/index.ts'
 import { watchDlq } from './dlq-watch.ts'
 import { observabilityOf, openStore, type RoleInstance, type RoleOverrides } from './role.ts'
@@ -27,6 +35,8 @@ export interface ConsumerRoleOverrides extends RoleOverrides {
   /** Default: the Redis DLQ of the configuration. The caller closes one it passes. */
   dlq?: DeadLetterQueue
   settings?: ConsumerSettingsOverrides
+  /** Default: the store's own generations (for /admin/rebuild). The caller closes one it passes. */
+  generations?: Generations
 }
 
 export interface ConsumerRole extends RoleInstance {
@@ -88,6 +98,7 @@ export async function createConsumerRole(config: Config, overrides: ConsumerRole
   const offsets = createOffsetsReader(connectionOf(config, 'console'), { timeoutMs: consoleTimeoutMs })
   // The DLQ admin API and the console exist only with ADMIN_TOKEN: without it, /admin/… is a plain 404.
   let admin: { service: DlqAdmin; routes: AdminRoutes } | undefined
+  let rebuild: { built: RebuildsFromConfig; routes: RebuildRoutes; generations: Generations } | undefined
   if (config.adminToken !== undefined) {
     const service = adminFromConfig(config, dlq)
     const routes = registerAdminRoutes(app, {
@@ -97,6 +108,11 @@ export async function createConsumerRole(config: Config, overrides: ConsumerRole
       logger,
     })
     admin = { service, routes }
+    // The rebuild of this store over HTTP: its fill, swap and rollback run in the background of this process.
+    const generations = overrides.generations ?? storeGenerations(config)
+    const built = rebuildsFromConfig(config, { generations, live: store, logger })
+    const rebuildRoutes = registerRebuildRoutes(app, { rebuilds: built.rebuilds, token: config.adminToken, logger })
+    rebuild = { built, routes: rebuildRoutes, generations }
     registerConsoleRoutes(app, config.adminToken, {
       topic: config.kafkaTopic,
       group: config.kafkaGroupId,
@@ -134,6 +150,9 @@ export async function createConsumerRole(config: Config, overrides: ConsumerRole
     close: async () => {
       dlqWatch.stop()
       await admin?.routes.close()
+      await rebuild?.routes.close()
+      await rebuild?.built.close()
+      if (overrides.generations === undefined) await rebuild?.generations.close()
       await admin?.service.close()
       await app.close()
       await offsets.close()

@@ -2,7 +2,7 @@ import { accessSync, constants } from 'node:fs'
 
 // Every environment variable the pipeline reads, with its default, what it expects and what it means.
 // This table is the documentation: `pipeline --help` prints it and the README's table is checked against it.
-// Names and defaults of the seed system (KAFKA_BROKERS … LOG_LEVEL) are a compatibility contract: keep them.
+// Names and defaults of the reference system (KAFKA_BROKERS … LOG_LEVEL) are a compatibility contract: keep them.
 
 export type Role = 'producer' | 'consumer' | 'api'
 
@@ -301,7 +301,7 @@ export const spec = {
   mssqlConn: {
     name: 'MSSQL_CONN',
     description:
-      'MS SQL Server connection string in the seed format (server=host,port;user id=…;password=…;database=…;encrypt=disable)',
+      'MS SQL Server connection string in the reference system format (server=host,port;user id=…;password=…;database=…;encrypt=disable)',
     default: undefined,
     expects: 'key=value pairs separated by ;',
     roles: ['consumer', 'api'],

@@ -84,7 +84,7 @@ type OrderWithPaymentRow = Row<'orders', (typeof orderColumns)[number]> & {
   [C in (typeof paymentColumns)[number] as `payment_${C}`]: Tables['payments'][C] | null
 }
 
-// The nullable seed columns are always written by the pipeline; '' and 0 only show for rows written by hand.
+// The nullable columns of the reference tables are always written by the pipeline; '' and 0 only show for rows written by hand.
 export function toUser(row: Row<'users', (typeof userColumns)[number]>): User {
   return {
     userId: row.user_id,

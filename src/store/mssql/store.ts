@@ -17,7 +17,7 @@ export const defaultPoolSize = 10
 export interface MssqlStoreOptions {
   /** DATABASE_URL=mssql://… */
   readonly url?: string
-  /** MSSQL_CONN in the seed's format; used when `url` is absent. */
+  /** MSSQL_CONN in the reference system's format; used when `url` is absent. */
   readonly connectionString?: string
   readonly poolSize?: number
   /** Replaces the tedious connections (tests record the statements with it). */

@@ -185,6 +185,26 @@ describe('Redis unreachable at start', () => {
     assert.equal((await running.stop()).code, 0)
   })
 
+  it('the read API starts, serves, and warns that event status cannot show dead letters', async t => {
+    const redisPort = await freePort()
+    const running = await startPipeline(t, 'api', {
+      KAFKA_TOPIC: await kafkaTopic(t),
+      REDIS_ADDR: `127.0.0.1:${redisPort}`,
+      DATABASE_URL: `sqlite:${sqliteFile(t)}`,
+    })
+    const stderr = running.stderr.join('')
+    assert.match(
+      stderr,
+      new RegExp(
+        `^pipeline: warning: DLQ_UNAVAILABLE: Redis \\(127\\.0\\.0\\.1:${redisPort}\\) does not answer .*: ` +
+          'GET /events/\\{eventId\\} answers 503 DLQ_UNAVAILABLE for an eventId the store does not know; ' +
+          'start Redis or set REDIS_ADDR\\n$',
+      ),
+    )
+    assert.equal((await fetch(`${running.urls.api}/users/nobody`)).status, 404, 'stored rows are still served')
+    assert.equal((await running.stop()).code, 0)
+  })
+
   it('with Redis answering, the consumer /health says the DLQ is ok and nothing is warned', async t => {
     const topic = await kafkaTopic(t)
     const running = await startPipeline(t, 'consumer', {

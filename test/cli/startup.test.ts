@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url'
 import { freePort, startPipeline } from '../helpers/pipeline.ts'
 import { kafkaTopic, postgresLoginWithoutCreatedb, sqliteFile } from '../helpers/resources.ts'
 import { testServices } from '../helpers/services.ts'
+import { pipelineVersion } from '../../src/version.ts'
 
 const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
 const secret = 'hunter2-startup-secret'
@@ -160,11 +161,15 @@ describe('Redis unreachable at start', () => {
     // Liveness stays 200 while the process lives; the address is for the admin token only, as on /ready.
     const health = await fetch(`${running.urls.consumer}/health`)
     assert.equal(health.status, 200)
-    assert.deepEqual(await health.json(), { status: 'ok', dlq: 'unreachable' })
+    assert.deepEqual(await health.json(), { status: 'ok', version: pipelineVersion(), dlq: 'unreachable' })
     const detailed = await fetch(`${running.urls.consumer}/health`, {
       headers: { authorization: 'Bearer admin-token-0123456789' },
     })
-    assert.deepEqual(await detailed.json(), { status: 'ok', dlq: `unreachable (Redis 127.0.0.1:${redisPort})` })
+    assert.deepEqual(await detailed.json(), {
+      status: 'ok',
+      version: pipelineVersion(),
+      dlq: `unreachable (Redis 127.0.0.1:${redisPort})`,
+    })
     assert.equal((await running.stop()).code, 0)
   })
 
@@ -212,7 +217,11 @@ describe('Redis unreachable at start', () => {
       KAFKA_GROUP_ID: `group-${topic}`,
       DATABASE_URL: `sqlite:${sqliteFile(t)}`,
     })
-    assert.deepEqual(await (await fetch(`${running.urls.consumer}/health`)).json(), { status: 'ok', dlq: 'ok' })
+    assert.deepEqual(await (await fetch(`${running.urls.consumer}/health`)).json(), {
+      status: 'ok',
+      version: pipelineVersion(),
+      dlq: 'ok',
+    })
     assert.equal(running.stderr.join(''), '')
     assert.equal((await running.stop()).code, 0)
   })

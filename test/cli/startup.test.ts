@@ -6,10 +6,10 @@ import { once } from 'node:events'
 import { createServer } from 'node:net'
 import { describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
+import { pipelineVersion } from '../../src/version.ts'
 import { freePort, startPipeline } from '../helpers/pipeline.ts'
 import { kafkaTopic, postgresLoginWithoutCreatedb, sqliteFile } from '../helpers/resources.ts'
 import { testServices } from '../helpers/services.ts'
-import { pipelineVersion } from '../../src/version.ts'
 
 const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
 const secret = 'hunter2-startup-secret'

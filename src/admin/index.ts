@@ -2,3 +2,4 @@
 export { consolePage, registerConsoleRoutes } from './console-routes.ts'
 export { type Overview, type PartitionRow, partitionRows, type RoleProbe } from './overview.ts'
 export { type AdminRoutes, registerAdminRoutes } from './routes.ts'
+export { registerSeriesRoutes, type SeriesAnswer, SeriesResponse, type SeriesSources } from './series-routes.ts'

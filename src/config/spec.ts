@@ -555,6 +555,18 @@ export const spec = {
     roles: ['consumer'],
     parse: parsers.httpUrl,
   },
+  consoleChartInterval: {
+    name: 'CONSOLE_CHART_INTERVAL',
+    description:
+      "How often the consumer samples the console's charts (GET /admin/series); it keeps the last 360 samples in memory, so the default 10s charts the last hour. A number with ms, s or m",
+    default: '10s',
+    expects: 'a duration between 1s and 60s, such as 10s',
+    roles: ['consumer'],
+    parse: (raw: string) => {
+      const ms = parsers.duration(60_000)(raw)
+      return ms >= 1000 ? ms : fail(`"${raw}" is shorter than 1s`)
+    },
+  },
   logLevel: {
     name: 'LOG_LEVEL',
     description: 'Log level: DEBUG, INFO, WARN or ERROR',

@@ -1,11 +1,13 @@
-// GET /admin/series: the console's charts, the last samples of this consumer member (src/consumer/series.ts), behind
-// the admin token. The answer is bounded by the ring: at most seriesCapacity samples of four columns, and two
-// columns for each of at most seriesMaxPartitions partitions.
+// GET /admin/series: the console's charts, the last samples of this consumer member (src/consumer/series.ts), or
+// with PROMETHEUS_URL the same series from Prometheus (series-prometheus.ts, this member's samples when Prometheus
+// fails), behind the admin token. The answer is bounded either way: at most seriesCapacity points of four columns,
+// and two columns for each of at most seriesMaxPartitions partitions.
 import type { FastifyInstance } from 'fastify'
 import Type, { type Static } from 'typebox'
 import { type SeriesSnapshot, seriesCapacity, seriesMaxPartitions } from '../consumer/index.ts'
 import { bearerSecurity, errorResponses, requireBearer } from '../http/index.ts'
 import { adminTokenRequired } from './routes.ts'
+import { PrometheusSeries, type SeriesAnswer } from './series-prometheus.ts'
 
 const Column = (description: string) =>
   Type.Array(Type.Union([Type.Number(), Type.Null()]), {
@@ -18,7 +20,9 @@ export const SeriesResponse = Type.Object(
     source: Type.Union([Type.Literal('memory'), Type.Literal('prometheus')], {
       description: "memory: this member's own samples; prometheus: the same series from PROMETHEUS_URL",
     }),
-    note: Type.Optional(Type.String({ description: 'Why the answer is not from where it was asked (a fallback)' })),
+    note: Type.Optional(
+      Type.String({ description: "Why the answer is this member's samples although PROMETHEUS_URL is set" }),
+    ),
     intervalMs: Type.Integer({ description: 'Time between two samples (CONSOLE_CHART_INTERVAL)' }),
     capacity: Type.Integer({ description: 'Samples kept: the charts span capacity × intervalMs' }),
     bytes: Type.Integer({ description: "The ring's size in this process's memory" }),
@@ -42,14 +46,20 @@ export const SeriesResponse = Type.Object(
   { description: "The last samples of this consumer member's throughput, dead letters, pending events and lag" },
 )
 
-export type SeriesAnswer = Static<typeof SeriesResponse>
-
 export interface SeriesSources {
   /** This member's samples. */
   readonly memory: () => SeriesSnapshot
+  /** Where to ask for the series first (PROMETHEUS_URL), and the topic whose lag it charts. */
+  readonly prometheus?: { readonly url: string; readonly topic: string; readonly timeoutMs?: number }
 }
 
 export function registerSeriesRoutes(app: FastifyInstance, adminToken: string, sources: SeriesSources): void {
+  const prometheus =
+    sources.prometheus === undefined
+      ? undefined
+      : new PrometheusSeries({ ...sources.prometheus, memory: sources.memory })
+  const answer = (): Promise<SeriesAnswer> =>
+    prometheus === undefined ? Promise.resolve({ source: 'memory', ...sources.memory() }) : prometheus.answer()
   app.register(async scoped => {
     scoped.addHook('onRequest', requireBearer(adminToken, 'ADMIN_TOKEN'))
     scoped.get(
@@ -62,7 +72,8 @@ export function registerSeriesRoutes(app: FastifyInstance, adminToken: string, s
           response: { 200: SeriesResponse, ...errorResponses({ 401: adminTokenRequired }) },
         },
       },
-      async (): Promise<SeriesAnswer> => ({ source: 'memory', ...sources.memory() }),
+      // Typed as the schema's shape: the compiler checks that the answer fits it.
+      (): Promise<Static<typeof SeriesResponse>> => answer(),
     )
   })
 }

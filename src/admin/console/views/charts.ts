@@ -87,6 +87,7 @@ export class ChartsView {
       this.#slots.set(spec.key, { figure, canvas, now })
     }
     window.addEventListener('resize', () => {
+      if (!this.#running) return
       for (const slot of this.#slots.values()) slot.plot?.setSize({ width: this.#widthOf(slot), height: chartHeight })
     })
   }
@@ -133,6 +134,9 @@ export class ChartsView {
     if (slot === undefined) return
     if (slot.plot !== undefined && sameLines(slot.data, data)) {
       slot.plot.setData(data.columns)
+      // The window may have been resized while the section was hidden (and its charts had no width to take).
+      const width = this.#widthOf(slot)
+      if (slot.plot.width !== width) slot.plot.setSize({ width, height: chartHeight })
     } else {
       slot.plot?.destroy()
       slot.plot = new uPlot(optionsOf(spec, data, this.#widthOf(slot)), data.columns, slot.canvas)

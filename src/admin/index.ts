@@ -2,3 +2,5 @@
 export { consolePage, registerConsoleRoutes } from './console-routes.ts'
 export { type Overview, type PartitionRow, partitionRows, type RoleProbe } from './overview.ts'
 export { type AdminRoutes, registerAdminRoutes } from './routes.ts'
+export { PrometheusSeries, type SeriesAnswer } from './series-prometheus.ts'
+export { registerSeriesRoutes, SeriesResponse, type SeriesSources } from './series-routes.ts'

@@ -1,4 +1,5 @@
 export { createProcessor, type InboundRecord, type Processor } from './process.ts'
+export { type SeriesSnapshot, seriesCapacity, seriesMaxPartitions } from './series.ts'
 export {
   type ConsumerService,
   type ConsumerServiceOptions,

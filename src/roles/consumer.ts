@@ -1,6 +1,12 @@
 // The consumer role: Kafka → store, bad records → Redis DLQ; its HTTP app serves /health, /ready and /metrics.
 import type { Registry } from 'prom-client'
-import { type AdminRoutes, consolePage, registerAdminRoutes, registerConsoleRoutes } from '../admin/index.ts'
+import {
+  type AdminRoutes,
+  consolePage,
+  registerAdminRoutes,
+  registerConsoleRoutes,
+  registerSeriesRoutes,
+} from '../admin/index.ts'
 import type { Config } from '../config/index.ts'
 import {
   type ConsumerService,
@@ -87,6 +93,14 @@ export async function createConsumerRole(config: Config, overrides: ConsumerRole
   })
   const offsets = createOffsetsReader(connectionOf(config, 'console'), { timeoutMs: consoleTimeoutMs })
   // The DLQ admin API and the console exist only with ADMIN_TOKEN: without it, /admin/… is a plain 404.
+  if (config.adminToken !== undefined) {
+    registerSeriesRoutes(app, config.adminToken, {
+      memory: () => service.series(),
+      ...(config.prometheusUrl === undefined
+        ? {}
+        : { prometheus: { url: config.prometheusUrl, topic: config.kafkaTopic } }),
+    })
+  }
   let admin: { service: DlqAdmin; routes: AdminRoutes } | undefined
   if (config.adminToken !== undefined) {
     const service = adminFromConfig(config, dlq)

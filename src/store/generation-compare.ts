@@ -114,8 +114,12 @@ export function completeRows(
   return { complete: Math.min(...ends) + 1, done: false }
 }
 
-/** Reads one page: the rows of `text` run with `params` (the key to start after, in key order). */
-export type PageReader = (text: string, params: readonly unknown[]) => Promise<readonly Record<string, unknown>[]>
+/** Reads one page of `spec`'s table: the rows of `text` run with `params` (the key to start after, in key order). */
+export type PageReader = (
+  text: string,
+  params: readonly unknown[],
+  spec: CanonicalTable,
+) => Promise<readonly Record<string, unknown>[]>
 
 /** The printable key of a row: its key columns' canonical values, joined by '/' for a composite key. */
 function keyText(canonical: Record<string, string | null>, spec: CanonicalTable): string {
@@ -158,7 +162,7 @@ export async function compareTable(
   const nextText = pageQuery(dialect, spec, pageSize, false)
   let after: readonly unknown[] | undefined
   for (;;) {
-    const rows = (await read(after === undefined ? firstText : nextText, after ?? [])).map(r => splitRow(spec, r))
+    const rows = (await read(after === undefined ? firstText : nextText, after ?? [], spec)).map(r => splitRow(spec, r))
     onPage?.(spec.table, rows.length)
     const { complete, done } = completeRows(rows, pageSize)
     for (const row of rows.slice(0, complete)) {

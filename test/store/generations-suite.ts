@@ -257,11 +257,36 @@ export function runGenerationSuite(name: string, engine: GenerationEngine): void
         (await generations.list()).map(g => g.role),
         ['live'],
       )
-      // Created again from nothing: empty.
-      await generations.create('rebuild_2')
+      // Created again from nothing: empty. Of two creates at once, one is refused.
+      const both = await Promise.allSettled([generations.create('rebuild_2'), generations.create('rebuild_2')])
+      assert.deepEqual(both.map(r => r.status).sort(), ['fulfilled', 'rejected'])
+      const refusal = both.find(r => r.status === 'rejected')
+      assert.ok(
+        refusal?.status === 'rejected' &&
+          refusal.reason instanceof GenerationError &&
+          refusal.reason.reason === 'exists',
+        String(refusal?.status === 'rejected' ? refusal.reason : ''),
+      )
       const again = await generations.open('rebuild_2')
       t.after(() => again.close())
       assert.equal(await again.getUser('x'), undefined)
+    })
+
+    it('refuses to swap generations of different schema versions', async t => {
+      const database = await engine.fresh(t)
+      await openStore(t, database)
+      const generations = await openGenerations(t, database)
+      await generations.create('behind')
+      await engine.sql(t, database)('behind', 'DELETE FROM schema_migrations WHERE version = 5')
+      await assertRefused(generations.swap('behind'), 'not-ready', /schema versions/)
+      assert.deepEqual(
+        (await generations.list()).map(g => [g.name, g.role]),
+        [
+          ['live', 'live'],
+          ['behind', 'shadow'],
+        ],
+        'nothing moved',
+      )
     })
 
     it('compares 50,000 rows a page at a time and finds the keys that differ', async t => {

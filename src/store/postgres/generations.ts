@@ -42,6 +42,8 @@ export const swapAttempts = 5
 const lockNotAvailable = '55P03'
 const deadlock = '40P01'
 const duplicateSchema = '42P06'
+// Two CREATE SCHEMA of one name at once: the second fails on the catalogue's unique index instead.
+const uniqueViolation = '23505'
 
 const q = pg.escapeIdentifier
 
@@ -163,7 +165,7 @@ export class PostgresGenerations implements Generations {
         try {
           await client.query(`CREATE SCHEMA ${q(name)}`)
         } catch (error) {
-          if (stateOf(error) === duplicateSchema) {
+          if (stateOf(error) === duplicateSchema || stateOf(error) === uniqueViolation) {
             throw new GenerationError('exists', `generation "${name}" exists already (a schema of that name)`)
           }
           throw error

@@ -5,7 +5,7 @@
 // the shadow's. Readers of the live file (WAL) see the old rows until the commit and the new ones after it, never
 // an empty table. The live tables themselves are never dropped or renamed, so their indexes, constraints and
 // every prepared statement stay as they are.
-import { existsSync, readdirSync, rmSync } from 'node:fs'
+import { closeSync, existsSync, fchmodSync, openSync, readdirSync, rmSync } from 'node:fs'
 import { basename, dirname, resolve } from 'node:path'
 import { DatabaseSync, type SQLInputValue } from 'node:sqlite'
 import { type CompareTuning, compareAll, type PageDialect } from '../generation-compare.ts'
@@ -20,7 +20,7 @@ import {
   type TableCheck,
 } from '../generations.ts'
 import type { Store, StoreOptions } from '../types.ts'
-import { isMemory } from './driver.ts'
+import { fileMode, isMemory } from './driver.ts'
 import { toPipelineError } from './errors.ts'
 import { createSqliteStore, defaultBusyTimeoutMs, serialised } from './store.ts'
 
@@ -175,8 +175,25 @@ export class SqliteGenerations implements Generations {
     return createSqliteStore({ path: this.fileOf(name), busyTimeoutMs: this.#busyTimeoutMs })
   }
 
-  /** Creates the file of `name` with every migration applied; removes it again if that fails. */
+  /**
+   * Creates the file of `name` with every migration applied; removes it again if that fails. The file is claimed
+   * first by an exclusive create, so of two creates of one name at once, one finds it there and is refused.
+   */
   async #createFile(name: string): Promise<void> {
+    let fd: number
+    try {
+      fd = openSync(this.fileOf(name), 'wx', fileMode)
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
+        throw new GenerationError('exists', `generation "${name}" exists already (${this.fileOf(name)})`)
+      }
+      throw error
+    }
+    try {
+      fchmodSync(fd, fileMode)
+    } finally {
+      closeSync(fd)
+    }
     const store = this.#store(name)
     try {
       await store.migrate()

@@ -8,7 +8,7 @@ import pg from 'pg'
 import type { Database } from '../../../src/config/index.ts'
 import { postgresDatabase } from '../../helpers/resources.ts'
 import { at, inventoryAdjusted, orderPlaced, sourced, userCreated } from '../events.ts'
-import { openGenerations, runGenerationSuite } from '../generations-suite.ts'
+import { assertRefused, openGenerations, runGenerationSuite } from '../generations-suite.ts'
 import { openStore } from '../harness.ts'
 
 export function postgresSql(url: string) {
@@ -116,5 +116,33 @@ describe('postgres generations: a swap under load', () => {
     // Batches that committed after the swap went to the tables live now, with their deltas.
     const last = await reader.getUser(`w${written - 1}`)
     assert.equal(last?.userId, `w${written - 1}`)
+  })
+})
+
+describe('postgres generations: only its own schemas', () => {
+  it('never drops or opens a schema it did not make, and keeps each generation in its schema', async t => {
+    const database: Database = { engine: 'postgres', url: await postgresDatabase(t) }
+    await openStore(t, database)
+    const generations = await openGenerations(t, database)
+    const sql = postgresSql(urlOf(database))
+    await sql('live', 'CREATE SCHEMA someone_else; CREATE TABLE someone_else.keep (x int)')
+    await assertRefused(generations.drop('someone_else'), 'not-found')
+    await assertRefused(generations.open('someone_else'), 'not-found')
+    await assertRefused(generations.create('someone_else'), 'exists')
+    await sql('live', 'SELECT * FROM someone_else.keep')
+    await generations.create('mine')
+    const tables = new pg.Client({ connectionString: urlOf(database) })
+    await tables.connect()
+    try {
+      const { rows } = await tables.query(
+        "SELECT table_schema, count(*)::int AS n FROM information_schema.tables WHERE table_schema IN ('public', 'mine') GROUP BY 1 ORDER BY 1",
+      )
+      assert.deepEqual(rows, [
+        { table_schema: 'mine', n: 9 },
+        { table_schema: 'public', n: 9 },
+      ])
+    } finally {
+      await tables.end()
+    }
   })
 })

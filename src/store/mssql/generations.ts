@@ -6,7 +6,9 @@
 // then the live tables are emptied children first and filled from the shadow database parents first. Readers
 // under READ COMMITTED wait on the transaction's locks and then see the new rows; the tables never go away.
 // The shadow database is dropped after the commit (DROP DATABASE cannot run in a transaction); rollback makes it
-// again from the live rows. The statements are checked offline (test/store/mssql/generations.test.ts) and run
+// again from the live rows. A failed statement has SQL Server roll the transaction back itself, so these
+// transactions report the statement's error, not the failed rollback after it (store.ts, once). The statements are
+// checked offline (test/store/mssql/generations.test.ts) and run
 // against a server there when MSSQL_CONN names one.
 import { CompiledQuery, Kysely, type Transaction } from 'kysely'
 import type { Database } from '../../config/index.ts'
@@ -27,7 +29,7 @@ import type { Store, StoreOptions } from '../types.ts'
 import { createDialect, execWithName, isoDates, tediousFactory } from './driver.ts'
 import { toPipelineError } from './errors.ts'
 import { bigint, int, type Typed, varchar } from './params.ts'
-import { createMssqlStore, storeConnection } from './store.ts'
+import { createMssqlStore, once, storeConnection } from './store.ts'
 
 export const quote = (identifier: string) => `[${identifier.replaceAll(']', ']]')}]`
 
@@ -292,7 +294,7 @@ export class MssqlGenerations implements Generations {
       if (!(await this.#shadowExists(name)))
         throw new GenerationError('not-found', `generation "${name}" does not exist`)
       const shadowDb = this.#shadowDb(name)
-      await this.#db.transaction().execute(async trx => {
+      await once(this.#db, async trx => {
         if (await this.#hasOld(name, trx)) {
           throw new GenerationError(
             'exists',
@@ -329,7 +331,7 @@ export class MssqlGenerations implements Generations {
       await this.#createDatabase(name)
       const shadowDb = this.#shadowDb(name)
       try {
-        await this.#db.transaction().execute(async trx => {
+        await once(this.#db, async trx => {
           const live = await this.#liveSchema(trx)
           await this.#sameVersion(trx, live, shadowDb)
           for (const statement of rollbackStatements(live, shadowDb, name, await this.#columns(trx, live))) {
@@ -346,7 +348,7 @@ export class MssqlGenerations implements Generations {
   async dropOld(name: string): Promise<void> {
     checkGenerationName(name)
     return this.#run(async () => {
-      await this.#db.transaction().execute(async trx => {
+      await once(this.#db, async trx => {
         if (!(await this.#hasOld(name, trx))) {
           throw new GenerationError('not-found', `old generation "${oldGeneration(name)}" does not exist`)
         }

@@ -39,7 +39,7 @@ export function connectionOptions({ url, connectionString }: MssqlStoreOptions):
  * transaction of a deadlock victim or, with XACT_ABORT ON, of any failed statement. The batch's own error says
  * what happened and whether to retry, so it is the one thrown.
  */
-async function once<T>(db: Kysely<Tables>, work: (trx: Transaction<Tables>) => Promise<T>): Promise<T> {
+export async function once<T>(db: Kysely<Tables>, work: (trx: Transaction<Tables>) => Promise<T>): Promise<T> {
   let failure: { error: unknown } | undefined
   try {
     return await db.transaction().execute(async trx => {

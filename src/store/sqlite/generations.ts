@@ -23,6 +23,7 @@ import type { Store, StoreOptions } from '../types.ts'
 import { fileMode, isMemory } from './driver.ts'
 import { toPipelineError } from './errors.ts'
 import { createSqliteStore, defaultBusyTimeoutMs, serialised } from './store.ts'
+import { type Guard, runTransaction } from './transaction-worker.ts'
 
 const q = (identifier: string) => `"${identifier.replaceAll('"', '""')}"`
 
@@ -71,6 +72,29 @@ export function dropOldStatements(name: string): string[] {
   return [...generationTables, 'generation'].map(t => `DROP TABLE IF EXISTS main.${q(oldTable(name, t))}`)
 }
 
+/** Inside the transaction: old generation `name` exists (`present`) or does not. */
+function oldGuard(name: string, present: boolean): Guard {
+  return {
+    sql: `SELECT ${present ? '' : 'NOT '}EXISTS (SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = ?) AS ok`,
+    params: [oldMarker(name)],
+    reason: present ? 'not-found' : 'exists',
+    message: present
+      ? `old generation "${oldGeneration(name)}" does not exist`
+      : `old generation "${oldGeneration(name)}" still exists: drop it before swapping "${name}" again`,
+  }
+}
+
+/** Inside the transaction: the live file and the attached one are at the same schema version. */
+function versionGuard(other: string): Guard {
+  const version = (schema: string) => `(SELECT max(version) FROM ${schema}.schema_migrations)`
+  return {
+    sql: `SELECT ${version('main')} IS NOT NULL AND ${version('main')} = ${version('gen')} AS ok`,
+    params: [],
+    reason: 'not-ready',
+    message: `the live database and ${other} are at different schema versions: migrate both first`,
+  }
+}
+
 const sqlText = (value: string) => `'${value.replaceAll("'", "''")}'`
 
 export class SqliteGenerations implements Generations {
@@ -112,29 +136,23 @@ export class SqliteGenerations implements Generations {
   }
 
   /**
-   * One write transaction on the live file (BEGIN IMMEDIATE, queued behind this process's own writers to the file),
-   * with `shadow` attached as `gen` when given. ATTACH and DETACH cannot run inside a transaction, so they wrap it.
+   * One write transaction on the live file, in a worker thread (transaction-worker.ts) and queued behind this
+   * process's own writers to the file, with `shadow` attached as `gen` when given. `guards` are checked inside it.
    */
-  #write<T>(shadow: string | undefined, work: (db: DatabaseSync) => T): Promise<T> {
-    return serialised(this.#path, async () => {
-      const db = this.#connect()
-      try {
-        if (shadow !== undefined) db.prepare('ATTACH DATABASE ? AS gen').run(shadow)
-        db.exec('BEGIN IMMEDIATE')
-        try {
-          // The rows of a table are deleted and re-inserted within the transaction; the keys are checked at commit.
-          db.exec('PRAGMA defer_foreign_keys = ON')
-          const result = work(db)
-          db.exec('COMMIT')
-          return result
-        } catch (error) {
-          if (db.isTransaction) db.exec('ROLLBACK')
-          throw error
-        }
-      } finally {
-        db.close()
-      }
-    })
+  #write(shadow: string | undefined, guards: readonly Guard[], statements: readonly string[]): Promise<void> {
+    return serialised(this.#path, () =>
+      runTransaction({ path: this.#path, attach: shadow, busyTimeoutMs: this.#busyTimeoutMs, guards, statements }),
+    )
+  }
+
+  /** The live file's columns of every generation table, read before the transaction its guards then check. */
+  #liveColumns(): Map<string, string[]> {
+    const db = this.#connect()
+    try {
+      return this.#columns(db)
+    } finally {
+      db.close()
+    }
   }
 
   #hasOld(db: DatabaseSync, name: string): boolean {
@@ -156,19 +174,6 @@ export class SqliteGenerations implements Generations {
       )
     }
     return columns
-  }
-
-  /** Refuses to move rows between files of different schema versions: one must be migrated first. */
-  #sameVersion(db: DatabaseSync, other: string): void {
-    const version = (schema: string) =>
-      (db.prepare(`SELECT max(version) AS v FROM ${schema}.schema_migrations`).get() as { v: number | null }).v
-    const [live, gen] = [version('main'), version('gen')]
-    if (live === null || live !== gen) {
-      throw new GenerationError(
-        'not-ready',
-        `the live database (version ${live ?? 'none'}) and ${other} (version ${gen ?? 'none'}) are at different schema versions: migrate both first`,
-      )
-    }
   }
 
   #store(name: string): Store {
@@ -278,16 +283,8 @@ export class SqliteGenerations implements Generations {
     checkGenerationName(name)
     return this.#run(async () => {
       this.#shadowExists(name)
-      await this.#write(this.fileOf(name), db => {
-        if (this.#hasOld(db, name)) {
-          throw new GenerationError(
-            'exists',
-            `old generation "${oldGeneration(name)}" still exists: drop it before swapping "${name}" again`,
-          )
-        }
-        this.#sameVersion(db, `generation "${name}"`)
-        for (const statement of swapStatements(name, this.#columns(db), new Date().toISOString())) db.exec(statement)
-      })
+      const statements = swapStatements(name, this.#liveColumns(), new Date().toISOString())
+      await this.#write(this.fileOf(name), [oldGuard(name, false), versionGuard(`generation "${name}"`)], statements)
       // Its rows are live now; rollback makes the file again from them.
       this.#removeFile(name)
     })
@@ -313,10 +310,8 @@ export class SqliteGenerations implements Generations {
       await this.#createFile(name)
       try {
         // Two files in one transaction: each commits atomically, the pair does not (WAL); see the architecture notes.
-        await this.#write(this.fileOf(name), db => {
-          this.#sameVersion(db, `generation "${name}"`)
-          for (const statement of rollbackStatements(name, this.#columns(db))) db.exec(statement)
-        })
+        const statements = rollbackStatements(name, this.#liveColumns())
+        await this.#write(this.fileOf(name), [oldGuard(name, true), versionGuard(`generation "${name}"`)], statements)
       } catch (error) {
         this.#removeFile(name)
         throw error
@@ -326,14 +321,7 @@ export class SqliteGenerations implements Generations {
 
   async dropOld(name: string): Promise<void> {
     checkGenerationName(name)
-    return this.#run(() =>
-      this.#write(undefined, db => {
-        if (!this.#hasOld(db, name)) {
-          throw new GenerationError('not-found', `old generation "${oldGeneration(name)}" does not exist`)
-        }
-        for (const statement of dropOldStatements(name)) db.exec(statement)
-      }),
-    )
+    return this.#run(() => this.#write(undefined, [oldGuard(name, true)], dropOldStatements(name)))
   }
 
   async drop(name: string): Promise<void> {

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict'
 import { DatabaseSync } from 'node:sqlite'
 import { describe, it } from 'node:test'
-import { setTimeout } from 'node:timers/promises'
+import { setImmediate, setTimeout } from 'node:timers/promises'
 import { Worker } from 'node:worker_threads'
 import type { Database } from '../../../src/config/index.ts'
 import { createGenerations } from '../../../src/store/index.ts'
@@ -87,17 +87,38 @@ describe('sqlite generations: a swap under load', () => {
       worker.on('error', reject)
     })
     while (messages.length === 0) await setTimeout(10)
+    // This process keeps reading through the live Store while it swaps: the copy runs in a worker thread.
+    let reading = true
+    let ownReads = 0
+    const ownFailures: unknown[] = []
+    const ownLoop = (async () => {
+      while (reading) {
+        try {
+          if ((await live.getUser(`r${ownReads % keys}`)) === undefined) ownFailures.push('missing')
+        } catch (error) {
+          ownFailures.push(error)
+        }
+        ownReads++
+        await setImmediate()
+      }
+    })()
     await setTimeout(200)
     const started = performance.now()
+    const readsBefore = ownReads
     await generations.swap('next')
     const took = performance.now() - started
+    const readsDuring = ownReads - readsBefore
     await setTimeout(200)
+    reading = false
+    await ownLoop
     Atomics.store(new Int32Array(stop), 0, 1)
     const stats = await done
     await worker.terminate()
     t.diagnostic(
-      `swap of ${keys} users took ${took.toFixed(0)} ms; reads old ${stats.old}, new ${stats.new}, empty ${stats.empty}`,
+      `swap of ${keys} users took ${took.toFixed(0)} ms; another thread read old ${stats.old}, new ${stats.new}, empty ${stats.empty}; this one read ${readsDuring} times during the swap`,
     )
+    assert.deepEqual(ownFailures, [])
+    assert.ok(readsDuring > 10, `this process kept reading during the swap (${readsDuring} reads)`)
     assert.deepEqual(stats.failures, [])
     assert.equal(stats.empty, 0, 'no read found the table empty or partly filled')
     assert.ok(stats.old > 0 && stats.new > 0, 'reads saw the old rows before and the new ones after')

@@ -266,7 +266,11 @@ export class SqliteGenerations implements Generations {
         try {
           return await compareAll(
             dialect,
-            async (text, params) => db.prepare(text).all(...(params as SQLInputValue[])),
+            async (text, params) => {
+              // Each page is read synchronously; between pages the event loop serves whatever else waits.
+              await new Promise(resolve => setImmediate(resolve))
+              return db.prepare(text).all(...(params as SQLInputValue[]))
+            },
             limit,
             this.#tuning,
           )

@@ -6,9 +6,9 @@ import { keyOf, parseEvent } from '../../src/events/index.ts'
 import { partitionOf } from '../../src/kafka/index.ts'
 import { createLogger, createRegistry } from '../../src/observability/index.ts'
 import { buildProducerApp, createPublisher, type Publisher } from '../../src/producer/index.ts'
+import { pipelineVersion } from '../../src/version.ts'
 import { orderPlaced, userCreated } from '../helpers/events.ts'
 import { type Cleanup, kafkaTopic } from '../helpers/resources.ts'
-import { pipelineVersion } from '../../src/version.ts'
 import { capturingLogger, consumeBack, type LogLine, place, testPublisher } from './helpers.ts'
 
 interface Setup {

@@ -191,6 +191,9 @@ export interface RebuildRoutes {
 const who = (ip: string) => `admin-api ${ip}`
 
 function mapped(error: unknown): never {
+  // The store refusing an operation on a generation (GenerationError: one left over that exists, one missing):
+  // the state of the database, not of the request.
+  if (error instanceof Error && error.name === 'GenerationError') throw new HttpError(409, 'CONFLICT', error.message)
   if (!isRebuildFailure(error)) throw error
   if (error.kind === 'usage') throw new HttpError(400, 'BAD_REQUEST', error.message)
   if (error.kind === 'absent') throw new HttpError(404, 'NOT_FOUND', error.message)

@@ -9,17 +9,15 @@ import type { Config } from '../config/index.ts'
 import { createLogger } from '../observability/index.ts'
 import {
   durationText,
-  type Generations,
   type Progress,
   RebuildError,
   type RebuildStatus,
   type Rebuilds,
   rebuildsFromConfig,
-  storeGenerations,
   type VerifyReport,
   verifyLimitMax,
 } from '../rebuild/index.ts'
-import { createStore, type Store } from '../store/index.ts'
+import { createGenerations, createStore, type Generations, type Store } from '../store/index.ts'
 
 type Options = NonNullable<ParseArgsConfig['options']>
 type Values = Record<string, string | boolean | undefined>
@@ -305,7 +303,7 @@ export async function runRebuild(
   let built: ReturnType<typeof rebuildsFromConfig> | undefined
   try {
     live = await createStore(config.database, { timeoutMs: config.dbTimeoutMs })
-    generations = io.generations ?? storeGenerations(config)
+    generations = io.generations ?? (await createGenerations(config.database, { timeoutMs: config.dbTimeoutMs }))
     // The fill's consumer logs only warnings here: the progress line is what a person watches.
     const logger = createLogger('warn', 'rebuild')
     built = rebuildsFromConfig(config, { generations, live, logger })

@@ -1,5 +1,6 @@
 export type { DeadLetterSink } from './dead-letters.ts'
 export { createProcessor, type InboundRecord, type Processor } from './process.ts'
+export { type SeriesSnapshot, seriesCapacity, seriesMaxPartitions } from './series.ts'
 export {
   type ConsumerService,
   type ConsumerServiceOptions,

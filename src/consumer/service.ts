@@ -20,12 +20,13 @@ import type { Store } from '../store/index.ts'
 import { type Lane, PartitionReader, type RawMessage } from './batch-reader.ts'
 import { type Committer, createCommitter } from './commits.ts'
 import type { DeadLetterSink, InboundRecord } from './dead-letters.ts'
-import { recordLag } from './lag.ts'
+import { type LagReport, recordLag } from './lag.ts'
 import { createPendingSweeper, type PendingSweeper } from './pending.ts'
 import { createProcessor, PendingBatches, type Processor } from './process.ts'
 import { PartitionProgress } from './progress.ts'
 import { Aborted, backoffDelay } from './retry.ts'
 import { LaneScheduler, type LaneView } from './schedule.ts'
+import { type PartitionReading, type SeriesReading, SeriesRing, SeriesSampler, type SeriesSnapshot } from './series.ts'
 
 export interface ConsumerServiceOptions {
   connection: KafkaConnection
@@ -58,6 +59,8 @@ export interface ConsumerServiceOptions {
   groupProtocol?: 'consumer' | 'classic'
   /** Most batches (of different partitions) in flight at once; default 3. */
   concurrency?: number
+  /** Time between two samples of the console's charts (default 10 s: the 360 samples kept are an hour). */
+  seriesIntervalMs?: number
 }
 
 export interface ConsumerStatus {
@@ -138,6 +141,17 @@ export class ConsumerService {
   #nextSweep = 0
   #floors: Promise<void> | undefined
 
+  /** The console's charts: samples of what the fields below and #status count (series.ts). */
+  readonly #series: SeriesSampler
+  /** The client's last lag report (one figure per partition of the topic). */
+  #lag: LagReport | undefined
+  /** Per partition with a batch in flight: the Kafka timestamp of the batch's first record. */
+  readonly #heldInFlight = new Map<number, bigint>()
+  /** Per partition: the Kafka timestamp of the last record stored or dead-lettered. */
+  readonly #lastHandled = new Map<number, bigint>()
+  /** Pending events the sweeps dead-lettered (past PENDING_MAX_AGE). */
+  #sweptDeadLetters = 0
+
   constructor(options: ConsumerServiceOptions) {
     const { logger, topic } = options
     this.#options = options
@@ -170,6 +184,9 @@ export class ConsumerService {
       eventLogRetentionMs: options.eventLogRetentionMs,
       topicId: () => (this.#topicId === undefined ? undefined : { topic, id: this.#topicId }),
     })
+    this.#series = new SeriesSampler(new SeriesRing({ intervalMs: options.seriesIntervalMs ?? 10_000 }), () =>
+      this.#seriesReading(),
+    )
   }
 
   status(): Readonly<ConsumerStatus> {
@@ -183,11 +200,18 @@ export class ConsumerService {
     return this.#sweeper.stats()
   }
 
+  /** The last samples of the console's charts (bounded: see series.ts). */
+  series(): SeriesSnapshot {
+    return this.#series.ring.snapshot()
+  }
+
   async start(): Promise<void> {
     const { connection, partitions, store } = this.#options
     await ensureTopic(connection, this.#topic, partitions)
     await store.migrate()
-    this.#consumer.startLagMonitoring({ topics: [this.#topic] }, 5000)
+    // Lag reports at least as often as the charts sample, so that no two samples show the same stale report.
+    this.#consumer.startLagMonitoring({ topics: [this.#topic] }, Math.min(5000, this.#series.ring.intervalMs))
+    this.#series.start()
     this.#loop = this.#run().catch(error => this.#logger.fatal({ err: error }, 'consume loop crashed'))
   }
 
@@ -198,6 +222,7 @@ export class ConsumerService {
    */
   async close(): Promise<void> {
     this.#stop.abort()
+    this.#series.stop()
     await this.#loop
     this.#consumer.stopLagMonitoring()
     await this.#consumer.close().catch(error => this.#logger.warn({ err: error }, 'closing the Kafka consumer failed'))
@@ -217,7 +242,10 @@ export class ConsumerService {
     consumer.on('consumer:group:leave', () => {
       this.#status.joined = false
     })
-    consumer.on('consumer:lag', lag => recordLag(metrics.lag, lag))
+    consumer.on('consumer:lag', lag => {
+      this.#lag = lag
+      recordLag(metrics.lag, lag)
+    })
     consumer.on('consumer:lag:error', error => logger.debug({ err: error }, 'lag monitoring failed'))
     // A rebalance wakes the loop, which then looks at the new assignment at once.
     consumer.on('consumer:group:rebalance', () => this.#reader?.poke())
@@ -258,6 +286,37 @@ export class ConsumerService {
     return this.#consumer.assignments.find(a => a.topic === this.#topic)?.partitions ?? []
   }
 
+  /** What the charts sample: the counters, the pending events and, per partition owned, what the lag is made of. */
+  #seriesReading(): SeriesReading {
+    const partitions = new Map<number, PartitionReading>()
+    const lags = this.#lag?.get(this.#topic)
+    const held = new Map(this.#heldInFlight)
+    for (const lane of this.#reader?.lanes.values() ?? []) {
+      const oldest = this.#reader?.oldest(lane)
+      // A batch in flight holds older records than its lane's waiting ones.
+      if (lane.topic === this.#topic && oldest !== undefined && !held.has(lane.partition))
+        held.set(lane.partition, oldest)
+    }
+    for (const partition of this.#owned() ?? []) {
+      const lag = lags?.[partition]
+      const oldest = held.get(partition)
+      const last = this.#lastHandled.get(partition)
+      partitions.set(partition, {
+        lagRecords: lag === undefined || lag < 0n ? undefined : Number(lag),
+        oldestHeld: oldest === undefined ? undefined : Number(oldest),
+        lastHandled: last === undefined ? undefined : Number(last),
+      })
+    }
+    const pending = this.#sweeper.stats()
+    return {
+      at: Date.now(),
+      applied: this.#status.applied,
+      deadLettered: this.#status.deadLettered + this.#sweptDeadLetters,
+      pending: pending.count,
+      partitions,
+    }
+  }
+
   /** Asks the group for the committed offsets of newly assigned partitions: commits never go below them. */
   #fetchFloors(): void {
     const wanted = this.#progress.withoutFloor()
@@ -296,6 +355,7 @@ export class ConsumerService {
     const batch = this.#reader!.take(lane, this.#options.batchMax, this.#batchMaxBytes)
     const ticket = this.#progress.begin(lane.partition)
     if (ticket === undefined || batch.length === 0) return
+    this.#heldInFlight.set(lane.partition, batch[0]!.timestamp)
     try {
       const topicId = this.#topicId
       const outcome = await this.#processorOf(lane.partition).process(
@@ -310,11 +370,16 @@ export class ConsumerService {
       status.batches++
       // A batch of a partition revoked meanwhile moves no offset: its effects are idempotent, and the new owner
       // reads these records again from the group's offset.
-      if (this.#progress.finish(ticket, last.offset, last.leaderEpoch)) this.#commits.request()
+      if (this.#progress.finish(ticket, last.offset, last.leaderEpoch)) {
+        this.#lastHandled.set(lane.partition, last.timestamp)
+        this.#commits.request()
+      }
     } catch (error) {
       // The batch is abandoned uncommitted (shutdown during a transient retry, or a bug); the lane must not go
       // on past it, so nothing more is taken until the loop has started over from the committed offsets.
       if (!(error instanceof Aborted)) this.#broken ??= error
+    } finally {
+      this.#heldInFlight.delete(lane.partition)
     }
   }
 
@@ -356,7 +421,9 @@ export class ConsumerService {
     this.#nextSweep = now + this.#sweepEveryMs
     this.#sweeping = this.#sweeper
       .tick()
-      .then(() => {})
+      .then(result => {
+        this.#sweptDeadLetters += result?.deadLettered ?? 0
+      })
       .finally(() => {
         this.#sweeping = undefined
       })

@@ -22,11 +22,10 @@ import {
   topicRetention,
 } from '../kafka/index.ts'
 import type { Logger } from '../observability/index.ts'
-import type { Store } from '../store/index.ts'
+import type { Generations, RowDiff, Store, TableCheck } from '../store/index.ts'
 import { type BadRecord, BadRecordSink } from './bad-records.ts'
 import { RebuildError } from './errors.ts'
 import { follow, until, withMarks } from './follow.ts'
-import type { Generations, RowDiff, TableCheck } from './generations.ts'
 import { behindLive, type Progress, progressOf, type Sample } from './progress.ts'
 import { retentionRefusal } from './retention.ts'
 import { type RebuildCommand, type RebuildState, refusal, type ShownState } from './state.ts'

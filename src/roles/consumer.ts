@@ -7,6 +7,7 @@ import {
   registerAdminRoutes,
   registerConsoleRoutes,
   registerRebuildRoutes,
+  registerSeriesRoutes,
 } from '../admin/index.ts'
 import type { Config } from '../config/index.ts'
 import {
@@ -21,8 +22,8 @@ import { deadLettersOf } from '../event-status/index.ts'
 import { buildBaseApp, type Check, httpLimitsOf } from '../http/index.ts'
 import { connectionOf, createOffsetsReader } from '../kafka/index.ts'
 import { type ConsumerMetrics, consumerMetrics } from '../observability/index.ts'
-import { type Generations, type RebuildsFromConfig, rebuildsFromConfig, storeGenerations } from '../rebuild/index.ts'
-import type { Store } from '../store/index.ts'
+import { type RebuildsFromConfig, rebuildsFromConfig } from '../rebuild/index.ts'
+import { createGenerations, type Generations, type Store } from '../store/index.ts'
 import { watchDlq } from './dlq-watch.ts'
 import { observabilityOf, openStore, type RoleInstance, type RoleOverrides } from './role.ts'
 
@@ -97,6 +98,14 @@ export async function createConsumerRole(config: Config, overrides: ConsumerRole
   })
   const offsets = createOffsetsReader(connectionOf(config, 'console'), { timeoutMs: consoleTimeoutMs })
   // The DLQ admin API and the console exist only with ADMIN_TOKEN: without it, /admin/… is a plain 404.
+  if (config.adminToken !== undefined) {
+    registerSeriesRoutes(app, config.adminToken, {
+      memory: () => service.series(),
+      ...(config.prometheusUrl === undefined
+        ? {}
+        : { prometheus: { url: config.prometheusUrl, topic: config.kafkaTopic } }),
+    })
+  }
   let admin: { service: DlqAdmin; routes: AdminRoutes } | undefined
   let rebuild: { built: RebuildsFromConfig; routes: RebuildRoutes; generations: Generations } | undefined
   if (config.adminToken !== undefined) {
@@ -109,7 +118,8 @@ export async function createConsumerRole(config: Config, overrides: ConsumerRole
     })
     admin = { service, routes }
     // The rebuild of this store over HTTP: its fill, swap and rollback run in the background of this process.
-    const generations = overrides.generations ?? storeGenerations(config)
+    const generations =
+      overrides.generations ?? (await createGenerations(config.database, { timeoutMs: config.dbTimeoutMs }))
     const built = rebuildsFromConfig(config, { generations, live: store, logger })
     const rebuildRoutes = registerRebuildRoutes(app, { rebuilds: built.rebuilds, token: config.adminToken, logger })
     rebuild = { built, routes: rebuildRoutes, generations }

@@ -20,7 +20,6 @@ import { keyOfTest, orderPlaced, type TestEvent, userCreated } from '../helpers/
 import { eventually, produceRaw } from '../helpers/kafka.ts'
 import { type Cleanup, kafkaTopic, redisPrefix, sqliteFile } from '../helpers/resources.ts'
 import { testServices } from '../helpers/services.ts'
-import { SqliteTestGenerations } from './sqlite-generations.ts'
 
 const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
 
@@ -116,7 +115,6 @@ describe('pipeline rebuild', () => {
       const [marks, ends] = await Promise.all([live.appliedOffsets(topic), offsets.ends(topic)])
       return [...ends].every(([p, end]) => end === 0n || (marks.get(p) ?? -1n) >= end - 1n)
     })
-    const generations = new SqliteTestGenerations(path)
     const run = async (args: string[], signal?: AbortSignal) => {
       const out = output()
       const err = output()
@@ -124,7 +122,6 @@ describe('pipeline rebuild', () => {
         stdout: out.stream,
         stderr: err.stream,
         who: 'tester',
-        generations,
         progressEveryMs: 100,
         ...(signal ? { signal } : {}),
       })

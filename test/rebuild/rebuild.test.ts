@@ -12,7 +12,7 @@ import { readAudit } from '../../src/dlq-ops/audit.ts'
 import { createOffsetsReader } from '../../src/kafka/index.ts'
 import { createLogger } from '../../src/observability/index.ts'
 import { RebuildError, type RebuildStatus, Rebuilds, storeIdOf } from '../../src/rebuild/index.ts'
-import { createStore, type Store } from '../../src/store/index.ts'
+import { createGenerations, createStore, type Store } from '../../src/store/index.ts'
 import { startConsumer } from '../consumer/harness.ts'
 import {
   inventoryAdjusted,
@@ -25,7 +25,6 @@ import {
 import { eventually, produceAtRate, produceRaw } from '../helpers/kafka.ts'
 import { type Cleanup, kafkaTopic, redisPrefix, sqliteFile } from '../helpers/resources.ts'
 import { testServices } from '../helpers/services.ts'
-import { SqliteTestGenerations } from './sqlite-generations.ts'
 
 const records = (events: TestEvent[]) => events.map(e => ({ key: keyOfTest(e), value: JSON.stringify(e) }))
 
@@ -69,7 +68,8 @@ async function setup(t: Cleanup) {
   })
   const offsets = createOffsetsReader(consumerSettingsOf(config).connection, { timeoutMs: 5000 })
   t.after(() => offsets.close())
-  const generations = new SqliteTestGenerations(path)
+  const generations = await createGenerations(config.database)
+  t.after(() => generations.close())
   const rebuilds = new Rebuilds({
     generations,
     live,

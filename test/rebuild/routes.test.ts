@@ -12,7 +12,6 @@ import { keyOfTest, orderPlaced, type TestEvent, userCreated } from '../helpers/
 import { eventually, produceRaw } from '../helpers/kafka.ts'
 import { type Cleanup, kafkaTopic, redisPrefix, sqliteFile } from '../helpers/resources.ts'
 import { testServices } from '../helpers/services.ts'
-import { SqliteTestGenerations } from './sqlite-generations.ts'
 
 const token = 'admin-token-for-the-rebuild-tests-0123456789'
 const auth = { authorization: `Bearer ${token}` }
@@ -36,7 +35,6 @@ async function consumer(t: Cleanup, topic: string, adminToken: string | undefine
   })
   const role = await createConsumerRole(config, {
     logger: createLogger((process.env['TEST_LOG_LEVEL'] as 'info' | undefined) ?? 'silent', 'consumer'),
-    generations: new SqliteTestGenerations(path),
   })
   t.after(() => stopRoles([role]))
   return { role, path }

@@ -13,6 +13,7 @@ import type {
   RedrivePreview,
   RedriveRequest,
   RedriveStarted,
+  Series,
   Stats,
 } from './types.ts'
 
@@ -115,6 +116,10 @@ export class AdminApi {
 
   overview(): Promise<Overview> {
     return this.call('GET', '/admin/overview')
+  }
+
+  series(): Promise<Series> {
+    return this.call('GET', '/admin/series')
   }
 
   stats(): Promise<Stats> {

@@ -48,8 +48,11 @@ export const ids = {
   eventResult: 'event-result',
   audit: 'audit',
   auditTable: 'audit-table',
+  charts: 'charts',
+  chartsSpan: 'charts-span',
+  chartsGrid: 'charts-grid',
 } as const
 
 /** The sections the navigation shows one at a time, by the URL's hash. */
-export const sections = [ids.overview, ids.deadLetters, ids.event, ids.audit] as const
+export const sections = [ids.overview, ids.charts, ids.deadLetters, ids.event, ids.audit] as const
 export type Section = (typeof sections)[number]

@@ -16,6 +16,7 @@ import type {
   ShowResponse,
   StatsResponse,
 } from '../schemas.ts'
+import type { SeriesResponse } from '../series-routes.ts'
 
 export type Overview = Static<typeof OverviewSchema>
 export type PartitionRow = NonNullable<Overview['partitions']>[number]
@@ -33,3 +34,4 @@ export type Audit = Static<typeof AuditResponse>
 export type AuditEntry = Audit['entries'][number]
 export type EventStatus = Static<typeof EventStatusBody>
 export type Position = NonNullable<EventStatus['position']>
+export type Series = Static<typeof SeriesResponse>

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict'
 import { DatabaseSync } from 'node:sqlite'
 import { describe, it } from 'node:test'
 import { Admin } from '@platformatic/kafka'
-import { loadConfig } from '../../src/config/index.ts'
+import pg from 'pg'
+import { type Database, loadConfig } from '../../src/config/index.ts'
 import { consumerSettingsOf } from '../../src/consumer/index.ts'
 import { readAudit } from '../../src/dlq-ops/audit.ts'
 import { createOffsetsReader } from '../../src/kafka/index.ts'
@@ -23,7 +24,7 @@ import {
   userCreated,
 } from '../helpers/events.ts'
 import { eventually, produceAtRate, produceRaw } from '../helpers/kafka.ts'
-import { type Cleanup, kafkaTopic, redisPrefix, sqliteFile } from '../helpers/resources.ts'
+import { type Cleanup, kafkaTopic, postgresDatabase, redisPrefix, sqliteFile } from '../helpers/resources.ts'
 import { testServices } from '../helpers/services.ts'
 
 const records = (events: TestEvent[]) => events.map(e => ({ key: keyOfTest(e), value: JSON.stringify(e) }))
@@ -40,21 +41,36 @@ function history(from: number, users: number, tag: string): TestEvent[] {
   return events
 }
 
-const count = (path: string, table: string): number => {
-  const db = new DatabaseSync(path, { readOnly: true })
-  try {
-    return Number((db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n)
-  } finally {
-    db.close()
+type Engine = 'sqlite' | 'postgres'
+
+/** Plain SQL on the live tables behind the pipeline's back: counts, and corruption by hand. */
+async function rawSql(t: Cleanup, database: Database) {
+  if (database.engine === 'sqlite') {
+    const run = (text: string) => {
+      const db = new DatabaseSync(database.path)
+      try {
+        db.exec('PRAGMA busy_timeout = 10000')
+        return db.prepare(text).all()
+      } finally {
+        db.close()
+      }
+    }
+    return async (text: string) => run(text) as Record<string, unknown>[]
   }
+  const client = new pg.Client({ connectionString: (database as { url: string }).url })
+  client.on('error', () => {})
+  await client.connect()
+  t.after(() => client.end().catch(() => {}))
+  return async (text: string) => (await client.query(text)).rows as Record<string, unknown>[]
 }
 
-async function setup(t: Cleanup) {
+async function setup(t: Cleanup, engine: Engine = 'sqlite') {
   const topic = await kafkaTopic(t, 3)
-  const path = sqliteFile(t)
+  const database: Database =
+    engine === 'sqlite' ? { engine, path: sqliteFile(t) } : { engine, url: await postgresDatabase(t) }
   const { redis, prefix } = redisPrefix(t)
   const dlqKey = `${prefix}dlq`
-  const live = await createStore({ engine: 'sqlite', path })
+  const live = await createStore(database)
   t.after(() => live.close())
   const consumer = await startConsumer(t, { topic, store: live, dlqKey })
   const config = loadConfig({
@@ -64,7 +80,7 @@ async function setup(t: Cleanup) {
     KAFKA_GROUP_ID: consumer.groupId,
     KAFKA_PARTITIONS: '3',
     CONSUMER_BATCH_WAIT_MS: '20',
-    SQLITE_PATH: path,
+    DATABASE_URL: database.engine === 'sqlite' ? `sqlite:${database.path}` : database.url,
   })
   const offsets = createOffsetsReader(consumerSettingsOf(config).connection, { timeoutMs: 5000 })
   t.after(() => offsets.close())
@@ -83,7 +99,9 @@ async function setup(t: Cleanup) {
     tickMs: 200,
     settleMs: 1000,
   })
-  return { topic, path, redis, dlqKey, live, consumer, rebuilds, generations, offsets }
+  const sql = await rawSql(t, database)
+  const count = async (table: string) => Number((await sql(`SELECT count(*) AS n FROM ${table}`))[0]?.['n'])
+  return { topic, sql, count, redis, dlqKey, live, consumer, rebuilds, generations, offsets }
 }
 
 /** Waits until the store's marks reach the log end on every partition. */
@@ -98,112 +116,117 @@ async function drained(store: Store, offsets: ReturnType<typeof createOffsetsRea
   )
 }
 
-describe('rebuild (Kafka, Redis, SQLite)', () => {
-  it('rebuilds a corrupted projection while events keep coming, verifies, swaps and rolls back', async t => {
-    const { topic, path, redis, dlqKey, live, rebuilds, offsets } = await setup(t)
-    await produceRaw(topic, records(history(0, 200, 'v1')))
-    // One bad record: the rebuild counts it instead of dead-lettering it a second time.
-    await produceRaw(topic, [{ key: 'bad', value: '{not json', partition: 1 }])
-    await drained(live, offsets, topic)
-    assert.equal(count(path, 'users'), 200)
-    assert.equal(count(path, 'orders'), 800)
+for (const engine of ['sqlite', 'postgres'] as const) {
+  describe(`rebuild (Kafka, Redis, ${engine})`, () => {
+    it('rebuilds a corrupted projection while events keep coming, verifies, swaps and rolls back', async t => {
+      const { topic, sql, count, redis, dlqKey, live, rebuilds, offsets } = await setup(t, engine)
+      await produceRaw(topic, records(history(0, 200, 'v1')))
+      // One bad record: the rebuild counts it instead of dead-lettering it a second time.
+      await produceRaw(topic, [{ key: 'bad', value: '{not json', partition: 1 }])
+      await drained(live, offsets, topic)
+      assert.equal(await count('users'), 200)
+      assert.equal(await count('orders'), 800)
 
-    // Corruption by hand, as a bug or an operator's UPDATE would leave it.
-    const db = new DatabaseSync(path)
-    db.exec("PRAGMA busy_timeout = 10000; UPDATE users SET name = 'corrupt' WHERE user_id IN ('u1', 'u2')")
-    db.exec("UPDATE orders SET total = '0' WHERE order_id = 'o7-3'")
-    db.exec("UPDATE inventory SET quantity = quantity + 1000 WHERE sku = 's3'")
-    db.exec("DELETE FROM payments WHERE order_id = 'o9-1'")
-    db.close()
+      // Corruption by hand, as a bug or an operator's UPDATE would leave it.
+      await sql("UPDATE users SET name = 'corrupt' WHERE user_id IN ('u1', 'u2')")
+      await sql("UPDATE orders SET total = '0' WHERE order_id = 'o7-3'")
+      await sql("UPDATE inventory SET quantity = quantity + 1000 WHERE sku = 's3'")
+      await sql("DELETE FROM payments WHERE order_id = 'o9-1'")
 
-    assert.equal(await rebuilds.status(), undefined)
-    const started = await rebuilds.start({ by: 'test' })
-    assert.equal(started.state, 'creating')
-    assert.equal(started.generation, 'rebuild_1')
-    const stop = new AbortController()
-    const seen: RebuildStatus[] = []
-    const filling = rebuilds.fill(stop.signal, (_, status) => seen.push(status))
-    // More events while the shadow fills: the live consumer and the shadow both take them.
-    const more = produceAtRate(topic, records(history(200, 60, 'v1')), 1500)
+      assert.equal(await rebuilds.status(), undefined)
+      const started = await rebuilds.start({ by: 'test' })
+      assert.equal(started.state, 'creating')
+      assert.equal(started.generation, 'rebuild_1')
+      const stop = new AbortController()
+      const seen: RebuildStatus[] = []
+      const filling = rebuilds.fill(stop.signal, (_, status) => seen.push(status))
+      // More events while the shadow fills: the live consumer and the shadow both take them.
+      const more = produceAtRate(topic, records(history(200, 60, 'v1')), 1500)
 
-    await assert.rejects(rebuilds.start({ by: 'test' }), (e: unknown) => e instanceof RebuildError && e.kind === 'busy')
-    await more.done
-    await drained(live, offsets, topic)
-    await eventually('the rebuild to catch up', async () => (await rebuilds.status())?.state === 'caught-up', 60_000)
-    const status = (await rebuilds.status()) as RebuildStatus
-    assert.equal(status.progress?.caughtUp, true)
-    assert.equal(status.progress?.partitions.length, 3)
-    assert.equal(status.badRecords.count, 1)
-    assert.equal(status.badRecords.first[0]?.code, 'INVALID_JSON')
-    assert.equal(status.worker.active, true)
-    assert.ok(seen.some(s => s.state === 'filling' || s.state === 'caught-up'))
+      await assert.rejects(
+        rebuilds.start({ by: 'test' }),
+        (e: unknown) => e instanceof RebuildError && e.kind === 'busy',
+      )
+      await more.done
+      await drained(live, offsets, topic)
+      await eventually('the rebuild to catch up', async () => (await rebuilds.status())?.state === 'caught-up', 60_000)
+      const status = (await rebuilds.status()) as RebuildStatus
+      assert.equal(status.progress?.caughtUp, true)
+      assert.equal(status.progress?.partitions.length, 3)
+      assert.equal(status.badRecords.count, 1)
+      assert.equal(status.badRecords.first[0]?.code, 'INVALID_JSON')
+      assert.equal(status.worker.active, true)
+      assert.ok(seen.some(s => s.state === 'filling' || s.state === 'caught-up'))
 
-    const report = await rebuilds.verify({ by: 'test', limit: 50 })
-    const differing = Object.fromEntries(report.tables.map(t => [t.table, t.differing.map(d => d.key)]))
-    assert.deepEqual(differing, {
-      users: ['u1', 'u2'],
-      orders: ['o7-3'],
-      payments: ['o9-1'],
-      inventory: ['s3'],
-      inventory_ledger: [],
-      pending_events: [],
+      const report = await rebuilds.verify({ by: 'test', limit: 50 })
+      const differing = Object.fromEntries(report.tables.map(t => [t.table, t.differing.map(d => d.key)]))
+      assert.deepEqual(differing, {
+        users: ['u1', 'u2'],
+        orders: ['o7-3'],
+        payments: ['o9-1'],
+        inventory: ['s3'],
+        inventory_ledger: [],
+        pending_events: [],
+      })
+      const u1 = report.tables.find(t => t.table === 'users')?.differing[0]
+      assert.equal(u1?.live?.['name'], 'corrupt')
+      assert.equal(u1?.shadow?.['name'], 'User 1 v1')
+      assert.equal(report.tables.find(t => t.table === 'payments')?.differing[0]?.live, null)
+      assert.equal(report.summary.matches, false)
+      const users = report.tables.find(t => t.table === 'users')
+      assert.equal(users?.liveRows, 260)
+      assert.equal(users?.shadowRows, 260)
+
+      // The swap stops the fill (it runs here, in the background), swaps, and closes the gap: events arriving all
+      // along are in the new tables whether the live consumer applied them before or after the swap.
+      const during = produceAtRate(topic, records(history(260, 20, 'during-swap')), 400)
+      const swapped = await rebuilds.swap({ by: 'test' })
+      assert.equal(swapped.state, 'swapped')
+      assert.ok(['stopped', 'swapping', 'swapped'].includes((await filling).state))
+      assert.equal((await live.getUser('u1'))?.name, 'User 1 v1')
+      assert.equal((await live.getOrder('o7-3'))?.total, 7.75)
+      assert.equal((await live.getPayment('o9-1'))?.amount, 9.25)
+      // u3, u53, …, u253: six users, each adding 1 + 2 + 3.
+      assert.equal((await live.getInventory('s3'))?.quantity, 6 * 6)
+      await assert.rejects(rebuilds.abort({ by: 'test' }), /rebuild 1 is swapped: cannot abort/)
+      await during.done
+      await drained(live, offsets, topic)
+      assert.equal(await count('users'), 280)
+      assert.equal(await count('orders'), 1120)
+      for (let u = 260; u < 280; u++) assert.equal((await live.getUser(`u${u}`))?.name, `User ${u} during-swap`)
+
+      // The live consumer goes on into the new tables; a rollback brings these events along to the old ones.
+      await produceRaw(topic, records(history(280, 20, 'after-swap')))
+      await drained(live, offsets, topic)
+      assert.equal((await live.getUser('u299'))?.name, 'User 299 after-swap')
+      const rolled = await rebuilds.rollback({ by: 'test' })
+      assert.equal(rolled.state, 'rolled-back')
+      assert.equal((await live.getUser('u1'))?.name, 'corrupt')
+      assert.equal((await live.getUser('u299'))?.name, 'User 299 after-swap')
+      assert.equal(await count('users'), 300)
+      assert.equal(await count('orders'), 1200)
+
+      const aborted = await rebuilds.abort({ by: 'test' })
+      assert.equal(aborted.state, 'aborted')
+      const audit = await readAudit(redis, dlqKey, 10)
+      assert.deepEqual(
+        audit.map(a => [a.action, a.who, a.rebuild]),
+        [
+          ['rebuild-abort', 'test', '1 rebuild_1'],
+          ['rebuild-rollback', 'test', '1 rebuild_1'],
+          ['rebuild-swap', 'test', '1 rebuild_1'],
+          ['rebuild-start', 'test', '1 rebuild_1'],
+        ],
+      )
+      // Once one is over, the next may begin.
+      const next = await rebuilds.start({ by: 'test', from: Date.now() })
+      assert.equal(next.generation, 'rebuild_2')
+      assert.equal((await rebuilds.abort({ by: 'test' })).state, 'aborted')
     })
-    const u1 = report.tables.find(t => t.table === 'users')?.differing[0]
-    assert.equal(u1?.live?.['name'], 'corrupt')
-    assert.equal(u1?.shadow?.['name'], 'User 1 v1')
-    assert.equal(report.tables.find(t => t.table === 'payments')?.differing[0]?.live, null)
-    assert.equal(report.summary.matches, false)
-    const users = report.tables.find(t => t.table === 'users')
-    assert.equal(users?.liveRows, 260)
-    assert.equal(users?.shadowRows, 260)
-
-    // The swap stops the fill (it runs here, in the background), swaps, and closes the gap: events arriving all
-    // along are in the new tables whether the live consumer applied them before or after the swap.
-    const during = produceAtRate(topic, records(history(260, 20, 'during-swap')), 400)
-    const swapped = await rebuilds.swap({ by: 'test' })
-    assert.equal(swapped.state, 'swapped')
-    assert.ok(['stopped', 'swapping', 'swapped'].includes((await filling).state))
-    assert.equal((await live.getUser('u1'))?.name, 'User 1 v1')
-    assert.equal((await live.getOrder('o7-3'))?.total, 7.75)
-    assert.equal((await live.getPayment('o9-1'))?.amount, 9.25)
-    // u3, u53, …, u253: six users, each adding 1 + 2 + 3.
-    assert.equal((await live.getInventory('s3'))?.quantity, 6 * 6)
-    await assert.rejects(rebuilds.abort({ by: 'test' }), /rebuild 1 is swapped: cannot abort/)
-    await during.done
-    await drained(live, offsets, topic)
-    assert.equal(count(path, 'users'), 280)
-    assert.equal(count(path, 'orders'), 1120)
-    for (let u = 260; u < 280; u++) assert.equal((await live.getUser(`u${u}`))?.name, `User ${u} during-swap`)
-
-    // The live consumer goes on into the new tables; a rollback brings these events along to the old ones.
-    await produceRaw(topic, records(history(280, 20, 'after-swap')))
-    await drained(live, offsets, topic)
-    assert.equal((await live.getUser('u299'))?.name, 'User 299 after-swap')
-    const rolled = await rebuilds.rollback({ by: 'test' })
-    assert.equal(rolled.state, 'rolled-back')
-    assert.equal((await live.getUser('u1'))?.name, 'corrupt')
-    assert.equal((await live.getUser('u299'))?.name, 'User 299 after-swap')
-    assert.equal(count(path, 'users'), 300)
-    assert.equal(count(path, 'orders'), 1200)
-
-    const aborted = await rebuilds.abort({ by: 'test' })
-    assert.equal(aborted.state, 'aborted')
-    const audit = await readAudit(redis, dlqKey, 10)
-    assert.deepEqual(
-      audit.map(a => [a.action, a.who, a.rebuild]),
-      [
-        ['rebuild-abort', 'test', '1 rebuild_1'],
-        ['rebuild-rollback', 'test', '1 rebuild_1'],
-        ['rebuild-swap', 'test', '1 rebuild_1'],
-        ['rebuild-start', 'test', '1 rebuild_1'],
-      ],
-    )
-    // Once one is over, the next may begin.
-    const next = await rebuilds.start({ by: 'test', from: Date.now() })
-    assert.equal(next.generation, 'rebuild_2')
-    assert.equal((await rebuilds.abort({ by: 'test' })).state, 'aborted')
   })
+}
 
+describe('rebuild and the log', () => {
   it('refuses to rebuild from a log that lost records, and starts a group at a time when asked', async t => {
     const { topic, rebuilds, generations } = await setup(t)
     await produceRaw(topic, records(history(0, 20, 'old')))

@@ -8,6 +8,7 @@ import { Admin } from '@platformatic/kafka'
 import { Cluster } from 'ioredis'
 import pg from 'pg'
 import type { RedisClient } from '../src/dlq/index.ts'
+import { keepTheLog } from '../src/kafka/index.ts'
 import { mastersOf, redisClient, services } from './services.ts'
 
 /** Runs `work` with an admin client of the services' broker, closed afterwards whatever happens. */
@@ -20,8 +21,9 @@ async function withAdmin<T>(work: (admin: Admin) => Promise<T>): Promise<T> {
   }
 }
 
+/** A topic made as the pipeline makes its own: keeping every record (a consumer warns about one that does not). */
 export async function createTopic(topic: string, partitions: number): Promise<void> {
-  await withAdmin(admin => admin.createTopics({ topics: [topic], partitions, replicas: 1 }))
+  await withAdmin(admin => admin.createTopics({ topics: [topic], partitions, replicas: 1, configs: keepTheLog }))
 }
 
 export async function deleteTopics(topics: readonly string[]): Promise<void> {

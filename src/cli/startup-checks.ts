@@ -6,8 +6,9 @@
 //   consumer's /health keeps telling. The read API starts without either and serves the stored rows.
 import type { Config, Role } from '../config/index.ts'
 import { dlqFromConfig } from '../dlq/index.ts'
-import { kafkaAnswers } from '../kafka/cluster-admin.ts'
+import { kafkaAnswers, topicRetention } from '../kafka/cluster-admin.ts'
 import { connectionOf } from '../kafka/options.ts'
+import { retentionWarning } from '../rebuild/index.ts'
 import {
   kafkaLabel,
   kafkaNextStep,
@@ -48,6 +49,21 @@ async function redisProblem(config: Config): Promise<string | undefined> {
 }
 
 /**
+ * The warning for a topic whose settings delete records: the projection is rebuilt from the log (`pipeline
+ * rebuild`), and only from what the log still holds. The pipeline creates its topic keeping everything; one made
+ * by hand or by an older version may not. A topic that does not exist yet (the consumer creates it) or settings
+ * that cannot be read say nothing.
+ */
+async function retentionProblem(config: Config): Promise<string | undefined> {
+  const connection = { ...connectionOf(config, 'startup-check'), retries: 0, timeout: kafkaProbeMs }
+  try {
+    return retentionWarning(config.kafkaTopic, await topicRetention(connection, config.kafkaTopic))
+  } catch {
+    return undefined
+  }
+}
+
+/**
  * Checks Kafka and Redis for the roles, in parallel. Throws a StartupFailure when the consumer would run without
  * Kafka; calls `warn` with one line for each other problem.
  */
@@ -66,7 +82,13 @@ export async function checkDependencies(
     const line = `DLQ_UNAVAILABLE: ${redisLabel(config)} does not answer (${redis}), so the dead-letter queue is off: ${withoutRedis(roles)}; ${redisNextStep}`
     warn(redact(line, config))
   }
-  if (kafka) return
+  if (kafka) {
+    if (roles.includes('consumer')) {
+      const warning = await retentionProblem(config)
+      if (warning !== undefined) warn(warning)
+    }
+    return
+  }
   const down = `${kafkaLabel(config)} does not answer`
   if (roles.includes('consumer')) throw new StartupFailure('KAFKA_UNAVAILABLE', `${down}; ${kafkaNextStep}`)
   const meanwhile = [

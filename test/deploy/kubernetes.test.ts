@@ -365,6 +365,10 @@ describe('deploy/kubernetes: the checks catch a broken manifest', () => {
       'Deployment event-pipeline-api, container api: root file system not read-only',
       'Deployment event-pipeline-api, container api: READ_TOKEN is not taken from a Secret (secretKeyRef)',
     ])
+    const plain = broken('ConfigMap', 'event-pipeline', m => {
+      ;(m['data'] as JsonMap)['DATABASE_URL'] = 'postgres://pipeline:password@db/events'
+    })
+    assert.deepEqual(securityProblems(plain), ['ConfigMap event-pipeline: DATABASE_URL is a secret in plain settings'])
   })
 
   it('a Kustomization naming a file that does not exist, or a component that is a Kustomization, is reported', t => {

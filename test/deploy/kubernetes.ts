@@ -6,6 +6,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { parseAllDocuments } from 'yaml'
+import { connectionVariables, secretName } from './exposure.ts'
 
 /** What the manifests hold, as the yaml package reads them under YAML 1.2's core schema. */
 export type Json = string | number | boolean | null | Json[] | { [key: string]: Json }
@@ -252,8 +253,8 @@ export function graceProblems(manifests: readonly Manifest[], shutdownTimeoutMs:
   return problems
 }
 
-/** Names that hold a secret, by the spelling of the variable (test/deploy/exposure.ts's rule, plus URLs with one). */
-export const secretVariable = /PASSWORD|PASSWD|PWD|SECRET|TOKEN|_AUTH$|_KEY$|^DATABASE_URL$|^MSSQL_CONN$/
+/** Names that hold a secret: exposure.ts's spelling rule, plus the variables whose connection string holds one. */
+export const secretVariable = new RegExp(`${secretName.source}|^(${[...connectionVariables].join('|')})$`)
 
 /**
  * Hardening of every pod and container (init containers too): non-root with a numeric user (runAsNonRoot cannot

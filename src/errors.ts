@@ -77,7 +77,8 @@ export interface ErrorGuide {
 export const errorGuide: Readonly<Record<ErrorCode, ErrorGuide>> = {
   INVALID_JSON: {
     meaning: 'The request body or the Kafka record is not JSON, or not UTF-8.',
-    action: 'Send one JSON object (or an array of them) encoded as UTF-8; the dead letter keeps the bytes received.',
+    action:
+      'Send one JSON object (or an array of them) encoded as UTF-8; the dead letter keeps what was received (up to DLQ_ENTRY_MAX_BYTES).',
     seen: ['http', 'dead letter'],
   },
   SCHEMA_VIOLATION: {
@@ -116,7 +117,7 @@ export const errorGuide: Readonly<Record<ErrorCode, ErrorGuide>> = {
   RECORD_TOO_LARGE: {
     meaning: 'A Kafka record larger than the consumer may buffer or dead-letter whole.',
     action:
-      'Find its producer (the dead letter names topic, partition and offset) and keep events small; raise the consumer buffer only if such records are meant.',
+      'Find its producer (the dead letter names topic, partition and offset) and keep events small; raise CONSUMER_RECORD_MAX_BYTES only if such records are meant.',
     seen: ['dead letter'],
   },
   DATA_OUT_OF_RANGE: {
@@ -141,7 +142,7 @@ export const errorGuide: Readonly<Record<ErrorCode, ErrorGuide>> = {
   DLQ_FULL: {
     meaning: "The dead-letter queue holds as many of the consumer's entries (or bytes) as its caps allow.",
     action:
-      'Redrive or purge dead letters (`pipeline dlq stats`, `redrive`, `purge`) or raise the caps; the consumer holds the offset and goes on by itself once there is room.',
+      'Redrive or purge dead letters (`pipeline dlq stats`, `redrive`, `purge`) or raise CONSUMER_DLQ_MAX_ENTRIES / CONSUMER_DLQ_MAX_BYTES; the consumer holds the offset and goes on by itself once there is room.',
     seen: ['consumer log'],
   },
   KAFKA_UNAVAILABLE: {

@@ -66,7 +66,9 @@ export function tlsFailure(error: unknown): string | undefined {
     const hint =
       code === 'ERR_TLS_CERT_ALTNAME_INVALID' || code === 'HOSTNAME_MISMATCH'
         ? 'the URL must name the host as its certificate does'
-        : "sslrootcert must be the CA that signed the server's certificate"
+        : code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID'
+          ? "renew the server's certificate, or check this machine's clock"
+          : "sslrootcert must be the CA that signed the server's certificate"
     return `PostgreSQL TLS: the server's certificate was refused: ${error.message} [${code}] (${hint})`
   }
   if (typeof code === 'string' && (code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_'))) {

@@ -97,7 +97,8 @@ describe('TLS failures in the taxonomy', () => {
       tlsFailure(withCode('unable to verify the first certificate', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE')) ?? '',
       /^PostgreSQL TLS: the server's certificate was refused: .* \[UNABLE_TO_VERIFY_LEAF_SIGNATURE\] \(sslrootcert/,
     )
-    assert.match(tlsFailure(withCode('expired', 'CERT_HAS_EXPIRED')) ?? '', /refused.*sslrootcert/)
+    assert.match(tlsFailure(withCode('self-signed', 'SELF_SIGNED_CERT_IN_CHAIN')) ?? '', /refused.*sslrootcert/)
+    assert.match(tlsFailure(withCode('certificate has expired', 'CERT_HAS_EXPIRED')) ?? '', /refused.*renew/)
     assert.match(
       tlsFailure(withCode("Hostname/IP does not match certificate's altnames", 'ERR_TLS_CERT_ALTNAME_INVALID')) ?? '',
       /the URL must name the host as its certificate does/,

@@ -48,7 +48,7 @@ export const httpOnlyGuide: Readonly<Record<HttpOnlyCode, HttpOnlyGuide>> = {
     statuses: [400],
     retryable: false,
     meaning:
-      'A request the server cannot use: an admin request with a bad filter or parameters that do not go together, or a malformed HTTP request.',
+      'A request the server cannot use: an admin request with a bad filter or parameters that do not go together, or a malformed HTTP request (which keeps any other 4xx status the HTTP server gave it).',
     action: 'Read the message, fix the request; `GET /openapi.json` describes every parameter.',
     seen: ['http'],
   },

@@ -20,6 +20,7 @@ import { keyOfTest, orderPlaced, type TestEvent, userCreated } from '../helpers/
 import { eventually, produceRaw } from '../helpers/kafka.ts'
 import { type Cleanup, kafkaTopic, redisPrefix, sqliteFile } from '../helpers/resources.ts'
 import { testServices } from '../helpers/services.ts'
+import { noPending } from './settled.ts'
 
 const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
 
@@ -144,6 +145,7 @@ describe('pipeline rebuild', () => {
     assert.match(status.stdout, /partition {2}reached/)
     assert.match(status.stdout, /lag 0/)
 
+    await noPending(config.database, 'rebuild_1')
     const same = await run(['verify'])
     assert.equal(same.code, 0, same.stderr)
     assert.match(same.stdout, /the shadow matches the live tables/)

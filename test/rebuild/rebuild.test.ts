@@ -26,6 +26,7 @@ import {
 import { eventually, produceAtRate, produceRaw } from '../helpers/kafka.ts'
 import { type Cleanup, kafkaTopic, postgresDatabase, redisPrefix, sqliteFile } from '../helpers/resources.ts'
 import { testServices } from '../helpers/services.ts'
+import { noPending } from './settled.ts'
 
 const records = (events: TestEvent[]) => events.map(e => ({ key: keyOfTest(e), value: JSON.stringify(e) }))
 
@@ -101,7 +102,15 @@ async function setup(t: Cleanup, engine: Engine = 'sqlite') {
   })
   const sql = await rawSql(t, database)
   const count = async (table: string) => Number((await sql(`SELECT count(*) AS n FROM ${table}`))[0]?.['n'])
-  return { topic, sql, count, redis, dlqKey, live, consumer, rebuilds, generations, offsets }
+  // An order read before its user (another partition) waits as pending until the user is stored: counts settle.
+  const counted = (table: string, n: number) =>
+    eventually(
+      `${n} rows in ${table}`,
+      async () => (await count(table)) === n,
+      30_000,
+      async () => `${await count(table)}`,
+    )
+  return { topic, database, sql, count, counted, redis, dlqKey, live, consumer, rebuilds, generations, offsets }
 }
 
 /** Waits until the store's marks reach the log end on every partition. */
@@ -119,13 +128,13 @@ async function drained(store: Store, offsets: ReturnType<typeof createOffsetsRea
 for (const engine of ['sqlite', 'postgres'] as const) {
   describe(`rebuild (Kafka, Redis, ${engine})`, () => {
     it('rebuilds a corrupted projection while events keep coming, verifies, swaps and rolls back', async t => {
-      const { topic, sql, count, redis, dlqKey, live, rebuilds, offsets } = await setup(t, engine)
+      const { topic, database, sql, counted, redis, dlqKey, live, rebuilds, offsets } = await setup(t, engine)
       await produceRaw(topic, records(history(0, 200, 'v1')))
       // One bad record: the rebuild counts it instead of dead-lettering it a second time.
       await produceRaw(topic, [{ key: 'bad', value: '{not json', partition: 1 }])
       await drained(live, offsets, topic)
-      assert.equal(await count('users'), 200)
-      assert.equal(await count('orders'), 800)
+      await counted('users', 200)
+      await counted('orders', 800)
 
       // Corruption by hand, as a bug or an operator's UPDATE would leave it.
       await sql("UPDATE users SET name = 'corrupt' WHERE user_id IN ('u1', 'u2')")
@@ -158,6 +167,7 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       assert.equal(status.worker.active, true)
       assert.ok(seen.some(s => s.state === 'filling' || s.state === 'caught-up'))
 
+      await noPending(database, 'rebuild_1')
       const report = await rebuilds.verify({ by: 'test', limit: 50 })
       const differing = Object.fromEntries(report.tables.map(t => [t.table, t.differing.map(d => d.key)]))
       assert.deepEqual(differing, {
@@ -191,8 +201,8 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       await assert.rejects(rebuilds.abort({ by: 'test' }), /rebuild 1 is swapped: cannot abort/)
       await during.done
       await drained(live, offsets, topic)
-      assert.equal(await count('users'), 280)
-      assert.equal(await count('orders'), 1120)
+      await counted('users', 280)
+      await counted('orders', 1120)
       for (let u = 260; u < 280; u++) assert.equal((await live.getUser(`u${u}`))?.name, `User ${u} during-swap`)
 
       // The live consumer goes on into the new tables; a rollback brings these events along to the old ones.
@@ -203,8 +213,8 @@ for (const engine of ['sqlite', 'postgres'] as const) {
       assert.equal(rolled.state, 'rolled-back')
       assert.equal((await live.getUser('u1'))?.name, 'corrupt')
       assert.equal((await live.getUser('u299'))?.name, 'User 299 after-swap')
-      assert.equal(await count('users'), 300)
-      assert.equal(await count('orders'), 1200)
+      await counted('users', 300)
+      await counted('orders', 1200)
 
       const aborted = await rebuilds.abort({ by: 'test' })
       assert.equal(aborted.state, 'aborted')

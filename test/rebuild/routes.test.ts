@@ -12,6 +12,7 @@ import { keyOfTest, orderPlaced, type TestEvent, userCreated } from '../helpers/
 import { eventually, produceRaw } from '../helpers/kafka.ts'
 import { type Cleanup, kafkaTopic, redisPrefix, sqliteFile } from '../helpers/resources.ts'
 import { testServices } from '../helpers/services.ts'
+import { noPending } from './settled.ts'
 
 const token = 'admin-token-for-the-rebuild-tests-0123456789'
 const auth = { authorization: `Bearer ${token}` }
@@ -124,6 +125,7 @@ describe('admin API: rebuild', () => {
     const db = new DatabaseSync(path)
     db.exec("PRAGMA busy_timeout = 10000; UPDATE orders SET status = 'lost' WHERE order_id = 'o5'")
     db.close()
+    await noPending({ engine: 'sqlite', path }, 'rebuild_1')
     const verify = await post('verify', { limit: 5 })
     assert.equal(verify.statusCode, 200, verify.body)
     const orders = verify.json().tables.find((x: { table: string }) => x.table === 'orders')

@@ -305,23 +305,25 @@ export class Rebuilds {
     if (why !== undefined) throw new RebuildError('state', why)
     const meta = this.#metaOf(record)
     const owner = await this.#takeLease(record, true)
-    const renew = setInterval(() => void this.#store.renew(owner, this.#leaseMs).catch(() => {}), this.#leaseMs / 4)
+    const renew = this.#renewing(owner)
     try {
       await this.#store.write(record.id, 'swapping', { request: '' })
       let shadowMarks: Map<number, bigint>
-      let before: Map<number, bigint>
       try {
         shadowMarks = await this.#catchUpShadow(meta, record, options.signal)
-        before = await this.#liveCommitted()
+        // Kept for a process that takes over a swap whose own process stopped half-way (#recover), and for a
+        // rollback: what the live group had committed before the swap was applied to the old tables, and a
+        // rollback applies to them again from there (a little before their own marks: applying twice changes
+        // nothing).
+        const before = await this.#liveCommitted()
+        await this.#store.write(record.id, undefined, { swapFrom: json([...shadowMarks]), oldFrom: json([...before]) })
         await this.#o.generations.swap(meta.generation)
       } catch (error) {
         const message = `swap failed: ${(error as Error).message}`.slice(0, 1000)
         await this.#store.tryWrite(record.id, 'stopped', { error: message })
         throw error
       }
-      // What the live group had committed before the swap was applied to the old tables: a rollback applies to
-      // them again from there (a little before their own marks: applying twice changes nothing).
-      await this.#store.write(record.id, 'swapped', { swappedAt: new Date().toISOString(), oldFrom: json([...before]) })
+      await this.#store.write(record.id, 'swapped', { swappedAt: new Date().toISOString() })
       await this.#audit('rebuild-swap', meta, options.by)
       this.#o.logger.info({ rebuild: record.id, generation: meta.generation }, 'rebuild swapped in')
       await this.#closeGap(meta, `${meta.group}-swap`, shadowMarks, options.signal)
@@ -330,6 +332,11 @@ export class Rebuilds {
       await this.#store.release(owner)
     }
     return (await this.status()) as RebuildStatus
+  }
+
+  /** Renews the lease `owner` in the background until the interval is cleared: for work that may take minutes. */
+  #renewing(owner: string): ReturnType<typeof setInterval> {
+    return setInterval(() => void this.#store.renew(owner, this.#leaseMs).catch(() => {}), this.#leaseMs / 4)
   }
 
   /**
@@ -342,14 +349,15 @@ export class Rebuilds {
     if (why !== undefined) throw new RebuildError('state', why)
     const meta = this.#metaOf(record)
     const owner = await this.#takeLease(record, false)
+    const renew = this.#renewing(owner)
     try {
-      const stored = (await this.#store.field('oldFrom')) ?? '[]'
-      const oldFrom = new Map((JSON.parse(stored) as [number, string][]).map(([p, o]) => [p, BigInt(o)]))
+      const oldFrom = await this.#marksField('oldFrom')
       await this.#o.generations.rollback(meta.generation)
       await this.#store.write(record.id, 'rolled-back', { rolledBackAt: new Date().toISOString() })
       await this.#audit('rebuild-rollback', meta, options.by)
       await this.#closeGap(meta, `${meta.group}-rollback`, oldFrom, options.signal)
     } finally {
+      clearInterval(renew)
       await this.#store.release(owner)
     }
     return (await this.status()) as RebuildStatus
@@ -395,7 +403,43 @@ export class Rebuilds {
     const record = await this.#store.read()
     if (record === undefined)
       throw new RebuildError('absent', 'there is no rebuild of this store: `rebuild start` begins one')
-    return record
+    return this.#recover(record)
+  }
+
+  async #marksField(name: string): Promise<Map<number, bigint>> {
+    const stored = (await this.#store.field(name)) ?? '[]'
+    return new Map((JSON.parse(stored) as [number, string][]).map(([p, o]) => [p, BigInt(o)]))
+  }
+
+  /**
+   * A rebuild left `swapping` by a process that stopped (its lease expired): the generations say whether the swap
+   * happened. If it did, the gap is closed now, from the shadow's marks kept before the swap; if not, the rebuild
+   * is stopped, to be resumed or swapped again.
+   */
+  async #recover(record: RebuildRecord): Promise<RebuildRecord> {
+    if (record.state !== 'swapping' || record.meta === undefined) return record
+    const token = await this.#store.lease(this.#token, this.#leaseMs)
+    if (token === undefined) return record
+    const meta = record.meta
+    const renew = this.#renewing(token)
+    try {
+      const roles = new Map((await this.#o.generations.list()).map(g => [g.name, g.role]))
+      if (roles.get(meta.generation) === 'shadow') {
+        await this.#store.write(record.id, 'stopped', { error: 'the process swapping it stopped before the swap' })
+      } else if (roles.get(`${meta.generation}_old`) === 'old') {
+        await this.#store.write(record.id, 'swapped', { error: 'the process swapping it stopped after the swap' })
+        await this.#closeGap(meta, `${meta.group}-swap`, await this.#marksField('swapFrom'))
+      } else {
+        await this.#store.write(record.id, 'failed', {
+          error: 'the process swapping it stopped; no shadow nor old tables',
+        })
+      }
+      this.#o.logger.warn({ rebuild: record.id }, 'took over a swap whose process had stopped')
+    } finally {
+      clearInterval(renew)
+      await this.#store.release(token)
+    }
+    return (await this.#store.read()) ?? record
   }
 
   #metaOf(record: RebuildRecord): RebuildMeta {

@@ -13,6 +13,7 @@ import { readAudit } from '../../src/dlq-ops/audit.ts'
 import { createOffsetsReader } from '../../src/kafka/index.ts'
 import { createLogger } from '../../src/observability/index.ts'
 import { RebuildError, type RebuildStatus, Rebuilds, storeIdOf } from '../../src/rebuild/index.ts'
+import { rebuildKeyOf } from '../../src/redis/keys.ts'
 import { createGenerations, createStore, type Store } from '../../src/store/index.ts'
 import { startConsumer } from '../consumer/harness.ts'
 import {
@@ -238,7 +239,7 @@ for (const engine of ['sqlite', 'postgres'] as const) {
 
 describe('rebuild and the log', () => {
   it('refuses to rebuild from a log that lost records, and starts a group at a time when asked', async t => {
-    const { topic, rebuilds, generations } = await setup(t)
+    const { topic, rebuilds, generations, redis, dlqKey, database } = await setup(t)
     await produceRaw(topic, records(history(0, 20, 'old')))
     const cut = Date.now()
     await new Promise(resolve => setTimeout(resolve, 20))
@@ -275,6 +276,26 @@ describe('rebuild and the log', () => {
     } finally {
       await shadow.close()
     }
-    await rebuilds.abort({ by: 'test' })
+
+    // Resumed, it goes on from its group's commits with what came since.
+    await produceRaw(topic, records(history(25, 5, 'later')))
+    const again = new AbortController()
+    const resumed = rebuilds.fill(again.signal)
+    await eventually('the resumed rebuild to catch up', async () => (await rebuilds.status())?.state === 'caught-up')
+    again.abort()
+    assert.equal((await resumed).state, 'stopped')
+    const after = await generations.open('rebuild_1')
+    try {
+      assert.equal((await after.getUser('u29'))?.name, 'User 29 later')
+      assert.equal(await after.getUser('u19'), undefined)
+    } finally {
+      await after.close()
+    }
+
+    // A swap whose process died before swapping: the next command finds the shadow intact and takes it over.
+    await redis.hset(rebuildKeyOf(dlqKey, storeIdOf(database)), 'state', 'swapping')
+    const aborted = await rebuilds.abort({ by: 'test' })
+    assert.equal(aborted.state, 'aborted')
+    assert.equal(aborted.error, 'the process swapping it stopped before the swap')
   })
 })

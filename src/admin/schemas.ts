@@ -193,6 +193,10 @@ export const AuditEntry = Type.Object({
     Type.Object({ sent: Type.Integer(), failed: Type.Integer(), gone: Type.Integer(), pending: Type.Integer() }),
   ),
   error: Type.Optional(Type.String()),
+  partitions: Type.Optional(
+    Type.Union([Type.Array(Type.Integer()), Type.Literal('all')], { description: 'consumer-pause, consumer-resume' }),
+  ),
+  reason: Type.Optional(Type.String({ description: 'consumer-pause: why' })),
 })
 
 export const AuditResponse = Type.Object(

@@ -1,3 +1,20 @@
+export {
+  type MemberReport,
+  type PauseEntry,
+  type PauseRecord,
+  PauseRequestError,
+  type PauseScope,
+  pausePartitionsMax,
+  pauseReasonMax,
+} from './pause.ts'
+export {
+  PauseBoard,
+  type PauseBoardOptions,
+  type PauseChange,
+  type PauseState,
+  PauseWaitTimeout,
+  pauseBoardFromConfig,
+} from './pause-board.ts'
 export { createProcessor, type InboundRecord, type Processor } from './process.ts'
 export {
   type ConsumerService,

@@ -21,6 +21,7 @@ import { type Lane, PartitionReader, type RawMessage } from './batch-reader.ts'
 import { type Committer, createCommitter } from './commits.ts'
 import type { InboundRecord } from './dead-letters.ts'
 import { recordLag } from './lag.ts'
+import type { PauseBoard, PauseFollower } from './pause-board.ts'
 import { createPendingSweeper, type PendingSweeper } from './pending.ts'
 import { createProcessor, PendingBatches, type Processor } from './process.ts'
 import { PartitionProgress } from './progress.ts'
@@ -58,6 +59,8 @@ export interface ConsumerServiceOptions {
   groupProtocol?: 'consumer' | 'classic'
   /** Most batches (of different partitions) in flight at once; default 3. */
   concurrency?: number
+  /** The group's pause board: this member obeys its record and reports to it (none: nothing is ever paused). */
+  pause?: PauseBoard
 }
 
 export interface ConsumerStatus {
@@ -71,6 +74,8 @@ export interface ConsumerStatus {
   batches: number
   /** The partitions of the topic this member owns now; undefined until the group has assigned them. */
   partitions: number[] | undefined
+  /** The partitions of those the pause record pauses. */
+  paused: number[]
 }
 
 function toRecord(m: RawMessage, topicId: string | undefined): InboundRecord {
@@ -112,6 +117,7 @@ export class ConsumerService {
     deadLettered: 0,
     batches: 0,
     partitions: undefined,
+    paused: [],
   }
   readonly #consumer: GroupConsumer
   readonly #stop = new AbortController()
@@ -137,6 +143,12 @@ export class ConsumerService {
   #sweeping: Promise<void> | undefined
   #nextSweep = 0
   #floors: Promise<void> | undefined
+  readonly #pause: PauseFollower | undefined
+  /**
+   * Paused partitions whose buffered records were dropped: the stream is behind their processed position no
+   * more, so when they resume the stream starts over at the committed offsets to read them again.
+   */
+  readonly #rewind = new Set<number>()
 
   constructor(options: ConsumerServiceOptions) {
     const { logger, topic } = options
@@ -170,11 +182,22 @@ export class ConsumerService {
       eventLogRetentionMs: options.eventLogRetentionMs,
       topicId: () => (this.#topicId === undefined ? undefined : { topic, id: this.#topicId }),
     })
+    this.#pause = options.pause?.follow({
+      logger,
+      gauge: options.metrics.paused,
+      activity: () => ({
+        owned: this.#owned() ?? [],
+        inFlight: this.#busy,
+        sweeping: this.#sweeping !== undefined || this.#sweeper.busy,
+      }),
+      onPoll: () => this.#reader?.poke(),
+    })
   }
 
   status(): Readonly<ConsumerStatus> {
     const mine = this.#owned()
     this.#status.partitions = mine === undefined ? undefined : [...mine]
+    this.#status.paused = this.#pause === undefined ? [] : (mine ?? []).filter(p => this.#pause!.paused(p))
     return this.#status
   }
 
@@ -188,6 +211,7 @@ export class ConsumerService {
     await ensureTopic(connection, this.#topic, partitions)
     await store.migrate()
     this.#consumer.startLagMonitoring({ topics: [this.#topic] }, 5000)
+    this.#pause?.start()
     this.#loop = this.#run().catch(error => this.#logger.fatal({ err: error }, 'consume loop crashed'))
   }
 
@@ -199,6 +223,7 @@ export class ConsumerService {
   async close(): Promise<void> {
     this.#stop.abort()
     await this.#loop
+    await this.#pause?.close()
     this.#consumer.stopLagMonitoring()
     await this.#consumer.close().catch(error => this.#logger.warn({ err: error }, 'closing the Kafka consumer failed'))
     this.#status.joined = false
@@ -330,11 +355,21 @@ export class ConsumerService {
 
   /** Starts the batches the scheduler picks; returns how long until it should be asked again. */
   #schedule(current: PartitionReader): number {
+    // Until the pause record is known (first poll) or while it is stale (this process stalled), nothing starts.
+    if (this.#pause !== undefined && !this.#pause.fresh()) return 100
     const views: LaneView[] = []
     for (const lane of current.lanes.values()) {
       // Records of a partition this member no longer owns are left to its new owner.
       if (lane.topic !== this.#topic || !this.#progress.owns(lane.partition)) {
         if (this.#owned() !== undefined) current.drop(lane)
+        continue
+      }
+      // A paused partition starts no batch, and its records are not kept: held, they would fill the buffer and
+      // stop every other partition with it (the stream pauses whole). They are read again on resume.
+      if (this.#pause?.paused(lane.partition)) {
+        if (current.waiting(lane) > 0) this.#rewind.add(lane.partition)
+        current.drop(lane)
+        this.#scheduler.forget(lane.key)
         continue
       }
       views.push({
@@ -353,6 +388,8 @@ export class ConsumerService {
   #sweepIfDue(): void {
     const now = Date.now()
     if (this.#sweeping !== undefined || now < this.#nextSweep) return
+    // While every partition is paused this member writes nothing to the store, the sweep included.
+    if (this.#pause?.holdsSweep(now)) return
     this.#nextSweep = now + this.#sweepEveryMs
     this.#sweeping = this.#sweeper
       .tick()
@@ -375,7 +412,14 @@ export class ConsumerService {
     // A new stream starts at the committed offsets, which never passed an unhandled record: those come again.
     this.#progress.clear()
     this.#processors.clear()
+    this.#rewind.clear()
     this.#broken = undefined
+  }
+
+  /** Whether a partition whose records were dropped while paused is resumed: its records must be read again. */
+  #resumedBehind(): boolean {
+    for (const p of this.#rewind) if (!this.#pause?.paused(p)) return true
+    return false
   }
 
   /** The reader of the current stream, opened (with the topic's ID read again) when there is none. */
@@ -408,6 +452,11 @@ export class ConsumerService {
         if (this.#followAssignment()) {
           // Records of revoked partitions may sit in the lanes and in the client's buffers: the stream starts over
           // at the group's offsets, so nothing of theirs is applied or committed from here.
+          await this.#startOver()
+          continue
+        }
+        if (this.#resumedBehind()) {
+          logger.info({ topic: this.#topic }, 'paused partitions resumed; reading from the committed offsets')
           await this.#startOver()
           continue
         }

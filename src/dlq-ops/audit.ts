@@ -4,7 +4,14 @@ import { capText, type RedisClient as Redis } from '../dlq/index.ts'
 import { auditKeyOf } from '../redis/keys.ts'
 import type { DlqFilter } from './filter.ts'
 
-export type AuditAction = 'redrive' | 'redrive-resume' | 'redrive-finish' | 'redrive-cancel' | 'purge'
+export type AuditAction =
+  | 'redrive'
+  | 'redrive-resume'
+  | 'redrive-finish'
+  | 'redrive-cancel'
+  | 'purge'
+  | 'consumer-pause'
+  | 'consumer-resume'
 
 export interface AuditRecord {
   readonly at: string
@@ -24,6 +31,10 @@ export interface AuditRecord {
   readonly outcome?: { readonly sent: number; readonly failed: number; readonly gone: number; readonly pending: number }
   /** Why a run stopped early (it can be resumed). */
   readonly error?: string
+  /** consumer-pause, consumer-resume: the partitions named, or every one. */
+  readonly partitions?: readonly number[] | 'all'
+  /** consumer-pause: why, as the caller said. */
+  readonly reason?: string
 }
 
 export { auditKeyOf } from '../redis/keys.ts'
@@ -65,3 +76,35 @@ export async function readAudit(redis: Redis, key: string, limit: number): Promi
   const items = await redis.lrange(auditKeyOf(key), 0, limit - 1)
   return items.map(item => JSON.parse(item) as AuditRecord)
 }
+
+/** A pause or resume of the consumer group, as the pause board reports it (src/consumer/pause-board.ts). */
+export interface PauseAuditInput {
+  readonly action: 'pause' | 'resume'
+  readonly by: string
+  readonly scope: 'all' | readonly number[]
+  readonly reason?: string
+}
+
+/** The audit record of a pause or resume: no filter and no entries, the partitions and the reason instead. */
+export function pauseAuditRecord(change: PauseAuditInput, now: Date): AuditRecord {
+  return {
+    ...auditRecord(
+      {
+        who: change.by,
+        action: change.action === 'pause' ? 'consumer-pause' : 'consumer-resume',
+        filter: {},
+        eventIds: [],
+      },
+      now,
+    ),
+    count: change.scope === 'all' ? 0 : change.scope.length,
+    partitions: change.scope === 'all' ? 'all' : [...change.scope],
+    ...(change.action === 'pause' ? { reason: capText(change.reason ?? '', 1000) } : {}),
+  }
+}
+
+/** What the pause board runs after each accepted request: one audit record in the DLQ's audit list. */
+export const pauseAudit =
+  (redis: Redis, key: string) =>
+  (change: PauseAuditInput): Promise<void> =>
+    appendAudit(redis, key, pauseAuditRecord(change, new Date()))

@@ -75,3 +75,19 @@ export const jobsKeyOf = (key: string) => companionKey(key, 'redrives')
 export const claimsKeyOf = (key: string) => companionKey(key, 'redrive:claims')
 /** The bounded audit list, newest first. */
 export const auditKeyOf = (key: string) => companionKey(key, 'audit')
+
+// The pause board of a consumer group (src/consumer/pause-board.ts): the pause record every member obeys and the
+// members' acknowledgements, both under one hash tag per group and topic so that one script reads or writes them
+// together on a Redis Cluster. They belong to the group, not to a DLQ: every member of the group reads them,
+// whatever DLQ_KEY it writes to.
+export interface PauseKeys {
+  /** Hash: `revision` (a counter) and `record` (the JSON of what is paused, by whom, when and why). */
+  readonly record: string
+  /** Hash: member id → `<expires at, ms of the Redis clock>|<the member's report as JSON>`. */
+  readonly members: string
+}
+
+export function pauseKeys(groupId: string, topic: string): PauseKeys {
+  const prefix = `{pause:${groupId}:${topic}}:`
+  return { record: `${prefix}record`, members: `${prefix}members` }
+}

@@ -1,15 +1,24 @@
 // The consumer role: Kafka → store, bad records → Redis DLQ; its HTTP app serves /health, /ready and /metrics.
 import type { Registry } from 'prom-client'
-import { type AdminRoutes, consolePage, registerAdminRoutes, registerConsoleRoutes } from '../admin/index.ts'
+import {
+  type AdminRoutes,
+  consolePage,
+  registerAdminRoutes,
+  registerConsoleRoutes,
+  registerPauseRoutes,
+} from '../admin/index.ts'
 import type { Config } from '../config/index.ts'
 import {
   type ConsumerService,
   type ConsumerServiceOptions,
   consumerSettingsOf,
   createConsumerService,
+  type PauseBoard,
+  pauseBoardFromConfig,
 } from '../consumer/index.ts'
 import { type DeadLetterQueue, dlqFromConfig } from '../dlq/index.ts'
-import { adminFromConfig, type DlqAdmin } from '../dlq-ops/index.ts'
+import { adminFromConfig, type DlqAdmin, pauseAudit } from '../dlq-ops/index.ts'
+import { PipelineError } from '../errors.ts'
 import { deadLettersOf } from '../event-status/index.ts'
 import { buildBaseApp, type Check, httpLimitsOf } from '../http/index.ts'
 import { connectionOf, createOffsetsReader } from '../kafka/index.ts'
@@ -36,6 +45,8 @@ export interface ConsumerRole extends RoleInstance {
   readonly dlq: DeadLetterQueue
   readonly registry: Registry
   readonly metrics: ConsumerMetrics
+  /** The group's pause board: this role's members obey it; the admin API and the CLI change it. */
+  readonly pause: PauseBoard
 }
 
 /** Longest the console's overview waits for another role, Kafka or the database. */
@@ -47,11 +58,30 @@ const checked = (probe: Promise<unknown>): Promise<Check> =>
     (error: Error) => ({ ok: false, error: error.message }),
   )
 
+/** The /ready check of paused partitions: always ok (a pause is intended), the partitions in its details. */
+const pausedCheck = (partitions: readonly number[]): Check => {
+  const check = { ok: true, partitions: [...partitions] }
+  return check
+}
+
 export async function createConsumerRole(config: Config, overrides: ConsumerRoleOverrides = {}): Promise<ConsumerRole> {
   const { logger, registry } = observabilityOf(config, 'consumer', overrides)
   const metrics = consumerMetrics(registry)
   const store = overrides.store ?? (await openStore(config, logger))
   const dlq = overrides.dlq ?? dlqFromConfig(config, { logger, registry })
+  const offsets = createOffsetsReader(connectionOf(config, 'console'), { timeoutMs: consoleTimeoutMs })
+  const topic = overrides.settings?.topic ?? config.kafkaTopic
+  const pause = pauseBoardFromConfig(
+    { ...config, kafkaTopic: topic, kafkaGroupId: overrides.settings?.groupId ?? config.kafkaGroupId },
+    () =>
+      offsets.ends(topic).then(
+        ends => ends.size,
+        (error: Error) => {
+          throw new PipelineError('KAFKA_UNAVAILABLE', `reading the partitions of ${topic}: ${error.message}`)
+        },
+      ),
+    redis => pauseAudit(redis, config.dlqKey),
+  )
   const service = createConsumerService({
     ...consumerSettingsOf(config),
     ...overrides.settings,
@@ -59,6 +89,7 @@ export async function createConsumerRole(config: Config, overrides: ConsumerRole
     dlq,
     logger,
     metrics,
+    pause,
   })
   const dlqWatch = watchDlq(dlq, config.redisAddr, logger)
   const app = buildBaseApp({
@@ -82,10 +113,11 @@ export async function createConsumerRole(config: Config, overrides: ConsumerRole
         processing: status.degraded
           ? { ok: false, error: `retrying: ${status.degraded.code}: ${status.degraded.message}` }
           : { ok: true },
+        // Paused on purpose: still ready. The details name what this member holds back.
+        paused: pausedCheck(status.paused),
       }
     },
   })
-  const offsets = createOffsetsReader(connectionOf(config, 'console'), { timeoutMs: consoleTimeoutMs })
   // The DLQ admin API and the console exist only with ADMIN_TOKEN: without it, /admin/… is a plain 404.
   let admin: { service: DlqAdmin; routes: AdminRoutes } | undefined
   if (config.adminToken !== undefined) {
@@ -97,6 +129,7 @@ export async function createConsumerRole(config: Config, overrides: ConsumerRole
       logger,
     })
     admin = { service, routes }
+    registerPauseRoutes(app, { board: pause, token: config.adminToken })
     registerConsoleRoutes(app, config.adminToken, {
       topic: config.kafkaTopic,
       group: config.kafkaGroupId,
@@ -117,6 +150,7 @@ export async function createConsumerRole(config: Config, overrides: ConsumerRole
     dlq,
     registry,
     metrics,
+    pause,
     start: async () => {
       await Promise.all([dlqWatch.start(), service.start()])
     },
@@ -137,6 +171,7 @@ export async function createConsumerRole(config: Config, overrides: ConsumerRole
       await admin?.service.close()
       await app.close()
       await offsets.close()
+      await pause.close()
       await Promise.all([
         overrides.store === undefined ? store.close() : undefined,
         overrides.dlq === undefined ? dlq.close() : undefined,

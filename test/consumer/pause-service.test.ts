@@ -55,14 +55,7 @@ async function committed(groupId: string, topic: string): Promise<number[]> {
   return [0, 1, 2].map(p => Number(offsets.get(p) ?? 0n))
 }
 
-async function landed(
-  what: string,
-  groupId: string,
-  topic: string,
-  store: Store,
-  counts: () => Promise<number[]>,
-  want: number[],
-) {
+async function landed(what: string, groupId: string, topic: string, counts: () => Promise<number[]>, want: number[]) {
   await eventually(
     what,
     async () =>
@@ -92,7 +85,7 @@ describe('pausing the consumer group', () => {
     const applied = () => records.applied(store)
 
     await records.produce(50)
-    await landed('the first 50 per partition', consumer.groupId, topic, store, applied, [50, 50, 50])
+    await landed('the first 50 per partition', consumer.groupId, topic, applied, [50, 50, 50])
 
     const paused = await board.pause([0], 'test', 'checking the pause')
     assert.deepEqual(paused.record.partitions['0']?.reason, 'checking the pause')
@@ -121,7 +114,7 @@ describe('pausing the consumer group', () => {
     assert.deepEqual(consumer.service.status().paused, [0])
 
     await board.resume([0], 'test')
-    await landed('partition 0 catches up after the resume', consumer.groupId, topic, store, applied, [150, 150, 150])
+    await landed('partition 0 catches up after the resume', consumer.groupId, topic, applied, [150, 150, 150])
     assert.equal(consumer.service.status().applied, 450, 'every record applied once')
     await eventually(
       'the gauge shows nothing paused',
@@ -152,7 +145,7 @@ describe('pausing the consumer group', () => {
     const applied = () => records.applied(store)
 
     await records.produce(30)
-    await landed('the first 30 per partition', groupId, topic, store, applied, [30, 30, 30])
+    await landed('the first 30 per partition', groupId, topic, applied, [30, 30, 30])
     await board.pause('all', 'test', 'rebuild')
     await board.waitIdle(10_000)
 
@@ -180,7 +173,7 @@ describe('pausing the consumer group', () => {
     assert.equal(first.service.status().applied + second.service.status().applied, 90)
 
     await board.resume('all', 'test')
-    await landed('everything lands after the resume', groupId, topic, store, applied, [130, 130, 130])
+    await landed('everything lands after the resume', groupId, topic, applied, [130, 130, 130])
     await assert.rejects(board.waitIdle(1000), /nothing is paused/)
   })
 })

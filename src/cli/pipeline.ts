@@ -13,6 +13,7 @@ import {
 import { createStore } from '../store/index.ts'
 import { runDlq } from './dlq.ts'
 import { eventCommand } from './event.ts'
+import { runPause } from './pause.ts'
 import { serve } from './serve.ts'
 import { checkDependencies } from './startup-checks.ts'
 import { type StartContext, StartupFailure, startupFailure } from './startup-errors.ts'
@@ -31,6 +32,8 @@ commands:
   config-table   print the configuration reference as a markdown table
   dlq            the dead-letter queue: list, show, stats, redrive, purge, audit, reindex
                  (\`pipeline dlq <command> --help\`; reads the Redis and Kafka variables)
+  pause, resume  pause or resume the consumer group, every partition or --partition N; \`paused\` shows
+                 what is paused and each member's acknowledgement (\`pipeline pause --help\`)
   --version      print the version
 
 configuration (environment variables):
@@ -66,6 +69,9 @@ async function command(argv: readonly string[], hooks: PipelineHooks): Promise<n
     // payload keeps to.
     dlq: { roles: ['producer'], alone: false },
     event: { roles: ['consumer', 'api'], alone: false },
+    pause: { roles: ['consumer'], alone: false },
+    resume: { roles: ['consumer'], alone: false },
+    paused: { roles: ['consumer'], alone: false },
   }
   const config = loadConfig(process.env, scopes[name])
   const warn = (line: string) => process.stderr.write(`pipeline: warning: ${line}\n`)
@@ -101,6 +107,10 @@ async function command(argv: readonly string[], hooks: PipelineHooks): Promise<n
     }
     case 'dlq':
       return runDlq(argv.slice(1), config)
+    case 'pause':
+    case 'resume':
+    case 'paused':
+      return runPause(name, argv.slice(1), config)
     case 'event':
       try {
         return await eventCommand(argv.slice(1), config)

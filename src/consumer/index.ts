@@ -9,6 +9,7 @@ export {
 } from './pause.ts'
 export {
   PauseBoard,
+  type PauseBoardConfig,
   type PauseBoardOptions,
   type PauseChange,
   type PauseState,

@@ -20,14 +20,18 @@ const Partitions = Type.Array(Type.Integer({ minimum: 0, maximum: 1_000_000 }), 
   description: `partitions of the topic (at most ${pausePartitionsMax}); absent: every partition`,
 })
 
+// Unknown fields are refused, not stripped (Fastify's validator strips those of `additionalProperties: false`):
+// a body that misspells `partitions` must not become a pause of every partition.
+const noOtherFields = { additionalProperties: Type.Never() }
+
 export const PauseBody = Type.Object(
   {
     partitions: Type.Optional(Partitions),
     reason: Type.Optional(Type.String({ maxLength: pauseReasonMax, description: 'why, shown to other operators' })),
   },
-  { additionalProperties: false },
+  noOtherFields,
 )
-export const ResumeBody = Type.Object({ partitions: Type.Optional(Partitions) }, { additionalProperties: false })
+export const ResumeBody = Type.Object({ partitions: Type.Optional(Partitions) }, noOtherFields)
 
 const Entry = { by: Type.String(), at: Type.String(), reason: Type.String() }
 

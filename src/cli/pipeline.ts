@@ -32,8 +32,8 @@ commands:
   config-table   print the configuration reference as a markdown table
   dlq            the dead-letter queue: list, show, stats, redrive, purge, audit, reindex
                  (\`pipeline dlq <command> --help\`; reads the Redis and Kafka variables)
-  pause, resume  pause or resume the consumer group, every partition or --partition N; \`paused\` shows
-                 what is paused and each member's acknowledgement (\`pipeline pause --help\`)
+  pause, resume  pause or resume the consumer group: every partition, or --partition N
+  paused         what is paused, and each member's acknowledgement (\`pipeline pause --help\`)
   --version      print the version
 
 configuration (environment variables):

@@ -113,8 +113,8 @@ export async function createConsumerRole(config: Config, overrides: ConsumerRole
         processing: status.degraded
           ? { ok: false, error: `retrying: ${status.degraded.code}: ${status.degraded.message}` }
           : { ok: true },
-        // Paused on purpose: still ready. The details name what this member holds back.
-        paused: pausedCheck(status.paused),
+        // Paused on purpose: still ready. The details name what this member holds back, while it holds any.
+        ...(status.paused.length > 0 ? { paused: pausedCheck(status.paused) } : {}),
       }
     },
   })

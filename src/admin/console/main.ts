@@ -10,6 +10,7 @@ import { DeadLettersView } from './views/dead-letters.ts'
 import { EntryView } from './views/entry.ts'
 import { EventStatusView } from './views/event-status.ts'
 import { OverviewView } from './views/overview.ts'
+import { PauseView } from './views/pause.ts'
 import { PreviewPanel } from './views/preview.ts'
 import { PurgeView } from './views/purge.ts'
 import { RedriveView } from './views/redrive.ts'
@@ -29,6 +30,7 @@ class Console {
   readonly #overview: OverviewView
   readonly #deadLetters: DeadLettersView
   readonly #audit: AuditView
+  readonly #pause: PauseView
 
   constructor() {
     const api = new AdminApi({
@@ -46,6 +48,7 @@ class Console {
     this.#deadLetters = list
     this.#overview = new OverviewView(context)
     this.#audit = new AuditView(context)
+    this.#pause = new PauseView(context)
     new EventStatusView(context)
 
     byId(ids.redrivePreview, HTMLButtonElement).addEventListener('click', () =>
@@ -81,6 +84,7 @@ class Console {
   signOut(message = ''): void {
     sessionTokens.clear()
     this.#overview.stop()
+    this.#pause.stop()
     this.#context.alert(message)
     this.route()
   }
@@ -103,6 +107,8 @@ class Console {
     if (current === ids.deadLetters && !this.#deadLetters.loaded)
       this.#context.guarded(() => this.#deadLetters.search())
     if (current === ids.audit) this.#context.guarded(() => this.#audit.load())
+    if (current === ids.pause) this.#pause.start()
+    else this.#pause.stop()
     if (!signedIn) byId(ids.token, HTMLInputElement).focus()
   }
 }

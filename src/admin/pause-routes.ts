@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify'
 import Type, { type Static } from 'typebox'
 import {
+  type MemberReport,
   type PauseBoard,
   PauseRequestError,
   type PauseScope,
@@ -35,6 +36,16 @@ export const ResumeBody = Type.Object({ partitions: Type.Optional(Partitions) },
 
 const Entry = { by: Type.String(), at: Type.String(), reason: Type.String() }
 
+const Report = Type.Object({
+  member: Type.String(),
+  revision: Type.Integer({ description: 'the revision of the record this member obeys' }),
+  owned: Type.Array(Type.Integer()),
+  paused: Type.Array(Type.Integer()),
+  busy: Type.Array(Type.Integer(), { description: 'paused partitions with a batch still in flight' }),
+  sweeping: Type.Boolean(),
+  at: Type.String(),
+})
+
 export const PauseStateResponse = Type.Object(
   {
     groupId: Type.String(),
@@ -44,18 +55,11 @@ export const PauseStateResponse = Type.Object(
     partitions: Type.Array(Type.Object({ partition: Type.Integer(), ...Entry }), {
       description: 'partitions paused one by one',
     }),
-    members: Type.Array(
-      Type.Object({
-        member: Type.String(),
-        revision: Type.Integer({ description: 'the revision of the record this member obeys' }),
-        owned: Type.Array(Type.Integer()),
-        paused: Type.Array(Type.Integer()),
-        busy: Type.Array(Type.Integer(), { description: 'paused partitions with a batch still in flight' }),
-        sweeping: Type.Boolean(),
-        at: Type.String(),
-      }),
-      { description: "the live members' acknowledgements" },
-    ),
+    members: Type.Array(Report, { description: "the live members' acknowledgements" }),
+    silent: Type.Array(Type.Object({ report: Report, silentSeconds: Type.Integer() }), {
+      description:
+        'members whose last report is no longer fresh: until another member owns their paused partitions, the group is not idle',
+    }),
     idle: Type.Boolean({ description: 'every live member obeys this revision and has nothing paused in flight' }),
     waitingFor: Type.Array(Type.String()),
   },
@@ -65,6 +69,8 @@ export const PauseStateResponse = Type.Object(
 export type PauseBodyType = Static<typeof PauseBody>
 export type ResumeBodyType = Static<typeof ResumeBody>
 export type PauseStateBody = Static<typeof PauseStateResponse>
+
+const reportBody = (m: MemberReport) => ({ ...m, owned: [...m.owned], paused: [...m.paused], busy: [...m.busy] })
 
 /** The board's state as the routes answer it. */
 export function pauseStateBody(board: Pick<PauseBoard, 'groupId' | 'topic'>, state: PauseState): PauseStateBody {
@@ -77,7 +83,8 @@ export function pauseStateBody(board: Pick<PauseBoard, 'groupId' | 'topic'>, sta
     partitions: Object.entries(record.partitions)
       .map(([p, entry]) => ({ partition: Number(p), ...entry }))
       .sort((a, b) => a.partition - b.partition),
-    members: state.members.map(m => ({ ...m, owned: [...m.owned], paused: [...m.paused], busy: [...m.busy] })),
+    members: state.members.map(reportBody),
+    silent: state.silent.map(s => ({ report: reportBody(s.report), silentSeconds: Math.round(s.silentMs / 1000) })),
     idle: state.idle,
     waitingFor: [...state.waitingFor],
   }

@@ -131,6 +131,11 @@ export function pauseStateText(state: PauseState, group: string, topic: string):
       ),
     )
   }
+  for (const { report, silentMs } of state.silent) {
+    lines.push(
+      `silent for ${Math.round(silentMs / 1000)} s: ${report.member}, which owned ${list(report.owned)} (last report ${report.at})`,
+    )
+  }
   if (record.all !== null || listed.length > 0) {
     lines.push(
       state.idle
@@ -153,6 +158,7 @@ export function pauseStateJson(state: PauseState, group: string, topic: string) 
       .map(([p, e]) => ({ partition: Number(p), ...e }))
       .sort((a, b) => a.partition - b.partition),
     members: state.members,
+    silent: state.silent.map(s => ({ report: s.report, silentSeconds: Math.round(s.silentMs / 1000) })),
     idle: state.idle,
     waitingFor: state.waitingFor,
   }

@@ -5,9 +5,14 @@
 //
 // Why a poll: one small script a member each half second is cheap, bounded, and works the same on one Redis
 // server and on a cluster; a member that missed a message would never know, a member that polls knows within
-// one period. A member that has not polled for half a report's lifetime (its event loop stalled, the process
-// was stopped) starts no batch before it has read the record again, so its report expiring never lets it run
-// past a pause it has not seen.
+// one period.
+//
+// A member that cannot reach Redis keeps the record it read last and goes on: a Redis outage neither pauses nor
+// resumes anything. It cannot break a pause either: its report stops being fresh after 10 s, and a caller then
+// waits until another member reports the paused partitions it owned (idleVerdict), which Kafka allows only once
+// they were taken from it. A member starts no batch before its first read of the record, nor when its last
+// poll ended longer than half a report's lifetime ago (its event loop stalled, the process was stopped): it
+// polls first.
 import { hostname } from 'node:os'
 import type { Gauge } from 'prom-client'
 import { pause as sleep } from '../async.ts'
@@ -31,6 +36,7 @@ import {
   parseMemberReport,
   parsePauseRecord,
   pauseEntry,
+  type SilentMember,
   withPause,
   withResume,
 } from './pause.ts'
@@ -49,6 +55,8 @@ export interface PauseState {
   readonly record: PauseRecord
   /** The fresh reports of the group's members, by member id. */
   readonly members: readonly MemberReport[]
+  /** Members whose last report is no longer fresh (kept for a while: they may still be processing). */
+  readonly silent: readonly SilentMember[]
   /** Every fresh report obeys the record and shows nothing paused in flight (see idleVerdict). */
   readonly idle: boolean
   readonly waitingFor: readonly string[]
@@ -78,8 +86,10 @@ export class PauseWaitTimeout extends Error {
   }
 }
 
-/** How long a member's report holds; a member stops starting batches at half of it without a fresh read. */
+/** How long a member's report is fresh; a stalled member starts no batch past half of it without a new poll. */
 export const reportTtlMs = 10_000
+/** How long a silent member's last report is kept (longer than any group session timeout). */
+export const silentKeptMs = 5 * 60_000
 /** How often a member polls. */
 export const pollEveryMs = 500
 /** Most member reports one state() answers. */
@@ -89,8 +99,15 @@ const writeAttempts = 20
 
 type Scripted = RedisClient & {
   pauseWrite(record: string, expected: string, next: string, json: string): Promise<number>
-  pauseReport(record: string, members: string, member: string, report: string, ttl: number): Promise<string | null>
-  pauseRead(record: string, members: string, max: number): Promise<[string | null, string, ...string[]]>
+  pauseReport(
+    record: string,
+    members: string,
+    member: string,
+    report: string,
+    ttl: number,
+    lifetime: number,
+  ): Promise<string | null>
+  pauseRead(record: string, members: string, max: number, forget: number): Promise<[string | null, string, ...string[]]>
 }
 
 function scripted(redis: RedisClient): Scripted {
@@ -164,17 +181,25 @@ export class PauseBoard {
     return this.state()
   }
 
-  /** The record, the members' fresh reports, and whether they are all idle. */
+  /** The record, the members' reports (fresh and silent), and whether they are all idle. */
   async state(): Promise<PauseState> {
-    const [text, , ...reports] = await this.#call('reading the pause board', () =>
-      this.#redis.pauseRead(this.#keys.record, this.#keys.members, membersMax),
+    const [text, clock, ...pairs] = await this.#call('reading the pause board', () =>
+      this.#redis.pauseRead(this.#keys.record, this.#keys.members, membersMax, silentKeptMs),
     )
     const record = parsePauseRecord(text)
-    const members = reports
-      .map(parseMemberReport)
-      .filter(r => r !== undefined)
-      .sort((a, b) => a.member.localeCompare(b.member))
-    return { record, members, ...idleVerdict(record, members) }
+    const now = Number(clock)
+    const members: MemberReport[] = []
+    const silent: SilentMember[] = []
+    for (let i = 0; i + 1 < pairs.length; i += 2) {
+      const report = parseMemberReport(pairs[i + 1] as string)
+      if (report === undefined) continue
+      const freshUntil = Number(pairs[i])
+      if (freshUntil > now) members.push(report)
+      else silent.push({ report, silentMs: now - freshUntil })
+    }
+    members.sort((a, b) => a.member.localeCompare(b.member))
+    silent.sort((a, b) => a.report.member.localeCompare(b.report.member))
+    return { record, members, silent, ...idleVerdict(record, members, silent) }
   }
 
   /**
@@ -253,8 +278,9 @@ export interface FollowOptions {
 }
 
 /**
- * One member's side of the board. Until its first poll has completed no batch may start; a poll that fails
- * (Redis unreachable) keeps the record last read in force, so a Redis outage neither pauses nor resumes anything.
+ * One member's side of the board. No batch may start before its first read of the record, nor when its last
+ * poll ended longer than half a report's lifetime ago (see the top of this file); a failed read keeps the last
+ * record read in force.
  */
 export class PauseFollower {
   readonly #redis: Scripted
@@ -265,9 +291,12 @@ export class PauseFollower {
   readonly #everyMs: number
   readonly #ttlMs: number
   #record: PauseRecord = emptyPauseRecord
-  /** When the last poll completed (Date.now()), successful or not; undefined before the first. */
-  #polledAt: number | undefined
-  #failing = false
+  /** When the record was last read (Date.now()); undefined before the first read. */
+  #readAt: number | undefined
+  /** When the last poll ended, read or not. */
+  #polledAt = 0
+  /** Why the last poll failed; undefined once one succeeds. */
+  #failure: string | undefined
   #stop = new AbortController()
   #loop: Promise<void> | undefined
 
@@ -288,7 +317,18 @@ export class PauseFollower {
 
   /** Whether the record is known and recent enough to act on (see the top of this file). */
   fresh(now = Date.now()): boolean {
-    return this.#polledAt !== undefined && now - this.#polledAt <= this.#ttlMs / 2
+    return this.#readAt !== undefined && now - this.#polledAt <= this.#ttlMs / 2
+  }
+
+  /** Why no batch may start now (the record is not known fresh), for /ready; undefined when fresh. */
+  problem(now = Date.now()): string | undefined {
+    if (this.fresh(now)) return undefined
+    const when =
+      this.#readAt === undefined
+        ? 'has not been read yet'
+        : `was last polled ${Math.round((now - this.#polledAt) / 1000)} s ago`
+    const why = this.#failure === undefined ? '' : ` (${this.#failure})`
+    return `the pause record ${when}${why}: no batch starts until it is read`
   }
 
   /** Whether the record pauses `partition`. */
@@ -301,8 +341,11 @@ export class PauseFollower {
     return this.#record.all !== null || !this.fresh(now)
   }
 
-  start(): void {
-    this.#loop ??= this.#run()
+  /** Starts polling; resolves after the first poll, read or not (bounded by the Redis client's timeout). */
+  async start(): Promise<void> {
+    if (this.#loop !== undefined) return
+    await this.poll()
+    this.#loop = this.#run()
   }
 
   /** Stops polling and withdraws this member's report (a member that left is not waited for). */
@@ -316,10 +359,7 @@ export class PauseFollower {
   }
 
   async #run(): Promise<void> {
-    while (!this.#stop.signal.aborted) {
-      await this.poll()
-      if (!(await sleep(this.#everyMs, this.#stop.signal))) break
-    }
+    while (await sleep(this.#everyMs, this.#stop.signal)) await this.poll()
   }
 
   /** One poll: stores this member's report, reads the record. */
@@ -336,16 +376,20 @@ export class PauseFollower {
           this.member,
           JSON.stringify(report),
           this.#ttlMs,
+          this.#ttlMs + silentKeptMs,
         ),
       )
       const record = parsePauseRecord(text)
       if (record.revision !== this.#record.revision) logger.info({ pause: record }, 'pause record changed')
       this.#record = record
-      if (this.#failing) logger.info('pause record read again')
-      this.#failing = false
+      if (this.#failure !== undefined) logger.info('pause record read again')
+      this.#failure = undefined
+      this.#readAt = Date.now()
     } catch (error) {
-      if (!this.#failing) logger.warn({ err: error }, 'reading the pause record failed; the last one read holds')
-      this.#failing = true
+      if (this.#failure === undefined) {
+        logger.warn({ err: error }, 'reading the pause record failed; the last one read holds')
+      }
+      this.#failure = (error as Error).message
     }
     this.#polledAt = Date.now()
     if (gauge !== undefined) {

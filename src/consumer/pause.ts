@@ -214,6 +214,13 @@ export function parseMemberReport(text: string): MemberReport | undefined {
   }
 }
 
+/** A member whose last report is no longer fresh: it stalled, lost Redis, or died without withdrawing it. */
+export interface SilentMember {
+  readonly report: MemberReport
+  /** How long since its report stopped being fresh. */
+  readonly silentMs: number
+}
+
 export interface IdleVerdict {
   /** Every fresh report obeys this revision (or a later one) and shows nothing of what is paused in flight. */
   readonly idle: boolean
@@ -222,17 +229,32 @@ export interface IdleVerdict {
 }
 
 /**
- * Whether every live member has stopped what the record pauses: each fresh report must obey the record's
- * revision or a later one, and show no paused partition with a batch in flight (nor, while every partition is
- * paused, a pending sweep running). A member without a fresh report has left or stalled; one that joins or wakes
- * reads the record before it starts a batch (see PauseFollower), so it cannot break the pause.
+ * Whether every member has stopped what the record pauses. Each fresh report must obey the record's revision or
+ * a later one, and show no paused partition with a batch in flight (nor, while every partition is paused, a
+ * pending sweep running). A silent member may still be processing what it owned (it lost Redis but not Kafka):
+ * it holds idleness back while a paused partition it owned is owned by no fresh member. Once another member
+ * reports the partition, the group took it away from the silent one (Kafka revokes before it reassigns). A
+ * member that left withdrew its report; one that joins reads the record before its first batch.
  */
-export function idleVerdict(record: PauseRecord, reports: readonly MemberReport[]): IdleVerdict {
+export function idleVerdict(
+  record: PauseRecord,
+  fresh: readonly MemberReport[],
+  silent: readonly SilentMember[] = [],
+): IdleVerdict {
   const waitingFor: string[] = []
-  for (const r of reports) {
+  for (const r of fresh) {
     if (r.revision < record.revision) waitingFor.push(`${r.member}: has not read revision ${record.revision} yet`)
     else if (r.busy.length > 0) waitingFor.push(`${r.member}: batches of partitions ${r.busy.join(', ')} in flight`)
     else if (r.sweeping) waitingFor.push(`${r.member}: the pending sweep is running`)
+  }
+  const covered = new Set(fresh.flatMap(r => r.owned))
+  for (const { report, silentMs } of silent) {
+    const uncovered = pausedOf(record, report.owned).filter(p => !covered.has(p))
+    if (uncovered.length > 0) {
+      waitingFor.push(
+        `${report.member}: silent for ${Math.round(silentMs / 1000)} s, and no live member owns its partitions ${uncovered.join(', ')}`,
+      )
+    }
   }
   return { idle: waitingFor.length === 0, waitingFor }
 }

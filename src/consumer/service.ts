@@ -76,6 +76,8 @@ export interface ConsumerStatus {
   partitions: number[] | undefined
   /** The partitions of those the pause record pauses. */
   paused: number[]
+  /** Why no batch starts: the pause record is not known fresh (Redis unreachable, or not read yet). */
+  pauseUnknown: string | undefined
 }
 
 function toRecord(m: RawMessage, topicId: string | undefined): InboundRecord {
@@ -118,6 +120,7 @@ export class ConsumerService {
     batches: 0,
     partitions: undefined,
     paused: [],
+    pauseUnknown: undefined,
   }
   readonly #consumer: GroupConsumer
   readonly #stop = new AbortController()
@@ -198,6 +201,7 @@ export class ConsumerService {
     const mine = this.#owned()
     this.#status.partitions = mine === undefined ? undefined : [...mine]
     this.#status.paused = this.#pause === undefined ? [] : (mine ?? []).filter(p => this.#pause!.paused(p))
+    this.#status.pauseUnknown = this.#pause?.problem()
     return this.#status
   }
 
@@ -211,7 +215,8 @@ export class ConsumerService {
     await ensureTopic(connection, this.#topic, partitions)
     await store.migrate()
     this.#consumer.startLagMonitoring({ topics: [this.#topic] }, 5000)
-    this.#pause?.start()
+    // The pause record is read before the first batch can start: a member never runs past a pause it missed.
+    await this.#pause?.start()
     this.#loop = this.#run().catch(error => this.#logger.fatal({ err: error }, 'consume loop crashed'))
   }
 
@@ -355,7 +360,7 @@ export class ConsumerService {
 
   /** Starts the batches the scheduler picks; returns how long until it should be asked again. */
   #schedule(current: PartitionReader): number {
-    // Until the pause record is known (first poll) or while it is stale (this process stalled), nothing starts.
+    // Until the pause record is read, or while the last read is stale, nothing starts (see pause-board.ts).
     if (this.#pause !== undefined && !this.#pause.fresh()) return 100
     const views: LaneView[] = []
     for (const lane of current.lanes.values()) {

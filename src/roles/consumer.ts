@@ -115,6 +115,7 @@ export async function createConsumerRole(config: Config, overrides: ConsumerRole
           : { ok: true },
         // Paused on purpose: still ready. The details name what this member holds back, while it holds any.
         ...(status.paused.length > 0 ? { paused: pausedCheck(status.paused) } : {}),
+        ...(status.pauseUnknown === undefined ? {} : { pauseRecord: { ok: false, error: status.pauseUnknown } }),
       }
     },
   })

@@ -86,6 +86,7 @@ describe('pipeline pause: arguments and text', () => {
           at: '2026-01-01T00:00:01.000Z',
         },
       ],
+      silent: [],
       idle: false,
       waitingFor: ['host:1:abc: batches of partitions 2 in flight'],
     }
@@ -95,7 +96,7 @@ describe('pipeline pause: arguments and text', () => {
     assert.match(text, /host:1:abc\s+0,1,2\s+2\s+2\s+3/)
     assert.match(text, /not idle yet: host:1:abc: batches of partitions 2 in flight/)
     const none = pauseStateText(
-      { record: { revision: 4, all: null, partitions: {} }, members: [], idle: true, waitingFor: [] },
+      { record: { revision: 4, all: null, partitions: {} }, members: [], silent: [], idle: true, waitingFor: [] },
       'g',
       't',
     )

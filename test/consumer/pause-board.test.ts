@@ -9,6 +9,7 @@ import { redisClient } from '../../dev/services.ts'
 import { PauseBoard, PauseRequestError, PauseWaitTimeout } from '../../src/consumer/index.ts'
 import type { MemberActivity } from '../../src/consumer/pause-board.ts'
 import { consumerMetrics, createLogger } from '../../src/observability/index.ts'
+import { createRedisClient } from '../../src/redis/client.ts'
 import { pauseKeys } from '../../src/redis/keys.ts'
 import { type Cleanup, uniqueName } from '../helpers/resources.ts'
 import { testServices } from '../helpers/services.ts'
@@ -74,7 +75,7 @@ describe('the pause board', () => {
     const metrics = consumerMetrics(registry)
     const member = board.follow({ activity, onPoll: () => {}, logger, gauge: metrics.paused, everyMs: 50 })
     assert.equal(member.fresh(), false, 'no batch starts before the first read')
-    member.start()
+    await member.start()
     t.after(() => member.close())
     await board.pause([1], 'test', 'wait for me')
     const timeout = await board.waitIdle(400).then(
@@ -104,7 +105,7 @@ describe('the pause board', () => {
     assert.deepEqual((await board.state()).members, [])
   })
 
-  it('a member that cannot read the record pauses everything', async t => {
+  it('a record that does not parse pauses everything', async t => {
     const { board, redis, keys } = newBoard(t)
     await redis.hset(keys.record, 'revision', '1', 'record', '{"revision":1,"all":"garbage"')
     const member = board.follow({
@@ -120,5 +121,98 @@ describe('the pause board', () => {
     await board.resume('all', 'test')
     await member.poll()
     assert.equal(member.paused(0), false)
+  })
+
+  it('a member that cannot read the record starts nothing, and says why', async t => {
+    const { board: reachable } = newBoard(t)
+    await reachable.pause([0], 'test')
+    // Nothing listens on port 1: every poll fails at once.
+    const redis = createRedisClient({ addr: '127.0.0.1:1', commandTimeoutMs: 200 })
+    t.after(() => redis.disconnect())
+    const cut = new PauseBoard({
+      redis,
+      addr: '127.0.0.1:1',
+      groupId: reachable.groupId,
+      topic: reachable.topic,
+      partitionCount: async () => 4,
+    })
+    const member = cut.follow({
+      activity: () => ({ owned: [0, 1], inFlight: new Set(), sweeping: false }),
+      onPoll: () => {},
+      logger,
+    })
+    await member.poll()
+    assert.equal(member.fresh(), false)
+    assert.match(
+      member.problem() ?? '',
+      /^the pause record has not been read yet \(.+\): no batch starts until it is read$/,
+    )
+    assert.equal(member.holdsSweep(), true)
+    // Read once, it is fresh for half a report's lifetime, then no longer.
+    const live = reachable.follow({
+      activity: () => ({ owned: [0, 1], inFlight: new Set(), sweeping: false }),
+      onPoll: () => {},
+      logger,
+    })
+    await live.poll()
+    assert.equal(live.fresh(), true)
+    assert.equal(live.problem(), undefined)
+    assert.equal(live.fresh(Date.now() + 5_001), false)
+    assert.match(live.problem(Date.now() + 6_000) ?? '', /was last polled 6 s ago/)
+    await live.close()
+  })
+
+  it('a member that loses Redis keeps the record it read and goes on; its silence holds idleness back', async t => {
+    const { board, redis: shared, keys } = newBoard(t)
+    const own = createRedisClient({
+      addr: testServices.redisAddr,
+      password: testServices.redisPassword,
+      commandTimeoutMs: 300,
+    })
+    t.after(() => own.disconnect())
+    const its = new PauseBoard({
+      redis: own,
+      addr: testServices.redisAddr,
+      groupId: board.groupId,
+      topic: board.topic,
+      partitionCount: async () => 4,
+    })
+    const member = its.follow({
+      activity: () => ({ owned: [0, 1], inFlight: new Set(), sweeping: false }),
+      onPoll: () => {},
+      logger,
+      member: 'cut-off',
+    })
+    await board.pause([0], 'test')
+    await member.poll()
+    own.disconnect()
+    await member.poll()
+    assert.equal(member.fresh(), true, 'a failed read is no stall: the member goes on')
+    assert.equal(member.paused(0), true, 'with the record it read last')
+    assert.equal(member.paused(1), false)
+
+    // Its report stops being fresh (written here as Redis would hold it 11 s later): the group is not idle
+    // while no live member owns partition 0, whatever the member does meanwhile.
+    const stored = (await shared.hget(keys.members, 'cut-off')) ?? ''
+    const clock = await shared.time()
+    const redisNow = Number(clock[0]) * 1000 + Math.floor(Number(clock[1]) / 1000)
+    await shared.hset(keys.members, 'cut-off', `${redisNow - 1000}|${stored.slice(stored.indexOf('|') + 1)}`)
+    const silent = await board.state()
+    assert.deepEqual(silent.members, [])
+    assert.deepEqual(
+      silent.silent.map(s => s.report.member),
+      ['cut-off'],
+    )
+    await assert.rejects(board.waitIdle(300), /cut-off: silent for 1 s, and no live member owns its partitions 0/)
+
+    // Another member reports partition 0 (the group moved it): idle.
+    const other = board.follow({
+      activity: () => ({ owned: [0, 2], inFlight: new Set(), sweeping: false }),
+      onPoll: () => {},
+      logger,
+    })
+    await other.poll()
+    await other.poll()
+    assert.equal((await board.waitIdle(1000)).idle, true)
   })
 })

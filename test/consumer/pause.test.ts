@@ -149,4 +149,17 @@ describe('members and idleness', () => {
     assert.deepEqual(busy.waitingFor, ['m2: batches of partitions 1 in flight'])
     assert.equal(idleVerdict(record, [report({ sweeping: true })]).idle, false)
   })
+
+  it('a silent member holds idleness back while no live member owns a paused partition it owned', () => {
+    const record: PauseRecord = withPause(emptyPauseRecord, [0, 1], alice)
+    const ghost = { report: report({ member: 'ghost', revision: 0, owned: [0, 1, 2] }), silentMs: 12_400 }
+    const alone = idleVerdict(record, [], [ghost])
+    assert.deepEqual(alone.waitingFor, ['ghost: silent for 12 s, and no live member owns its partitions 0, 1'])
+    const half = idleVerdict(record, [report({ revision: 1, owned: [1, 2], paused: [1] })], [ghost])
+    assert.deepEqual(half.waitingFor, ['ghost: silent for 12 s, and no live member owns its partitions 0'])
+    const taken = idleVerdict(record, [report({ revision: 1, owned: [0, 1, 2], paused: [0, 1] })], [ghost])
+    assert.equal(taken.idle, true, 'the group gave its partitions to a live member')
+    const elsewhere = { ...ghost, report: report({ member: 'ghost', owned: [0] }) }
+    assert.equal(idleVerdict(withPause(emptyPauseRecord, [2], alice), [], [elsewhere]).idle, true)
+  })
 })

@@ -20,6 +20,7 @@ const state = (over: Partial<PauseState> = {}): PauseState => ({
   all: null,
   partitions: [],
   members: [],
+  silent: [],
   idle: true,
   waitingFor: [],
   ...over,

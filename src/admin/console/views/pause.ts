@@ -68,7 +68,10 @@ export class PauseView {
       byId(ids.pauseTable, HTMLTableElement),
       paused.length > 0 ? paused : [h('tr', {}, h('td', { colSpan: 4 }, 'none paused one by one'))],
     )
-    const members = state.members.map(m => h('tr', {}, ...memberCells(state, m).map(cell => h('td', {}, cell))))
+    const members = [
+      ...state.members.map(m => memberCells(state, m)),
+      ...state.silent.map(s => [...memberCells(state, s.report).slice(0, 5), `silent for ${s.silentSeconds} s`]),
+    ].map(cells => h('tr', {}, ...cells.map(cell => h('td', {}, cell))))
     fillRows(
       byId(ids.pauseMembers, HTMLTableElement),
       members.length > 0 ? members : [h('tr', {}, h('td', { colSpan: 6 }, 'no live member reports'))],

@@ -39,7 +39,7 @@ export interface Settings {
   readonly warmupSeconds: number
   readonly naiveMaxMs: number
   readonly rssEvents: number
-  /** Records of each Java producer run: about as many seconds of work as one HTTP run at issue 16's rates. */
+  /** Records of each Java producer run: about as many seconds of work as one HTTP run at the goals' rates. */
   readonly javaRecords: number
   /** The scale-out drain: its topic's partitions and the consumer processes compared with one. */
   readonly scalePartitions: number

@@ -24,7 +24,7 @@ export interface GoalContext {
   readonly history: boolean
 }
 
-/** The bounds of issue 16. */
+/** The benchmark's goals: the bound each headline figure must meet. */
 export const bounds = {
   drainVsCopy: 0.9,
   consumerCpuUsPerEvent: 15,

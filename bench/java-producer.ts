@@ -75,7 +75,7 @@ export interface ProducerPerformanceRun {
 
 /**
  * The producer settings of the comparison: those of the pipeline's publisher (acks=all, idempotent) and the
- * linger issue 16 names. Everything else is the Java client's default (batch.size 16 KiB, no compression).
+ * linger the goals name. Everything else is the Java client's default (batch.size 16 KiB, no compression).
  */
 export function producerProps(brokers: readonly string[]): string[] {
   return [`bootstrap.servers=${brokers.join(',')}`, 'acks=all', 'enable.idempotence=true', 'linger.ms=5']

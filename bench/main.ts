@@ -1,5 +1,5 @@
 // `npm run bench`: throughput and latency of the pipeline against its baseline and its ceilings, measured in the
-// same run on the real local Kafka, PostgreSQL and SQLite (issue 5). See docs/performance.md.
+// same run on the real local Kafka, PostgreSQL and SQLite. See docs/performance.md.
 //
 //   npm run bench                      200,000 events, 3 runs of everything, 1,000,000-event memory check,
 //                                      a 1,000,000-entry dead-letter queue
@@ -9,8 +9,10 @@
 //            --dlq-entries N
 //            --http-seconds N  --log-level info|warn  --cpu-prof (a profile of every worker in .tmp/bench-profiles/)
 //            --history (append to bench/history.tsv even from a --quick or --only run)
+//   npm run bench -- --compare REF [--pairs N] [options]
+//                                      the working tree against a git ref, alternated runs (bench/compare.ts)
 //
-// It ends with issue 16's goals, MET, MISSED or not measured (bench/goals.ts), and a full run appends one line
+// It ends with the benchmark's goals, MET, MISSED or not measured (bench/goals.ts), and a full run appends one line
 // to bench/history.tsv (bench/history.ts).
 //
 // Each scenario is a module of bench/scenarios/ over the shared context of bench/context.ts. Everything it
@@ -118,8 +120,8 @@ function report({ ctx, startedAt, host }: Awaited<ReturnType<typeof prepare>>): 
   }
   const path = `${resultsDir}latest.json`
   writeJson(path, body)
-  process.stdout.write(`\n${table(results)}\n\ntargets (issue 5):\n${targetsTable(body.targets)}\n`)
-  process.stdout.write(`\ngoals (issue 16):\n${goalsTable(goalList)}\n`)
+  process.stdout.write(`\n${table(results)}\n\ntargets:\n${targetsTable(body.targets)}\n`)
+  process.stdout.write(`\ngoals:\n${goalsTable(goalList)}\n`)
   if (history) {
     const machineSummary =
       `${host.nproc} cores ${host.cpu}, ${Math.round(host.memoryMB / 1024)} GiB, Node ${host.node}, ` +
@@ -142,18 +144,32 @@ function report({ ctx, startedAt, host }: Awaited<ReturnType<typeof prepare>>): 
   process.stdout.write(`\nwritten to ${path} (${body.seconds} s)\n`)
 }
 
-const progress = new Progress()
-let context: Context | undefined
-try {
-  const prepared = await prepare(parseOptions(process.argv.slice(2), process.env, profilesDir), progress)
-  context = prepared.ctx
-  await runScenarios(context)
-  report(prepared)
-} catch (error) {
-  progress.say(`bench failed: ${(error as Error).stack ?? String(error)}`)
-  process.exitCode = 1
-} finally {
-  await context?.cleanup()
+async function runBench(): Promise<void> {
+  const progress = new Progress()
+  let context: Context | undefined
+  try {
+    const prepared = await prepare(parseOptions(process.argv.slice(2), process.env, profilesDir), progress)
+    context = prepared.ctx
+    await runScenarios(context)
+    report(prepared)
+  } catch (error) {
+    progress.say(`bench failed: ${(error as Error).stack ?? String(error)}`)
+    process.exitCode = 1
+  } finally {
+    await context?.cleanup()
+  }
+}
+
+if (process.argv.slice(2).some(a => a === '--compare' || a.startsWith('--compare='))) {
+  const { runCompare } = await import('./compare.ts')
+  try {
+    process.exitCode = await runCompare(process.argv.slice(2))
+  } catch (error) {
+    process.stderr.write(`bench --compare failed: ${(error as Error).message}\n`)
+    process.exitCode = 1
+  }
+} else {
+  await runBench()
 }
 // The Kafka and Redis clients of this process may keep sockets open a little longer; the work is done.
 setTimeout(() => process.exit(), 500).unref()

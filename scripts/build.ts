@@ -2,7 +2,7 @@
 // (plus one chunk per lazily imported store engine). Development, `npm run pipeline` and the tests run the .ts
 // sources; production runs compiled JavaScript because a process that strips types at load and resolves several
 // hundred modules peaks about 50 MB higher while draining than one that loads a bundle (docs/performance.md,
-// "Consumer memory (goal 4)").
+// "Consumer memory").
 //
 // What the bundle must keep from the sources:
 // - Files read relative to a module (`new URL('../package.json', import.meta.url)`, `__dirname`) are found where

@@ -12,6 +12,7 @@ export const floors: Readonly<Record<string, number>> = {
   errors: 0,
   config: 0,
   async: 0,
+  version: 0,
   events: 1,
   redis: 1,
   kafka: 1,

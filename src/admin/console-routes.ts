@@ -2,9 +2,10 @@
 // (they hold no data; the page asks for the admin token and sends it with every call); GET /admin/overview
 // answers only the admin token.
 //
-// Where the assets come from: the production bundle (scripts/build.ts) carries them, the script already bundled,
-// as `__pipelineConsole`; run from the sources, the page and stylesheet are read when the routes are registered
-// and the script is bundled from src/admin/console/ on its first request (console-bundle.ts), then kept.
+// Where the assets come from: the production bundle (scripts/build.ts) carries them, script and stylesheet already
+// bundled, as `__pipelineConsole`; run from the sources, the page is read when the routes are registered and the
+// script and the stylesheet are bundled from src/admin/console/ on their first request (console-bundle.ts), then
+// kept.
 import { readFileSync } from 'node:fs'
 import type { FastifyInstance } from 'fastify'
 import Type from 'typebox'
@@ -26,22 +27,33 @@ export function consolePage(): string {
   return prebuilt?.html ?? source('index.html')
 }
 
-let developmentScript: Promise<string> | undefined
+type Bundle = typeof import('./console-bundle.ts')
 
-/** The bundled script: the production build's, or bundled from the sources once per process. */
-function consoleScript(): Promise<string> {
-  if (prebuilt !== undefined) return Promise.resolve(prebuilt.js)
-  developmentScript ??= import('./console-bundle.ts').then(bundle => bundle.bundleConsoleScript({ minify: false }))
-  // A failed bundle is not kept: the next request tries again (after the source was fixed).
-  developmentScript.catch(() => {
-    developmentScript = undefined
-  })
-  return developmentScript
+/** An asset bundled from the sources once per process, on its first request. */
+function developmentAsset(make: (bundle: Bundle) => Promise<string>): () => Promise<string> {
+  let kept: Promise<string> | undefined
+  return () => {
+    kept ??= import('./console-bundle.ts').then(make)
+    // A failed bundle is not kept: the next request tries again (after the source was fixed).
+    kept.catch(() => {
+      kept = undefined
+    })
+    return kept
+  }
 }
 
+const developmentScript = developmentAsset(bundle => bundle.bundleConsoleScript({ minify: false }))
+const developmentStyles = developmentAsset(bundle => bundle.bundleConsoleStyles({ minify: false }))
+
 const assets = {
-  'console.js': { type: 'text/javascript; charset=utf-8', body: consoleScript },
-  'console.css': { type: 'text/css; charset=utf-8', body: () => prebuilt?.css ?? source('console.css') },
+  'console.js': {
+    type: 'text/javascript; charset=utf-8',
+    body: () => (prebuilt === undefined ? developmentScript() : Promise.resolve(prebuilt.js)),
+  },
+  'console.css': {
+    type: 'text/css; charset=utf-8',
+    body: () => (prebuilt === undefined ? developmentStyles() : Promise.resolve(prebuilt.css)),
+  },
 } as const
 
 export interface ConsoleSources extends Omit<OverviewSources, 'app'> {

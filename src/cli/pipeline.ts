@@ -1,5 +1,4 @@
 // The `pipeline` command: `pipeline all|producer|consumer|api|migrate|config|config-table`.
-import { readFileSync } from 'node:fs'
 import {
   type Config,
   ConfigError,
@@ -11,6 +10,7 @@ import {
   type Role,
 } from '../config/index.ts'
 import { createStore } from '../store/index.ts'
+import { pipelineVersion } from '../version.ts'
 import { runDlq } from './dlq.ts'
 import { eventCommand } from './event.ts'
 import { runPause } from './pause.ts'
@@ -55,7 +55,7 @@ async function command(argv: readonly string[], hooks: PipelineHooks): Promise<n
     return 0
   }
   if (name === '--version' || name === '-v' || name === 'version') {
-    process.stdout.write(`event-pipeline ${version()}\n`)
+    process.stdout.write(`event-pipeline ${pipelineVersion()}\n`)
     return 0
   }
   // Only the variables of the roles this command runs are read and checked (`pipeline config` checks them all).
@@ -82,7 +82,7 @@ async function command(argv: readonly string[], hooks: PipelineHooks): Promise<n
     try {
       await hooks.beforeServe?.(config, roles)
       await checkDependencies(config, roles, warn)
-      return await serve(config, roles, alone, version())
+      return await serve(config, roles, alone, pipelineVersion())
     } catch (error) {
       throw failed(error, { roles, alone })
     }
@@ -127,12 +127,6 @@ async function command(argv: readonly string[], hooks: PipelineHooks): Promise<n
       process.stderr.write(`pipeline: unknown command "${name}"\n\n${usage}`)
       return 2
   }
-}
-
-/** The version in package.json, read when asked (the container image ships package.json too). */
-function version(): string {
-  const raw = readFileSync(new URL('../../package.json', import.meta.url), 'utf8')
-  return (JSON.parse(raw) as { version: string }).version
 }
 
 /** Runs the command of `argv` (the arguments after the script) and resolves with the process's exit code. */

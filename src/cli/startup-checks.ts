@@ -3,7 +3,7 @@
 //   Kafka: the consumer cannot start without it (a failure). The producer alone starts anyway and answers 503
 //   until Kafka answers (a warning), so an orchestrator may start it first.
 //   Redis: never a failure; nothing is dead-lettered while it is down, which the warning says, and the
-//   consumer's /health keeps telling.
+//   consumer's /health keeps telling. The read API starts without either and serves the stored rows.
 import type { Config, Role } from '../config/index.ts'
 import { dlqFromConfig } from '../dlq/index.ts'
 import { kafkaAnswers } from '../kafka/cluster-admin.ts'
@@ -28,6 +28,8 @@ function withoutRedis(roles: readonly Role[]): string {
     lost.push('records that cannot be applied are retried and hold their partition until Redis answers')
   }
   if (roles.includes('producer')) lost.push('refused requests are not dead-lettered')
+  if (roles.includes('api'))
+    lost.push('GET /events/{eventId} answers 503 DLQ_UNAVAILABLE for an eventId the store does not know')
   return lost.join('; ')
 }
 
@@ -54,11 +56,11 @@ export async function checkDependencies(
   roles: readonly Role[],
   warn: (line: string) => void,
 ): Promise<void> {
-  // The producer and the consumer use both Kafka and Redis; the read API uses neither.
-  const usesBoth = roles.includes('producer') || roles.includes('consumer')
+  // Every role uses both: the read API reads the log's end offsets for ?after= waits and looks dead letters up
+  // by eventId for event status; neither stops it from serving the stored rows.
   const [kafka, redis] = await Promise.all([
-    usesBoth ? kafkaAnswers(connectionOf(config, 'startup-check'), kafkaProbeMs) : true,
-    usesBoth ? redisProblem(config) : undefined,
+    kafkaAnswers(connectionOf(config, 'startup-check'), kafkaProbeMs),
+    redisProblem(config),
   ])
   if (redis !== undefined) {
     const line = `DLQ_UNAVAILABLE: ${redisLabel(config)} does not answer (${redis}), so the dead-letter queue is off: ${withoutRedis(roles)}; ${redisNextStep}`
@@ -67,5 +69,13 @@ export async function checkDependencies(
   if (kafka) return
   const down = `${kafkaLabel(config)} does not answer`
   if (roles.includes('consumer')) throw new StartupFailure('KAFKA_UNAVAILABLE', `${down}; ${kafkaNextStep}`)
-  warn(`KAFKA_UNAVAILABLE: ${down}; the producer starts and answers 503 until it does; ${kafkaNextStep}`)
+  const meanwhile = [
+    ...(roles.includes('producer') ? ['the producer starts and answers 503 until it does'] : []),
+    ...(roles.includes('api')
+      ? [
+          "the read API serves stored rows, but an ?after= offset it has not applied waits READ_WAIT_MS and answers 503 even when it lies past the log's end",
+        ]
+      : []),
+  ]
+  warn(`KAFKA_UNAVAILABLE: ${down}; ${meanwhile.join('; ')}; ${kafkaNextStep}`)
 }

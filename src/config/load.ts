@@ -63,7 +63,7 @@ function readBy(v: VarSpec<unknown>, scope: ConfigScope | undefined): boolean {
 
 /**
  * Reads the environment once into a frozen, typed Config. Every invalid variable is reported, each with
- * its name and what it expects, in one ConfigError. Empty strings count as unset, as in the seed system.
+ * its name and what it expects, in one ConfigError. Empty strings count as unset, as in the reference system.
  * With a scope, a variable none of its roles reads keeps its default and is not checked: `SERVICE_PORT=abc`
  * does not stop `pipeline all`, which ignores it.
  */

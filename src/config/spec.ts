@@ -2,7 +2,7 @@ import { accessSync, constants } from 'node:fs'
 
 // Every environment variable the pipeline reads, with its default, what it expects and what it means.
 // This table is the documentation: `pipeline --help` prints it and the README's table is checked against it.
-// Names and defaults of the seed system (KAFKA_BROKERS … LOG_LEVEL) are a compatibility contract: keep them.
+// Names and defaults of the reference system (KAFKA_BROKERS … LOG_LEVEL) are a compatibility contract: keep them.
 
 export type Role = 'producer' | 'consumer' | 'api'
 
@@ -301,7 +301,7 @@ export const spec = {
   mssqlConn: {
     name: 'MSSQL_CONN',
     description:
-      'MS SQL Server connection string in the seed format (server=host,port;user id=…;password=…;database=…;encrypt=disable)',
+      'MS SQL Server connection string in the reference system format (server=host,port;user id=…;password=…;database=…;encrypt=disable)',
     default: undefined,
     expects: 'key=value pairs separated by ;',
     roles: ['consumer', 'api'],
@@ -554,6 +554,38 @@ export const spec = {
     expects: 'an http:// or https:// URL',
     roles: ['consumer'],
     parse: parsers.httpUrl,
+  },
+  consoleChartInterval: {
+    name: 'CONSOLE_CHART_INTERVAL',
+    description:
+      "How often the consumer samples the console's charts (GET /admin/series); it keeps the last 360 samples in memory, so the default 10s charts the last hour. A number with ms, s or m",
+    default: '10s',
+    expects: 'a duration between 1s and 60s, such as 10s',
+    roles: ['consumer'],
+    parse: (raw: string) => {
+      const ms = parsers.duration(60_000)(raw)
+      return ms >= 1000 ? ms : fail(`"${raw}" is shorter than 1s`)
+    },
+  },
+  prometheusUrl: {
+    name: 'PROMETHEUS_URL',
+    description:
+      "When set, the console's charts (GET /admin/series) come from this Prometheus server's query_range API (the whole group's rates, pending events and lag per partition; the lag in seconds stays this member's own), and from the consumer's own samples when it does not answer within 2 s",
+    default: undefined,
+    expects: 'an http:// or https:// URL without a user or password (a path prefix is kept)',
+    roles: ['consumer'],
+    parse: (raw: string) => {
+      let url: URL
+      try {
+        url = new URL(raw.trim())
+      } catch {
+        return fail(`"${raw}" is not a URL`)
+      }
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') fail(`"${raw}" is not an http:// or https:// URL`)
+      // fetch refuses a URL with credentials, and the console shows the URL in its notes: none may be in it.
+      if (url.username !== '' || url.password !== '') failPlainly('it holds a user or password, which is not sent')
+      return `${url.origin}${url.pathname.replace(/\/+$/, '')}`
+    },
   },
   logLevel: {
     name: 'LOG_LEVEL',

@@ -17,6 +17,7 @@ export {
   pauseBoardFromConfig,
 } from './pause-board.ts'
 export { createProcessor, type InboundRecord, type Processor } from './process.ts'
+export { type SeriesSnapshot, seriesCapacity, seriesMaxPartitions } from './series.ts'
 export {
   type ConsumerService,
   type ConsumerServiceOptions,

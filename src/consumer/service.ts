@@ -20,13 +20,14 @@ import type { Store } from '../store/index.ts'
 import { type Lane, PartitionReader, type RawMessage } from './batch-reader.ts'
 import { type Committer, createCommitter } from './commits.ts'
 import type { InboundRecord } from './dead-letters.ts'
-import { recordLag } from './lag.ts'
+import { type LagReport, recordLag } from './lag.ts'
 import type { PauseBoard, PauseFollower } from './pause-board.ts'
 import { createPendingSweeper, type PendingSweeper } from './pending.ts'
 import { createProcessor, PendingBatches, type Processor } from './process.ts'
 import { PartitionProgress } from './progress.ts'
 import { Aborted, backoffDelay } from './retry.ts'
 import { LaneScheduler, type LaneView } from './schedule.ts'
+import { type PartitionReading, type SeriesReading, SeriesRing, SeriesSampler, type SeriesSnapshot } from './series.ts'
 
 export interface ConsumerServiceOptions {
   connection: KafkaConnection
@@ -59,6 +60,8 @@ export interface ConsumerServiceOptions {
   groupProtocol?: 'consumer' | 'classic'
   /** Most batches (of different partitions) in flight at once; default 3. */
   concurrency?: number
+  /** Time between two samples of the console's charts (default 10 s: the 360 samples kept are an hour). */
+  seriesIntervalMs?: number
   /** The group's pause board: this member obeys its record and reports to it (none: nothing is ever paused). */
   pause?: PauseBoard
 }
@@ -153,6 +156,17 @@ export class ConsumerService {
    */
   readonly #rewind = new Set<number>()
 
+  /** The console's charts: samples of what the fields below and #status count (series.ts). */
+  readonly #series: SeriesSampler
+  /** The client's last lag report (one figure per partition of the topic). */
+  #lag: LagReport | undefined
+  /** Per partition with a batch in flight: the Kafka timestamp of the batch's first record. */
+  readonly #heldInFlight = new Map<number, bigint>()
+  /** Per partition: the Kafka timestamp of the last record stored or dead-lettered. */
+  readonly #lastHandled = new Map<number, bigint>()
+  /** Pending events the sweeps dead-lettered (past PENDING_MAX_AGE). */
+  #sweptDeadLetters = 0
+
   constructor(options: ConsumerServiceOptions) {
     const { logger, topic } = options
     this.#options = options
@@ -185,6 +199,9 @@ export class ConsumerService {
       eventLogRetentionMs: options.eventLogRetentionMs,
       topicId: () => (this.#topicId === undefined ? undefined : { topic, id: this.#topicId }),
     })
+    this.#series = new SeriesSampler(new SeriesRing({ intervalMs: options.seriesIntervalMs ?? 10_000 }), () =>
+      this.#seriesReading(),
+    )
     this.#pause = options.pause?.follow({
       logger,
       gauge: options.metrics.paused,
@@ -210,11 +227,18 @@ export class ConsumerService {
     return this.#sweeper.stats()
   }
 
+  /** The last samples of the console's charts (bounded: see series.ts). */
+  series(): SeriesSnapshot {
+    return this.#series.ring.snapshot()
+  }
+
   async start(): Promise<void> {
     const { connection, partitions, store } = this.#options
     await ensureTopic(connection, this.#topic, partitions)
     await store.migrate()
-    this.#consumer.startLagMonitoring({ topics: [this.#topic] }, 5000)
+    // Lag reports at least as often as the charts sample, so that no two samples show the same stale report.
+    this.#consumer.startLagMonitoring({ topics: [this.#topic] }, Math.min(5000, this.#series.ring.intervalMs))
+    this.#series.start()
     // The pause record is read before the first batch can start: a member never runs past a pause it missed.
     await this.#pause?.start()
     this.#loop = this.#run().catch(error => this.#logger.fatal({ err: error }, 'consume loop crashed'))
@@ -227,6 +251,7 @@ export class ConsumerService {
    */
   async close(): Promise<void> {
     this.#stop.abort()
+    this.#series.stop()
     await this.#loop
     await this.#pause?.close()
     this.#consumer.stopLagMonitoring()
@@ -247,7 +272,10 @@ export class ConsumerService {
     consumer.on('consumer:group:leave', () => {
       this.#status.joined = false
     })
-    consumer.on('consumer:lag', lag => recordLag(metrics.lag, lag))
+    consumer.on('consumer:lag', lag => {
+      this.#lag = lag
+      recordLag(metrics.lag, lag)
+    })
     consumer.on('consumer:lag:error', error => logger.debug({ err: error }, 'lag monitoring failed'))
     // A rebalance wakes the loop, which then looks at the new assignment at once.
     consumer.on('consumer:group:rebalance', () => this.#reader?.poke())
@@ -288,6 +316,37 @@ export class ConsumerService {
     return this.#consumer.assignments.find(a => a.topic === this.#topic)?.partitions ?? []
   }
 
+  /** What the charts sample: the counters, the pending events and, per partition owned, what the lag is made of. */
+  #seriesReading(): SeriesReading {
+    const partitions = new Map<number, PartitionReading>()
+    const lags = this.#lag?.get(this.#topic)
+    const held = new Map(this.#heldInFlight)
+    for (const lane of this.#reader?.lanes.values() ?? []) {
+      const oldest = this.#reader?.oldest(lane)
+      // A batch in flight holds older records than its lane's waiting ones.
+      if (lane.topic === this.#topic && oldest !== undefined && !held.has(lane.partition))
+        held.set(lane.partition, oldest)
+    }
+    for (const partition of this.#owned() ?? []) {
+      const lag = lags?.[partition]
+      const oldest = held.get(partition)
+      const last = this.#lastHandled.get(partition)
+      partitions.set(partition, {
+        lagRecords: lag === undefined || lag < 0n ? undefined : Number(lag),
+        oldestHeld: oldest === undefined ? undefined : Number(oldest),
+        lastHandled: last === undefined ? undefined : Number(last),
+      })
+    }
+    const pending = this.#sweeper.stats()
+    return {
+      at: Date.now(),
+      applied: this.#status.applied,
+      deadLettered: this.#status.deadLettered + this.#sweptDeadLetters,
+      pending: pending.count,
+      partitions,
+    }
+  }
+
   /** Asks the group for the committed offsets of newly assigned partitions: commits never go below them. */
   #fetchFloors(): void {
     const wanted = this.#progress.withoutFloor()
@@ -326,6 +385,7 @@ export class ConsumerService {
     const batch = this.#reader!.take(lane, this.#options.batchMax, this.#batchMaxBytes)
     const ticket = this.#progress.begin(lane.partition)
     if (ticket === undefined || batch.length === 0) return
+    this.#heldInFlight.set(lane.partition, batch[0]!.timestamp)
     try {
       const topicId = this.#topicId
       const outcome = await this.#processorOf(lane.partition).process(
@@ -340,11 +400,16 @@ export class ConsumerService {
       status.batches++
       // A batch of a partition revoked meanwhile moves no offset: its effects are idempotent, and the new owner
       // reads these records again from the group's offset.
-      if (this.#progress.finish(ticket, last.offset, last.leaderEpoch)) this.#commits.request()
+      if (this.#progress.finish(ticket, last.offset, last.leaderEpoch)) {
+        this.#lastHandled.set(lane.partition, last.timestamp)
+        this.#commits.request()
+      }
     } catch (error) {
       // The batch is abandoned uncommitted (shutdown during a transient retry, or a bug); the lane must not go
       // on past it, so nothing more is taken until the loop has started over from the committed offsets.
       if (!(error instanceof Aborted)) this.#broken ??= error
+    } finally {
+      this.#heldInFlight.delete(lane.partition)
     }
   }
 
@@ -398,7 +463,9 @@ export class ConsumerService {
     this.#nextSweep = now + this.#sweepEveryMs
     this.#sweeping = this.#sweeper
       .tick()
-      .then(() => {})
+      .then(result => {
+        this.#sweptDeadLetters += result?.deadLettered ?? 0
+      })
       .finally(() => {
         this.#sweeping = undefined
       })

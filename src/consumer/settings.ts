@@ -18,6 +18,7 @@ export type ConsumerSettings = Pick<
   | 'pendingMaxAgeMs'
   | 'eventLogRetentionMs'
   | 'groupProtocol'
+  | 'seriesIntervalMs'
 >
 
 export function consumerSettingsOf(config: Config): ConsumerSettings {
@@ -35,5 +36,6 @@ export function consumerSettingsOf(config: Config): ConsumerSettings {
     pendingMaxAgeMs: config.pendingMaxAgeMs,
     eventLogRetentionMs: config.eventLogRetentionMs,
     groupProtocol: config.kafkaGroupProtocol,
+    seriesIntervalMs: config.consoleChartInterval,
   }
 }

@@ -1,4 +1,4 @@
-// The dead-letter record, as the seed README describes it: the original payload plus what went wrong.
+// The dead-letter record, as the reference system's README describes it: the original payload plus what went wrong.
 import { isUtf8 } from 'node:buffer'
 import { createHash } from 'node:crypto'
 import type { ErrorCode } from '../errors.ts'

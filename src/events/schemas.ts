@@ -1,4 +1,4 @@
-// JSON Schemas of the four event types (TypeBox, compiled once). Limits follow the SQL columns of the seed
+// JSON Schemas of the four event types (TypeBox, compiled once). Limits follow the SQL columns of the reference system
 // schema: ids VARCHAR(100), names and emails VARCHAR(255), statuses VARCHAR(50), money DECIMAL(18,2), INT deltas.
 import Type, { type Static } from 'typebox'
 

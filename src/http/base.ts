@@ -8,6 +8,7 @@ import type { Registry } from 'prom-client'
 import { withTimeout } from '../async.ts'
 import type { Role } from '../config/index.ts'
 import { httpMetrics, type Logger, readinessMetric } from '../observability/index.ts'
+import { pipelineVersion } from '../version.ts'
 import { bearerMatcher } from './auth.ts'
 import { errorHandlerWith, notFoundHandler } from './errors.ts'
 import { defaultHttpLimits, type HttpLimits, limitServer, serverOptions } from './limits.ts'
@@ -189,7 +190,7 @@ export function buildBaseApp(options: BaseAppOptions): FastifyInstance {
         name,
         admin && f.detail !== undefined ? `${f.state} (${f.detail})` : f.state,
       ])
-      return { status: 'ok', ...Object.fromEntries(shown) }
+      return { status: 'ok', version: pipelineVersion(), ...Object.fromEntries(shown) }
     })
     base.get('/ready', { schema: baseRouteSchemas.ready(options.adminToken) }, async (request, reply) => {
       const checks = await readiness()

@@ -3,21 +3,16 @@
 // ready (a schema the generator cannot handle fails the start, not a request) and served as the same bytes,
 // with an ETag, for the life of the process.
 import { createHash } from 'node:crypto'
-import { readFileSync } from 'node:fs'
 import { fastifySwagger } from '@fastify/swagger'
 import type { FastifyInstance } from 'fastify'
 import type { Role } from '../config/index.ts'
+import { pipelineVersion } from '../version.ts'
 import { baseRouteSchemas, bearerScheme, ClosingBody, ErrorBodySchema } from './schemas.ts'
 
 const roleTitles: Readonly<Record<Role, string>> = {
   producer: 'producer: events in over HTTP, published to Kafka',
   consumer: 'consumer: Kafka into the store, bad records into the dead-letter queue',
   api: 'read API: what the consumer stored, by id',
-}
-
-function packageVersion(): string {
-  const raw = readFileSync(new URL('../../package.json', import.meta.url), 'utf8')
-  return (JSON.parse(raw) as { version: string }).version
 }
 
 type Json = Record<string, unknown>
@@ -79,7 +74,7 @@ export function describeApp(app: FastifyInstance, role: Role): void {
         openapi: '3.1.0',
         info: {
           title: `event-pipeline ${roleTitles[role]}`,
-          version: packageVersion(),
+          version: pipelineVersion(),
           description: [
             'Every error answer is JSON `{ "error": { "code", "message", … } }` (components/schemas/ErrorBody);',
             'a path not listed here answers 404 with it. While the server closes, after its drain, Fastify answers',

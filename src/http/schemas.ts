@@ -176,7 +176,10 @@ export const baseRouteSchemas = {
     ...bearerSecurity(adminToken, true),
     response: {
       200: Type.Object(
-        { status: Type.Unsafe<string>({ type: 'string', const: 'ok' }) },
+        {
+          status: Type.Unsafe<string>({ type: 'string', const: 'ok' }),
+          version: Type.String({ description: 'The pipeline version (semantic versioning)' }),
+        },
         { additionalProperties: Type.String(), description: 'Alive' },
       ),
       ...errorResponses([]),

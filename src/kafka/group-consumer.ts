@@ -31,7 +31,7 @@ export function createGroupConsumer(options: GroupConsumerOptions): GroupConsume
     // Without a per-partition limit the client uses maxBytes for each partition, and the first partition of a
     // backlog fills every fetch on its own. The limit also bounds what waits in memory: the client pushes a whole
     // fetch response into the stream before the reader can pause it, so a backlog keeps two or three responses of
-    // records alive (docs/performance.md, "Consumer memory (goal 4)"); 256 KiB per partition drains as fast as
+    // records alive (docs/performance.md, "Consumer memory"); 256 KiB per partition drains as fast as
     // 1 MiB. A record batch larger than the limit still comes whole (KIP-74), and the broker moves a partition it
     // answered to the end of the fetch session's order (KIP-227), so a large record cannot stall a partition.
     maxBytesPerPartition: 256 * 1024,

@@ -38,6 +38,15 @@ export class SendOverran extends Error {
   }
 }
 
+/** A record as the client sends it, placed on its partition. */
+interface Message {
+  readonly topic: string
+  readonly partition: number
+  readonly key: Buffer | undefined
+  readonly value: Buffer
+  readonly headers: Map<Buffer, Buffer>
+}
+
 export class KafkaWriter {
   // No serializers: keys, values and headers are handed over as the buffers the caller made.
   readonly #producer: Producer<Buffer, Buffer, Buffer, Buffer>
@@ -73,24 +82,38 @@ export class KafkaWriter {
    */
   async write(records: readonly WriteRecord[], options: WriteOptions = {}): Promise<Written[]> {
     const partitions = await this.#place(records)
-    const messages = records.map((r, i) => ({
-      topic: r.topic,
-      partition: partitions[i] as number,
-      ...(r.key !== undefined ? { key: r.key } : {}),
-      value: r.value,
-      headers: r.headers,
-    }))
+    // One message object per record, of one shape (no spread of optional fields): this runs for every event a
+    // producer sends.
+    const messages: Message[] = new Array(records.length)
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i] as WriteRecord
+      messages[i] = {
+        topic: r.topic,
+        partition: partitions[i] as number,
+        key: r.key,
+        value: r.value,
+        headers: r.headers,
+      }
+    }
     const result = await (options.deadline === undefined
       ? this.#producer.send({ messages })
       : this.#sendBy(options.deadline, messages))
-    const next = new Map<string, bigint>()
-    for (const o of result.offsets ?? []) next.set(`${o.topic}/${o.partition}`, o.offset)
-    return messages.map(({ topic, partition }) => {
-      const at = `${topic}/${partition}`
-      const offset = next.get(at)
-      if (offset !== undefined) next.set(at, offset + 1n)
-      return { topic, partition, offset }
-    })
+    // Base offset per topic and partition; each record of a partition takes the next one, in the order given.
+    const next = new Map<string, bigint[]>()
+    for (const o of result.offsets ?? []) {
+      const bases = next.get(o.topic) ?? []
+      bases[o.partition] = o.offset
+      next.set(o.topic, bases)
+    }
+    const written: Written[] = new Array(messages.length)
+    for (let i = 0; i < messages.length; i++) {
+      const { topic, partition } = messages[i] as Message
+      const bases = next.get(topic)
+      const offset = bases?.[partition]
+      if (offset !== undefined) (bases as bigint[])[partition] = offset + 1n
+      written[i] = { topic, partition, offset }
+    }
+    return written
   }
 
   close(): Promise<void> {
@@ -118,10 +141,7 @@ export class KafkaWriter {
     return partitions
   }
 
-  async #sendBy(
-    deadline: number,
-    messages: Parameters<Producer<Buffer, Buffer, Buffer, Buffer>['send']>[0]['messages'],
-  ) {
+  async #sendBy(deadline: number, messages: Message[]) {
     let timer: NodeJS.Timeout | undefined
     const overrun = new Promise<never>((_, reject) => {
       timer = setTimeout(

@@ -12,3 +12,11 @@ export {
   producerMetrics,
   readinessMetric,
 } from './metrics.ts'
+export {
+  PrometheusQueryError,
+  parseMatrix,
+  queryRange,
+  type RangeQuery,
+  type RangeResult,
+  type RangeSeries,
+} from './prometheus-range.ts'

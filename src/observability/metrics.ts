@@ -1,5 +1,5 @@
-// One prom-client registry per role, so `pipeline all` serves three separate /metrics like the seed system's
-// three processes. Metric names are the seed's: events_produced_total, messages_processed_total,
+// One prom-client registry per role, so `pipeline all` serves three separate /metrics like the reference system's
+// three processes. Metric names are the reference system's: events_produced_total, messages_processed_total,
 // dlq_count_total, db_latency_seconds, http_requests_total, http_latency_seconds.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { Role } from '../config/index.ts'

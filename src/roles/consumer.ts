@@ -6,6 +6,7 @@ import {
   registerAdminRoutes,
   registerConsoleRoutes,
   registerPauseRoutes,
+  registerSeriesRoutes,
 } from '../admin/index.ts'
 import type { Config } from '../config/index.ts'
 import {
@@ -120,6 +121,14 @@ export async function createConsumerRole(config: Config, overrides: ConsumerRole
     },
   })
   // The DLQ admin API and the console exist only with ADMIN_TOKEN: without it, /admin/… is a plain 404.
+  if (config.adminToken !== undefined) {
+    registerSeriesRoutes(app, config.adminToken, {
+      memory: () => service.series(),
+      ...(config.prometheusUrl === undefined
+        ? {}
+        : { prometheus: { url: config.prometheusUrl, topic: config.kafkaTopic } }),
+    })
+  }
   let admin: { service: DlqAdmin; routes: AdminRoutes } | undefined
   if (config.adminToken !== undefined) {
     const service = adminFromConfig(config, dlq)

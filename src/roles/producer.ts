@@ -25,7 +25,7 @@ export async function createProducerRole(config: Config, overrides: ProducerRole
     partitions: config.kafkaPartitions,
     logger,
   })
-  // Refused requests go to the DLQ too, so the seed's "malformed event → dlq:events" checks hold while the client
+  // Refused requests go to the DLQ too, so the reference system's "malformed event → dlq:events" checks hold while the client
   // gets its 400 at once.
   const dlq = overrides.dlq ?? dlqFromConfig(config, { logger, registry })
   const app = buildProducerApp({

@@ -6,7 +6,7 @@
 // driver, tedious with its Azure identity libraries, costs resident memory that a PostgreSQL or SQLite
 // deployment never needs; docs/performance.md has the figure).
 import type { Database } from '../config/index.ts'
-import type { Store } from './types.ts'
+import type { Store, StoreOptions } from './types.ts'
 
 export { newer } from './batch.ts'
 export type {
@@ -26,19 +26,10 @@ export type {
   SourcedEvent,
   StateTable,
   Store,
+  StoreOptions,
   User,
 } from './types.ts'
 export { pendingCountCap } from './types.ts'
-
-export interface StoreOptions {
-  /** Most connections the PostgreSQL or SQL Server pool opens (default 10); SQLite always uses one. */
-  readonly poolSize?: number
-  /**
-   * Longest one database call may take (DB_TIMEOUT_MS): PostgreSQL's query and connection timeouts, SQLite's
-   * busy timeout. Each engine keeps its own default when it is not given.
-   */
-  readonly timeoutMs?: number
-}
 
 export async function createStore(database: Database, options: StoreOptions = {}): Promise<Store> {
   switch (database.engine) {
@@ -62,3 +53,14 @@ export async function createStore(database: Database, options: StoreOptions = {}
     }
   }
 }
+
+export {
+  checkGenerationName,
+  createGenerations,
+  GenerationError,
+  type GenerationInfo,
+  type Generations,
+  maxCompareLimit,
+  type RowDiff,
+  type TableCheck,
+} from './generations.ts'

@@ -84,7 +84,7 @@ type OrderWithPaymentRow = Row<'orders', (typeof orderColumns)[number]> & {
   [C in (typeof paymentColumns)[number] as `payment_${C}`]: Tables['payments'][C] | null
 }
 
-// The nullable seed columns are always written by the pipeline; '' and 0 only show for rows written by hand.
+// The nullable columns of the reference tables are always written by the pipeline; '' and 0 only show for rows written by hand.
 export function toUser(row: Row<'users', (typeof userColumns)[number]>): User {
   return {
     userId: row.user_id,
@@ -134,4 +134,124 @@ export function toOrderWithPayment(row: OrderWithPaymentRow): OrderWithPayment {
 
 export function toInventory(row: Row<'inventory', (typeof inventoryColumns)[number]>): Inventory {
   return { sku: row.sku, quantity: Number(row.quantity), lastAdjustedAt: row.last_adjusted_at ?? '' }
+}
+
+/**
+ * How a column reads in a row's canonical text: `time` is ISO-8601 UTC with milliseconds (what every engine's edge
+ * gives already; a Date is converted), `money` the exact decimal with two places ('123.40', whether the engine
+ * returns 123.4 or '123.40'), `int` the integer's decimal digits (offsets arrive as bigint, number or string).
+ */
+export type CanonicalKind = 'text' | 'int' | 'money' | 'time'
+
+export function canonicalValue(kind: CanonicalKind, value: unknown): string | null {
+  if (value === null || value === undefined) return null
+  switch (kind) {
+    case 'text':
+      return String(value)
+    case 'int':
+      return BigInt(value as bigint | number | string).toString()
+    case 'money':
+      return Number(value).toFixed(2)
+    case 'time':
+      return value instanceof Date ? value.toISOString() : String(value)
+  }
+}
+
+export interface CanonicalTable {
+  readonly table: string
+  /** The key, in index order: rows are read and compared in this order. */
+  readonly keys: readonly string[]
+  /** Every column the log decides, keys first: the row's canonical text is these values in this order. */
+  readonly columns: readonly (readonly [column: string, kind: CanonicalKind])[]
+}
+
+const stampKinds = [
+  ['event_id', 'text'],
+  ['event_ts', 'time'],
+  ['source_topic', 'text'],
+  ['source_partition', 'int'],
+  ['source_offset', 'int'],
+] as const
+
+/**
+ * The projection's tables as a rebuild must reproduce them: the columns that the log alone decides. Left out are the
+ * wall-clock columns (updated_at, applied_at, pending_since), and the record that last touched an inventory row
+ * or first brought a ledger row: which record of a sku or an eventId seen on two partitions came first depends
+ * on which partition's batch committed first, not on the log (the reference model compares neither).
+ * event_log (one row per record read, redeliveries included, pruned by the clock) and applied_offsets (how far
+ * each reader got) are bookkeeping of one reading of the log, not the projection, and are not compared.
+ */
+export const canonicalTables: readonly CanonicalTable[] = [
+  {
+    table: 'users',
+    keys: ['user_id'],
+    columns: [['user_id', 'text'], ['name', 'text'], ['email', 'text'], ['created_at', 'time'], ...stampKinds],
+  },
+  {
+    table: 'orders',
+    keys: ['order_id'],
+    columns: [
+      ['order_id', 'text'],
+      ['user_id', 'text'],
+      ['total', 'money'],
+      ['status', 'text'],
+      ['created_at', 'time'],
+      ...stampKinds,
+    ],
+  },
+  {
+    table: 'payments',
+    keys: ['order_id'],
+    columns: [['order_id', 'text'], ['status', 'text'], ['amount', 'money'], ['settled_at', 'time'], ...stampKinds],
+  },
+  {
+    table: 'inventory',
+    keys: ['sku'],
+    columns: [
+      ['sku', 'text'],
+      ['quantity', 'int'],
+      ['last_adjusted_at', 'time'],
+    ],
+  },
+  {
+    table: 'inventory_ledger',
+    keys: ['event_id'],
+    columns: [
+      ['event_id', 'text'],
+      ['sku', 'text'],
+      ['delta', 'int'],
+      ['reason', 'text'],
+      ['adjusted_at', 'time'],
+    ],
+  },
+  {
+    table: 'pending_events',
+    keys: ['source_topic', 'source_partition', 'source_offset'],
+    columns: [
+      ['source_topic', 'text'],
+      ['source_partition', 'int'],
+      ['source_offset', 'int'],
+      ['event_id', 'text'],
+      ['event_type', 'text'],
+      ['event_key', 'text'],
+      ['parent_table', 'text'],
+      ['parent_key', 'text'],
+      ['constraint_name', 'text'],
+      ['event_ts', 'time'],
+      ['payload', 'text'],
+      ['origin_topic', 'text'],
+      ['origin_partition', 'int'],
+      ['origin_offset', 'int'],
+    ],
+  },
+]
+
+/** A row's canonical form: each compared column's canonical value, by column name, in the table's column order. */
+export function canonicalRow(
+  table: CanonicalTable,
+  row: Readonly<Record<string, unknown>>,
+): Record<string, string | null> {
+  const out: Record<string, string | null> = {}
+  for (const [column, kind] of table.columns) out[column] = canonicalValue(kind, row[column])
+  return out
 }

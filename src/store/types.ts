@@ -156,6 +156,16 @@ export interface EventFacts {
 
 export type Engine = 'sqlite' | 'postgres' | 'mssql'
 
+export interface StoreOptions {
+  /** Most connections the PostgreSQL or SQL Server pool opens (default 10); SQLite always uses one. */
+  readonly poolSize?: number
+  /**
+   * Longest one database call may take (DB_TIMEOUT_MS): PostgreSQL's query and connection timeouts, SQLite's
+   * busy timeout. Each engine keeps its own default when it is not given.
+   */
+  readonly timeoutMs?: number
+}
+
 export interface Store {
   readonly engine: Engine
   /** Creates or upgrades the schema; safe to run twice and from two processes at once. */

@@ -1,8 +1,9 @@
 // The console in a real browser (Debian's Chromium driven by playwright-core) against `pipeline all` on the real
 // Kafka, Redis and PostgreSQL: sign in, see the roles and the dead letters, find one, fix it, dry-run then
-// redrive it, and see it applied and the DLQ count drop. What the page shows is checked against an independent
-// look at Redis and PostgreSQL. Screenshots of the main views go to .tmp/test-output/console/ (and the overview to
-// docs/console.png when CONSOLE_SCREENSHOT_DOCS=1).
+// redrive it, and see it applied and the DLQ count drop; then watch the charts drawn and moving while a stream is
+// applied. What the page shows is checked against an independent look at Redis and PostgreSQL. Screenshots of the
+// main views go to .tmp/test-output/console/ (and the overview and the charts to docs/console.png and
+// docs/console-charts.png when CONSOLE_SCREENSHOT_DOCS=1).
 import assert from 'node:assert/strict'
 import { copyFileSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
@@ -12,6 +13,7 @@ import { Redis } from 'ioredis'
 import pg from 'pg'
 import { type Browser, chromium, type Page } from 'playwright-core'
 import { ensureDebianPackage } from '../../dev/debian.ts'
+import { userCreated } from '../helpers/events.ts'
 import { eventually, produceRaw } from '../helpers/kafka.ts'
 import { type RunningPipeline, startPipeline } from '../helpers/pipeline.ts'
 import { kafkaTopic, postgresDatabase, uniqueName } from '../helpers/resources.ts'
@@ -19,6 +21,7 @@ import { redisHostPort, testServices } from '../helpers/services.ts'
 
 const outputDir = fileURLToPath(new URL('../../.tmp/test-output/console/', import.meta.url))
 const docsShot = fileURLToPath(new URL('../../docs/console.png', import.meta.url))
+const docsChartsShot = fileURLToPath(new URL('../../docs/console-charts.png', import.meta.url))
 const token = `console-test-${uniqueName('t')}`
 
 describe('the console in a browser', () => {
@@ -56,6 +59,8 @@ describe('the console in a browser', () => {
       DLQ_KEY: dlqKey,
       ADMIN_TOKEN: token,
       READ_WAIT_MS: '2000',
+      // A sample a second, so that the charts move within the test.
+      CONSOLE_CHART_INTERVAL: '1s',
       LOG_LEVEL: 'WARN',
     })
     // Playwright gives every launch a fresh, empty profile directory of its own (and removes it on close).
@@ -155,5 +160,59 @@ describe('the console in a browser', () => {
     await page.getByRole('link', { name: 'Audit' }).click()
     await page.locator('#audit-table tbody tr', { hasText: 'redrive' }).first().waitFor()
     await page.screenshot({ path: join(outputDir, 'audit.png'), fullPage: true })
+  })
+
+  it('draws the charts of a consumer applying a stream, and they move', async () => {
+    // A stream: 40 users every 400 ms for about 8 s, while the page watches.
+    let producing = true
+    const stream = (async () => {
+      for (let round = 0; producing && round < 20; round++) {
+        const users = Array.from({ length: 40 }, (_, k) => userCreated(`chart-${suffix}-${round}-${k}`))
+        await produceRaw(
+          topic,
+          users.map(u => ({ key: u.data.userId, value: JSON.stringify(u) })),
+        )
+        await new Promise(resolve => setTimeout(resolve, 400))
+      }
+    })()
+    try {
+      await page.getByRole('link', { name: 'Charts' }).click()
+      await page.getByRole('heading', { name: 'Charts' }).waitFor()
+      const figure = (key: string) => page.locator(`figure[data-chart="${key}"]`)
+      for (const key of ['applied', 'deadLetters', 'pending', 'lagRecords', 'lagSeconds']) {
+        await figure(key).locator('canvas').waitFor()
+      }
+      // Data in them: several samples, a rate above 0 while the stream is applied, a lag line per partition.
+      const attribute = async (key: string, name: string) => (await figure(key).getAttribute(name)) ?? ''
+      await eventually(
+        'three samples in the charts',
+        async () => Number(await attribute('applied', 'data-points')) >= 3,
+      )
+      await figure('applied')
+        .locator('p', { hasText: /^Now [1-9][\d,.]*\/s\.$/ })
+        .waitFor({ timeout: 20_000 })
+      await eventually('a lag line per partition', async () => (await attribute('lagRecords', 'data-lines')) === '3')
+      assert.match((await figure('lagSeconds').locator('p').textContent()) ?? '', /^Now partition 0: /)
+      assert.match((await page.locator('#charts-span').textContent()) ?? '', /one every 1 s\.$/)
+
+      // They move: two looks some seconds apart differ, in samples and in pixels.
+      const look = async () => ({
+        points: Number(await attribute('applied', 'data-points')),
+        // The page's own canvas, as a PNG: what the chart shows, pixel for pixel.
+        pixels: await figure('applied')
+          .locator('canvas')
+          .evaluate(canvas => (canvas as unknown as { toDataURL(): string }).toDataURL()),
+      })
+      const first = await look()
+      await new Promise(resolve => setTimeout(resolve, 3000))
+      const second = await look()
+      assert.ok(second.points > first.points, `${first.points} then ${second.points} samples`)
+      assert.notEqual(second.pixels, first.pixels, 'the applied chart was drawn again with new data')
+      await page.screenshot({ path: join(outputDir, 'charts.png'), fullPage: true })
+      if (process.env['CONSOLE_SCREENSHOT_DOCS'] === '1') copyFileSync(join(outputDir, 'charts.png'), docsChartsShot)
+    } finally {
+      producing = false
+      await stream
+    }
   })
 })

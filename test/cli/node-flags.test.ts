@@ -7,7 +7,7 @@ import { nodeFlags } from '../../src/cli/node-flags.ts'
 const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8')
 
 describe('node flags', () => {
-  it('are the ones npm start, npm run pipeline and the container start the pipeline with', () => {
+  it('are the ones npm start, npm run pipeline, the installed command and the container start it with', () => {
     const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts
     // npm's scripts go through the development launcher, which runs the pipeline in its own process; `exec`
     // makes node npm's own child, so the SIGTERM npm forwards reaches the pipeline (test/cli/signals.test.ts).
@@ -16,6 +16,8 @@ describe('node flags', () => {
     assert.equal(scripts['pipeline'], command)
     const entrypoint = /^ENTRYPOINT (.+)$/m.exec(read('deploy/Dockerfile'))?.[1]
     assert.deepEqual(JSON.parse(entrypoint ?? 'null'), ['node', ...nodeFlags, 'dist/main.js'])
+    // The installed command's shebang (bin/event-pipeline.js).
+    assert.equal(read('bin/event-pipeline.js').split('\n')[0], `#!/usr/bin/env -S ${['node', ...nodeFlags].join(' ')}`)
   })
 
   it('are accepted by this Node and keep the young generation at 2 × 16 MB under allocation', () => {

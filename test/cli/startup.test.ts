@@ -6,6 +6,7 @@ import { once } from 'node:events'
 import { createServer } from 'node:net'
 import { describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
+import { pipelineVersion } from '../../src/version.ts'
 import { freePort, startPipeline } from '../helpers/pipeline.ts'
 import { kafkaTopic, postgresLoginWithoutCreatedb, sqliteFile } from '../helpers/resources.ts'
 import { testServices } from '../helpers/services.ts'
@@ -160,11 +161,15 @@ describe('Redis unreachable at start', () => {
     // Liveness stays 200 while the process lives; the address is for the admin token only, as on /ready.
     const health = await fetch(`${running.urls.consumer}/health`)
     assert.equal(health.status, 200)
-    assert.deepEqual(await health.json(), { status: 'ok', dlq: 'unreachable' })
+    assert.deepEqual(await health.json(), { status: 'ok', version: pipelineVersion(), dlq: 'unreachable' })
     const detailed = await fetch(`${running.urls.consumer}/health`, {
       headers: { authorization: 'Bearer admin-token-0123456789' },
     })
-    assert.deepEqual(await detailed.json(), { status: 'ok', dlq: `unreachable (Redis 127.0.0.1:${redisPort})` })
+    assert.deepEqual(await detailed.json(), {
+      status: 'ok',
+      version: pipelineVersion(),
+      dlq: `unreachable (Redis 127.0.0.1:${redisPort})`,
+    })
     assert.equal((await running.stop()).code, 0)
   })
 
@@ -185,6 +190,26 @@ describe('Redis unreachable at start', () => {
     assert.equal((await running.stop()).code, 0)
   })
 
+  it('the read API starts, serves, and warns that event status cannot show dead letters', async t => {
+    const redisPort = await freePort()
+    const running = await startPipeline(t, 'api', {
+      KAFKA_TOPIC: await kafkaTopic(t),
+      REDIS_ADDR: `127.0.0.1:${redisPort}`,
+      DATABASE_URL: `sqlite:${sqliteFile(t)}`,
+    })
+    const stderr = running.stderr.join('')
+    assert.match(
+      stderr,
+      new RegExp(
+        `^pipeline: warning: DLQ_UNAVAILABLE: Redis \\(127\\.0\\.0\\.1:${redisPort}\\) does not answer .*: ` +
+          'GET /events/\\{eventId\\} answers 503 DLQ_UNAVAILABLE for an eventId the store does not know; ' +
+          'start Redis or set REDIS_ADDR\\n$',
+      ),
+    )
+    assert.equal((await fetch(`${running.urls.api}/users/nobody`)).status, 404, 'stored rows are still served')
+    assert.equal((await running.stop()).code, 0)
+  })
+
   it('with Redis answering, the consumer /health says the DLQ is ok and nothing is warned', async t => {
     const topic = await kafkaTopic(t)
     const running = await startPipeline(t, 'consumer', {
@@ -192,7 +217,11 @@ describe('Redis unreachable at start', () => {
       KAFKA_GROUP_ID: `group-${topic}`,
       DATABASE_URL: `sqlite:${sqliteFile(t)}`,
     })
-    assert.deepEqual(await (await fetch(`${running.urls.consumer}/health`)).json(), { status: 'ok', dlq: 'ok' })
+    assert.deepEqual(await (await fetch(`${running.urls.consumer}/health`)).json(), {
+      status: 'ok',
+      version: pipelineVersion(),
+      dlq: 'ok',
+    })
     assert.equal(running.stderr.join(''), '')
     assert.equal((await running.stop()).code, 0)
   })

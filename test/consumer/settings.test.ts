@@ -15,6 +15,7 @@ describe('consumerSettingsOf', () => {
         CONSUMER_BATCH_WAIT_MS: '5',
         PENDING_MAX_AGE: '90s',
         KAFKA_GROUP_PROTOCOL: 'classic',
+        CONSOLE_CHART_INTERVAL: '2s',
       }),
     )
     assert.deepEqual(settings.connection.bootstrapBrokers, ['k1:9092', 'k2:9092'])
@@ -35,6 +36,7 @@ describe('consumerSettingsOf', () => {
         pendingMaxAgeMs: 90_000,
         eventLogRetentionMs: 7 * 24 * 3600 * 1000,
         groupProtocol: 'classic',
+        seriesIntervalMs: 2000,
       },
     )
   })

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import { type ErrorCode, PipelineError } from '../../src/errors.ts'
 import { buildBaseApp, type Checks, HttpError, markClosing } from '../../src/http/index.ts'
 import { createLogger, createRegistry } from '../../src/observability/index.ts'
+import { pipelineVersion } from '../../src/version.ts'
 
 type Line = Record<string, unknown>
 
@@ -77,7 +78,7 @@ describe('base app', () => {
     const { app } = testApp()
     const { res, body } = await json(app, '/health')
     assert.equal(res.statusCode, 200)
-    assert.deepEqual(body, { status: 'ok' })
+    assert.deepEqual(body, { status: 'ok', version: pipelineVersion() })
   })
 
   it('answers /ready from the checks: 200 when all pass, 503 when one fails, throws or hangs', async () => {

@@ -6,6 +6,7 @@ import { keyOf, parseEvent } from '../../src/events/index.ts'
 import { partitionOf } from '../../src/kafka/index.ts'
 import { createLogger, createRegistry } from '../../src/observability/index.ts'
 import { buildProducerApp, createPublisher, type Publisher } from '../../src/producer/index.ts'
+import { pipelineVersion } from '../../src/version.ts'
 import { orderPlaced, userCreated } from '../helpers/events.ts'
 import { type Cleanup, kafkaTopic } from '../helpers/resources.ts'
 import { capturingLogger, consumeBack, type LogLine, place, testPublisher } from './helpers.ts'
@@ -300,7 +301,7 @@ describe('POST /produce', () => {
     const notFound = await app.inject('/nope')
     assert.equal(notFound.statusCode, 404)
     assert.equal(errorOf(notFound).code, 'NOT_FOUND')
-    assert.deepEqual((await app.inject('/health')).json(), { status: 'ok' })
+    assert.deepEqual((await app.inject('/health')).json(), { status: 'ok', version: pipelineVersion() })
     const ready = await app.inject({ url: '/ready', headers: asAdmin })
     assert.equal(ready.statusCode, 200)
     assert.deepEqual(ready.json(), { status: 'ready', checks: { kafka: { ok: true } } })

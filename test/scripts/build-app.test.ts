@@ -83,6 +83,10 @@ describe('the built app', () => {
     const script = await fetch(url('consumer', '/console/console.js'))
     assert.equal(script.status, 200)
     assert.match(await script.text(), /sign-in-form/)
+    // The stylesheet, bundled with uPlot's rules for the charts.
+    const styles = await fetch(url('consumer', '/console/console.css'))
+    assert.equal(styles.status, 200)
+    assert.match(await styles.text(), /\.uplot\{/)
     // Of the sources, only the Lua scripts Redis runs sit beside the bundle.
     assert.deepEqual(readdirSync(join(app, 'src')), ['redis'])
     assert.deepEqual(readdirSync(join(app, 'src', 'redis')), ['lua'])

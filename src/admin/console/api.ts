@@ -16,6 +16,7 @@ import type {
   RedriveRequest,
   RedriveStarted,
   ResumeRequest,
+  Series,
   Stats,
 } from './types.ts'
 
@@ -118,6 +119,10 @@ export class AdminApi {
 
   overview(): Promise<Overview> {
     return this.call('GET', '/admin/overview')
+  }
+
+  series(): Promise<Series> {
+    return this.call('GET', '/admin/series')
   }
 
   stats(): Promise<Stats> {

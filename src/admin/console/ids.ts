@@ -48,6 +48,9 @@ export const ids = {
   eventResult: 'event-result',
   audit: 'audit',
   auditTable: 'audit-table',
+  charts: 'charts',
+  chartsSpan: 'charts-span',
+  chartsGrid: 'charts-grid',
   pause: 'pause',
   pauseSummary: 'pause-summary',
   pauseIdle: 'pause-idle',
@@ -64,5 +67,5 @@ export const ids = {
 } as const
 
 /** The sections the navigation shows one at a time, by the URL's hash. */
-export const sections = [ids.overview, ids.deadLetters, ids.event, ids.audit, ids.pause] as const
+export const sections = [ids.overview, ids.charts, ids.deadLetters, ids.event, ids.audit, ids.pause] as const
 export type Section = (typeof sections)[number]

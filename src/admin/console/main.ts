@@ -6,6 +6,7 @@ import { type Context, createContext } from './context.ts'
 import { byId } from './dom.ts'
 import { ids, type Section, sections } from './ids.ts'
 import { AuditView } from './views/audit.ts'
+import { ChartsView } from './views/charts.ts'
 import { DeadLettersView } from './views/dead-letters.ts'
 import { EntryView } from './views/entry.ts'
 import { EventStatusView } from './views/event-status.ts'
@@ -28,6 +29,7 @@ const isSection = (name: string): name is Section => (sections as readonly strin
 class Console {
   readonly #context: Context
   readonly #overview: OverviewView
+  readonly #charts: ChartsView
   readonly #deadLetters: DeadLettersView
   readonly #audit: AuditView
   readonly #pause: PauseView
@@ -47,6 +49,7 @@ class Console {
     const purge = new PurgeView(context, preview, list)
     this.#deadLetters = list
     this.#overview = new OverviewView(context)
+    this.#charts = new ChartsView(context)
     this.#audit = new AuditView(context)
     this.#pause = new PauseView(context)
     new EventStatusView(context)
@@ -84,6 +87,7 @@ class Console {
   signOut(message = ''): void {
     sessionTokens.clear()
     this.#overview.stop()
+    this.#charts.stop()
     this.#pause.stop()
     this.#context.alert(message)
     this.route()
@@ -104,6 +108,8 @@ class Console {
     }
     if (current === ids.overview) this.#overview.start()
     else this.#overview.stop()
+    if (current === ids.charts) this.#charts.start()
+    else this.#charts.stop()
     if (current === ids.deadLetters && !this.#deadLetters.loaded)
       this.#context.guarded(() => this.#deadLetters.search())
     if (current === ids.audit) this.#context.guarded(() => this.#audit.load())

@@ -17,6 +17,7 @@ import type {
   ShowResponse,
   StatsResponse,
 } from '../schemas.ts'
+import type { SeriesResponse } from '../series-routes.ts'
 
 export type Overview = Static<typeof OverviewSchema>
 export type PartitionRow = NonNullable<Overview['partitions']>[number]
@@ -37,3 +38,4 @@ export type Position = NonNullable<EventStatus['position']>
 export type PauseState = Static<typeof PauseStateResponse>
 export type PauseRequest = Static<typeof PauseBody>
 export type ResumeRequest = Static<typeof ResumeBody>
+export type Series = Static<typeof SeriesResponse>

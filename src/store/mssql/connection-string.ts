@@ -1,4 +1,4 @@
-// The seed's MSSQL_CONN format: ADO-style `key=value` pairs separated by `;`, keys case-insensitive with their
+// The reference system's MSSQL_CONN format: ADO-style `key=value` pairs separated by `;`, keys case-insensitive with their
 // ADO.NET and go-mssqldb synonyms, values optionally quoted. Errors name the key, never a value (see connection.ts).
 // Our own splitter rather than @tediousjs/connection-string, which returns only a map: it keeps the last of two
 // repeated keys, glues a part without "=" to the next key and reports neither a key nor a position when it fails.
@@ -94,7 +94,7 @@ function nearest(key: string): string | undefined {
   return key.length > 3 ? [...synonyms.keys()].find(known => distance(key, known) <= 2) : undefined
 }
 
-/** Parses the seed's MSSQL_CONN format: `server=mssql;user id=sa;password=…;database=events;encrypt=disable`. */
+/** Parses the reference system's MSSQL_CONN format: `server=mssql;user id=sa;password=…;database=events;encrypt=disable`. */
 export function parseConnectionString(raw: string, variable = 'MSSQL_CONN'): MssqlConnectionOptions {
   const problems = new Problems(variable)
   const draft: Draft = {}

@@ -1,4 +1,4 @@
-// Where SQL Server is and how to log in, from DATABASE_URL=mssql://… here and from the seed's MSSQL_CONN
+// Where SQL Server is and how to log in, from DATABASE_URL=mssql://… here and from the reference system's MSSQL_CONN
 // (ADO-style key=value pairs) in connection-string.ts, which shares the checks below; driver.ts turns the result
 // into a tedious configuration. A bad string stops the process at start with a ConfigError naming the variable
 // and the key when it is a known one (its position otherwise); no message ever repeats a value or any unknown
@@ -80,7 +80,7 @@ function bool(value: string, key: string, problems: Problems): boolean | undefin
   return problems.add(`${key} must be true or false`)
 }
 
-// go-mssqldb's `disable` (the seed's value) and ADO's optional/mandatory both map onto tedious's boolean.
+// go-mssqldb's `disable` (the reference system's value) and ADO's optional/mandatory both map onto tedious's boolean.
 function encryptOf(value: string, problems: Problems): Encrypt | undefined {
   const v = value.trim().toLowerCase()
   if (['disable', 'false', 'no', 'optional'].includes(v)) return false

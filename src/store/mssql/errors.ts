@@ -108,7 +108,7 @@ const unavailableCodes: ReadonlySet<string> = new Set(['ETIMEOUT', 'ECLOSE', 'ES
 // The schema's only foreign key: the message says which user is missing only through the constraint's name.
 export const foreignKeyName = 'FK_Orders_Users'
 
-// Named by migrations.ts (CK_<table>_<column>_len): the CHECK that holds a text column to the seed's length in
+// Named by migrations.ts (CK_<table>_<column>_len): the CHECK that holds a text column to the reference system's length in
 // characters. SQL Server's message names the table and column.
 const isLengthCheck = (name: string) => /^CK_\w+_len$/.test(name)
 const conflictColumn = /table "(?:[^".]+\.)?([^"]+)", column '([^']+)'/

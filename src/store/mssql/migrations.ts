@@ -1,14 +1,14 @@
-// The SQL Server schema: the seed's tables and types (VARCHAR(100)/(255)/(50), DECIMAL(18,2), DATETIME2, INT,
+// The SQL Server schema: the reference system's tables and types (VARCHAR(100)/(255)/(50), DECIMAL(18,2), DATETIME2, INT,
 // FK_Orders_Users, IX_orders_user_id, IX_orders_created_at) plus the event and source columns and the inventory
 // ledger that idempotency needs, as the other engines have them. Every step is "create when missing", because a
-// database the seed system created already holds its four tables: they are kept, the missing columns, keys and
-// indexes are added, and rows the seed wrote get event_ts 0001-01-01, so any event replaces them.
+// database the reference system created already holds its four tables: they are kept, the missing columns, keys and
+// indexes are added, and rows the reference system wrote get event_ts 0001-01-01, so any event replaces them.
 //
 // Text columns are VARCHAR(4n) in a binary UTF-8 collation with a CHECK that LEN (code points, in a UTF-8
-// collation) is at most n, the seed's length. So any text of at most n characters is stored, as PostgreSQL
+// collation) is at most n, the reference system's length. So any text of at most n characters is stored, as PostgreSQL
 // stores it in VARCHAR(n): UTF-8 needs at most 4 bytes a code point. Chosen over NVARCHAR because NVARCHAR(n)
 // counts UTF-16 units (an emoji takes 2, so it would need NVARCHAR(2n) and the same CHECK), takes 2 bytes for
-// every ASCII character of the ids that fill the indexes, and would need NVARCHAR parameters, which the seed's
+// every ASCII character of the ids that fill the indexes, and would need NVARCHAR parameters, which the reference system's
 // VARCHAR columns cannot seek on; the widest key, VARCHAR(400), stays well under the 900-byte limit of a
 // clustered key. The binary collation compares keys exactly (case and accent sensitive) as the other engines do.
 import { CompiledQuery, type Transaction } from 'kysely'
@@ -82,7 +82,7 @@ const columnType = (table: string, column: string) => `(
     FROM sys.columns AS c WHERE c.object_id = OBJECT_ID(N'${table}') AND c.name = N'${column}')`
 
 /**
- * orders.user_id takes the exact type and collation of users.user_id, which may be the seed's (VARCHAR(100) in
+ * orders.user_id takes the exact type and collation of users.user_id, which may be the reference system's (VARCHAR(100) in
  * the server's default collation): FK_Orders_Users needs both, and a join of two columns in different
  * collations fails. Read from sys.columns, since only the database knows which users table it holds.
  */
@@ -101,7 +101,7 @@ END`
 
 /**
  * Pending events: parent_key is compared with users.user_id and event_key with orders.order_id, so each takes
- * that column's exact type and collation (the seed's, in a database the seed created), as orders.user_id does.
+ * that column's exact type and collation (the reference system's, in a database the reference system created), as orders.user_id does.
  * The key is the record's Kafka position: one row per record, however often it is redelivered.
  */
 export const createPending = `IF OBJECT_ID(N'pending_events', N'U') IS NULL
@@ -135,7 +135,7 @@ export const createMigrationTable = createTable(
 export const migrations: readonly Migration[] = [
   {
     version: 1,
-    description: 'seed tables plus event and source columns, inventory ledger',
+    description: 'the reference tables plus event and source columns, inventory ledger',
     statements: [
       createTable(
         'users',
@@ -149,7 +149,7 @@ export const migrations: readonly Migration[] = [
       ...stateColumns('orders'),
       `IF OBJECT_ID(N'FK_Orders_Users', N'F') IS NULL
   ALTER TABLE orders ADD CONSTRAINT FK_Orders_Users FOREIGN KEY (user_id) REFERENCES users (user_id)`,
-      // (user_id, created_at) rather than the seed's (user_id): the same lookups, and "newest orders of a user"
+      // (user_id, created_at) rather than the reference system's (user_id): the same lookups, and "newest orders of a user"
       // becomes an index range scan instead of a sort.
       createIndex('orders', 'IX_orders_user_id', 'user_id, created_at'),
       createIndex('orders', 'IX_orders_created_at', 'created_at'),

@@ -10,7 +10,7 @@ import { maxBytesPerCharacter } from './migrations.ts'
 export type ParamKind = 'varchar' | 'decimal' | 'datetime2' | 'int' | 'bigint'
 
 export interface ParamOptions {
-  /** Text: the column's length in characters (code points), the seed's VARCHAR(n). */
+  /** Text: the column's length in characters (code points), the reference system's VARCHAR(n). */
   readonly length?: number
   readonly precision?: number
   readonly scale?: number

@@ -17,13 +17,15 @@ export const defaultPoolSize = 10
 export interface MssqlStoreOptions {
   /** DATABASE_URL=mssql://… */
   readonly url?: string
-  /** MSSQL_CONN in the seed's format; used when `url` is absent. */
+  /** MSSQL_CONN in the reference system's format; used when `url` is absent. */
   readonly connectionString?: string
   readonly poolSize?: number
   /** Replaces the tedious connections (tests record the statements with it). */
   readonly connectionFactory?: ConnectionFactory
   /** Longest one request may take before it fails as transient (DB_TIMEOUT_MS). */
   readonly timeoutMs?: number
+  /** The database to use instead of the one the connection names: a generation's (generations.ts). */
+  readonly database?: string
 }
 
 export function connectionOptions({ url, connectionString }: MssqlStoreOptions): MssqlConnectionOptions {
@@ -37,7 +39,7 @@ export function connectionOptions({ url, connectionString }: MssqlStoreOptions):
  * transaction of a deadlock victim or, with XACT_ABORT ON, of any failed statement. The batch's own error says
  * what happened and whether to retry, so it is the one thrown.
  */
-async function once<T>(db: Kysely<Tables>, work: (trx: Transaction<Tables>) => Promise<T>): Promise<T> {
+export async function once<T>(db: Kysely<Tables>, work: (trx: Transaction<Tables>) => Promise<T>): Promise<T> {
   let failure: { error: unknown } | undefined
   try {
     return await db.transaction().execute(async trx => {
@@ -71,9 +73,21 @@ async function transaction<T>(db: Kysely<Tables>, work: (trx: Transaction<Tables
   }
 }
 
+/**
+ * The connection a store opens: the configured one, in `options.database` when given, with the request timeout.
+ * The password is not enumerable (so that logs and inspection leave it out), so it is copied by name: a spread
+ * of the options alone would drop it and log in without one.
+ */
+export function storeConnection(options: MssqlStoreOptions): MssqlConnectionOptions {
+  const named = connectionOptions(options)
+  const connection = { ...named, database: options.database ?? named.database, requestTimeoutMs: options.timeoutMs }
+  Object.defineProperty(connection, 'password', { value: named.password, enumerable: false })
+  return Object.freeze(connection)
+}
+
 /** Throws a ConfigError naming the variable and key when the connection string or URL is not valid. */
 export function createMssqlStore(options: MssqlStoreOptions): Store {
-  const connection = { ...connectionOptions(options), requestTimeoutMs: options.timeoutMs }
+  const connection = storeConnection(options)
   const factory = options.connectionFactory ?? tediousFactory(connection)
   const dialect = createDialect({
     database: connection.database,

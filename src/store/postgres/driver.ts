@@ -51,6 +51,11 @@ export interface PoolOptions {
   readonly timeoutMs?: number
   /** Statement texts to run as named prepared statements, with their names (see statements.ts). */
   readonly prepared?: ReadonlyMap<string, string>
+  /**
+   * The schema every session resolves unqualified names in (a generation of the projection); the server's default
+   * search_path when absent. Only a checked generation name (lower-case letters, digits, _) may be given.
+   */
+  readonly searchPath?: string
 }
 
 /** A pg pool plus a way to drop every connection at once, checked out or not. */
@@ -146,7 +151,7 @@ function pipelineClient(prepared: ReadonlyMap<string, string>, clients: Set<pg.C
   return PipelineClient
 }
 
-export function createPool({ url, poolSize, timeoutMs = defaultTimeoutMs, prepared }: PoolOptions): Pool {
+export function createPool({ url, poolSize, timeoutMs = defaultTimeoutMs, prepared, searchPath }: PoolOptions): Pool {
   const clients = new Set<pg.Client>()
   const pool = new pg.Pool({
     Client: pipelineClient(prepared ?? new Map(), clients),
@@ -164,7 +169,7 @@ export function createPool({ url, poolSize, timeoutMs = defaultTimeoutMs, prepar
     idle_in_transaction_session_timeout: timeoutMs + 1000,
     keepAlive: true,
     application_name: 'event-pipeline',
-    options: '-c TimeZone=UTC',
+    options: searchPath === undefined ? '-c TimeZone=UTC' : `-c TimeZone=UTC -c search_path=${searchPath}`,
   })
   // pg emits 'error' on the pool when an idle connection dies (server restart, network loss); unhandled, that
   // event would crash the process. The pool drops that connection, and the next query reports the problem.

@@ -1,6 +1,6 @@
-// The PostgreSQL schema: the seed's tables and types (VARCHAR, DECIMAL(18,2) as NUMERIC, timestamps as
+// The PostgreSQL schema: the reference system's tables and types (VARCHAR, DECIMAL(18,2) as NUMERIC, timestamps as
 // timestamptz(3) — millisecond precision, exactly what events carry) plus the event and source columns that
-// idempotency needs. Constraint and index names are quoted to keep the seed's spelling (FK_Orders_Users).
+// idempotency needs. Constraint and index names are quoted to keep the reference system's spelling (FK_Orders_Users).
 import { sql, type Transaction } from 'kysely'
 import { applyMigrations, type Migration } from '../migrator.ts'
 import type { Tables } from '../tables.ts'
@@ -24,7 +24,7 @@ export const createMigrationTable = `CREATE TABLE IF NOT EXISTS schema_migration
 export const migrations: readonly Migration[] = [
   {
     version: 1,
-    description: 'seed tables plus event and source columns, inventory ledger',
+    description: 'the reference tables plus event and source columns, inventory ledger',
     statements: [
       `CREATE TABLE users (
         user_id VARCHAR(100) PRIMARY KEY,
@@ -42,7 +42,7 @@ export const migrations: readonly Migration[] = [
         ${stateColumns},
         CONSTRAINT "FK_Orders_Users" FOREIGN KEY (user_id) REFERENCES users (user_id)
       )`,
-      // (user_id, created_at) rather than the seed's (user_id): the same lookups, and "newest orders of a user"
+      // (user_id, created_at) rather than the reference system's (user_id): the same lookups, and "newest orders of a user"
       // becomes an index range scan instead of a sort.
       'CREATE INDEX "IX_orders_user_id" ON orders (user_id, created_at)',
       'CREATE INDEX "IX_orders_created_at" ON orders (created_at)',

@@ -17,6 +17,8 @@ export interface PostgresStoreOptions {
   readonly poolSize?: number
   /** Longest one query or connection attempt may take before it fails as DB_UNAVAILABLE (default 15000). */
   readonly timeoutMs?: number
+  /** The schema of a generation (generations.ts): the store's unqualified SQL, migrations included, lands there. */
+  readonly searchPath?: string
 }
 
 /**
@@ -44,8 +46,9 @@ export function createPostgresStore({
   url,
   poolSize = defaultPoolSize,
   timeoutMs = defaultTimeoutMs,
+  searchPath,
 }: PostgresStoreOptions): Store {
-  const { pool, terminate } = createPool({ url, poolSize, timeoutMs, prepared: preparedNames })
+  const { pool, terminate } = createPool({ url, poolSize, timeoutMs, prepared: preparedNames, searchPath })
   const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) })
   return new PostgresStore(
     {

@@ -35,7 +35,7 @@ export const createMigrationTable = `CREATE TABLE IF NOT EXISTS schema_migration
 export const migrations: readonly Migration[] = [
   {
     version: 1,
-    description: 'seed tables plus event and source columns, inventory ledger',
+    description: 'the reference tables plus event and source columns, inventory ledger',
     statements: [
       `CREATE TABLE users (
         user_id TEXT NOT NULL PRIMARY KEY,
@@ -60,7 +60,7 @@ export const migrations: readonly Migration[] = [
         ${money('orders', 'total')},
         CONSTRAINT FK_Orders_Users FOREIGN KEY (user_id) REFERENCES users (user_id)
       ) STRICT, WITHOUT ROWID`,
-      // (user_id, created_at) rather than the seed's (user_id): the same lookups, and "newest orders of a user"
+      // (user_id, created_at) rather than the reference system's (user_id): the same lookups, and "newest orders of a user"
       // becomes an index range scan instead of a sort.
       'CREATE INDEX IX_orders_user_id ON orders (user_id, created_at)',
       'CREATE INDEX IX_orders_created_at ON orders (created_at)',

@@ -14,10 +14,10 @@ export const defaultBusyTimeoutMs = 5000
 // node:sqlite is synchronous: a connection waiting for the write lock blocks the whole thread until
 // busy_timeout. If the holder is another store in this same process, it can never finish meanwhile (its next
 // statement waits for the blocked event loop), so writers to one file queue here first; busy_timeout is left
-// for other processes only.
+// for other processes only. Generations (generations.ts) queue their swaps here too.
 const writeQueues = new Map<string, Promise<unknown>>()
 
-function serialised<T>(file: string, work: () => Promise<T>): Promise<T> {
+export function serialised<T>(file: string, work: () => Promise<T>): Promise<T> {
   const previous = writeQueues.get(file) ?? Promise.resolve()
   const result = previous.then(work, work)
   const settled = result.then(

@@ -2,7 +2,7 @@
 // record (src/consumer/pause-board.ts), GET /admin/consumer/pause shows it with every member's acknowledgement.
 // Registered with the other admin routes, only when ADMIN_TOKEN is set; the bearer token is checked before any
 // body is read. Each accepted request is audited (GET /admin/audit), by `admin-api <remote address>`.
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyRequest } from 'fastify'
 import Type, { type Static } from 'typebox'
 import {
   type MemberReport,
@@ -103,6 +103,25 @@ const errors = errorResponses({
 
 const scopeOf = (partitions: readonly number[] | undefined): PauseScope => partitions ?? 'all'
 
+/**
+ * Refuses a body field the route does not take, naming it, before the schema does (whose word for it is "must
+ * NOT be valid"). Runs as the route's preValidation hook.
+ */
+export function onlyFields(...fields: string[]) {
+  return async (request: FastifyRequest): Promise<void> => {
+    const body = request.body
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) return
+    const unknown = Object.keys(body).find(key => !fields.includes(key))
+    if (unknown !== undefined) {
+      throw new HttpError(
+        400,
+        'BAD_REQUEST',
+        `unknown field "${unknown.slice(0, 40)}": the body takes ${fields.join(', ')}`,
+      )
+    }
+  }
+}
+
 async function refusedAs400<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work()
@@ -135,6 +154,7 @@ export function registerPauseRoutes(app: FastifyInstance, { board, token }: Paus
         '/consumer/pause',
         {
           bodyLimit: 16 * 1024,
+          preValidation: onlyFields('partitions', 'reason'),
           schema: {
             summary: 'Pause every partition of the consumer group, or the ones listed (batches in flight finish)',
             ...common,
@@ -153,6 +173,7 @@ export function registerPauseRoutes(app: FastifyInstance, { board, token }: Paus
         '/consumer/resume',
         {
           bodyLimit: 16 * 1024,
+          preValidation: onlyFields('partitions'),
           schema: {
             summary: 'Resume every partition, or the ones listed: processing goes on where it stopped',
             ...common,

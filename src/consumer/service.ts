@@ -427,6 +427,12 @@ export class ConsumerService {
   #schedule(current: PartitionReader): number {
     // Until the pause record is read, or while the last read is stale, nothing starts (see pause-board.ts).
     if (this.#pause !== undefined && !this.#pause.fresh()) return 100
+    if (this.#pause !== undefined) {
+      // Every partition this member owns is paused: nothing is fetched until one is resumed.
+      const owned = this.#owned() ?? []
+      const pause = this.#pause
+      current.hold(pause.record.all !== null || (owned.length > 0 && owned.every(p => pause.paused(p))))
+    }
     const views: LaneView[] = []
     for (const lane of current.lanes.values()) {
       // Records of a partition this member no longer owns are left to its new owner.

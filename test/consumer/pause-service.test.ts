@@ -174,6 +174,7 @@ describe('pausing the consumer group', () => {
 
     await board.resume('all', 'test')
     await landed('everything lands after the resume', groupId, topic, applied, [130, 130, 130])
+    assert.equal(first.service.status().applied + second.service.status().applied, 390, 'each record applied once')
     await assert.rejects(board.waitIdle(1000), /nothing is paused/)
   })
 })

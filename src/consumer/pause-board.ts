@@ -19,7 +19,7 @@ import { pause as sleep } from '../async.ts'
 import type { Config } from '../config/index.ts'
 import { type DlqConfig, redisOptionsOf } from '../dlq/index.ts'
 import type { Logger } from '../observability/index.ts'
-import { createRedisClient, type RedisClient, redisCall } from '../redis/client.ts'
+import { closeClient, createRedisClient, type RedisClient, redisCall } from '../redis/client.ts'
 import { pauseKeys } from '../redis/keys.ts'
 import { luaScript } from '../redis/scripts.ts'
 import {
@@ -35,6 +35,7 @@ import {
   type PauseScope,
   parseMemberReport,
   parsePauseRecord,
+  pauseByMax,
   pauseEntry,
   type SilentMember,
   withPause,
@@ -153,7 +154,9 @@ export class PauseBoard {
       const [revision, text] = await this.#call('reading the pause record', () =>
         this.#redis.hmget(this.#keys.record, 'revision', 'record'),
       )
-      const current = parsePauseRecord(text)
+      // The hash's counter is the revision that counts (a record that does not parse says none).
+      const parsed = parsePauseRecord(text)
+      const current = { ...parsed, revision: Math.max(parsed.revision, Number(revision ?? 0) || 0) }
       const next = change(current)
       if (next === current) return current
       const written = await this.#call('writing the pause record', () =>
@@ -177,7 +180,7 @@ export class PauseBoard {
   async resume(scope: PauseScope, by: string): Promise<PauseState> {
     const checked = await this.#checked(scope)
     const record = await this.#update(r => withResume(r, checked))
-    await this.#options.onChange?.({ action: 'resume', by: pauseEntry(by, '', new Date()).by, scope: checked, record })
+    await this.#options.onChange?.({ action: 'resume', by: by.slice(0, pauseByMax), scope: checked, record })
     return this.state()
   }
 
@@ -228,7 +231,7 @@ export class PauseBoard {
   }
 
   async close(): Promise<void> {
-    if (this.#options.ownsClient) await this.#options.redis.quit().catch(() => this.#options.redis.disconnect())
+    if (this.#options.ownsClient) await closeClient(this.#options.redis)
   }
 }
 

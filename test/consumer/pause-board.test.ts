@@ -119,6 +119,7 @@ describe('the pause board', () => {
     assert.equal(member.holdsSweep(), true)
     // An operator's resume writes a clean record over it.
     await board.resume('all', 'test')
+    assert.equal((await board.state()).record.revision, 2, "counted on from the hash's revision")
     await member.poll()
     assert.equal(member.paused(0), false)
   })

@@ -390,7 +390,8 @@ export class PauseFollower {
       this.#readAt = Date.now()
     } catch (error) {
       if (this.#failure === undefined) {
-        logger.warn({ err: error }, 'reading the pause record failed; the last one read holds')
+        const holds = this.#readAt === undefined ? 'no batch starts until it is read' : 'the last one read holds'
+        logger.warn({ err: error }, `reading the pause record failed; ${holds}`)
       }
       this.#failure = (error as Error).message
     }

@@ -10,9 +10,9 @@
 // A member that cannot reach Redis keeps the record it read last and goes on: a Redis outage neither pauses nor
 // resumes anything. It cannot break a pause either: its report stops being fresh after 10 s, and a caller then
 // waits until another member reports the paused partitions it owned (idleVerdict), which Kafka allows only once
-// they were taken from it. A member starts no batch before its first read of the record, nor when its last
-// poll ended longer than half a report's lifetime ago (its event loop stalled, the process was stopped): it
-// polls first.
+// they were taken from it. A member starts no batch before its first read of the record (one that starts while
+// Redis does not answer, and so cannot report, applies nothing until it does), nor when its last poll ended
+// longer than half a report's lifetime ago (its event loop stalled, the process was stopped): it polls first.
 import { hostname } from 'node:os'
 import type { Gauge } from 'prom-client'
 import { pause as sleep } from '../async.ts'
@@ -300,7 +300,7 @@ export class PauseFollower {
   #polledAt = 0
   /** Why the last poll failed; undefined once one succeeds. */
   #failure: string | undefined
-  #stop = new AbortController()
+  readonly #stop = new AbortController()
   #loop: Promise<void> | undefined
 
   constructor(redis: Scripted, addr: string, keys: ReturnType<typeof pauseKeys>, options: FollowOptions) {

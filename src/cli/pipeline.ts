@@ -1,4 +1,4 @@
-// The `pipeline` command: `pipeline all|producer|consumer|api|migrate|config|config-table`.
+// The `pipeline` command: `pipeline all|producer|consumer|api|migrate|config|config-table|error-table`.
 import {
   type Config,
   ConfigError,
@@ -9,6 +9,7 @@ import {
   loadConfig,
   type Role,
 } from '../config/index.ts'
+import { errorTable } from '../http/index.ts'
 import { createStore } from '../store/index.ts'
 import { pipelineVersion } from '../version.ts'
 import { runDlq } from './dlq.ts'
@@ -30,6 +31,7 @@ commands:
                  (--json for the answer of GET /events/{eventId})
   config         print the configuration in effect (secrets redacted)
   config-table   print the configuration reference as a markdown table
+  error-table    print the error codes (HTTP status, retry, meaning, what to do) as a markdown table
   dlq            the dead-letter queue: list, show, stats, redrive, purge, audit, reindex
                  (\`pipeline dlq <command> --help\`; reads the Redis and Kafka variables)
   pause, resume  pause or resume the consumer group: every partition, or --partition N
@@ -52,6 +54,10 @@ async function command(argv: readonly string[], hooks: PipelineHooks): Promise<n
   }
   if (name === 'config-table') {
     process.stdout.write(`${configTable()}\n`)
+    return 0
+  }
+  if (name === 'error-table') {
+    process.stdout.write(`${errorTable()}\n`)
     return 0
   }
   if (name === '--version' || name === '-v' || name === 'version') {

@@ -40,6 +40,39 @@ const failPlainly = (why: string): never => {
   throw new InvalidValue(why, true)
 }
 
+/** The sslmode values node-postgres understands; libpq's `allow` is not one (pg would read it as verify-full). */
+export const postgresSslModes = ['disable', 'prefer', 'require', 'verify-ca', 'verify-full', 'no-verify'] as const
+
+/**
+ * A postgres:// URL's TLS parameters, checked at start: pg reads the sslrootcert, sslcert and sslkey files only
+ * when it first connects, and takes an sslmode it does not know as verify-full, so a typo would otherwise show
+ * as a connection failure later, or not at all. Nothing of the value is quoted (the URL may hold a password).
+ */
+function postgresTls(url: URL): void {
+  const mode = url.searchParams.get('sslmode')
+  if (mode !== null && !(postgresSslModes as readonly string[]).includes(mode)) {
+    failPlainly(`its sslmode is not one of ${postgresSslModes.join(', ')}`)
+  }
+  for (const key of ['sslrootcert', 'sslcert', 'sslkey']) {
+    const path = url.searchParams.get(key)
+    if (path === null) continue
+    try {
+      accessSync(path, constants.R_OK)
+    } catch {
+      failPlainly(`its ${key} names no readable file`)
+    }
+  }
+  // Under libpq's semantics pg refuses verify-ca without a CA at the first connect (a public CA would vouch for any
+  // server it signed); say so at start instead.
+  if (
+    url.searchParams.get('uselibpqcompat') === 'true' &&
+    mode === 'verify-ca' &&
+    !url.searchParams.has('sslrootcert')
+  ) {
+    failPlainly('its sslmode=verify-ca needs sslrootcert (the CA file) with uselibpqcompat=true')
+  }
+}
+
 /**
  * DATABASE_URL, parsed whole at start: a scheme the store knows, and for a server a host, a port in range (when
  * given) and a database name, so a malformed URL stops the process naming the variable instead of failing later
@@ -63,6 +96,7 @@ function databaseUrl(raw: string): string {
     failPlainly('its port is not a number between 1 and 65535')
   }
   if (url.pathname.replace(/^\//, '') === '') failPlainly('it names no database (…/dbname)')
+  if (scheme !== 'mssql') postgresTls(url)
   return value
 }
 
@@ -291,7 +325,7 @@ export const spec = {
   databaseUrl: {
     name: 'DATABASE_URL',
     description:
-      'Store: sqlite:<file> (or sqlite::memory:), postgres://user:pass@host:port/db, or mssql://user:pass@host:port/db. When unset, MSSQL_CONN is used if set, else the SQLite file',
+      'Store: sqlite:<file> (or sqlite::memory:), postgres://user:pass@host:port/db (TLS: ?sslmode=verify-full&sslrootcert=/path/ca.pem), or mssql://user:pass@host:port/db. When unset, MSSQL_CONN is used if set, else the SQLite file',
     default: undefined,
     expects: 'a sqlite:, postgres:// or mssql:// URL',
     roles: ['consumer', 'api'],

@@ -17,6 +17,7 @@ export const httpOnlyCodes = [
   'AFTER_BEYOND_LOG',
   'NOT_APPLIED_YET',
   'TOO_MANY_WAITERS',
+  'INVALID_ID',
 ] as const
 
 export type HttpOnlyCode = (typeof httpOnlyCodes)[number]
@@ -60,6 +61,11 @@ const statusOfCode: Readonly<Record<ErrorCode, number>> = {
   PORT_IN_USE: 500,
   ADDRESS_UNAVAILABLE: 500,
   DB_NOT_FOUND: 503,
+}
+
+/** The status an HTTP answer carrying a PipelineError of `code` has (the error reference lists it). */
+export function statusOfPipelineCode(code: ErrorCode): number {
+  return statusOfCode[code]
 }
 
 /** Seconds a client should wait before retrying a 503: long enough to not hammer, short enough to recover fast. */

@@ -8,6 +8,7 @@ export {
   pageHeaders,
   prefersHtml,
 } from './base.ts'
+export { type ErrorRow, errorRows, errorTable, type HttpOnlyGuide, httpOnlyGuide } from './error-table.ts'
 export {
   describePipelineError,
   type ErrorBody,

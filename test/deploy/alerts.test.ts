@@ -16,6 +16,7 @@ import {
   producerMetrics,
   readinessMetric,
 } from '../../src/observability/index.ts'
+import { headingAnchor, markdownAnchors } from './kubernetes.ts'
 import { metricNames } from './promql.ts'
 
 const path = (file: string) => fileURLToPath(new URL(`../../${file}`, import.meta.url))
@@ -24,7 +25,7 @@ const read = (file: string) => readFileSync(path(file), 'utf8')
 /** Series Prometheus itself makes for each target, which rules may read as well. */
 const prometheusSeries = new Set(['up', 'scrape_duration_seconds', 'scrape_samples_scraped'])
 
-type Rule = { alert: string; expr: string }
+type Rule = { alert: string; expr: string; annotations?: Record<string, string> }
 const rules = (parse(read('deploy/alerts.yml')) as { groups: { rules: Rule[] }[] }).groups.flatMap(g => g.rules)
 
 function promtool(args: string[]): { status: number | null; output: string } {
@@ -69,6 +70,23 @@ describe('deploy/alerts.yml', () => {
     assert.ok(reads('messages_processed_total').includes('ConsumerStalled'))
     for (const needed of ['dlq_redis_full', 'dlq_cap_reached', 'dlq_dropped_total'])
       assert.ok(reads(needed).length > 0, needed)
+  })
+
+  it('gives every alert a summary, a description and a runbook_url whose section exists in docs/runbooks.md', () => {
+    const anchors = markdownAnchors(read('docs/runbooks.md'))
+    for (const rule of rules) {
+      for (const key of ['summary', 'description', 'runbook_url'] as const) {
+        assert.ok((rule.annotations?.[key] ?? '').trim().length > 0, `${rule.alert}: annotation ${key}`)
+      }
+      const url = /^docs\/runbooks\.md#(.+)$/.exec(rule.annotations?.runbook_url ?? '')
+      assert.ok(url, `${rule.alert}: runbook_url points into docs/runbooks.md`)
+      assert.ok(anchors.has(url[1]!), `${rule.alert}: docs/runbooks.md has no section #${url[1]}`)
+      assert.equal(url[1], headingAnchor(rule.alert), `${rule.alert}: its section is named after it`)
+    }
+    // The anchors are read as a Markdown renderer makes them.
+    assert.equal(headingAnchor('Consumer stalled: what to do'), 'consumer-stalled-what-to-do')
+    assert.ok(markdownAnchors('## ConsumerStalled\n```\n# not a heading\n```\n').has('consumerstalled'))
+    assert.ok(!markdownAnchors('```\n# not a heading\n```\n').has('not-a-heading'))
   })
 
   it('passes promtool check rules', () => {

@@ -76,6 +76,7 @@ function healthcheck(name: string): string[] {
 describe('deploy/docker-compose.yml', () => {
   it('runs Kafka in KRaft mode (no ZooKeeper), SQL Server 2022, Redis, the three roles, Prometheus and Grafana', () => {
     assert.deepEqual(Object.keys(services).sort(), [
+      'alertmanager',
       'api',
       'consumer',
       'grafana',
@@ -90,7 +91,9 @@ describe('deploy/docker-compose.yml', () => {
     assert.match(String(service('kafka')['image']), /^apache\/kafka:/)
     assert.equal(environment('kafka')['KAFKA_PROCESS_ROLES'], 'broker,controller')
     assert.ok(!read('deploy/docker-compose.yml').toLowerCase().includes('zookeeper_connect'))
-    assert.equal(service('mssql')['image'], 'mcr.microsoft.com/mssql/server:2022-latest')
+    // SQL Server 2022 at one cumulative update, the same image for the server and the one-shot init.
+    assert.match(String(service('mssql')['image']), /^mcr\.microsoft\.com\/mssql\/server:2022-CU\d+-ubuntu-\d+\.\d+$/)
+    assert.equal(service('mssql-init')['image'], service('mssql')['image'])
     assert.ok(
       healthcheck('mssql').some(part => part.includes('sqlcmd')),
       'SQL Server is checked with sqlcmd',
@@ -330,6 +333,7 @@ describe('deploy/docker-compose.yml is safe by default', () => {
     }
     assert.deepEqual(Object.keys(operatorEnv).sort(), [
       'ADMIN_TOKEN',
+      'ALERTMANAGER_WEBHOOK_URL',
       'GRAFANA_ADMIN_PASSWORD',
       'MSSQL_API_PASSWORD',
       'MSSQL_CONSUMER_PASSWORD',
@@ -344,10 +348,14 @@ describe('deploy/docker-compose.yml is safe by default', () => {
 })
 
 describe('deploy/Dockerfile and its companions', () => {
-  it('builds a node:24-slim image that runs the bundle alone, as a non-root user', () => {
+  it('builds a node:24 slim image, of the Node release the tests run on, that runs the bundle alone, as a non-root user', () => {
     const dockerfile = read('deploy/Dockerfile')
     const from = [...dockerfile.matchAll(/^FROM (\S+)/gm)].map(m => m[1])
-    assert.ok(from.length > 0 && from.every(image => image === 'node:24-slim'), from.join(', '))
+    // The `node` devDependency as locked: what `npm test` and `npm start` run (npx node --version).
+    const lock = JSON.parse(read('package-lock.json')) as { packages: Record<string, { version?: string }> }
+    const tested = lock.packages['node_modules/node']?.version
+    assert.match(tested ?? '', /^24\.\d+\.\d+$/)
+    assert.ok(from.length > 0 && from.every(image => image === `node:${tested}-slim`), from.join(', '))
     // The build stage compiles dist/ (scripts/build.ts); the image is the last stage: the bundle and the files it
     // reads, no node_modules and no development code.
     assert.match(dockerfile, /^RUN node scripts\/build\.ts$/m)

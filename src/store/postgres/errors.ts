@@ -27,6 +27,60 @@ const retryableClasses: ReadonlySet<string> = new Set(['08', '28', '53', '58'])
 const pgConnectionMessages =
   /^(Connection terminated|timeout expired|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error|Client was closed|Cannot use a pool after calling end)/
 
+// Node's codes for a server certificate that does not verify (OpenSSL's X509 verification results, and
+// Node's own name check): the server is not the one the CA vouches for, or the client was given the wrong CA.
+const certificateCodes: ReadonlySet<string> = new Set([
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_DECRYPT_CERT_SIGNATURE',
+  'UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_NOT_YET_VALID',
+  'CERT_HAS_EXPIRED',
+  'ERROR_IN_CERT_NOT_BEFORE_FIELD',
+  'ERROR_IN_CERT_NOT_AFTER_FIELD',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'CERT_CHAIN_TOO_LONG',
+  'CERT_REVOKED',
+  'INVALID_CA',
+  'PATH_LENGTH_EXCEEDED',
+  'INVALID_PURPOSE',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'HOSTNAME_MISMATCH',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+])
+
+/**
+ * The message of a TLS failure between the pool and the server, or undefined when `error` is not one. Such a
+ * failure is the deployment's (a wrong sslrootcert, a host the certificate does not name, a server without
+ * TLS), like a refused login: every batch would fail the same way until an operator fixes it, so it is
+ * DB_UNAVAILABLE and retried, never a reason to dead-letter valid events.
+ */
+export function tlsFailure(error: unknown): string | undefined {
+  if (!(error instanceof Error)) return undefined
+  const code = (error as { code?: unknown }).code
+  if (typeof code === 'string' && certificateCodes.has(code)) {
+    const hint =
+      code === 'ERR_TLS_CERT_ALTNAME_INVALID' || code === 'HOSTNAME_MISMATCH'
+        ? 'the URL must name the host as its certificate does'
+        : code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID'
+          ? "renew the server's certificate, or check this machine's clock"
+          : "sslrootcert must be the CA that signed the server's certificate"
+    return `PostgreSQL TLS: the server's certificate was refused: ${error.message} [${code}] (${hint})`
+  }
+  if (typeof code === 'string' && (code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_'))) {
+    return `PostgreSQL TLS: the handshake failed: ${error.message} [${code}]`
+  }
+  // pg's own words when the server answers the TLS request with no (ssl = off).
+  if (error.message === 'The server does not support SSL connections') {
+    return 'PostgreSQL TLS: the server does not support TLS connections (ssl = off); enable it there, or use sslmode=disable'
+  }
+  return undefined
+}
+
 function fromSqlState(error: pg.DatabaseError): PipelineError {
   const state = error.code ?? ''
   const detail = error.detail ? ` (${error.detail})` : ''
@@ -54,6 +108,8 @@ export function toPipelineError(error: unknown): PipelineError {
   if (code !== undefined) {
     return new PipelineError('DB_UNAVAILABLE', `PostgreSQL unreachable: ${code}`, { cause: error })
   }
+  const tls = tlsFailure(error)
+  if (tls !== undefined) return new PipelineError('DB_UNAVAILABLE', tls, { cause: error })
   if (error instanceof Error && pgConnectionMessages.test(error.message)) {
     return new PipelineError('DB_UNAVAILABLE', `PostgreSQL unavailable: ${error.message}`, { cause: error })
   }

@@ -194,6 +194,10 @@ export const AuditEntry = Type.Object({
   ),
   error: Type.Optional(Type.String()),
   rebuild: Type.Optional(Type.String()),
+  partitions: Type.Optional(
+    Type.Union([Type.Array(Type.Integer()), Type.Literal('all')], { description: 'consumer-pause, consumer-resume' }),
+  ),
+  reason: Type.Optional(Type.String({ description: 'consumer-pause: why' })),
 })
 
 export const AuditResponse = Type.Object(

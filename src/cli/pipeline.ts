@@ -14,6 +14,7 @@ import { createStore } from '../store/index.ts'
 import { pipelineVersion } from '../version.ts'
 import { runDlq } from './dlq.ts'
 import { eventCommand } from './event.ts'
+import { runPause } from './pause.ts'
 import { runRebuild } from './rebuild.ts'
 import { serve } from './serve.ts'
 import { checkDependencies } from './startup-checks.ts'
@@ -36,6 +37,8 @@ commands:
                  (\`pipeline dlq <command> --help\`; reads the Redis and Kafka variables)
   rebuild        rebuild the projection from the log with no downtime: start, status, verify, swap,
                  rollback, abort, drop-old (\`pipeline rebuild <command> --help\`)
+  pause, resume  pause or resume the consumer group: every partition, or --partition N
+  paused         what is paused, and each member's acknowledgement (\`pipeline pause --help\`)
   --version      print the version
 
 configuration (environment variables):
@@ -77,6 +80,9 @@ async function command(argv: readonly string[], hooks: PipelineHooks): Promise<n
     event: { roles: ['consumer', 'api'], alone: false },
     // The consumer's variables: the store, Kafka and the group, Redis and the DLQ key.
     rebuild: { roles: ['consumer'], alone: false },
+    pause: { roles: ['consumer'], alone: false },
+    resume: { roles: ['consumer'], alone: false },
+    paused: { roles: ['consumer'], alone: false },
   }
   const config = loadConfig(process.env, scopes[name])
   const warn = (line: string) => process.stderr.write(`pipeline: warning: ${line}\n`)
@@ -114,6 +120,10 @@ async function command(argv: readonly string[], hooks: PipelineHooks): Promise<n
       return runDlq(argv.slice(1), config)
     case 'rebuild':
       return runRebuild(argv.slice(1), config)
+    case 'pause':
+    case 'resume':
+    case 'paused':
+      return runPause(name, argv.slice(1), config)
     case 'event':
       try {
         return await eventCommand(argv.slice(1), config)

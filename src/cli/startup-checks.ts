@@ -26,7 +26,10 @@ export const kafkaProbeMs = 5000
 function withoutRedis(roles: readonly Role[]): string {
   const lost: string[] = []
   if (roles.includes('consumer')) {
-    lost.push('records that cannot be applied are retried and hold their partition until Redis answers')
+    lost.push(
+      "the consumer applies nothing until Redis answers (it reads the group's pause record first), and records " +
+        'that cannot be applied hold their partition until then',
+    )
   }
   if (roles.includes('producer')) lost.push('refused requests are not dead-lettered')
   if (roles.includes('api'))

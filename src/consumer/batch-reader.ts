@@ -46,6 +46,8 @@ export class PartitionReader {
   #wake: (() => void) | undefined
   #error: Error | undefined
   #ended = false
+  /** The caller wants nothing fetched (every partition it owns is paused): the stream stays paused. */
+  #held = false
 
   /** Pauses the stream once `limits` records or bytes wait in the lanes (see #mayPause), resumes it below half. */
   constructor(stream: RawStream, limits: ReaderLimits) {
@@ -116,8 +118,20 @@ export class PartitionReader {
     return batch
   }
 
+  /**
+   * Holds the stream paused (`true`) whatever the lanes hold, or lets back-pressure decide again (`false`):
+   * while every partition the caller owns is paused, fetching their records only to drop them is waste.
+   */
+  hold(held: boolean): void {
+    if (held === this.#held) return
+    this.#held = held
+    if (held) {
+      if (!this.#stream.isPaused()) this.#stream.pause()
+    } else this.#resumeIfBelow()
+  }
+
   #resumeIfBelow(): void {
-    if (!this.#stream.isPaused()) return
+    if (this.#held || !this.#stream.isPaused()) return
     const below = this.#buffered < this.#highWater / 2 && this.#bufferedBytes < this.#highWaterBytes / 2
     if (below || !this.#mayPause()) this.#stream.resume()
   }

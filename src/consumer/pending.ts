@@ -259,4 +259,9 @@ export class PendingSweeper {
   stats(): PendingStats {
     return this.#last
   }
+
+  /** A look scheduled by resolveSoon is waiting or running (it writes to the store): #soon is cleared after it. */
+  get busy(): boolean {
+    return this.#soon !== undefined
+  }
 }

@@ -21,6 +21,7 @@ import { type Lane, PartitionReader, type RawMessage } from './batch-reader.ts'
 import { type Committer, createCommitter } from './commits.ts'
 import type { DeadLetterSink, InboundRecord } from './dead-letters.ts'
 import { type LagReport, recordLag } from './lag.ts'
+import type { PauseBoard, PauseFollower } from './pause-board.ts'
 import { createPendingSweeper, type PendingSweeper } from './pending.ts'
 import { createProcessor, PendingBatches, type Processor } from './process.ts'
 import { PartitionProgress } from './progress.ts'
@@ -61,6 +62,8 @@ export interface ConsumerServiceOptions {
   concurrency?: number
   /** Time between two samples of the console's charts (default 10 s: the 360 samples kept are an hour). */
   seriesIntervalMs?: number
+  /** The group's pause board: this member obeys its record and reports to it (none: nothing is ever paused). */
+  pause?: PauseBoard
 }
 
 export interface ConsumerStatus {
@@ -74,6 +77,10 @@ export interface ConsumerStatus {
   batches: number
   /** The partitions of the topic this member owns now; undefined until the group has assigned them. */
   partitions: number[] | undefined
+  /** The partitions of those the pause record pauses. */
+  paused: number[]
+  /** Why no batch starts: the pause record is not known fresh (Redis unreachable, or not read yet). */
+  pauseUnknown: string | undefined
 }
 
 function toRecord(m: RawMessage, topicId: string | undefined): InboundRecord {
@@ -115,6 +122,8 @@ export class ConsumerService {
     deadLettered: 0,
     batches: 0,
     partitions: undefined,
+    paused: [],
+    pauseUnknown: undefined,
   }
   readonly #consumer: GroupConsumer
   readonly #stop = new AbortController()
@@ -140,6 +149,12 @@ export class ConsumerService {
   #sweeping: Promise<void> | undefined
   #nextSweep = 0
   #floors: Promise<void> | undefined
+  readonly #pause: PauseFollower | undefined
+  /**
+   * Paused partitions whose buffered records were dropped: the stream is behind their processed position no
+   * more, so when they resume the stream starts over at the committed offsets to read them again.
+   */
+  readonly #rewind = new Set<number>()
 
   /** The console's charts: samples of what the fields below and #status count (series.ts). */
   readonly #series: SeriesSampler
@@ -187,11 +202,23 @@ export class ConsumerService {
     this.#series = new SeriesSampler(new SeriesRing({ intervalMs: options.seriesIntervalMs ?? 10_000 }), () =>
       this.#seriesReading(),
     )
+    this.#pause = options.pause?.follow({
+      logger,
+      gauge: options.metrics.paused,
+      activity: () => ({
+        owned: this.#owned() ?? [],
+        inFlight: this.#busy,
+        sweeping: this.#sweeping !== undefined || this.#sweeper.busy,
+      }),
+      onPoll: () => this.#reader?.poke(),
+    })
   }
 
   status(): Readonly<ConsumerStatus> {
     const mine = this.#owned()
     this.#status.partitions = mine === undefined ? undefined : [...mine]
+    this.#status.paused = this.#pause === undefined ? [] : (mine ?? []).filter(p => this.#pause!.paused(p))
+    this.#status.pauseUnknown = this.#pause?.problem()
     return this.#status
   }
 
@@ -212,6 +239,8 @@ export class ConsumerService {
     // Lag reports at least as often as the charts sample, so that no two samples show the same stale report.
     this.#consumer.startLagMonitoring({ topics: [this.#topic] }, Math.min(5000, this.#series.ring.intervalMs))
     this.#series.start()
+    // The pause record is read before the first batch can start: a member never runs past a pause it missed.
+    await this.#pause?.start()
     this.#loop = this.#run().catch(error => this.#logger.fatal({ err: error }, 'consume loop crashed'))
   }
 
@@ -224,6 +253,7 @@ export class ConsumerService {
     this.#stop.abort()
     this.#series.stop()
     await this.#loop
+    await this.#pause?.close()
     this.#consumer.stopLagMonitoring()
     await this.#consumer.close().catch(error => this.#logger.warn({ err: error }, 'closing the Kafka consumer failed'))
     this.#status.joined = false
@@ -395,11 +425,27 @@ export class ConsumerService {
 
   /** Starts the batches the scheduler picks; returns how long until it should be asked again. */
   #schedule(current: PartitionReader): number {
+    // Until the pause record is read, or while the last read is stale, nothing starts (see pause-board.ts).
+    if (this.#pause !== undefined && !this.#pause.fresh()) return 100
+    if (this.#pause !== undefined) {
+      // Every partition this member owns is paused: nothing is fetched until one is resumed.
+      const owned = this.#owned() ?? []
+      const pause = this.#pause
+      current.hold(pause.record.all !== null || (owned.length > 0 && owned.every(p => pause.paused(p))))
+    }
     const views: LaneView[] = []
     for (const lane of current.lanes.values()) {
       // Records of a partition this member no longer owns are left to its new owner.
       if (lane.topic !== this.#topic || !this.#progress.owns(lane.partition)) {
         if (this.#owned() !== undefined) current.drop(lane)
+        continue
+      }
+      // A paused partition starts no batch, and its records are not kept: held, they would fill the buffer and
+      // stop every other partition with it (the stream pauses whole). They are read again on resume.
+      if (this.#pause?.paused(lane.partition)) {
+        if (current.waiting(lane) > 0) this.#rewind.add(lane.partition)
+        current.drop(lane)
+        this.#scheduler.forget(lane.key)
         continue
       }
       views.push({
@@ -418,6 +464,8 @@ export class ConsumerService {
   #sweepIfDue(): void {
     const now = Date.now()
     if (this.#sweeping !== undefined || now < this.#nextSweep) return
+    // While every partition is paused this member writes nothing to the store, the sweep included.
+    if (this.#pause?.holdsSweep(now)) return
     this.#nextSweep = now + this.#sweepEveryMs
     this.#sweeping = this.#sweeper
       .tick()
@@ -442,7 +490,14 @@ export class ConsumerService {
     // A new stream starts at the committed offsets, which never passed an unhandled record: those come again.
     this.#progress.clear()
     this.#processors.clear()
+    this.#rewind.clear()
     this.#broken = undefined
+  }
+
+  /** Whether a partition whose records were dropped while paused is resumed: its records must be read again. */
+  #resumedBehind(): boolean {
+    for (const p of this.#rewind) if (!this.#pause?.paused(p)) return true
+    return false
   }
 
   /** The reader of the current stream, opened (with the topic's ID read again) when there is none. */
@@ -475,6 +530,11 @@ export class ConsumerService {
         if (this.#followAssignment()) {
           // Records of revoked partitions may sit in the lanes and in the client's buffers: the stream starts over
           // at the group's offsets, so nothing of theirs is applied or committed from here.
+          await this.#startOver()
+          continue
+        }
+        if (this.#resumedBehind()) {
+          logger.info({ topic: this.#topic }, 'paused partitions resumed; reading from the committed offsets')
           await this.#startOver()
           continue
         }

@@ -4,7 +4,15 @@ import { capText, type RedisClient as Redis } from '../dlq/index.ts'
 import { auditKeyOf } from '../redis/keys.ts'
 import type { DlqFilter } from './filter.ts'
 
-export type AuditAction = 'redrive' | 'redrive-resume' | 'redrive-finish' | 'redrive-cancel' | 'purge' | RebuildAction
+export type AuditAction =
+  | 'redrive'
+  | 'redrive-resume'
+  | 'redrive-finish'
+  | 'redrive-cancel'
+  | 'purge'
+  | 'consumer-pause'
+  | 'consumer-resume'
+  | RebuildAction
 /** What a projection rebuild records (src/rebuild/): each command that changes the store or the rebuild. */
 export type RebuildAction = 'rebuild-start' | 'rebuild-swap' | 'rebuild-rollback' | 'rebuild-abort' | 'rebuild-drop-old'
 
@@ -28,6 +36,10 @@ export interface AuditRecord {
   readonly error?: string
   /** The rebuild an action is about: its number and shadow generation (`3 rebuild_3`). */
   readonly rebuild?: string
+  /** consumer-pause, consumer-resume: the partitions named, or every one. */
+  readonly partitions?: readonly number[] | 'all'
+  /** consumer-pause: why, as the caller said. */
+  readonly reason?: string
 }
 
 export { auditKeyOf } from '../redis/keys.ts'
@@ -69,3 +81,35 @@ export async function readAudit(redis: Redis, key: string, limit: number): Promi
   const items = await redis.lrange(auditKeyOf(key), 0, limit - 1)
   return items.map(item => JSON.parse(item) as AuditRecord)
 }
+
+/** A pause or resume of the consumer group, as the pause board reports it (src/consumer/pause-board.ts). */
+export interface PauseAuditInput {
+  readonly action: 'pause' | 'resume'
+  readonly by: string
+  readonly scope: 'all' | readonly number[]
+  readonly reason?: string
+}
+
+/** The audit record of a pause or resume: no filter and no entries, the partitions and the reason instead. */
+export function pauseAuditRecord(change: PauseAuditInput, now: Date): AuditRecord {
+  return {
+    ...auditRecord(
+      {
+        who: change.by,
+        action: change.action === 'pause' ? 'consumer-pause' : 'consumer-resume',
+        filter: {},
+        eventIds: [],
+      },
+      now,
+    ),
+    count: change.scope === 'all' ? 0 : change.scope.length,
+    partitions: change.scope === 'all' ? 'all' : [...change.scope],
+    ...(change.action === 'pause' ? { reason: capText(change.reason ?? '', 1000) } : {}),
+  }
+}
+
+/** What the pause board runs after each accepted request: one audit record in the DLQ's audit list. */
+export const pauseAudit =
+  (redis: Redis, key: string) =>
+  (change: PauseAuditInput): Promise<void> =>
+    appendAudit(redis, key, pauseAuditRecord(change, new Date()))

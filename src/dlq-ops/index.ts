@@ -1,5 +1,5 @@
 // Operating the dead-letter queue: browse, stats, redrive, purge, audit; shared by the CLI and the admin API.
-export { type AuditRecord, auditKeyOf, auditRecord } from './audit.ts'
+export { type AuditRecord, auditKeyOf, auditRecord, pauseAudit, pauseAuditRecord } from './audit.ts'
 export {
   listPage,
   noType,

@@ -159,6 +159,12 @@ export function consumerMetrics(registry: Registry) {
       help: 'Age of the oldest pending event in seconds (0 when there is none); dead-lettered past PENDING_MAX_AGE',
       registers: [registry],
     }),
+    paused: new Gauge({
+      name: 'consumer_paused',
+      help: '1 per partition this member owns that the pause board pauses (pipeline pause, POST /admin/consumer/pause)',
+      labelNames: ['partition'] as const,
+      registers: [registry],
+    }),
     pendingResolved: new Counter({
       name: 'pending_resolved_total',
       help: 'Pending events applied after their parent was stored by another transaction (a lane or member running at the same time)',

@@ -83,3 +83,18 @@ export const rebuildKeyOf = (key: string, storeId: string) => companionKey(key, 
 /** The lease of the process that works on the store's rebuild now: `<fence> <token>`. */
 export const rebuildLeaseKeyOf = (key: string, storeId: string) =>
   companionKey(key, `projection:${storeId}:rebuild:lease`)
+// The pause board of a consumer group (src/consumer/pause-board.ts): the pause record every member obeys and the
+// members' acknowledgements, both under one hash tag per group and topic so that one script reads or writes them
+// together on a Redis Cluster. They belong to the group, not to a DLQ: every member of the group reads them,
+// whatever DLQ_KEY it writes to.
+export interface PauseKeys {
+  /** Hash: `revision` (a counter) and `record` (the JSON of what is paused, by whom, when and why). */
+  readonly record: string
+  /** Hash: member id → `<expires at, ms of the Redis clock>|<the member's report as JSON>`. */
+  readonly members: string
+}
+
+export function pauseKeys(groupId: string, topic: string): PauseKeys {
+  const prefix = `{pause:${groupId}:${topic}}:`
+  return { record: `${prefix}record`, members: `${prefix}members` }
+}

@@ -6,6 +6,7 @@ import {
   type RebuildRoutes,
   registerAdminRoutes,
   registerConsoleRoutes,
+  registerPauseRoutes,
   registerRebuildRoutes,
   registerSeriesRoutes,
 } from '../admin/index.ts'
@@ -15,9 +16,12 @@ import {
   type ConsumerServiceOptions,
   consumerSettingsOf,
   createConsumerService,
+  type PauseBoard,
+  pauseBoardFromConfig,
 } from '../consumer/index.ts'
 import { type DeadLetterQueue, dlqFromConfig } from '../dlq/index.ts'
-import { adminFromConfig, type DlqAdmin } from '../dlq-ops/index.ts'
+import { adminFromConfig, type DlqAdmin, pauseAudit } from '../dlq-ops/index.ts'
+import { PipelineError } from '../errors.ts'
 import { deadLettersOf } from '../event-status/index.ts'
 import { buildBaseApp, type Check, httpLimitsOf } from '../http/index.ts'
 import { connectionOf, createOffsetsReader } from '../kafka/index.ts'
@@ -47,6 +51,8 @@ export interface ConsumerRole extends RoleInstance {
   readonly dlq: DeadLetterQueue
   readonly registry: Registry
   readonly metrics: ConsumerMetrics
+  /** The group's pause board: this role's members obey it; the admin API and the CLI change it. */
+  readonly pause: PauseBoard
 }
 
 /** Longest the console's overview waits for another role, Kafka or the database. */
@@ -58,11 +64,30 @@ const checked = (probe: Promise<unknown>): Promise<Check> =>
     (error: Error) => ({ ok: false, error: error.message }),
   )
 
+/** The /ready check of paused partitions: always ok (a pause is intended), the partitions in its details. */
+const pausedCheck = (partitions: readonly number[]): Check => {
+  const check = { ok: true, partitions: [...partitions] }
+  return check
+}
+
 export async function createConsumerRole(config: Config, overrides: ConsumerRoleOverrides = {}): Promise<ConsumerRole> {
   const { logger, registry } = observabilityOf(config, 'consumer', overrides)
   const metrics = consumerMetrics(registry)
   const store = overrides.store ?? (await openStore(config, logger))
   const dlq = overrides.dlq ?? dlqFromConfig(config, { logger, registry })
+  const offsets = createOffsetsReader(connectionOf(config, 'console'), { timeoutMs: consoleTimeoutMs })
+  const topic = overrides.settings?.topic ?? config.kafkaTopic
+  const pause = pauseBoardFromConfig(
+    { ...config, kafkaTopic: topic, kafkaGroupId: overrides.settings?.groupId ?? config.kafkaGroupId },
+    () =>
+      offsets.ends(topic).then(
+        ends => ends.size,
+        (error: Error) => {
+          throw new PipelineError('KAFKA_UNAVAILABLE', `reading the partitions of ${topic}: ${error.message}`)
+        },
+      ),
+    redis => pauseAudit(redis, config.dlqKey),
+  )
   const service = createConsumerService({
     ...consumerSettingsOf(config),
     ...overrides.settings,
@@ -70,6 +95,7 @@ export async function createConsumerRole(config: Config, overrides: ConsumerRole
     dlq,
     logger,
     metrics,
+    pause,
   })
   const dlqWatch = watchDlq(dlq, config.redisAddr, logger)
   const app = buildBaseApp({
@@ -93,10 +119,12 @@ export async function createConsumerRole(config: Config, overrides: ConsumerRole
         processing: status.degraded
           ? { ok: false, error: `retrying: ${status.degraded.code}: ${status.degraded.message}` }
           : { ok: true },
+        // Paused on purpose: still ready. The details name what this member holds back, while it holds any.
+        ...(status.paused.length > 0 ? { paused: pausedCheck(status.paused) } : {}),
+        ...(status.pauseUnknown === undefined ? {} : { pauseRecord: { ok: false, error: status.pauseUnknown } }),
       }
     },
   })
-  const offsets = createOffsetsReader(connectionOf(config, 'console'), { timeoutMs: consoleTimeoutMs })
   // The DLQ admin API and the console exist only with ADMIN_TOKEN: without it, /admin/… is a plain 404.
   if (config.adminToken !== undefined) {
     registerSeriesRoutes(app, config.adminToken, {
@@ -123,6 +151,7 @@ export async function createConsumerRole(config: Config, overrides: ConsumerRole
     const built = rebuildsFromConfig(config, { generations, live: store, logger })
     const rebuildRoutes = registerRebuildRoutes(app, { rebuilds: built.rebuilds, token: config.adminToken, logger })
     rebuild = { built, routes: rebuildRoutes, generations }
+    registerPauseRoutes(app, { board: pause, token: config.adminToken })
     registerConsoleRoutes(app, config.adminToken, {
       topic: config.kafkaTopic,
       group: config.kafkaGroupId,
@@ -143,6 +172,7 @@ export async function createConsumerRole(config: Config, overrides: ConsumerRole
     dlq,
     registry,
     metrics,
+    pause,
     start: async () => {
       await Promise.all([dlqWatch.start(), service.start()])
     },
@@ -166,6 +196,7 @@ export async function createConsumerRole(config: Config, overrides: ConsumerRole
       await admin?.service.close()
       await app.close()
       await offsets.close()
+      await pause.close()
       await Promise.all([
         overrides.store === undefined ? store.close() : undefined,
         overrides.dlq === undefined ? dlq.close() : undefined,

@@ -153,8 +153,9 @@ describe('Redis unreachable at start', () => {
       stderr,
       new RegExp(
         `^pipeline: warning: DLQ_UNAVAILABLE: Redis \\(127\\.0\\.0\\.1:${redisPort}\\) does not answer \\([^)]+\\), ` +
-          'so the dead-letter queue is off: records that cannot be applied are retried and hold their partition ' +
-          'until Redis answers; start Redis or set REDIS_ADDR\\n$',
+          "so the dead-letter queue is off: the consumer applies nothing until Redis answers \\(it reads the group's " +
+          'pause record first\\), and records that cannot be applied hold their partition until then; ' +
+          'start Redis or set REDIS_ADDR\\n$',
       ),
     )
     assert.ok(!stderr.includes(secret))

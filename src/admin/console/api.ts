@@ -8,11 +8,14 @@ import type {
   EventStatus,
   Filter,
   Overview,
+  PauseRequest,
+  PauseState,
   PurgeResult,
   RedriveJob,
   RedrivePreview,
   RedriveRequest,
   RedriveStarted,
+  ResumeRequest,
   Series,
   Stats,
 } from './types.ts'
@@ -160,5 +163,17 @@ export class AdminApi {
 
   eventStatus(eventId: string): Promise<EventStatus> {
     return this.call('GET', `/admin/events/${encodeURIComponent(eventId)}`)
+  }
+
+  pauseState(): Promise<PauseState> {
+    return this.call('GET', '/admin/consumer/pause')
+  }
+
+  pause(request: PauseRequest): Promise<PauseState> {
+    return this.call('POST', '/admin/consumer/pause', request)
+  }
+
+  resume(request: ResumeRequest): Promise<PauseState> {
+    return this.call('POST', '/admin/consumer/resume', request)
   }
 }

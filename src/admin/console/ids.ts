@@ -51,8 +51,21 @@ export const ids = {
   charts: 'charts',
   chartsSpan: 'charts-span',
   chartsGrid: 'charts-grid',
+  pause: 'pause',
+  pauseSummary: 'pause-summary',
+  pauseIdle: 'pause-idle',
+  pauseTable: 'pause-table',
+  pauseMembers: 'pause-members',
+  pauseForm: 'pause-form',
+  pausePartitions: 'pause-partitions',
+  pauseReason: 'pause-reason',
+  resumeButton: 'resume-button',
+  pauseConfirmation: 'pause-confirmation',
+  pauseQuestion: 'pause-question',
+  pauseConfirm: 'pause-confirm',
+  pauseCancel: 'pause-cancel',
 } as const
 
 /** The sections the navigation shows one at a time, by the URL's hash. */
-export const sections = [ids.overview, ids.charts, ids.deadLetters, ids.event, ids.audit] as const
+export const sections = [ids.overview, ids.charts, ids.deadLetters, ids.event, ids.audit, ids.pause] as const
 export type Section = (typeof sections)[number]

@@ -11,6 +11,7 @@ import { DeadLettersView } from './views/dead-letters.ts'
 import { EntryView } from './views/entry.ts'
 import { EventStatusView } from './views/event-status.ts'
 import { OverviewView } from './views/overview.ts'
+import { PauseView } from './views/pause.ts'
 import { PreviewPanel } from './views/preview.ts'
 import { PurgeView } from './views/purge.ts'
 import { RedriveView } from './views/redrive.ts'
@@ -31,6 +32,7 @@ class Console {
   readonly #charts: ChartsView
   readonly #deadLetters: DeadLettersView
   readonly #audit: AuditView
+  readonly #pause: PauseView
 
   constructor() {
     const api = new AdminApi({
@@ -49,6 +51,7 @@ class Console {
     this.#overview = new OverviewView(context)
     this.#charts = new ChartsView(context)
     this.#audit = new AuditView(context)
+    this.#pause = new PauseView(context)
     new EventStatusView(context)
 
     byId(ids.redrivePreview, HTMLButtonElement).addEventListener('click', () =>
@@ -85,6 +88,7 @@ class Console {
     sessionTokens.clear()
     this.#overview.stop()
     this.#charts.stop()
+    this.#pause.stop()
     this.#context.alert(message)
     this.route()
   }
@@ -109,6 +113,8 @@ class Console {
     if (current === ids.deadLetters && !this.#deadLetters.loaded)
       this.#context.guarded(() => this.#deadLetters.search())
     if (current === ids.audit) this.#context.guarded(() => this.#audit.load())
+    if (current === ids.pause) this.#pause.start()
+    else this.#pause.stop()
     if (!signedIn) byId(ids.token, HTMLInputElement).focus()
   }
 }

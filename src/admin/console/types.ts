@@ -3,6 +3,7 @@
 import type { Static } from 'typebox'
 import type { EventStatusBody } from '../../event-status/index.ts'
 import type { OverviewSchema } from '../overview.ts'
+import type { PauseBody, PauseStateResponse, ResumeBody } from '../pause-routes.ts'
 import type {
   AuditResponse,
   DeadLetter as DeadLetterSchema,
@@ -34,4 +35,7 @@ export type Audit = Static<typeof AuditResponse>
 export type AuditEntry = Audit['entries'][number]
 export type EventStatus = Static<typeof EventStatusBody>
 export type Position = NonNullable<EventStatus['position']>
+export type PauseState = Static<typeof PauseStateResponse>
+export type PauseRequest = Static<typeof PauseBody>
+export type ResumeRequest = Static<typeof ResumeBody>
 export type Series = Static<typeof SeriesResponse>

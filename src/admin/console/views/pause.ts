@@ -1,0 +1,108 @@
+// Pausing the consumer: what is paused (by whom, when, why), each live member's acknowledgement, and pause and
+// resume buttons that ask for a confirmation first. Refreshed every 2 seconds while the section is shown.
+import type { Context } from '../context.ts'
+import { byId, fillRows, h } from '../dom.ts'
+import { formatTime } from '../format.ts'
+import { ids } from '../ids.ts'
+import { confirmText, idleText, memberCells, partitionsOf, pauseSummary } from '../pause-text.ts'
+import type { PauseState } from '../types.ts'
+
+const refreshMs = 2000
+
+export class PauseView {
+  readonly #context: Context
+  #timer: ReturnType<typeof setInterval> | undefined
+  #state: PauseState | undefined
+  /** What the confirm button does; cleared once used or cancelled. */
+  #confirmed: (() => Promise<void>) | undefined
+
+  constructor(context: Context) {
+    this.#context = context
+    byId(ids.pauseForm, HTMLFormElement).addEventListener('submit', event => {
+      event.preventDefault()
+      context.guarded(async () => this.#ask('pause'))
+    })
+    byId(ids.resumeButton, HTMLButtonElement).addEventListener('click', () =>
+      context.guarded(async () => this.#ask('resume')),
+    )
+    byId(ids.pauseCancel, HTMLButtonElement).addEventListener('click', () => this.#hide())
+    byId(ids.pauseConfirm, HTMLButtonElement).addEventListener('click', () =>
+      context.guarded(async () => {
+        const action = this.#confirmed
+        this.#hide()
+        await action?.()
+      }),
+    )
+  }
+
+  start(): void {
+    if (this.#timer !== undefined) return
+    this.#context.guarded(() => this.refresh())
+    this.#timer = setInterval(() => this.#context.guarded(() => this.refresh()), refreshMs)
+  }
+
+  stop(): void {
+    clearInterval(this.#timer)
+    this.#timer = undefined
+  }
+
+  async refresh(): Promise<void> {
+    this.#show(await this.#context.api.pauseState())
+  }
+
+  #show(state: PauseState): void {
+    this.#state = state
+    byId(ids.pauseSummary, HTMLParagraphElement).textContent = pauseSummary(state)
+    byId(ids.pauseIdle, HTMLParagraphElement).textContent = idleText(state)
+    const paused = state.partitions.map(p =>
+      h(
+        'tr',
+        {},
+        h('td', { className: 'num' }, p.partition),
+        h('td', {}, p.by),
+        h('td', {}, formatTime(p.at)),
+        h('td', {}, p.reason),
+      ),
+    )
+    fillRows(
+      byId(ids.pauseTable, HTMLTableElement),
+      paused.length > 0 ? paused : [h('tr', {}, h('td', { colSpan: 4 }, 'none paused one by one'))],
+    )
+    const members = [
+      ...state.members.map(m => memberCells(state, m)),
+      ...state.silent.map(s => [...memberCells(state, s.report).slice(0, 5), `silent for ${s.silentSeconds} s`]),
+    ].map(cells => h('tr', {}, ...cells.map(cell => h('td', {}, cell))))
+    fillRows(
+      byId(ids.pauseMembers, HTMLTableElement),
+      members.length > 0 ? members : [h('tr', {}, h('td', { colSpan: 6 }, 'no live member reports'))],
+    )
+  }
+
+  #ask(action: 'pause' | 'resume'): void {
+    const scope = partitionsOf(byId(ids.pausePartitions, HTMLInputElement).value)
+    const reason = byId(ids.pauseReason, HTMLInputElement).value.trim()
+    const partitions = scope === 'all' ? {} : { partitions: scope }
+    this.#confirmed = async () => {
+      const api = this.#context.api
+      this.#show(
+        action === 'pause'
+          ? await api.pause({ ...partitions, ...(reason === '' ? {} : { reason }) })
+          : await api.resume(partitions),
+      )
+    }
+    byId(ids.pauseQuestion, HTMLParagraphElement).textContent = confirmText(
+      action,
+      scope,
+      this.#state?.groupId ?? 'of this consumer',
+    )
+    const confirm = byId(ids.pauseConfirm, HTMLButtonElement)
+    confirm.textContent = action === 'pause' ? 'Pause' : 'Resume'
+    byId(ids.pauseConfirmation, HTMLElement).hidden = false
+    confirm.focus()
+  }
+
+  #hide(): void {
+    this.#confirmed = undefined
+    byId(ids.pauseConfirmation, HTMLElement).hidden = true
+  }
+}

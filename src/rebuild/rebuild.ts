@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
 import { pause } from '../async.ts'
-import type { ConsumerSettings } from '../consumer/index.ts'
+import type { ConsumerSettings, PauseBoard } from '../consumer/index.ts'
 import type { RedisClient as Redis } from '../dlq/index.ts'
 import { appendAudit, auditRecord, type RebuildAction } from '../dlq-ops/audit.ts'
 import {
@@ -30,6 +30,9 @@ import { behindLive, type Progress, progressOf, type Sample } from './progress.t
 import { retentionRefusal } from './retention.ts'
 import { type RebuildCommand, type RebuildState, refusal, type ShownState } from './state.ts'
 import { type RebuildMeta, type RebuildRecord, RebuildStore, type VerifySummary } from './state-store.ts'
+
+/** The live group's pause board (src/consumer/pause-board.ts), as a swap and a rollback use it. */
+export type GroupPause = Pick<PauseBoard, 'pause' | 'resume' | 'state' | 'waitIdle'>
 
 export interface RebuildOptions {
   readonly generations: Generations
@@ -57,6 +60,14 @@ export interface RebuildOptions {
    * applied to the replaced tables commits its offsets this soon after its transaction.
    */
   readonly settleMs?: number
+  /**
+   * The live group's pause board. With it, a swap and a rollback pause the live group and wait until every member
+   * is idle, so nothing reaches the replaced tables after the shadow's last look; without it, they close the gap
+   * afterwards (see closeGap).
+   */
+  readonly pause?: GroupPause
+  /** Longest a swap or a rollback waits for every member of the live group to be paused and idle (default 30 s). */
+  readonly pauseWaitMs?: number
 }
 
 /** A rebuild as status shows it (the admin API's GET /admin/rebuild answers this). */
@@ -120,6 +131,7 @@ export class Rebuilds {
     const record = await this.#current()
     const why = refusal(command, record.state, record.id)
     if (why !== undefined) throw new RebuildError('state', why)
+    if (command === 'swap' || command === 'rollback') await this.#refuseIfPaused(command)
   }
 
   async status(): Promise<RebuildStatus | undefined> {
@@ -303,13 +315,16 @@ export class Rebuilds {
     const record = await this.#current()
     const why = refusal('swap', record.state, record.id)
     if (why !== undefined) throw new RebuildError('state', why)
+    await this.#refuseIfPaused('swap')
     const meta = this.#metaOf(record)
     const owner = await this.#takeLease(record, true)
     const renew = this.#renewing(owner)
     try {
       await this.#store.write(record.id, 'swapping', { request: '' })
       let shadowMarks: Map<number, bigint>
+      let paused: (() => Promise<void>) | undefined
       try {
+        paused = await this.#pauseLive(record.id, 'swap', options.by, options.signal)
         shadowMarks = await this.#catchUpShadow(meta, record, options.signal)
         // Kept for a process that takes over a swap whose own process stopped half-way (#recover), and for a
         // rollback: what the live group had committed before the swap was applied to the old tables, and a
@@ -319,6 +334,7 @@ export class Rebuilds {
         await this.#store.write(record.id, undefined, { swapFrom: json([...shadowMarks]), oldFrom: json([...before]) })
         await this.#o.generations.swap(meta.generation)
       } catch (error) {
+        await paused?.()
         const message = `swap failed: ${(error as Error).message}`.slice(0, 1000)
         await this.#store.tryWrite(record.id, 'stopped', { error: message })
         throw error
@@ -326,7 +342,11 @@ export class Rebuilds {
       await this.#store.write(record.id, 'swapped', { swappedAt: new Date().toISOString() })
       await this.#audit('rebuild-swap', meta, options.by)
       this.#o.logger.info({ rebuild: record.id, generation: meta.generation }, 'rebuild swapped in')
-      await this.#closeGap(meta, `${meta.group}-swap`, shadowMarks, options.signal)
+      try {
+        await this.#closeGap(meta, `${meta.group}-swap`, shadowMarks, options.signal, paused !== undefined)
+      } finally {
+        await paused?.()
+      }
     } finally {
       clearInterval(renew)
       await this.#store.release(owner)
@@ -347,15 +367,21 @@ export class Rebuilds {
     const record = await this.#current()
     const why = refusal('rollback', record.state, record.id)
     if (why !== undefined) throw new RebuildError('state', why)
+    await this.#refuseIfPaused('rollback')
     const meta = this.#metaOf(record)
     const owner = await this.#takeLease(record, false)
     const renew = this.#renewing(owner)
     try {
       const oldFrom = await this.#marksField('oldFrom')
-      await this.#o.generations.rollback(meta.generation)
-      await this.#store.write(record.id, 'rolled-back', { rolledBackAt: new Date().toISOString() })
-      await this.#audit('rebuild-rollback', meta, options.by)
-      await this.#closeGap(meta, `${meta.group}-rollback`, oldFrom, options.signal)
+      const paused = await this.#pauseLive(record.id, 'rollback', options.by, options.signal)
+      try {
+        await this.#o.generations.rollback(meta.generation)
+        await this.#store.write(record.id, 'rolled-back', { rolledBackAt: new Date().toISOString() })
+        await this.#audit('rebuild-rollback', meta, options.by)
+        await this.#closeGap(meta, `${meta.group}-rollback`, oldFrom, options.signal, paused !== undefined)
+      } finally {
+        await paused?.()
+      }
     } finally {
       clearInterval(renew)
       await this.#store.release(owner)
@@ -505,6 +531,51 @@ export class Rebuilds {
     }
   }
 
+  /** Refuses a swap or a rollback while partitions of the live group are paused: it would lift that pause. */
+  async #refuseIfPaused(command: 'swap' | 'rollback'): Promise<void> {
+    const record = (await this.#o.pause?.state())?.record
+    if (record === undefined || (record.all === null && Object.keys(record.partitions).length === 0)) return
+    throw new RebuildError(
+      'refused',
+      `partitions of the live consumer group are paused already (\`pipeline paused\` shows them): a ${command} ` +
+        'pauses and resumes the whole group; resume them first',
+    )
+  }
+
+  /**
+   * Pauses every partition of the live group and waits until every member is idle; resolves the resume, or
+   * undefined without a pause board. Refused while partitions are paused already: the swap would lift that pause
+   * with its own.
+   */
+  async #pauseLive(
+    id: number,
+    command: 'swap' | 'rollback',
+    by: string,
+    signal?: AbortSignal,
+  ): Promise<(() => Promise<void>) | undefined> {
+    const board = this.#o.pause
+    if (board === undefined) return undefined
+    await this.#refuseIfPaused(command)
+    await board.pause('all', by, `rebuild ${id} ${command}`)
+    const resume = async () => {
+      await board
+        .resume('all', by)
+        .catch(error =>
+          this.#o.logger.error(
+            { err: error },
+            'resuming the live consumer group failed: `pipeline resume` lifts the pause',
+          ),
+        )
+    }
+    try {
+      await board.waitIdle(this.#o.pauseWaitMs ?? 30_000, signal === undefined ? {} : { signal })
+    } catch (error) {
+      await resume()
+      throw new RebuildError('refused', `the live consumer group did not pause in time: ${(error as Error).message}`)
+    }
+    return resume
+  }
+
   /** The live group's committed offsets as marks: through which offset it had processed every record. */
   async #liveCommitted(): Promise<Map<number, bigint>> {
     const committed = await this.#o.offsets.committed(this.#o.consumer.groupId, this.#topic)
@@ -524,8 +595,10 @@ export class Rebuilds {
     group: string,
     from: ReadonlyMap<number, bigint>,
     signal?: AbortSignal,
+    livePaused = false,
   ): Promise<void> {
-    await pause(this.#o.settleMs ?? 3000, signal)
+    // A paused group has committed everything it applied (waitIdle saw no batch in flight): nothing to wait for.
+    if (!livePaused) await pause(this.#o.settleMs ?? 3000, signal)
     const to = await this.#liveCommitted()
     const gap = [...to].filter(([p, mark]) => mark > (from.get(p) ?? -1n))
     if (gap.length === 0) return

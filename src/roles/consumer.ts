@@ -148,7 +148,7 @@ export async function createConsumerRole(config: Config, overrides: ConsumerRole
     // The rebuild of this store over HTTP: its fill, swap and rollback run in the background of this process.
     const generations =
       overrides.generations ?? (await createGenerations(config.database, { timeoutMs: config.dbTimeoutMs }))
-    const built = rebuildsFromConfig(config, { generations, live: store, logger })
+    const built = rebuildsFromConfig(config, { generations, live: store, logger, pause })
     const rebuildRoutes = registerRebuildRoutes(app, { rebuilds: built.rebuilds, token: config.adminToken, logger })
     rebuild = { built, routes: rebuildRoutes, generations }
     registerPauseRoutes(app, { board: pause, token: config.adminToken })

@@ -170,11 +170,14 @@ describe('pipeline rebuild', () => {
     const dropped = await run(['drop-old', '--json'])
     assert.equal(dropped.code, 0)
     assert.equal((JSON.parse(dropped.stdout) as { state: string }).state, 'done')
+    // The swap paused the live group while it swapped, and resumed it.
     assert.deepEqual(
-      (await readAudit(redis, config.dlqKey, 5)).map(a => [a.action, a.who]),
+      (await readAudit(redis, config.dlqKey, 10)).map(a => [a.action, a.who]),
       [
         ['rebuild-drop-old', 'tester'],
+        ['consumer-resume', 'tester'],
         ['rebuild-swap', 'tester'],
+        ['consumer-pause', 'tester'],
         ['rebuild-start', 'tester'],
       ],
     )

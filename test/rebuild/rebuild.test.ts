@@ -66,7 +66,7 @@ async function rawSql(t: Cleanup, database: Database) {
   return async (text: string) => (await client.query(text)).rows as Record<string, unknown>[]
 }
 
-async function setup(t: Cleanup, engine: Engine = 'sqlite') {
+async function setup(t: Cleanup, engine: Engine = 'sqlite', pauseLive = false) {
   const topic = await kafkaTopic(t, 3)
   const database: Database =
     engine === 'sqlite' ? { engine, path: sqliteFile(t) } : { engine, url: await postgresDatabase(t) }
@@ -100,6 +100,8 @@ async function setup(t: Cleanup, engine: Engine = 'sqlite') {
     leaseMs: 3000,
     tickMs: 200,
     settleMs: 1000,
+    // With the live group's pause board, a swap pauses the live consumer; without, it closes the gap after.
+    ...(pauseLive ? { pause: consumer.role.pause } : {}),
   })
   const sql = await rawSql(t, database)
   const count = async (table: string) => Number((await sql(`SELECT count(*) AS n FROM ${table}`))[0]?.['n'])
@@ -126,10 +128,17 @@ async function drained(store: Store, offsets: ReturnType<typeof createOffsetsRea
   )
 }
 
-for (const engine of ['sqlite', 'postgres'] as const) {
-  describe(`rebuild (Kafka, Redis, ${engine})`, () => {
+for (const [engine, pauseLive] of [
+  ['sqlite', false],
+  ['postgres', true],
+] as const) {
+  describe(`rebuild (Kafka, Redis, ${engine}, ${pauseLive ? 'pausing the live group' : 'closing the gap'})`, () => {
     it('rebuilds a corrupted projection while events keep coming, verifies, swaps and rolls back', async t => {
-      const { topic, database, sql, counted, redis, dlqKey, live, rebuilds, offsets } = await setup(t, engine)
+      const { topic, database, sql, counted, redis, dlqKey, live, rebuilds, offsets } = await setup(
+        t,
+        engine,
+        pauseLive,
+      )
       await produceRaw(topic, records(history(0, 200, 'v1')))
       // One bad record: the rebuild counts it instead of dead-lettering it a second time.
       await produceRaw(topic, [{ key: 'bad', value: '{not json', partition: 1 }])
@@ -219,9 +228,21 @@ for (const engine of ['sqlite', 'postgres'] as const) {
 
       const aborted = await rebuilds.abort({ by: 'test' })
       assert.equal(aborted.state, 'aborted')
-      const audit = await readAudit(redis, dlqKey, 10)
+      const audit = await readAudit(redis, dlqKey, 20)
+      // The swap and the rollback paused the live group and resumed it, each audited as any pause.
       assert.deepEqual(
-        audit.map(a => [a.action, a.who, a.rebuild]),
+        audit.filter(a => a.action.startsWith('consumer-')).map(a => [a.action, a.who, a.reason]),
+        pauseLive
+          ? [
+              ['consumer-resume', 'test', undefined],
+              ['consumer-pause', 'test', 'rebuild 1 rollback'],
+              ['consumer-resume', 'test', undefined],
+              ['consumer-pause', 'test', 'rebuild 1 swap'],
+            ]
+          : [],
+      )
+      assert.deepEqual(
+        audit.filter(a => a.action.startsWith('rebuild-')).map(a => [a.action, a.who, a.rebuild]),
         [
           ['rebuild-abort', 'test', '1 rebuild_1'],
           ['rebuild-rollback', 'test', '1 rebuild_1'],

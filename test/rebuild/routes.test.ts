@@ -135,6 +135,13 @@ describe('admin API: rebuild', () => {
     )
     assert.equal(verify.json().summary.matches, false)
 
+    // A pause an operator set is not the swap's to lift: refused until it is resumed.
+    await role.pause.pause([0], 'operator', 'maintenance')
+    const held = await post('swap')
+    assert.equal(held.statusCode, 409)
+    assert.match(held.json().error.message, /paused already .* resume them first/)
+    await role.pause.resume('all', 'operator')
+
     const swap = await post('swap')
     assert.equal(swap.statusCode, 202, swap.body)
     // Swapped first, then the gap closed: the lease is held until then, and drop-old waits for it.
@@ -152,13 +159,22 @@ describe('admin API: rebuild', () => {
     assert.equal(dropped.json().state, 'done')
 
     const audit = (await role.app.inject({ url: '/admin/audit', headers: auth })).json()
+    // The swap paused the live group (this process's consumer obeyed) while it swapped, and resumed it.
     assert.deepEqual(
       audit.entries
-        .slice(0, 3)
-        .map((e: { action: string; who: string; rebuild: string }) => [e.action, e.who, e.rebuild]),
+        .slice(0, 7)
+        .map((e: { action: string; who: string; rebuild?: string; reason?: string }) => [
+          e.action,
+          e.who,
+          e.rebuild ?? e.reason,
+        ]),
       [
         ['rebuild-drop-old', 'admin-api 127.0.0.1', '1 rebuild_1'],
+        ['consumer-resume', 'admin-api 127.0.0.1', undefined],
         ['rebuild-swap', 'admin-api 127.0.0.1', '1 rebuild_1'],
+        ['consumer-pause', 'admin-api 127.0.0.1', 'rebuild 1 swap'],
+        ['consumer-resume', 'operator', undefined],
+        ['consumer-pause', 'operator', 'maintenance'],
         ['rebuild-start', 'admin-api 127.0.0.1', '1 rebuild_1'],
       ],
     )

@@ -116,10 +116,11 @@ export function verifyText(report: VerifyReport): string {
   return lines.join('\n')
 }
 
-/** Progress on stderr: a bar redrawn on a terminal, a line every `everyMs` otherwise. */
+/** Progress on stderr: a bar redrawn on a terminal; otherwise a line every few seconds and at each new state. */
 function progressPrinter(io: RebuildIo): { show(p: Progress, s: RebuildStatus): void; end(): void } {
   const stream = io.stderr
   let last = 0
+  let shown: string | undefined
   let drawn = false
   return {
     show(p, s) {
@@ -131,8 +132,10 @@ function progressPrinter(io: RebuildIo): { show(p: Progress, s: RebuildStatus): 
         const filled = total === 0 ? width : Math.round((done / total) * width)
         stream.write(`\r[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${text}\x1b[K`)
         drawn = true
-      } else if (Date.now() - last >= (io.progressEveryMs ?? 5000)) {
+      } else if (s.state !== shown || Date.now() - last >= (io.progressEveryMs ?? 5000)) {
+        // A line every few seconds, and one as soon as the state changes (caught up, stopping).
         last = Date.now()
+        shown = s.state
         stream.write(`${text}\n`)
       }
     },

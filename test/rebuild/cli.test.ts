@@ -13,7 +13,7 @@ import { parseFrom, runRebuild } from '../../src/cli/rebuild.ts'
 import { loadConfig } from '../../src/config/index.ts'
 import { readAudit } from '../../src/dlq-ops/audit.ts'
 import { createOffsetsReader } from '../../src/kafka/index.ts'
-import { createStore } from '../../src/store/index.ts'
+import { createGenerations, createStore } from '../../src/store/index.ts'
 import { startConsumer } from '../consumer/harness.ts'
 import { cliEnv } from '../helpers/cli.ts'
 import { keyOfTest, orderPlaced, type TestEvent, userCreated } from '../helpers/events.ts'
@@ -68,7 +68,7 @@ async function env(t: Cleanup) {
 }
 
 function cli(t: Cleanup, vars: Record<string, string>) {
-  return async (args: string[]) => {
+  const start = (args: string[]) => {
     const child = spawn(process.execPath, [...nodeFlags, main, 'rebuild', ...args], {
       env: cliEnv(vars),
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -86,9 +86,14 @@ function cli(t: Cleanup, vars: Record<string, string>) {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
       await exited
     })
-    const [code] = await exited
-    return { code: code as number | null, stdout, stderr }
+    return {
+      child,
+      stderr: () => stderr,
+      done: exited.then(([code]) => ({ code: code as number | null, stdout, stderr })),
+    }
   }
+  const run = (args: string[]) => start(args).done
+  return Object.assign(run, { start })
 }
 
 describe('pipeline rebuild', () => {
@@ -211,5 +216,38 @@ describe('pipeline rebuild', () => {
     const resume = await pipeline(['swap'])
     assert.equal(resume.code, 1)
     assert.match(resume.stderr, /there is no rebuild of this store/)
+  })
+
+  it('runs start in the foreground until Ctrl-C, resumes it, and stops it when another process aborts', async t => {
+    const { topic, vars, config } = await env(t)
+    await produceRaw(topic, records(history(0, 40)))
+    const pipeline = cli(t, vars)
+    const status = async () => JSON.parse((await pipeline(['status', '--json'])).stdout) as { state: string } | null
+    const first = pipeline.start(['start'])
+    await eventually('the rebuild to catch up', async () => (await status())?.state === 'caught-up', 60_000)
+    first.child.kill('SIGINT')
+    const stopped = await first.done
+    assert.equal(stopped.code, 0, stopped.stderr)
+    assert.match(stopped.stderr, /rebuild 1: stopped; continue it with: npm run pipeline -- rebuild start --resume/)
+    assert.match(stopped.stderr, /caught-up: 80\/80 records, lag 0/)
+    assert.equal((await status())?.state, 'stopped')
+
+    await produceRaw(topic, records(history(40, 10)))
+    const resumed = pipeline.start(['start', '--resume'])
+    await eventually('the resumed rebuild to catch up', async () => (await status())?.state === 'caught-up', 60_000)
+    const shadow = await createGenerations(config.database)
+    const store = await shadow.open('rebuild_1')
+    try {
+      assert.ok(await store.getUser('u49'))
+    } finally {
+      await store.close()
+      await shadow.close()
+    }
+    const aborted = await pipeline(['abort'])
+    assert.equal(aborted.code, 0, aborted.stderr)
+    assert.match(aborted.stdout, /rebuild 1: aborted/)
+    const ended = await resumed.done
+    assert.equal(ended.code, 0, ended.stderr)
+    assert.match(ended.stderr, /rebuild 1: (stopped|aborted)/)
   })
 })

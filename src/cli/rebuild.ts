@@ -9,6 +9,7 @@ import type { Config } from '../config/index.ts'
 import { createLogger } from '../observability/index.ts'
 import {
   durationText,
+  lazyGenerations,
   type Progress,
   RebuildError,
   type RebuildStatus,
@@ -306,7 +307,8 @@ export async function runRebuild(
   let built: ReturnType<typeof rebuildsFromConfig> | undefined
   try {
     live = await createStore(config.database, { timeoutMs: config.dbTimeoutMs })
-    generations = io.generations ?? (await createGenerations(config.database, { timeoutMs: config.dbTimeoutMs }))
+    generations =
+      io.generations ?? lazyGenerations(() => createGenerations(config.database, { timeoutMs: config.dbTimeoutMs }))
     // The fill's consumer logs only warnings here: the progress line is what a person watches.
     const logger = createLogger('warn', 'rebuild')
     built = rebuildsFromConfig(config, { generations, live, logger })

@@ -54,3 +54,29 @@ export function rebuildsFromConfig(
     },
   }
 }
+
+/**
+ * Generations made on first use: a process that never rebuilds (or only asks status) does not make them, and a
+ * store that cannot hold them (SQLite in memory) refuses the rebuild command, not the start of the consumer.
+ */
+export function lazyGenerations(make: () => Promise<Generations>): Generations {
+  let made: Promise<Generations> | undefined
+  const get = () => {
+    made ??= make()
+    return made
+  }
+  return {
+    create: async name => (await get()).create(name),
+    open: async name => (await get()).open(name),
+    compare: async (name, options) => (await get()).compare(name, options),
+    swap: async name => (await get()).swap(name),
+    rollback: async name => (await get()).rollback(name),
+    dropOld: async name => (await get()).dropOld(name),
+    drop: async name => (await get()).drop(name),
+    list: async () => (await get()).list(),
+    close: async () => {
+      const generations = await made?.catch(() => undefined)
+      await generations?.close()
+    },
+  }
+}

@@ -1,7 +1,7 @@
 // Rebuilding the projection from the log with no downtime: the operations the CLI and the admin API share.
 export { type BadRecord, BadRecordSink, type BadRecords, badRecordsKept } from './bad-records.ts'
 export { RebuildError, type RebuildErrorKind } from './errors.ts'
-export { type RebuildsFromConfig, rebuildsFromConfig } from './from-config.ts'
+export { lazyGenerations, type RebuildsFromConfig, rebuildsFromConfig } from './from-config.ts'
 export { behindLive, durationText, type PartitionProgress, type Progress, progressOf } from './progress.ts'
 export {
   type RebuildOptions,

@@ -22,7 +22,7 @@ import {
   topicRetention,
 } from '../kafka/index.ts'
 import type { Logger } from '../observability/index.ts'
-import type { Generations, RowDiff, Store, TableCheck } from '../store/index.ts'
+import { GenerationError, type Generations, type RowDiff, type Store, type TableCheck } from '../store/index.ts'
 import { type BadRecord, BadRecordSink } from './bad-records.ts'
 import { RebuildError } from './errors.ts'
 import { follow, until, withMarks } from './follow.ts'
@@ -154,6 +154,8 @@ export class Rebuilds {
       const refused = retentionRefusal(topic, starts, retention)
       if (refused !== undefined) throw new RebuildError('refused', refused)
     }
+    // A store that cannot hold generations (SQLite in memory) says so before anything is begun.
+    await this.#o.generations.list()
     const startedAt = new Date().toISOString()
     const id = await this.#store.begin(startedAt)
     const meta: RebuildMeta = {
@@ -397,7 +399,10 @@ export class Rebuilds {
     const meta = this.#metaOf(record)
     const owner = await this.#takeLease(record, true)
     try {
-      await this.#o.generations.drop(meta.generation)
+      // A shadow that was never made (its creation failed) or is gone already: nothing to drop.
+      await this.#o.generations.drop(meta.generation).catch(error => {
+        if (!(error instanceof GenerationError && error.reason === 'not-found')) throw error
+      })
       await this.#store.write(record.id, 'aborted', { request: '' })
       await this.#dropGroups(meta)
       await this.#audit('rebuild-abort', meta, options.by)

@@ -26,7 +26,7 @@ import { deadLettersOf } from '../event-status/index.ts'
 import { buildBaseApp, type Check, httpLimitsOf } from '../http/index.ts'
 import { connectionOf, createOffsetsReader } from '../kafka/index.ts'
 import { type ConsumerMetrics, consumerMetrics } from '../observability/index.ts'
-import { type RebuildsFromConfig, rebuildsFromConfig } from '../rebuild/index.ts'
+import { lazyGenerations, type RebuildsFromConfig, rebuildsFromConfig } from '../rebuild/index.ts'
 import { createGenerations, type Generations, type Store } from '../store/index.ts'
 import { watchDlq } from './dlq-watch.ts'
 import { observabilityOf, openStore, type RoleInstance, type RoleOverrides } from './role.ts'
@@ -147,7 +147,8 @@ export async function createConsumerRole(config: Config, overrides: ConsumerRole
     admin = { service, routes }
     // The rebuild of this store over HTTP: its fill, swap and rollback run in the background of this process.
     const generations =
-      overrides.generations ?? (await createGenerations(config.database, { timeoutMs: config.dbTimeoutMs }))
+      overrides.generations ??
+      lazyGenerations(() => createGenerations(config.database, { timeoutMs: config.dbTimeoutMs }))
     const built = rebuildsFromConfig(config, { generations, live: store, logger, pause })
     const rebuildRoutes = registerRebuildRoutes(app, { rebuilds: built.rebuilds, token: config.adminToken, logger })
     rebuild = { built, routes: rebuildRoutes, generations }

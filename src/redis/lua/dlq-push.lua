@@ -46,8 +46,8 @@ if #texts > 0 then
   end
   local last = redis.call('HINCRBY', meta, 'seq', #texts)
   for n, text in ipairs(texts) do
-    indexAdd(prefix, gen, eventIds[n], text, last - #texts + n)
     local _, _, letter = eventIdOf(text)
+    indexAdd(prefix, gen, eventIds[n], text, last - #texts + n, letter)
     tally(prefix, letter, 1)
   end
   redis.call('HSET', meta, e, entries, b, bytes)

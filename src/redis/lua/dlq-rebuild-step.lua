@@ -24,7 +24,7 @@ if high > walked then
     local entry = page[i]
     local k = walked + (#page - i) + 1
     local eventId, source, letter = eventIdOf(entry)
-    indexAdd(prefix, gen, eventId, entry, base + k)
+    indexAdd(prefix, gen, eventId, entry, base + k, letter)
     count(meta, source, 1, string.len(entry))
     tally(prefix, letter, 1)
   end

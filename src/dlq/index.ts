@@ -24,6 +24,7 @@ export {
   keyQuestionsMax,
   type NewestDeadLetter,
   questionsFor,
+  questionsForTable,
   type RowsRead,
 } from './key-summary.ts'
 export { type ChunkLimits, chunkArgs, defaultChunkLimits, seenId } from './push-script.ts'

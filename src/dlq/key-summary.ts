@@ -115,6 +115,22 @@ export function questionsFor(key: string, rows: RowsRead): KeyQuestion[] {
   }
 }
 
+/**
+ * The questions about the key an event's row is for (GET /events/{eventId}): its table's class against that row
+ * (`rowOffset`, undefined when there is no row), and entries of unknown type alike; the inventory's every entry.
+ */
+export function questionsForTable(
+  table: 'users' | 'orders' | 'payments' | 'inventory',
+  key: string,
+  rowOffset: RowOffset,
+): KeyQuestion[] {
+  if (table === 'inventory') return questionsFor(key, { reader: 'inventory' })
+  return [
+    { class: table, key, after: rowOffset },
+    { class: 'unknown', key, after: rowOffset },
+  ]
+}
+
 const laterThan = (a: NewestDeadLetter, b: NewestDeadLetter) => BigInt(a.offset) > BigInt(b.offset)
 
 /** The answers of one read's questions folded: the sum of the counts and the newest entry; undefined when none. */

@@ -13,8 +13,10 @@ local function eventIdOf(entry)
   return '', nil, nil
 end
 -- The event type an entry's payload names, as the admin's filter reads it: the payload's JSON "type", or for a
--- cut payload the first "type" field of its prefix; '(none)' otherwise. At most 200 bytes.
-local function typeOfLetter(letter)
+-- cut payload the first "type" field of its prefix; '(none)' otherwise. At most 200 bytes. Kept per decoded entry
+-- (a weak table), so the tally and the key summary decode a payload once.
+local typesOf = setmetatable({}, { __mode = 'k' })
+local function readTypeOf(letter)
   local payload = letter.payload
   if type(payload) ~= 'string' or letter.payloadEncoding ~= 'utf8' then return '(none)' end
   if letter.payloadTruncated then
@@ -25,6 +27,14 @@ local function typeOfLetter(letter)
   local ok, value = pcall(cjson.decode, payload)
   if ok and type(value) == 'table' and type(value.type) == 'string' then return string.sub(value.type, 1, 200) end
   return '(none)'
+end
+local function typeOfLetter(letter)
+  local found = typesOf[letter]
+  if not found then
+    found = readTypeOf(letter)
+    typesOf[letter] = found
+  end
+  return found
 end
 -- Counts of the list's entries by error code and by type, in the hash <prefix>tally ('c:<code>', 't:<type>'),
 -- kept in the same steps as the list. At most tallyFields distinct fields: codes and types past them are

@@ -447,10 +447,12 @@ class RedisDeadLetterQueue implements DeadLetterQueue {
   async #indexState(): Promise<'indexed' | 'rebuilding'> {
     // One atomic read: a push landing between two reads (another writer's, or on a Cluster client even this
     // client's own) would make a fresh queue look unindexed and start a needless rebuild.
-    const replies = (await this.#redis.multi().hget(this.#keys.meta, 'indexed').llen(this.#keys.list).exec()) ?? []
+    // An index an earlier version built has no key summary ('ks'): it is rebuilt as one that does not cover the list.
+    const replies =
+      (await this.#redis.multi().hmget(this.#keys.meta, 'indexed', 'ks').llen(this.#keys.list).exec()) ?? []
     for (const [error] of replies) if (error) throw error
-    const [indexed, length] = replies.map(([, reply]) => reply)
-    return indexed === '1' || length === 0 ? 'indexed' : 'rebuilding'
+    const [[indexed, summarized] = [], length] = replies.map(([, reply]) => reply) as [(string | null)[], number]
+    return (indexed === '1' && summarized === '1') || length === 0 ? 'indexed' : 'rebuilding'
   }
 
   /**

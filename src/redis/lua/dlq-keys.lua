@@ -5,11 +5,12 @@
 -- offset greater than after, and the member (partition|offset|seq|eventId) of the one with the greatest offset
 -- ('' when count is 0). Each question costs O(log n) in that key's entries; the caller bounds their number.
 local meta, prefix = KEYS[2], string.sub(KEYS[2], 1, -5)
-local m = redis.call('HMGET', meta, 'gen', 'indexed')
+local m = redis.call('HMGET', meta, 'gen', 'indexed', 'ks')
 local answer = {'ok'}
 -- An empty list holds nothing, whatever index a hand deletion left behind (the next push retires it).
 local empty = redis.call('LLEN', KEYS[1]) == 0
-if not empty and m[2] ~= '1' then return {'rebuilding'} end
+-- 'ks': the generation keeps the key summary (one an earlier version built does not, and is rebuilt).
+if not empty and (m[2] ~= '1' or m[3] ~= '1') then return {'rebuilding'} end
 for i = 1, #ARGV, 3 do
   local n, newest = 0, ''
   if not empty then

@@ -40,7 +40,7 @@ if #texts > 0 then
     -- An empty list has an empty index: whatever the current generation holds is stale.
     retire(prefix, gen)
     gen = newGeneration()
-    redis.call('HSET', meta, 'gen', gen, 'indexed', '1', 'rm', 0, 'ce', 0, 'cb', 0, 'pe', 0, 'pb', 0)
+    redis.call('HSET', meta, 'gen', gen, 'indexed', '1', 'ks', '1', 'rm', 0, 'ce', 0, 'cb', 0, 'pe', 0, 'pb', 0)
     redis.call('HDEL', meta, 'rebuilt', 'target', 'base')
     redis.call('DEL', prefix .. 'tally')
   end

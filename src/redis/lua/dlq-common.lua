@@ -75,7 +75,8 @@ local function keyPlaceOf(prefix, gen, letter, seq)
   if type(letter) ~= 'table' then return nil end
   local key, partition, offset = letter.key, letter.partition, letter.offset
   if type(key) ~= 'string' or key == '' or string.len(key) > 400 then return nil end
-  if type(partition) ~= 'number' or type(offset) ~= 'string' or not string.match(offset, '^%d+$') then return nil end
+  if type(partition) ~= 'number' or partition < 0 or partition % 1 ~= 0 then return nil end
+  if type(offset) ~= 'string' or not string.match(offset, '^%d+$') then return nil end
   if type(letter.topic) ~= 'string' then return nil end
   local name = (keyClasses[typeOfLetter(letter)] or '?') .. ':' .. key
   local eventId = ''

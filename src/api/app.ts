@@ -2,13 +2,16 @@
 // carries X-Applied-Offsets, and a read may wait for the offsets its writes got (?after=, read-after.ts).
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import type { Registry } from 'prom-client'
+import type { RowsRead } from '../dlq/index.ts'
 import { PipelineError } from '../errors.ts'
 import { type DeadLetterSample, eventStatus } from '../event-status/index.ts'
 import { limits } from '../events/index.ts'
 import { buildBaseApp, type HttpLimits, requireBearer, validatedByHandler } from '../http/index.ts'
 import type { Logger } from '../observability/index.ts'
 import type { Store } from '../store/index.ts'
+import { readSourceOf } from '../store/index.ts'
 import { AppliedOffsets } from './applied-offsets.ts'
+import { DeadLetteredKeys, deadLetteredHeader, type KeyCheck, type KeySummaries } from './dead-lettered.ts'
 import { LogEnds } from './log-ends.ts'
 import { readAfter } from './read-after.ts'
 import { eventStatusSchema, inventoryResponse, orderResponse, readRouteSchema, userResponse } from './schemas.ts'
@@ -45,6 +48,13 @@ export interface ApiAppOptions {
    * it, an event the store does not know is answered 503 DLQ_UNAVAILABLE.
    */
   deadLetters?: (eventId: string) => Promise<DeadLetterSample>
+  /**
+   * The DLQ's key summary (DeadLetterQueue.keySummaries): with it, the three row routes tell dead letters of their
+   * key that the row does not reflect (deadLettered, X-Dead-Lettered); without it they tell nothing of the DLQ.
+   */
+  keySummaries?: KeySummaries
+  /** Longest a read waits for the key summary before it answers `X-Dead-Lettered: unchecked` (default 250 ms). */
+  deadLetteredWaitMs?: number
 }
 
 const noDeadLetterQueue = () => Promise.reject(new PipelineError('DLQ_UNAVAILABLE', 'no dead-letter queue configured'))
@@ -67,9 +77,18 @@ function badId(reply: FastifyReply, name: string, id: string): boolean {
   return false
 }
 
-function notFound(reply: FastifyReply, what: string, id: string) {
-  return reply.code(404).send({ error: { code: 'NOT_FOUND', message: `${what} ${JSON.stringify(id)} not found` } })
+function notFound(reply: FastifyReply, what: string, id: string, check?: KeyCheck) {
+  const dead = check?.checked ? check.deadLettered : undefined
+  const message =
+    `${what} ${JSON.stringify(id)} not found` +
+    (dead === undefined ? '' : `; the dead-letter queue holds ${dead.count} record(s) of it`)
+  return reply
+    .code(404)
+    .send({ error: { code: 'NOT_FOUND', message, ...(dead === undefined ? {} : { deadLettered: dead }) } })
 }
+
+/** The offset of the record the row behind a read's object came from. */
+const offsetOf = (row: object | null | undefined) => (row ? readSourceOf(row)?.offset : undefined)
 
 export function buildApiApp(options: ApiAppOptions): FastifyInstance {
   const { store } = options
@@ -124,6 +143,26 @@ export function buildApiApp(options: ApiAppOptions): FastifyInstance {
     applied.close()
   })
   const deadLetters = options.deadLetters ?? noDeadLetterQueue
+  const summaries = options.keySummaries
+  const keys =
+    summaries === undefined
+      ? undefined
+      : new DeadLetteredKeys({
+          ask: summaries,
+          ...(options.deadLetteredWaitMs === undefined ? {} : { waitMs: options.deadLetteredWaitMs }),
+          onFailing: error =>
+            options.logger.warn({ err: error }, 'the dead-letter queue cannot be asked; reads answer unchecked'),
+          onRecovered: () => options.logger.info({}, 'the dead-letter queue answers again; reads are checked'),
+        })
+  /** The key's check, its header set; undefined without a DLQ. */
+  const checkKey = async (reply: FastifyReply, key: string, rows: RowsRead): Promise<KeyCheck | undefined> => {
+    if (keys === undefined) return undefined
+    const check = await keys.check(key, rows)
+    reply.header('x-dead-lettered', deadLetteredHeader(check))
+    return check
+  }
+  const withDead = <T extends object>(body: T, check: KeyCheck | undefined) =>
+    check?.checked && check.deadLettered !== undefined ? { ...body, deadLettered: check.deadLettered } : body
 
   // The read routes, behind READ_TOKEN when it is set; /health, /ready and /metrics stay open.
   app.register(async scope => {
@@ -138,8 +177,9 @@ export function buildApiApp(options: ApiAppOptions): FastifyInstance {
         const { id } = request.params
         if (badId(reply, 'user id', id)) return reply
         const [user, recentOrders] = await Promise.all([store.getUser(id), store.getRecentOrders(id, recent)])
-        if (user === undefined) return notFound(reply, 'user', id)
-        return { user, recentOrders }
+        const check = await checkKey(reply, id, { reader: 'user', user: offsetOf(user) })
+        if (user === undefined) return notFound(reply, 'user', id, check)
+        return withDead({ user, recentOrders }, check)
       },
     )
 
@@ -150,7 +190,9 @@ export function buildApiApp(options: ApiAppOptions): FastifyInstance {
         const { id } = request.params
         if (badId(reply, 'order id', id)) return reply
         const found = await store.getOrderWithPayment(id)
-        return found ?? notFound(reply, 'order', id)
+        const rows = { reader: 'order', order: offsetOf(found?.order), payment: offsetOf(found?.payment) } as const
+        const check = await checkKey(reply, id, rows)
+        return found === undefined ? notFound(reply, 'order', id, check) : withDead(found, check)
       },
     )
 
@@ -160,9 +202,13 @@ export function buildApiApp(options: ApiAppOptions): FastifyInstance {
       async (request, reply) => {
         const { sku } = request.params
         if (badId(reply, 'sku', sku)) return reply
-        const inventory = await store.getInventory(sku)
-        if (inventory === undefined) return notFound(reply, 'sku', sku)
-        return inventory
+        // An inventory row is compared with no offset (every delta counts): the DLQ is asked beside the row.
+        const [inventory, check] = await Promise.all([
+          store.getInventory(sku),
+          checkKey(reply, sku, { reader: 'inventory' }),
+        ])
+        if (inventory === undefined) return notFound(reply, 'sku', sku, check)
+        return withDead(inventory, check)
       },
     )
 
@@ -173,7 +219,11 @@ export function buildApiApp(options: ApiAppOptions): FastifyInstance {
       async (request, reply) => {
         const { eventId } = request.params
         if (badId(reply, 'eventId', eventId)) return reply
-        return eventStatus(eventId, { store, deadLetters })
+        return eventStatus(eventId, {
+          store,
+          deadLetters,
+          ...(summaries === undefined ? {} : { keySummaries: summaries }),
+        })
       },
     )
   })

@@ -2,7 +2,7 @@
 // which write these shapes several times faster than JSON.stringify; they also pin the contract: a field the
 // store adds does not leak into answers until it is listed here.
 import Type, { type TSchema } from 'typebox'
-import { EventStatusBody } from '../event-status/index.ts'
+import { DeadLetteredBody, EventStatusBody } from '../event-status/index.ts'
 import { limits } from '../events/index.ts'
 import { bearerSecurity, errorResponses } from '../http/index.ts'
 
@@ -31,12 +31,15 @@ const User = Type.Object({
   updatedAt: Type.String(),
 })
 
-export const userResponse = Type.Object({ user: User, recentOrders: Type.Array(Order) })
-export const orderResponse = Type.Object({ order: Order, payment: Type.Union([Payment, Type.Null()]) })
+const deadLettered = Type.Optional(DeadLetteredBody)
+
+export const userResponse = Type.Object({ user: User, recentOrders: Type.Array(Order), deadLettered })
+export const orderResponse = Type.Object({ order: Order, payment: Type.Union([Payment, Type.Null()]), deadLettered })
 export const inventoryResponse = Type.Object({
   sku: Type.String(),
   quantity: Type.Number(),
   lastAdjustedAt: Type.String(),
+  deadLettered,
 })
 
 /**
@@ -52,6 +55,14 @@ const appliedOffsetsHeaders = {
   }),
 }
 
+/** X-Dead-Lettered, as the three read routes' answers carry it (404 included) when a DLQ is configured. */
+const deadLetteredHeaders = {
+  'x-dead-lettered': Type.String({
+    description:
+      "How many dead letters of this key the row does not reflect (0 when none; the body's deadLettered tells the newest), or `unchecked` when the dead-letter queue could not be asked: the row is served either way",
+  }),
+}
+
 /** `?after=`, accepted by every read route. */
 const afterQuery = Type.Object({
   after: Type.Optional(
@@ -64,18 +75,22 @@ const afterQuery = Type.Object({
   ),
 })
 
-/** A response with its description and the X-Applied-Offsets header. */
-const withHeader = (schema: TSchema, description: string) => ({
+/** A response with its description and the X-Applied-Offsets header (and X-Dead-Lettered for a row's). */
+const withHeader = (schema: TSchema, description: string, rowHeaders = false) => ({
   ...schema,
   description,
-  headers: appliedOffsetsHeaders,
+  headers: rowHeaders ? { ...appliedOffsetsHeaders, ...deadLetteredHeaders } : appliedOffsetsHeaders,
 })
 
 const readErrors = (param: string, what: string, readToken: string | undefined, notFound: boolean) =>
   errorResponses({
     400: `The ${param} is empty, too long, has blanks around or control characters (INVALID_ID), after= is malformed (INVALID_AFTER), or after= names an offset at or past its partition's log end or a partition the topic does not have (AFTER_BEYOND_LOG, with partition and endOffset or partitions)`,
     ...(readToken === undefined ? {} : { 401: 'Send Authorization: Bearer <READ_TOKEN>' }),
-    ...(notFound ? { 404: `No ${what} is stored under this ${param} (NOT_FOUND)` } : {}),
+    ...(notFound
+      ? {
+          404: `No ${what} is stored under this ${param} (NOT_FOUND); error.deadLettered tells dead letters of the ${param} the DLQ holds, as X-Dead-Lettered does`,
+        }
+      : {}),
     429: 'READ_WAITERS_PER_ADDRESS reads from this client address wait already (TOO_MANY_WAITERS): retry after Retry-After seconds',
     503: 'The database is unavailable (DB_UNAVAILABLE), the after= offsets were not processed within READ_WAIT_MS (NOT_APPLIED_YET, X-Applied-Offsets says how far it got), or READ_WAITERS_MAX reads wait (TOO_MANY_WAITERS): retry after Retry-After seconds',
   })
@@ -97,7 +112,7 @@ export function readRouteSchema(what: string, param: string, ok: TSchema, readTo
     ...bearerSecurity(readToken),
     params: idParam(param),
     querystring: afterQuery,
-    response: { 200: withHeader(ok, `The ${what}`), ...readErrors(param, what, readToken, true) },
+    response: { 200: withHeader(ok, `The ${what}`, true), ...readErrors(param, what, readToken, true) },
   }
 }
 

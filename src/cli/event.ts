@@ -60,6 +60,12 @@ export function describeStatus(s: EventStatus): string {
   if (s.status !== 'dead-lettered' && s.deadLetters !== undefined) {
     lines.push('  the dead-letter queue also holds:', ...letterLines(s.deadLetters))
   }
+  if (s.deadLettered !== undefined) {
+    const d = s.deadLettered
+    lines.push(
+      `  its row may not be current: ${d.count} dead letter(s) of its key it does not reflect, newest ${d.newestEventId ?? '(no eventId)'} at ${d.partition}:${d.offset}`,
+    )
+  }
   if (s.deadLetterTotal !== undefined && s.deadLetters !== undefined) {
     lines.push(
       `  (the newest ${s.deadLetters.length} of ${s.deadLetterTotal} entries; \`pipeline dlq show\` pages through them)`,
@@ -85,7 +91,11 @@ export async function eventCommand(argv: readonly string[], config: Config): Pro
   try {
     // The schema is brought up to date as every role does at start: event_log and its indexes are needed.
     await store.migrate()
-    const status = await eventStatus(eventId, { store, deadLetters: deadLettersOf(dlq) })
+    const status = await eventStatus(eventId, {
+      store,
+      deadLetters: deadLettersOf(dlq),
+      keySummaries: questions => dlq.keySummaries(questions),
+    })
     process.stdout.write(json ? `${JSON.stringify(status, null, 2)}\n` : describeStatus(status))
     return status.status === 'unknown' ? 1 : 0
   } finally {

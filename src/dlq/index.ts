@@ -15,6 +15,18 @@ export {
 export { companionKey, type DlqKeys, dlqKeys, hashTagOf, legacyKeysOf } from '../redis/keys.ts'
 export { boundLetter, capText, defaultEntryMaxBytes, textMaxBytes, utf8Prefix } from './bound.ts'
 export { type Counts, createIntervalLog, defaultReportIntervalMs, type IntervalLog } from './interval-log.ts'
+export {
+  type DeadLettered,
+  deadLetteredOf,
+  type KeyAnswer,
+  type KeyClass,
+  type KeyQuestion,
+  keyQuestionsMax,
+  type NewestDeadLetter,
+  questionsFor,
+  questionsForTable,
+  type RowsRead,
+} from './key-summary.ts'
 export { type ChunkLimits, chunkArgs, defaultChunkLimits, seenId } from './push-script.ts'
 export { type DeadLetter, encodeBoundedPayload, encodePayload } from './record.ts'
 export {

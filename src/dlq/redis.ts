@@ -25,6 +25,7 @@ import { luaScript } from '../redis/scripts.ts'
 import { boundLetter, defaultEntryMaxBytes } from './bound.ts'
 import { isScoreCursor, rebuildPage } from './by-event.ts'
 import { type Counts, createIntervalLog, defaultReportIntervalMs } from './interval-log.ts'
+import { type KeyAnswer, type KeyQuestion, keyArgs, keyQuestionsMax, parseAnswers } from './key-summary.ts'
 import { type ChunkLimits, chunkArgs, defaultChunkLimits } from './push-script.ts'
 import type { DeadLetter } from './record.ts'
 
@@ -130,6 +131,12 @@ export interface DeadLetterQueue {
     digests: readonly string[],
     claimsKey: string,
   ): Promise<('removed' | 'absent' | 'held')[]>
+  /**
+   * Per question, how many entries of a key and class have an offset past `after`, and the newest of them, from
+   * the key summary (key-summary.ts): one script call per keyQuestionsMax questions, O(log n) each. Does not wait
+   * for a rebuild of the index: throws DLQ_UNAVAILABLE meanwhile, as when Redis cannot be reached.
+   */
+  keySummaries(questions: readonly KeyQuestion[]): Promise<KeyAnswer[]>
   /** Rebuilds the eventId index and the counters from the whole list, a page at a time; resolves its length. */
   reindex(): Promise<number>
   /** The writers' counts against their caps. */
@@ -270,6 +277,7 @@ interface Scripts {
   dlqRebuild: RebuildCommand
   dlqPage: PageCommand
   dlqCleanup: (meta: string, budget: number) => Promise<number>
+  dlqKeys: (list: string, meta: string, ...args: string[]) => Promise<(string | number)[]>
 }
 
 function withScripts(redis: RedisClient): Scripts {
@@ -278,6 +286,7 @@ function withScripts(redis: RedisClient): Scripts {
   redis.defineCommand('dlqRebuild', { numberOfKeys: 2, lua: luaScript('dlq-rebuild-step') })
   redis.defineCommand('dlqPage', { numberOfKeys: 2, lua: luaScript('dlq-page') })
   redis.defineCommand('dlqCleanup', { numberOfKeys: 1, lua: luaScript('dlq-cleanup') })
+  redis.defineCommand('dlqKeys', { numberOfKeys: 2, lua: luaScript('dlq-keys') })
   // defineCommand adds the methods at run time; their types are the scripts' calling conventions.
   return redis as unknown as Scripts
 }
@@ -438,10 +447,12 @@ class RedisDeadLetterQueue implements DeadLetterQueue {
   async #indexState(): Promise<'indexed' | 'rebuilding'> {
     // One atomic read: a push landing between two reads (another writer's, or on a Cluster client even this
     // client's own) would make a fresh queue look unindexed and start a needless rebuild.
-    const replies = (await this.#redis.multi().hget(this.#keys.meta, 'indexed').llen(this.#keys.list).exec()) ?? []
+    // An index an earlier version built has no key summary ('ks'): it is rebuilt as one that does not cover the list.
+    const replies =
+      (await this.#redis.multi().hmget(this.#keys.meta, 'indexed', 'ks').llen(this.#keys.list).exec()) ?? []
     for (const [error] of replies) if (error) throw error
-    const [indexed, length] = replies.map(([, reply]) => reply)
-    return indexed === '1' || length === 0 ? 'indexed' : 'rebuilding'
+    const [[indexed, summarized] = [], length] = replies.map(([, reply]) => reply) as [(string | null)[], number]
+    return (indexed === '1' && summarized === '1') || length === 0 ? 'indexed' : 'rebuilding'
   }
 
   /**
@@ -655,6 +666,23 @@ class RedisDeadLetterQueue implements DeadLetterQueue {
     if (entries.length === 0) return []
     const results = await this.#removeAll(entries, digests, claimsKey)
     return results.map(n => (n === 1 ? 'removed' : n === 2 ? 'held' : 'absent'))
+  }
+
+  async keySummaries(questions: readonly KeyQuestion[]): Promise<KeyAnswer[]> {
+    const answers: KeyAnswer[] = []
+    const { list, meta } = this.#keys
+    for (let i = 0; i < questions.length; i += keyQuestionsMax) {
+      const args = keyArgs(questions.slice(i, i + keyQuestionsMax))
+      const answer = await this.#run('key summary', () => this.#scripts.dlqKeys(list, meta, ...args))
+      if (answer[0] !== 'ok') {
+        throw new PipelineError(
+          'DLQ_UNAVAILABLE',
+          `dead-letter queue (Redis ${this.#options.addr}): the index is being rebuilt; try again in a moment`,
+        )
+      }
+      answers.push(...parseAnswers(answer.slice(1)))
+    }
+    return answers
   }
 
   reindex(): Promise<number> {

@@ -1,7 +1,7 @@
 // What became of one event: stored, pending, dead-lettered or unknown, as the read API, the console and the CLI
 // tell it.
 
-export { EventStatusBody } from './schema.ts'
+export { DeadLetteredBody, EventStatusBody } from './schema.ts'
 export {
   type DeadLetterSample,
   type DeadLetterView,
@@ -11,6 +11,7 @@ export {
   type EventStatus,
   type EventStatusSources,
   eventStatus,
+  keyQuestionsOf,
   type Position,
   type StatusWord,
 } from './status.ts'

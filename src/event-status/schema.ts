@@ -7,6 +7,29 @@ const statusWords = ['applied', 'superseded', 'pending', 'dead-lettered', 'unkno
 
 const Position = Type.Object({ topic: Type.String(), partition: Type.Integer(), offset: Type.String() })
 
+/**
+ * Dead letters of a key that its row does not reflect (src/dlq/key-summary.ts): present in an answer only when
+ * there is at least one. Read answers and event statuses carry it alike.
+ */
+export const DeadLetteredBody = Type.Object(
+  {
+    count: Type.Integer({
+      minimum: 1,
+      description:
+        'DLQ entries of this key the row does not reflect: for users, orders and payments those later in the log than the record the row came from; for inventory every one (a quantity misses each delta)',
+    }),
+    newestEventId: Type.Union([Type.String(), Type.Null()], {
+      description: 'eventId of the newest of them (the greatest offset); null when its record had none',
+    }),
+    partition: Type.Integer({ description: 'Its Kafka partition' }),
+    offset: Type.String({ description: 'Its Kafka offset, as a decimal string' }),
+  },
+  {
+    description:
+      'The row may not be current: newer events of its key wait in the dead-letter queue (absent when none, or when the queue could not be asked: see X-Dead-Lettered)',
+  },
+)
+
 export const EventStatusBody = Type.Object(
   {
     eventId: Type.String(),
@@ -49,6 +72,7 @@ export const EventStatusBody = Type.Object(
     deadLetterTotal: Type.Optional(
       Type.Integer({ description: 'How many DLQ entries the eventId has, when more than `deadLetters` shows' }),
     ),
+    deadLettered: Type.Optional(DeadLetteredBody),
     lastSeen: Type.Optional(
       Type.Object(
         { type: Type.String(), table: Type.String(), key: Type.String(), position: Position },

@@ -9,7 +9,15 @@
 //
 // A state event's table and key come from event_log (written in its batch's transaction, kept for
 // EVENT_LOG_RETENTION); the row tells whether it still holds the event, and which event replaced it.
-import type { DeadLetter, DeadLetterQueue } from '../dlq/index.ts'
+import {
+  type DeadLetter,
+  type DeadLettered,
+  type DeadLetterQueue,
+  deadLetteredOf,
+  type KeyAnswer,
+  type KeyQuestion,
+  questionsForTable,
+} from '../dlq/index.ts'
 import { PipelineError } from '../errors.ts'
 import type { EventType } from '../events/index.ts'
 import { type EventFacts, newer, type Source, type StateTable, type Store } from '../store/index.ts'
@@ -40,6 +48,8 @@ interface Common {
   readonly deadLetters?: readonly DeadLetterView[]
   /** How many entries the DLQ holds for it in all, when that is more than `deadLetters` shows. */
   readonly deadLetterTotal?: number
+  /** Dead letters of the key its row is for that the row does not reflect (src/dlq/key-summary.ts). */
+  readonly deadLettered?: DeadLettered
 }
 
 /** Most DLQ entries a status answer shows (the newest); `deadLetterTotal` counts them all. */
@@ -173,6 +183,19 @@ export interface EventStatusSources {
   readonly store: Pick<Store, 'eventFacts'>
   /** The newest DLQ entries of an eventId and their count, from the index (see deadLettersOf). */
   readonly deadLetters: (eventId: string) => Promise<DeadLetterSample>
+  /** The DLQ's key summary (DeadLetterQueue.keySummaries); without it a status tells nothing of its key. */
+  readonly keySummaries?: (questions: readonly KeyQuestion[]) => Promise<KeyAnswer[]>
+}
+
+/**
+ * The questions about the key a status names: its table's entries later than the row the store holds for that key
+ * (every one when there is none), the inventory's every entry. None for a status that names no key.
+ */
+export function keyQuestionsOf(status: EventStatus, facts: EventFacts): KeyQuestion[] {
+  if (!('table' in status) || status.table === undefined) return []
+  const table = status.table
+  if (table !== 'users' && table !== 'orders' && table !== 'payments' && table !== 'inventory') return []
+  return questionsForTable(table, status.key, facts.row?.source.offset.toString())
 }
 
 /**
@@ -189,13 +212,25 @@ export async function eventStatus(eventId: string, sources: EventStatusSources):
   ])
   const sample = 'found' in letters ? letters.found : undefined
   const status = decideStatus(eventId, facts, sample?.letters, sample?.total)
-  if (status !== undefined) return status
+  if (status !== undefined) return withKeyState(status, facts, sources)
   const cause = 'error' in letters ? letters.error : undefined
   throw new PipelineError(
     'DLQ_UNAVAILABLE',
     `the dead-letter queue could not be read, and the store does not know eventId ${JSON.stringify(eventId)}`,
     { cause },
   )
+}
+
+/** The status with what the DLQ holds of its key; as it is when the DLQ cannot tell (never a failure). */
+async function withKeyState(status: EventStatus, facts: EventFacts, sources: EventStatusSources): Promise<EventStatus> {
+  const questions = keyQuestionsOf(status, facts)
+  if (sources.keySummaries === undefined || questions.length === 0) return status
+  try {
+    const deadLettered = deadLetteredOf(await sources.keySummaries(questions))
+    return deadLettered === undefined ? status : { ...status, deadLettered }
+  } catch {
+    return status
+  }
 }
 
 /** The status's view of a DLQ: one page of the eventId index, the newest few entries and the count. */

@@ -46,6 +46,7 @@ export async function createApiRole(config: Config, overrides: ApiRoleOverrides 
     readWaitersPerAddress: config.readWaitersPerAddress,
     endOffsets: () => offsets.ends(config.kafkaTopic),
     deadLetters: deadLettersOf(dlq),
+    keySummaries: questions => dlq.keySummaries(questions),
   })
   return {
     role: 'api',

@@ -162,7 +162,7 @@ export async function createConsumerRole(config: Config, overrides: ConsumerRole
       offsets,
       pendingStats: () => store.pendingStats(),
       timeoutMs: consoleTimeoutMs,
-      events: { store, deadLetters: deadLettersOf(dlq) },
+      events: { store, deadLetters: deadLettersOf(dlq), keySummaries: questions => dlq.keySummaries(questions) },
     })
   }
   return {

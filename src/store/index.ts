@@ -9,6 +9,7 @@ import type { Database } from '../config/index.ts'
 import type { Store, StoreOptions } from './types.ts'
 
 export { newer } from './batch.ts'
+export { type ReadSource, readSourceOf } from './tables.ts'
 export type {
   ApplyResult,
   Engine,

@@ -74,10 +74,59 @@ export interface Tables {
 
 type Row<T extends keyof Tables, K extends keyof Tables[T]> = Pick<Tables[T], K>
 
-export const userColumns = ['user_id', 'name', 'email', 'created_at', 'updated_at'] as const
-export const orderColumns = ['order_id', 'user_id', 'total', 'status', 'created_at', 'updated_at'] as const
-export const paymentColumns = ['order_id', 'status', 'amount', 'settled_at', 'updated_at'] as const
-export const inventoryColumns = ['sku', 'quantity', 'last_adjusted_at'] as const
+// Each read also selects where its row came from (source_partition, source_offset): the read API compares it with
+// the DLQ's dead letters of the key (src/dlq/key-summary.ts). It is not part of the domain objects; readSourceOf
+// gives it for an object a read returned.
+export const userColumns = [
+  'user_id',
+  'name',
+  'email',
+  'created_at',
+  'updated_at',
+  'source_partition',
+  'source_offset',
+] as const
+export const orderColumns = [
+  'order_id',
+  'user_id',
+  'total',
+  'status',
+  'created_at',
+  'updated_at',
+  'source_partition',
+  'source_offset',
+] as const
+export const paymentColumns = [
+  'order_id',
+  'status',
+  'amount',
+  'settled_at',
+  'updated_at',
+  'source_partition',
+  'source_offset',
+] as const
+export const inventoryColumns = ['sku', 'quantity', 'last_adjusted_at', 'source_partition', 'source_offset'] as const
+
+/** The Kafka record a row read by key came from: its partition and offset (decimal text). */
+export interface ReadSource {
+  readonly partition: number
+  readonly offset: string
+}
+
+// Beside the objects rather than in them: domain objects keep their fields, and answers built from them too.
+const readSources = new WeakMap<object, ReadSource>()
+
+/** Where the row behind an object a read by key returned came from; undefined for any other object. */
+export function readSourceOf(value: object): ReadSource | undefined {
+  return readSources.get(value)
+}
+
+function sourced<T extends object>(value: T, partition: unknown, offset: unknown): T {
+  if (partition !== null && partition !== undefined && offset !== null && offset !== undefined) {
+    readSources.set(value, { partition: Number(partition), offset: String(offset) })
+  }
+  return value
+}
 
 /** A row of orders LEFT JOIN payments: the order's columns, and its payment's prefixed `payment_` (all null without one). */
 type OrderWithPaymentRow = Row<'orders', (typeof orderColumns)[number]> & {
@@ -86,17 +135,18 @@ type OrderWithPaymentRow = Row<'orders', (typeof orderColumns)[number]> & {
 
 // The nullable columns of the reference tables are always written by the pipeline; '' and 0 only show for rows written by hand.
 export function toUser(row: Row<'users', (typeof userColumns)[number]>): User {
-  return {
+  const user = {
     userId: row.user_id,
     name: row.name ?? '',
     email: row.email ?? '',
     createdAt: row.created_at ?? '',
     updatedAt: row.updated_at,
   }
+  return sourced(user, row.source_partition, row.source_offset)
 }
 
 export function toOrder(row: Row<'orders', (typeof orderColumns)[number]>): Order {
-  return {
+  const order = {
     orderId: row.order_id,
     userId: row.user_id,
     total: Number(row.total ?? 0),
@@ -104,16 +154,18 @@ export function toOrder(row: Row<'orders', (typeof orderColumns)[number]>): Orde
     createdAt: row.created_at ?? '',
     updatedAt: row.updated_at,
   }
+  return sourced(order, row.source_partition, row.source_offset)
 }
 
 export function toPayment(row: Row<'payments', (typeof paymentColumns)[number]>): Payment {
-  return {
+  const payment = {
     orderId: row.order_id,
     status: row.status ?? '',
     amount: Number(row.amount ?? 0),
     settledAt: row.settled_at ?? '',
     updatedAt: row.updated_at,
   }
+  return sourced(payment, row.source_partition, row.source_offset)
 }
 
 export function toOrderWithPayment(row: OrderWithPaymentRow): OrderWithPayment {
@@ -128,12 +180,15 @@ export function toOrderWithPayment(row: OrderWithPaymentRow): OrderWithPayment {
             amount: row.payment_amount,
             settled_at: row.payment_settled_at,
             updated_at: row.payment_updated_at ?? '',
+            source_partition: row.payment_source_partition ?? 0,
+            source_offset: row.payment_source_offset ?? 0,
           }),
   }
 }
 
 export function toInventory(row: Row<'inventory', (typeof inventoryColumns)[number]>): Inventory {
-  return { sku: row.sku, quantity: Number(row.quantity), lastAdjustedAt: row.last_adjusted_at ?? '' }
+  const inventory = { sku: row.sku, quantity: Number(row.quantity), lastAdjustedAt: row.last_adjusted_at ?? '' }
+  return sourced(inventory, row.source_partition, row.source_offset)
 }
 
 /**

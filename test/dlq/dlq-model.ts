@@ -16,6 +16,27 @@ export interface ModelEntry {
   readonly writer: Writer
   /** Its Kafka record (`topic/partition/offset`), or '' when it has none: then it is never a repeat. */
   readonly record: string
+  /**
+   * Where the key summary counts it: its Kafka key, the class its payload's type concerns ('u' UserCreated, 'o'
+   * OrderPlaced, 'p' PaymentSettled, 'i' InventoryAdjusted, '?' a type that cannot be read) and its record's
+   * place. Absent for an entry that stands for no record of the log (a refused request, junk) or has no key.
+   */
+  readonly place?: ModelPlace
+}
+
+export interface ModelPlace {
+  readonly key: string
+  readonly class: 'u' | 'o' | 'p' | 'i' | '?'
+  readonly partition: number
+  readonly offset: number
+  readonly eventId: string | null
+}
+
+/** The key summary's answer: how many distinct texts of a key and class are past an offset, and the newest. */
+export interface ModelKeyAnswer {
+  readonly count: number
+  /** The greatest offset among them, with every place at that offset (any of them may be named). */
+  readonly newest: readonly ModelPlace[]
 }
 
 export interface ModelCaps {
@@ -119,6 +140,23 @@ export class DlqModel {
   /** How many different texts `eventId` has. */
   total(eventId: string): number {
     return new Set(this.lookup(eventId)).size
+  }
+
+  /**
+   * The entries of `key` and `klass` the list holds whose offset is greater than `after` (all of them when
+   * undefined), each distinct text once, and those with the greatest offset.
+   */
+  keySummary(klass: ModelPlace['class'], key: string, after?: number): ModelKeyAnswer {
+    const texts = new Map<string, ModelPlace>()
+    for (const e of this.list) {
+      const p = e.place
+      if (p !== undefined && p.key === key && p.class === klass && (after === undefined || p.offset > after)) {
+        texts.set(e.text, p)
+      }
+    }
+    const places = [...texts.values()]
+    const top = Math.max(...places.map(p => p.offset))
+    return { count: places.length, newest: places.filter(p => p.offset === top) }
   }
 
   usage(): Record<Writer, { entries: number; bytes: number }> {

@@ -28,17 +28,30 @@ const eventIds = ['a', 'b', 'c', null] as const
 const lookedUp = ['a', 'b', 'c', 'missing']
 const records = 10
 const refusals = 6
+// Kafka keys and payload types of consumer entries: two keys share records, types of every class and none.
+const kafkaKeys = ['u1', 'u2', null] as const
+const types = ['UserCreated', 'OrderPlaced', null, 'InventoryAdjusted', 'PaymentSettled'] as const
+const classOf = { UserCreated: 'u', OrderPlaced: 'o', PaymentSettled: 'p', InventoryAdjusted: 'i' } as const
+const askedKeys = ['u1', 'u2', 'missing']
+const askedClasses = ['u', 'o', 'p', 'i', '?'] as const
+const askedAfter = [undefined, 2, 6]
+const classNames = { u: 'users', o: 'orders', p: 'payments', i: 'inventory', '?': 'unknown' } as const
 
 const pick = <T>(pool: readonly T[], i: number): T => pool[i % pool.length] as T
 
 /** The dead letter of record `offset`: the same record always makes the same entry. */
+const typeOf = (offset: number) => pick(types, Math.floor(offset / 2))
 const consumerLetter = (offset: number): DeadLetter => ({
   eventId: pick(eventIds, offset),
   topic: 'events',
-  partition: 0,
+  partition: offset % 2,
   offset: String(offset),
-  key: 'k',
-  ...encodePayload(Buffer.from(`{"n":${offset},"pad":"${'x'.repeat(40 * (offset % 4))}","é":"✓"}`)),
+  key: pick(kafkaKeys, offset),
+  ...encodePayload(
+    Buffer.from(
+      `{${typeOf(offset) === null ? '' : `"type":"${typeOf(offset)}",`}"n":${offset},"pad":"${'x'.repeat(40 * (offset % 4))}","é":"✓"}`,
+    ),
+  ),
   error: { code: 'SCHEMA_VIOLATION', message: 'bad' },
   attempts: 1,
   failedAt: new Date(offset).toISOString(),
@@ -61,12 +74,27 @@ const producerLetter = (n: number, variant: number): DeadLetter => ({
 
 const notJson = 'not json at all'
 
-const modelEntry = (letter: DeadLetter): ModelEntry => ({
-  text: JSON.stringify(letter),
-  eventId: letter.eventId,
-  writer: letter.source,
-  record: letter.topic === null ? '' : `${letter.topic}/${letter.partition}/${letter.offset}`,
-})
+const modelEntry = (letter: DeadLetter): ModelEntry => {
+  const offset = Number(letter.offset)
+  const type = letter.offset === null ? null : typeOf(offset)
+  return {
+    text: JSON.stringify(letter),
+    eventId: letter.eventId,
+    writer: letter.source,
+    record: letter.topic === null ? '' : `${letter.topic}/${letter.partition}/${letter.offset}`,
+    ...(letter.topic === null || letter.key === null || letter.partition === null
+      ? {}
+      : {
+          place: {
+            key: letter.key,
+            class: type === null ? '?' : classOf[type],
+            partition: letter.partition,
+            offset,
+            eventId: letter.eventId,
+          },
+        }),
+  }
+}
 
 type Item = { producer: boolean; n: number; variant: number }
 type Op =
@@ -152,6 +180,27 @@ async function assertSame(redis: Redis, key: string, dlq: DeadLetterQueue, model
     const all: string[] = []
     for await (const found of dlq.eventEntries(eventId)) all.push(found.entry)
     assert.deepEqual(all, expected, `eventEntries(${eventId})`)
+  }
+  // The key summary: every asked (key, class, after) in one call, against the model.
+  const asked = askedKeys.flatMap(key => askedClasses.flatMap(c => askedAfter.map(at => ({ key, c, at }))))
+  const answers = await dlq.keySummaries(
+    asked.map(q => ({ class: classNames[q.c], key: q.key, after: q.at === undefined ? undefined : String(q.at) })),
+  )
+  assert.equal(answers.length, asked.length, 'one answer per question')
+  for (const [i, q] of asked.entries()) {
+    const got = answers[i]
+    const want = model.keySummary(q.c, q.key, q.at)
+    const what = `key summary of ${q.key} (${q.c}) after ${q.at}`
+    assert.equal(got?.count, want.count, `${what}: count`)
+    const named = want.newest.map(p =>
+      JSON.stringify({ eventId: p.eventId, partition: p.partition, offset: `${p.offset}` }),
+    )
+    if (want.count === 0) assert.equal(got?.newest, null, `${what}: newest`)
+    else {
+      const n = got?.newest
+      const shown = JSON.stringify(n && { eventId: n.eventId, partition: n.partition, offset: n.offset })
+      assert.ok(named.includes(shown), `${what}: newest ${shown} not in ${named}`)
+    }
   }
   const usage = await dlq.usage()
   assert.ok(usage.indexed, 'the index covers the list')
@@ -264,7 +313,13 @@ async function run(redis: Redis, key: string, s: Scenario): Promise<void> {
       assert.deepEqual(await indexSets(redis, key), [], 'index sets left after removing everything')
       const { prefix, meta } = dlqKeys(key)
       const gen = (await redis.hget(meta, 'gen')) ?? '0'
-      assert.equal(await redis.exists(`${prefix}evs:${gen}`, `${prefix}dup:${gen}`), 0, 'index keys left')
+      assert.equal(
+        await redis.exists(`${prefix}evs:${gen}`, `${prefix}dup:${gen}`, `${prefix}keys:${gen}`),
+        0,
+        'index keys left',
+      )
+      const summaryPattern = `${prefix.replace(/[{}[\]*?\\]/g, c => `\\${c}`)}key:${gen}:*`
+      assert.deepEqual(await keysMatching(redis, summaryPattern), [], 'key summary sets left')
     }
   } finally {
     await dlq.close()

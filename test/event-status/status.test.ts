@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import type { DeadLetter } from '../../src/dlq/index.ts'
 import { PipelineError } from '../../src/errors.ts'
-import { decideStatus, eventStatus } from '../../src/event-status/status.ts'
+import { decideStatus, type EventStatusSources, eventStatus, keyQuestionsOf } from '../../src/event-status/status.ts'
 import type { EventFacts } from '../../src/store/index.ts'
 
 const src = (partition: number, offset: number) => ({ topic: 'events', partition, offset: BigInt(offset) })
@@ -164,5 +164,38 @@ describe('decideStatus', () => {
     })
     const s = await eventStatus('e1', { store: { eventFacts: async () => applied }, deadLetters: down })
     assert.equal(s.status, 'applied')
+  })
+
+  it("tells the key's dead letters the row does not reflect, asking about the row the store holds now", async () => {
+    const facts = { ...none, logged: logged('t', 3), row: row('e2', 't', 5) }
+    const superseded = decideStatus('e1', facts, [])
+    assert.ok(superseded)
+    assert.deepEqual(keyQuestionsOf(superseded, facts), [
+      { class: 'orders', key: 'o1', after: '5' },
+      { class: 'unknown', key: 'o1', after: '5' },
+    ])
+    assert.deepEqual(keyQuestionsOf({ eventId: 'e1', status: 'unknown' }, none), [])
+    const sources = (keySummaries: EventStatusSources['keySummaries']) => ({
+      store: { eventFacts: async () => facts },
+      deadLetters: async () => ({ letters: [], total: 0 }),
+      keySummaries,
+    })
+    const told = await eventStatus(
+      'e1',
+      sources(async questions =>
+        questions.map(q =>
+          q.class === 'orders'
+            ? { count: 1, newest: { eventId: 'e3', partition: 1, offset: '8' } }
+            : { count: 0, newest: null },
+        ),
+      ),
+    )
+    assert.deepEqual(told.deadLettered, { count: 1, newestEventId: 'e3', partition: 1, offset: '8' })
+    // A DLQ that cannot tell leaves the status as the store decided it.
+    const quiet = await eventStatus(
+      'e1',
+      sources(() => Promise.reject(new Error('Redis is down'))),
+    )
+    assert.deepEqual(quiet, superseded)
   })
 })

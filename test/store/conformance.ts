@@ -1,6 +1,7 @@
 // The behaviour every Store engine must show, run against a real database by each engine's test file.
 import assert from 'node:assert/strict'
 import { describe, it, type TestContext } from 'node:test'
+import { readSourceOf } from '../../src/store/index.ts'
 import { runBulkConformance } from './conformance-bulk.ts'
 import { runDeltaAndFailureConformance } from './conformance-failures.ts'
 import { runPendingConformance } from './conformance-pending.ts'
@@ -101,6 +102,33 @@ export function runConformance(name: string, fresh: FreshDatabase): void {
         assert.deepEqual(both, { order: o1, payment })
         assert.deepEqual(alone, { order: await store.getOrder('o2'), payment: null })
         assert.equal(none, undefined)
+      })
+
+      it('tells where each row read by key came from (its partition and offset), beside the object', async t => {
+        const store = await open(t)
+        const events = [
+          userCreated({ userId: 'u1' }),
+          orderPlaced({ orderId: 'o1', userId: 'u1' }),
+          paymentSettled({ orderId: 'o1' }),
+          inventoryAdjusted({ sku: 'sku-1', delta: 1 }),
+        ]
+        // Offsets come back as decimal text, past 2^32 too.
+        const batch = events.map((event, i) => ({
+          event,
+          source: { topic: 'events', partition: i, offset: 1_099_511_627_776n + BigInt(i) },
+        }))
+        await store.applyBatch(batch)
+        const where = (value: object | null | undefined) => (value ? readSourceOf(value) : undefined)
+        const [user, withPayment, inventory] = await Promise.all([
+          store.getUser('u1'),
+          store.getOrderWithPayment('o1'),
+          store.getInventory('sku-1'),
+        ])
+        assert.deepEqual(where(user), { partition: 0, offset: '1099511627776' })
+        assert.deepEqual(where(withPayment?.order), { partition: 1, offset: '1099511627777' })
+        assert.deepEqual(where(withPayment?.payment), { partition: 2, offset: '1099511627778' })
+        assert.deepEqual(where(inventory), { partition: 3, offset: '1099511627779' })
+        assert.equal(Object.keys(user ?? {}).includes('source'), false, 'the object keeps its fields')
       })
 
       it('returns undefined for what is absent, and nothing for an empty batch', async t => {

@@ -1,5 +1,5 @@
--- Lua shared by the scripts: `indexAdd` and `indexRemove` keep one entry's place in the index, `countOf` and
--- `count` keep the writers' counters (entries and bytes, per source) in the meta hash.
+-- Lua shared by the scripts: `indexAdd` and `indexRemove` keep one entry's place in the index and the key summary,
+-- `countOf` and `count` keep the writers' counters (entries and bytes, per source) in the meta hash.
 -- The scripts are given the meta key, '<prefix>meta'; every other companion key is built from its prefix.
 local function prefixOf(meta) return string.sub(meta, 1, -5) end
 -- An entry's eventId ('' when it has none), its writer, and the entry decoded (nil when it is not JSON).
@@ -13,8 +13,10 @@ local function eventIdOf(entry)
   return '', nil, nil
 end
 -- The event type an entry's payload names, as the admin's filter reads it: the payload's JSON "type", or for a
--- cut payload the first "type" field of its prefix; '(none)' otherwise. At most 200 bytes.
-local function typeOfLetter(letter)
+-- cut payload the first "type" field of its prefix; '(none)' otherwise. At most 200 bytes. Kept per decoded entry
+-- (a weak table), so the tally and the key summary decode a payload once.
+local typesOf = setmetatable({}, { __mode = 'k' })
+local function readTypeOf(letter)
   local payload = letter.payload
   if type(payload) ~= 'string' or letter.payloadEncoding ~= 'utf8' then return '(none)' end
   if letter.payloadTruncated then
@@ -25,6 +27,14 @@ local function typeOfLetter(letter)
   local ok, value = pcall(cjson.decode, payload)
   if ok and type(value) == 'table' and type(value.type) == 'string' then return string.sub(value.type, 1, 200) end
   return '(none)'
+end
+local function typeOfLetter(letter)
+  local found = typesOf[letter]
+  if not found then
+    found = readTypeOf(letter)
+    typesOf[letter] = found
+  end
+  return found
 end
 -- Counts of the list's entries by error code and by type, in the hash <prefix>tally ('c:<code>', 't:<type>'),
 -- kept in the same steps as the list. At most tallyFields distinct fields: codes and types past them are
@@ -53,22 +63,64 @@ local function setOf(prefix, gen, eventId)
   if eventId == '' then return prefix .. 'noid:' .. gen end
   return prefix .. 'ev:' .. gen .. ':' .. eventId
 end
-local function indexAdd(prefix, gen, eventId, entry, score)
+-- The key summary (src/dlq/key-summary.ts): per (class, Kafka key), a sorted set of the distinct entry texts that
+-- stand for a record in the log, scored by offset, so a read asks "how many after offset o, and the newest" in
+-- O(log n). The class is what the payload's type concerns: 'u' users, 'o' orders, 'p' payments, 'i' inventory,
+-- '?' a type that cannot be read (it concerns every reader of the key). A member is partition|offset|seq|eventId:
+-- seq (the entry's score in the eventId index) tells apart two texts at one offset.
+local keyClasses = { UserCreated = 'u', OrderPlaced = 'o', PaymentSettled = 'p', InventoryAdjusted = 'i' }
+-- The summary's set, its name in '<prefix>keys:<gen>', the score and the member of an entry; nil when the entry
+-- is no record of the log (no coordinates: the producer refused it) or has no key a reader could ask for.
+local function keyPlaceOf(prefix, gen, letter, seq)
+  if type(letter) ~= 'table' then return nil end
+  local key, partition, offset = letter.key, letter.partition, letter.offset
+  if type(key) ~= 'string' or key == '' or string.len(key) > 400 then return nil end
+  if type(partition) ~= 'number' or partition < 0 or partition % 1 ~= 0 then return nil end
+  if type(offset) ~= 'string' or not string.match(offset, '^%d+$') then return nil end
+  if type(letter.topic) ~= 'string' then return nil end
+  local name = (keyClasses[typeOfLetter(letter)] or '?') .. ':' .. key
+  local eventId = ''
+  if type(letter.eventId) == 'string' then eventId = letter.eventId end
+  local member = string.format('%d', partition) .. '|' .. offset .. '|' .. string.format('%.0f', tonumber(seq)) .. '|' .. eventId
+  return prefix .. 'key:' .. gen .. ':' .. name, name, offset, member
+end
+local function keyAdd(prefix, gen, letter, seq)
+  local set, name, offset, member = keyPlaceOf(prefix, gen, letter, seq)
+  if not set then return end
+  redis.call('ZADD', set, offset, member)
+  redis.call('SADD', prefix .. 'keys:' .. gen, name)
+end
+local function keyRemove(prefix, gen, letter, seq)
+  local set, name, _, member = keyPlaceOf(prefix, gen, letter, seq)
+  if not set then return end
+  if redis.call('ZREM', set, member) == 1 and redis.call('ZCARD', set) == 0 then
+    redis.call('SREM', prefix .. 'keys:' .. gen, name)
+  end
+end
+local function indexAdd(prefix, gen, eventId, entry, score, letter)
   if redis.call('ZADD', setOf(prefix, gen, eventId), 'NX', score, entry) == 0 then
     redis.call('HINCRBY', prefix .. 'dup:' .. gen, entry, 1)
+  else
+    keyAdd(prefix, gen, letter, score)
   end
   if eventId ~= '' then redis.call('SADD', prefix .. 'evs:' .. gen, eventId) end
 end
-local function indexRemove(prefix, gen, eventId, entry)
+-- Takes the entry's text out of the eventId set and the key summary (ZREM is the text's last copy going).
+local function indexForget(prefix, gen, eventId, entry, letter)
   local set = setOf(prefix, gen, eventId)
+  redis.call('HDEL', prefix .. 'dup:' .. gen, entry)
+  local seq = redis.call('ZSCORE', set, entry)
+  if not seq then return end
+  redis.call('ZREM', set, entry)
+  keyRemove(prefix, gen, letter, seq)
+  if eventId ~= '' and redis.call('ZCARD', set) == 0 then redis.call('SREM', prefix .. 'evs:' .. gen, eventId) end
+end
+local function indexRemove(prefix, gen, eventId, entry, letter)
   local dups = prefix .. 'dup:' .. gen
   local extra = tonumber(redis.call('HGET', dups, entry) or '0')
   if extra > 1 then redis.call('HINCRBY', dups, entry, -1)
   elseif extra == 1 then redis.call('HDEL', dups, entry)
-  else
-    redis.call('ZREM', set, entry)
-    if eventId ~= '' and redis.call('ZCARD', set) == 0 then redis.call('SREM', prefix .. 'evs:' .. gen, eventId) end
-  end
+  else indexForget(prefix, gen, eventId, entry, letter) end
 end
 local function counterFields(source)
   if source == 'producer' then return 'pe', 'pb' end
@@ -89,8 +141,14 @@ local function cleanup(prefix, budget)
     for _, id in ipairs(ids) do redis.call('UNLINK', prefix .. 'ev:' .. gen .. ':' .. id) end
     budget = budget - #ids - 1
     if redis.call('SCARD', prefix .. 'evs:' .. gen) == 0 then
-      redis.call('UNLINK', prefix .. 'dup:' .. gen, prefix .. 'noid:' .. gen)
-      redis.call('RPOP', stale)
+      -- Then the key summary's sets, as many as the budget left (at least one, so every call gets on).
+      local names = redis.call('SPOP', prefix .. 'keys:' .. gen, math.max(1, budget))
+      for _, name in ipairs(names) do redis.call('UNLINK', prefix .. 'key:' .. gen .. ':' .. name) end
+      budget = budget - #names
+      if redis.call('SCARD', prefix .. 'keys:' .. gen) == 0 then
+        redis.call('UNLINK', prefix .. 'dup:' .. gen, prefix .. 'noid:' .. gen)
+        redis.call('RPOP', stale)
+      end
     end
   end
 end
@@ -101,7 +159,7 @@ local function newGeneration()
 end
 -- Abandons generation gen (its sets are deleted by cleanup) when it holds anything.
 local function retire(prefix, gen)
-  if redis.call('EXISTS', prefix .. 'evs:' .. gen, prefix .. 'dup:' .. gen, prefix .. 'noid:' .. gen) > 0 then
+  if redis.call('EXISTS', prefix .. 'evs:' .. gen, prefix .. 'dup:' .. gen, prefix .. 'noid:' .. gen, prefix .. 'keys:' .. gen) > 0 then
     redis.call('LPUSH', prefix .. 'stale', gen)
   end
 end

@@ -40,14 +40,14 @@ if #texts > 0 then
     -- An empty list has an empty index: whatever the current generation holds is stale.
     retire(prefix, gen)
     gen = newGeneration()
-    redis.call('HSET', meta, 'gen', gen, 'indexed', '1', 'rm', 0, 'ce', 0, 'cb', 0, 'pe', 0, 'pb', 0)
+    redis.call('HSET', meta, 'gen', gen, 'indexed', '1', 'ks', '1', 'rm', 0, 'ce', 0, 'cb', 0, 'pe', 0, 'pb', 0)
     redis.call('HDEL', meta, 'rebuilt', 'target', 'base')
     redis.call('DEL', prefix .. 'tally')
   end
   local last = redis.call('HINCRBY', meta, 'seq', #texts)
   for n, text in ipairs(texts) do
-    indexAdd(prefix, gen, eventIds[n], text, last - #texts + n)
     local _, _, letter = eventIdOf(text)
+    indexAdd(prefix, gen, eventIds[n], text, last - #texts + n, letter)
     tally(prefix, letter, 1)
   end
   redis.call('HSET', meta, e, entries, b, bytes)

@@ -43,15 +43,12 @@ for i = 3, #ARGV, 2 do
     if n > 0 then
       length = length - 1
       removed = removed + 1
-      indexRemove(prefix, gen, eventId, entry)
+      indexRemove(prefix, gen, eventId, entry, letter)
       count(meta, source, -1, -string.len(entry))
       tally(prefix, letter, -1)
     elseif score then
       -- Not in the list (removed by hand): nothing of it may stay in the index either.
-      redis.call('HDEL', prefix .. 'dup:' .. gen, entry)
-      if redis.call('ZREM', set, entry) == 1 and eventId ~= '' and redis.call('ZCARD', set) == 0 then
-        redis.call('SREM', prefix .. 'evs:' .. gen, eventId)
-      end
+      indexForget(prefix, gen, eventId, entry, letter)
     end
     results[#results + 1] = n
   end

@@ -5,7 +5,6 @@ export { lazyGenerations, type RebuildsFromConfig, rebuildsFromConfig } from './
 export { behindLive, durationText, type PartitionProgress, type Progress, progressOf } from './progress.ts'
 export {
   type RebuildOptions,
-  type RebuildStatus,
   Rebuilds,
   type VerifyReport,
   verifyLimitMax,
@@ -13,4 +12,5 @@ export {
 export { retentionRefusal, retentionWarning } from './retention.ts'
 export { type RebuildCommand, type RebuildState, rebuildStates, type ShownState } from './state.ts'
 export type { TableSummary, VerifySummary } from './state-store.ts'
+export type { RebuildStatus } from './status.ts'
 export { storeIdOf, storeLocation } from './store-id.ts'

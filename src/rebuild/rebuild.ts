@@ -22,14 +22,16 @@ import {
   topicRetention,
 } from '../kafka/index.ts'
 import type { Logger } from '../observability/index.ts'
-import { GenerationError, type Generations, type RowDiff, type Store, type TableCheck } from '../store/index.ts'
-import { type BadRecord, BadRecordSink } from './bad-records.ts'
+import { GenerationError, type Generations, type Store, type TableCheck } from '../store/index.ts'
+import { BadRecordSink } from './bad-records.ts'
 import { RebuildError } from './errors.ts'
-import { follow, until, withMarks } from './follow.ts'
+import { follow, until } from './follow.ts'
+import { LiveGroup } from './live-group.ts'
 import { behindLive, type Progress, progressOf, type Sample } from './progress.ts'
 import { retentionRefusal } from './retention.ts'
-import { type RebuildCommand, type RebuildState, refusal, type ShownState } from './state.ts'
+import { type RebuildCommand, type RebuildState, refusal } from './state.ts'
 import { type RebuildMeta, type RebuildRecord, RebuildStore, type VerifySummary } from './state-store.ts'
+import { boundDiff, type RebuildStatus, statusOf } from './status.ts'
 
 /** The live group's pause board (src/consumer/pause-board.ts), as a swap and a rollback use it. */
 export type GroupPause = Pick<PauseBoard, 'pause' | 'resume' | 'state' | 'waitIdle'>
@@ -70,25 +72,6 @@ export interface RebuildOptions {
   readonly pauseWaitMs?: number
 }
 
-/** A rebuild as status shows it (the admin API's GET /admin/rebuild answers this). */
-export interface RebuildStatus {
-  readonly id: number
-  readonly state: ShownState
-  readonly generation: string | null
-  readonly group: string | null
-  readonly topic: string | null
-  readonly by: string | null
-  readonly startedAt: string | null
-  readonly from: string | null
-  readonly updatedAt: string
-  /** Whether a process works on it now (holds its lease), and for how long it does without renewing. */
-  readonly worker: { readonly active: boolean; readonly leaseLeftMs: number }
-  readonly progress: Progress | null
-  readonly badRecords: { readonly count: number; readonly first: readonly BadRecord[] }
-  readonly verify: VerifySummary | null
-  readonly error: string | null
-}
-
 export interface VerifyReport {
   readonly summary: VerifySummary
   readonly tables: readonly TableCheck[]
@@ -108,6 +91,7 @@ const marksText = (rows: { partition: number; shadow: bigint; live: bigint }[]) 
 export class Rebuilds {
   readonly #o: RebuildOptions
   readonly #store: RebuildStore
+  readonly #live: LiveGroup
   readonly #leaseMs: number
   readonly #tickMs: number
   readonly #token = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`
@@ -115,6 +99,7 @@ export class Rebuilds {
   constructor(options: RebuildOptions) {
     this.#o = options
     this.#store = new RebuildStore(options.redis, options.dlqKey, options.storeId)
+    this.#live = new LiveGroup(options)
     this.#leaseMs = options.leaseMs ?? 15_000
     this.#tickMs = options.tickMs ?? 1000
   }
@@ -131,7 +116,7 @@ export class Rebuilds {
     const record = await this.#current()
     const why = refusal(command, record.state, record.id)
     if (why !== undefined) throw new RebuildError('state', why)
-    if (command === 'swap' || command === 'rollback') await this.#refuseIfPaused(command)
+    if (command === 'swap' || command === 'rollback') await this.#live.refuseIfPaused(command)
   }
 
   async status(): Promise<RebuildStatus | undefined> {
@@ -317,7 +302,7 @@ export class Rebuilds {
     const record = await this.#current()
     const why = refusal('swap', record.state, record.id)
     if (why !== undefined) throw new RebuildError('state', why)
-    await this.#refuseIfPaused('swap')
+    await this.#live.refuseIfPaused('swap')
     const meta = this.#metaOf(record)
     const owner = await this.#takeLease(record, true)
     const renew = this.#renewing(owner)
@@ -326,13 +311,13 @@ export class Rebuilds {
       let shadowMarks: Map<number, bigint>
       let paused: (() => Promise<void>) | undefined
       try {
-        paused = await this.#pauseLive(record.id, 'swap', options.by, options.signal)
+        paused = await this.#live.pause(record.id, 'swap', options.by, options.signal)
         shadowMarks = await this.#catchUpShadow(meta, record, options.signal)
         // Kept for a process that takes over a swap whose own process stopped half-way (#recover), and for a
         // rollback: what the live group had committed before the swap was applied to the old tables, and a
         // rollback applies to them again from there (a little before their own marks: applying twice changes
         // nothing).
-        const before = await this.#liveCommitted()
+        const before = await this.#live.committed()
         await this.#store.write(record.id, undefined, { swapFrom: json([...shadowMarks]), oldFrom: json([...before]) })
         await this.#o.generations.swap(meta.generation)
       } catch (error) {
@@ -345,7 +330,7 @@ export class Rebuilds {
       await this.#audit('rebuild-swap', meta, options.by)
       this.#o.logger.info({ rebuild: record.id, generation: meta.generation }, 'rebuild swapped in')
       try {
-        await this.#closeGap(meta, `${meta.group}-swap`, shadowMarks, options.signal, paused !== undefined)
+        await this.#live.closeGap(meta, `${meta.group}-swap`, shadowMarks, options.signal, paused !== undefined)
       } finally {
         await paused?.()
       }
@@ -369,18 +354,18 @@ export class Rebuilds {
     const record = await this.#current()
     const why = refusal('rollback', record.state, record.id)
     if (why !== undefined) throw new RebuildError('state', why)
-    await this.#refuseIfPaused('rollback')
+    await this.#live.refuseIfPaused('rollback')
     const meta = this.#metaOf(record)
     const owner = await this.#takeLease(record, false)
     const renew = this.#renewing(owner)
     try {
       const oldFrom = await this.#marksField('oldFrom')
-      const paused = await this.#pauseLive(record.id, 'rollback', options.by, options.signal)
+      const paused = await this.#live.pause(record.id, 'rollback', options.by, options.signal)
       try {
         await this.#o.generations.rollback(meta.generation)
         await this.#store.write(record.id, 'rolled-back', { rolledBackAt: new Date().toISOString() })
         await this.#audit('rebuild-rollback', meta, options.by)
-        await this.#closeGap(meta, `${meta.group}-rollback`, oldFrom, options.signal, paused !== undefined)
+        await this.#live.closeGap(meta, `${meta.group}-rollback`, oldFrom, options.signal, paused !== undefined)
       } finally {
         await paused?.()
       }
@@ -459,7 +444,7 @@ export class Rebuilds {
         await this.#store.write(record.id, 'stopped', { error: 'the process swapping it stopped before the swap' })
       } else if (roles.get(`${meta.generation}_old`) === 'old') {
         await this.#store.write(record.id, 'swapped', { error: 'the process swapping it stopped after the swap' })
-        await this.#closeGap(meta, `${meta.group}-swap`, await this.#marksField('swapFrom'))
+        await this.#live.closeGap(meta, `${meta.group}-swap`, await this.#marksField('swapFrom'))
       } else {
         await this.#store.write(record.id, 'failed', {
           error: 'the process swapping it stopped; no shadow nor old tables',
@@ -536,104 +521,6 @@ export class Rebuilds {
     }
   }
 
-  /** Refuses a swap or a rollback while partitions of the live group are paused: it would lift that pause. */
-  async #refuseIfPaused(command: 'swap' | 'rollback'): Promise<void> {
-    const record = (await this.#o.pause?.state())?.record
-    if (record === undefined || (record.all === null && Object.keys(record.partitions).length === 0)) return
-    throw new RebuildError(
-      'refused',
-      `partitions of the live consumer group are paused already (\`pipeline paused\` shows them): a ${command} ` +
-        'pauses and resumes the whole group; resume them first',
-    )
-  }
-
-  /**
-   * Pauses every partition of the live group and waits until every member is idle; resolves the resume, or
-   * undefined without a pause board. Refused while partitions are paused already: the swap would lift that pause
-   * with its own.
-   */
-  async #pauseLive(
-    id: number,
-    command: 'swap' | 'rollback',
-    by: string,
-    signal?: AbortSignal,
-  ): Promise<(() => Promise<void>) | undefined> {
-    const board = this.#o.pause
-    if (board === undefined) return undefined
-    await this.#refuseIfPaused(command)
-    await board.pause('all', by, `rebuild ${id} ${command}`)
-    const resume = async () => {
-      await board
-        .resume('all', by)
-        .catch(error =>
-          this.#o.logger.error(
-            { err: error },
-            'resuming the live consumer group failed: `pipeline resume` lifts the pause',
-          ),
-        )
-    }
-    try {
-      await board.waitIdle(this.#o.pauseWaitMs ?? 30_000, signal === undefined ? {} : { signal })
-    } catch (error) {
-      await resume()
-      throw new RebuildError('refused', `the live consumer group did not pause in time: ${(error as Error).message}`)
-    }
-    return resume
-  }
-
-  /** The live group's committed offsets as marks: through which offset it had processed every record. */
-  async #liveCommitted(): Promise<Map<number, bigint>> {
-    const committed = await this.#o.offsets.committed(this.#o.consumer.groupId, this.#topic)
-    return new Map([...committed].filter(([, next]) => next >= 0n).map(([p, next]) => [p, next - 1n]))
-  }
-
-  /**
-   * Applies to the live tables the records the live consumer applied to the tables they replaced: from `from` (the
-   * marks the live tables had when they became live) through what the live group has committed by now, after a
-   * pause that lets the batches of the old tables commit their offsets. A group of its own starts after `from` and
-   * reads with the marks seen as `from` (the live consumer, writing ahead, moves the real ones past the gap), and
-   * stops once its commits pass the target. Applying a record again changes nothing, so the target may well take
-   * in records the live consumer applied to the new tables already.
-   */
-  async #closeGap(
-    meta: RebuildMeta,
-    group: string,
-    from: ReadonlyMap<number, bigint>,
-    signal?: AbortSignal,
-    livePaused = false,
-  ): Promise<void> {
-    // A paused group has committed everything it applied (waitIdle saw no batch in flight): nothing to wait for.
-    if (!livePaused) await pause(this.#o.settleMs ?? 3000, signal)
-    const to = await this.#liveCommitted()
-    const gap = [...to].filter(([p, mark]) => mark > (from.get(p) ?? -1n))
-    if (gap.length === 0) return
-    const logger = this.#o.logger.child({ rebuild: meta.id, group })
-    const startAt = new Map(gap.map(([p]) => [p, (from.get(p) ?? -1n) + 1n]))
-    logger.info({ partitions: gap.map(([p, mark]) => ({ p, from: startAt.get(p), through: mark })) }, 'closing the gap')
-    const store = withMarks(this.#o.live, from)
-    const follower = await follow({
-      settings: this.#o.consumer,
-      group,
-      store,
-      sink: new BadRecordSink(),
-      logger,
-      startAt,
-    })
-    try {
-      const closed = await until(
-        async () => {
-          const committed = await this.#o.offsets.committed(group, this.#topic)
-          return gap.every(([p, mark]) => (committed.get(p) ?? -1n) > mark)
-        },
-        { everyMs: 200, timeoutMs: this.#o.catchUpMs ?? 300_000, ...(signal ? { signal } : {}) },
-      )
-      if (!closed) throw new RebuildError('refused', `the records between the generations were not applied in time`)
-    } finally {
-      await follower.close()
-      await deleteGroups(this.#o.consumer.connection, [group]).catch(() => {})
-    }
-  }
-
   async #dropGroups(meta: RebuildMeta): Promise<void> {
     const groups = [meta.group, `${meta.group}-swap`, `${meta.group}-rollback`]
     await deleteGroups(this.#o.consumer.connection, groups).catch(error =>
@@ -647,41 +534,6 @@ export class Rebuilds {
       new Date(),
     )
     await appendAudit(this.#o.redis, this.#o.dlqKey, record)
-  }
-}
-
-/** A differing row as answered: each version's text fields cut to 1,000 characters, so one answer stays bounded. */
-function boundDiff(diff: RowDiff): RowDiff {
-  const cut = (row: Record<string, unknown> | null) =>
-    row === null
-      ? null
-      : Object.fromEntries(
-          Object.entries(row).map(([k, v]) => [
-            k,
-            typeof v === 'string' && v.length > 1000 ? `${v.slice(0, 1000)}…` : v,
-          ]),
-        )
-  return { key: diff.key.slice(0, 500), live: cut(diff.live), shadow: cut(diff.shadow) }
-}
-
-function statusOf(record: RebuildRecord, leaseLeftMs: number): RebuildStatus {
-  const meta = record.meta
-  const state: ShownState = record.verifying !== undefined ? 'verifying' : record.state
-  return {
-    id: record.id,
-    state,
-    generation: meta?.generation ?? null,
-    group: meta?.group ?? null,
-    topic: meta?.topic ?? null,
-    by: meta?.by ?? null,
-    startedAt: meta?.startedAt ?? null,
-    from: meta?.from ?? null,
-    updatedAt: record.updatedAt,
-    worker: { active: leaseLeftMs > 0, leaseLeftMs },
-    progress: record.progress ?? null,
-    badRecords: { count: record.bad.count, first: record.bad.first },
-    verify: record.verify ?? null,
-    error: record.error ?? null,
   }
 }
 

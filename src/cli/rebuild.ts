@@ -157,11 +157,16 @@ async function fillForeground(rebuilds: Rebuilds, io: RebuildIo): Promise<number
   else io.signal.addEventListener('abort', onSignal, { once: true })
   const printer = progressPrinter(io)
   try {
-    const status = await rebuilds.fill(stop.signal, (p, s) => printer.show(p, s))
+    const end = await rebuilds.fill(stop.signal, (p, s) => printer.show(p, s))
     printer.end()
-    io.stderr.write(
-      `rebuild ${status.id}: ${status.state}${status.state === 'stopped' ? '; continue it with: npm run pipeline -- rebuild start --resume' : ''}\n`,
-    )
+    const why =
+      end.stoppedBy === 'request'
+        ? 'another command (swap or abort) took the rebuild over'
+        : end.stoppedBy === 'lease'
+          ? 'its lease was lost (Redis out of reach, or another process took it)'
+          : 'interrupted'
+    const next = end.state === 'stopped' ? '; continue it with: npm run pipeline -- rebuild start --resume' : ''
+    io.stderr.write(`rebuild ${end.id}: ${end.state}, ${why}${next}\n`)
     return 0
   } finally {
     printer.end()

@@ -4,6 +4,7 @@ export { RebuildError, type RebuildErrorKind } from './errors.ts'
 export { lazyGenerations, type RebuildsFromConfig, rebuildsFromConfig } from './from-config.ts'
 export { behindLive, durationText, type PartitionProgress, type Progress, progressOf } from './progress.ts'
 export {
+  type FillEnd,
   type RebuildOptions,
   Rebuilds,
   type VerifyReport,

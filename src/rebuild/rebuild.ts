@@ -72,6 +72,12 @@ export interface RebuildOptions {
   readonly pauseWaitMs?: number
 }
 
+/** How a fill ended: the status then, and what stopped it. */
+export interface FillEnd extends RebuildStatus {
+  /** Its signal (Ctrl-C, shutdown), a swap or an abort that asked, or its lease lost. */
+  readonly stoppedBy: 'signal' | 'request' | 'lease'
+}
+
 export interface VerifyReport {
   readonly summary: VerifySummary
   readonly tables: readonly TableCheck[]
@@ -177,10 +183,7 @@ export class Rebuilds {
    * swap or an abort), or its lease is lost; then the state says `stopped` and `fill` again (`start --resume`)
    * continues from the group's committed offsets. `onProgress` sees every tick's progress.
    */
-  async fill(
-    signal: AbortSignal,
-    onProgress?: (progress: Progress, status: RebuildStatus) => void,
-  ): Promise<RebuildStatus> {
+  async fill(signal: AbortSignal, onProgress?: (progress: Progress, status: RebuildStatus) => void): Promise<FillEnd> {
     const record = await this.#current()
     const meta = this.#metaOf(record)
     const working = record.state === 'filling' || record.state === 'caught-up'
@@ -191,6 +194,7 @@ export class Rebuilds {
     const owner = await this.#takeLease(record, false)
     const logger = this.#o.logger.child({ rebuild: record.id })
     let failure: unknown
+    let stoppedBy: FillEnd['stoppedBy'] = 'signal'
     try {
       await this.#store.clear(record.id, 'request', 'error')
       await this.#store.write(record.id, working ? undefined : 'filling')
@@ -210,10 +214,12 @@ export class Rebuilds {
             if (now !== undefined && onProgress !== undefined) onProgress(progress, statusOf(now, this.#leaseMs))
             if (now?.request === 'stop' || now?.id !== record.id) {
               logger.info('rebuild fill stopping: another command asked for it')
+              stoppedBy = 'request'
               break
             }
             if (!(await this.#store.renew(owner, this.#leaseMs))) {
               logger.warn('rebuild fill stopping: its lease was lost')
+              stoppedBy = 'lease'
               break
             }
             if (!(await pause(this.#tickMs, signal))) break
@@ -239,7 +245,7 @@ export class Rebuilds {
     }
     await this.#store.release(owner)
     if (failure !== undefined) throw failure
-    return (await this.status()) as RebuildStatus
+    return { ...((await this.status()) as RebuildStatus), stoppedBy }
   }
 
   /**

@@ -170,6 +170,7 @@ describe('pipeline rebuild', () => {
     assert.equal(filled.code, 0)
     assert.match(filled.stderr, /rebuild 1: shadow rebuild_1, group group-.*-rebuild-1/)
     assert.match(filled.stderr, /records, lag \d+, .*\/s, ETA/)
+    assert.match(filled.stderr, /another command \(swap or abort\) took the rebuild over/)
     assert.equal((await live.getUser('u42'))?.email, 'u42@example.com')
 
     const dropped = await run(['drop-old', '--json'])
@@ -228,7 +229,10 @@ describe('pipeline rebuild', () => {
     first.child.kill('SIGINT')
     const stopped = await first.done
     assert.equal(stopped.code, 0, stopped.stderr)
-    assert.match(stopped.stderr, /rebuild 1: stopped; continue it with: npm run pipeline -- rebuild start --resume/)
+    assert.match(
+      stopped.stderr,
+      /rebuild 1: stopped, interrupted; continue it with: npm run pipeline -- rebuild start --resume/,
+    )
     assert.match(stopped.stderr, /caught-up: 80\/80 records, lag 0/)
     assert.equal((await status())?.state, 'stopped')
 
@@ -248,6 +252,6 @@ describe('pipeline rebuild', () => {
     assert.match(aborted.stdout, /rebuild 1: aborted/)
     const ended = await resumed.done
     assert.equal(ended.code, 0, ended.stderr)
-    assert.match(ended.stderr, /rebuild 1: (stopped|aborted)/)
+    assert.match(ended.stderr, /rebuild 1: (stopped|aborted), another command \(swap or abort\) took the rebuild over/)
   })
 })

@@ -202,7 +202,9 @@ for (const [engine, pauseLive] of [
       const during = produceAtRate(topic, records(history(260, 20, 'during-swap')), 400)
       const swapped = await rebuilds.swap({ by: 'test' })
       assert.equal(swapped.state, 'swapped')
-      assert.ok(['stopped', 'swapping', 'swapped'].includes((await filling).state))
+      const filled = await filling
+      assert.ok(['stopped', 'swapping', 'swapped'].includes(filled.state))
+      assert.equal(filled.stoppedBy, 'request')
       assert.equal((await live.getUser('u1'))?.name, 'User 1 v1')
       assert.equal((await live.getOrder('o7-3'))?.total, 7.75)
       assert.equal((await live.getPayment('o9-1'))?.amount, 9.25)

@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process'
 import { existsSync, readdirSync } from 'node:fs'
 import { kafkaAnswers } from '../src/kafka/cluster-admin.ts'
 import { composeCommand, runCompose } from './compose.ts'
-import { requireTools, startLocalKafka } from './kafka/local-broker.ts'
+import { brokerToolsMissing, startLocalKafka } from './kafka/local-broker.ts'
 import { composeService, missingLine, type ServiceName, type Situation, stepFor, variables } from './service-plan.ts'
 import { postgresProblem, redisAnswers, services } from './services.ts'
 
@@ -28,15 +28,6 @@ export function addressOf(service: ServiceName): string {
 function namedBy(service: ServiceName): string | undefined {
   if (service === 'Redis' && services.redisCluster) return 'REDIS_ADDR'
   return (process.env[variables[service]] ?? '') === '' ? undefined : variables[service]
-}
-
-function localKafkaPossible(): boolean {
-  try {
-    requireTools()
-    return true
-  } catch {
-    return false
-  }
 }
 
 const isDebianRoot = () => process.getuid?.() === 0 && existsSync('/etc/debian_version')
@@ -97,7 +88,7 @@ export async function ensureServices(say: (line: string) => void): Promise<void>
       service,
       answers: problems.get(service) === undefined,
       named: namedBy(service),
-      localKafka: service === 'Kafka' && needed.includes('Kafka') && localKafkaPossible(),
+      localKafka: service === 'Kafka' && needed.includes('Kafka') && brokerToolsMissing() === undefined,
       compose: compose !== undefined,
       debianRoot: isDebianRoot(),
     }),

@@ -13,7 +13,7 @@ export type Lookup =
   | { readonly path: string; readonly missing?: undefined }
   | { readonly path?: undefined; readonly missing: string }
 
-export type ToolName = 'promtool' | 'prometheus' | 'amtool' | 'alertmanager'
+export type ToolName = 'promtool' | 'prometheus' | 'amtool' | 'alertmanager' | 'redis-server'
 
 interface ToolSpec {
   /** Names to look for on the PATH, in order (Debian names Alertmanager's server prometheus-alertmanager). */
@@ -39,6 +39,12 @@ export const toolSpecs: Readonly<Record<ToolName, ToolSpec>> = {
     names: ['alertmanager', 'prometheus-alertmanager'],
     debian: 'prometheus-alertmanager',
     howTo: alertmanagerHowTo,
+  },
+  // For the tests that start Redis servers of their own (a private one, a cluster).
+  'redis-server': {
+    names: ['redis-server'],
+    debian: 'redis-server',
+    howTo: "brew install redis on macOS; on Linux your distribution's redis package, or redis built from its sources",
   },
 }
 
@@ -164,7 +170,7 @@ export function skipUnless(...lookups: Lookup[]): string | undefined {
 export function programsNamedIn(text: string): Set<'chromium' | ToolName> {
   const found = new Set<'chromium' | ToolName>()
   if (/\bfindBrowser\(\s*\)/.test(text)) found.add('chromium')
-  for (const m of text.matchAll(/\bfindTool\(\s*'(\w+)'\s*\)/g)) {
+  for (const m of text.matchAll(/\bfindTool\(\s*'([\w-]+)'\s*\)/g)) {
     const name = m[1] as string
     if (name in toolSpecs) found.add(name as ToolName)
   }

@@ -106,6 +106,7 @@ describe('findTool', () => {
       ['prometheus', 'brew install prometheus', 'prometheus'],
       ['amtool', 'brew install alertmanager', 'prometheus-alertmanager'],
       ['alertmanager', 'brew install alertmanager', 'prometheus-alertmanager'],
+      ['redis-server', 'brew install redis', 'redis-server'],
     ] as const) {
       const { missing } = findTool(tool, machine({}))
       assert.ok(missing?.startsWith(`no ${tool} on the PATH: `), missing)
@@ -124,8 +125,8 @@ describe('the programs the chosen tests need', () => {
   it('reads the finders a file calls', () => {
     // Spelt in pieces, so that this file does not itself ask for the programs.
     const [browser, tool] = ['find' + 'Browser(', 'find' + 'Tool(']
-    const text = `const b = ${browser})\n${tool}'promtool'); ${tool} 'amtool' ); ${tool}'nonsense')`
-    assert.deepEqual([...programsNamedIn(text)], ['chromium', 'promtool', 'amtool'])
+    const text = `const b = ${browser})\n${tool}'promtool'); ${tool} 'amtool' ); ${tool}'redis-server'); ${tool}'nonsense')`
+    assert.deepEqual([...programsNamedIn(text)], ['chromium', 'promtool', 'amtool', 'redis-server'])
     // Calls on a made-up machine ask for nothing.
     assert.deepEqual([...programsNamedIn(`${browser}fake); ${tool}'promtool', fake)`)], [])
     assert.deepEqual([...programsNamedIn('nothing here')], [])

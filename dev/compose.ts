@@ -18,13 +18,18 @@ export const composeCandidates: readonly (readonly string[])[] = [
   ['podman-compose'],
 ]
 
+/** The first candidate that `works` (its `version` exits 0 on this machine), or undefined. */
+export function pickCompose(works: (words: readonly string[]) => boolean): readonly string[] | undefined {
+  return composeCandidates.find(works)
+}
+
 let found: readonly string[] | null | undefined
 
 /** This machine's compose command (its words), or undefined when it has none. Asked once per process. */
 export function composeCommand(): readonly string[] | undefined {
   if (found === undefined) {
     found =
-      composeCandidates.find(([command, ...args]) => {
+      pickCompose(([command, ...args]) => {
         const r = spawnSync(command as string, [...args, 'version'], { stdio: 'ignore', timeout: 20_000 })
         return r.status === 0
       }) ?? null

@@ -56,7 +56,7 @@ export const browserHowTo =
 
 /** The absolute path of `binary` on the PATH, or undefined. */
 export function which(binary: string): string | undefined {
-  const r = spawnSync('sh', ['-c', 'command -v "$0"', binary], { encoding: 'utf8', timeout: 10_000 })
+  const r = spawnSync('/bin/sh', ['-c', 'command -v "$0"', binary], { encoding: 'utf8', timeout: 10_000 })
   const path = r.stdout?.trim()
   return r.status === 0 && path?.startsWith('/') ? path : undefined
 }

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { parse } from 'yaml'
-import { composeArgs, composeFile, composeServices } from '../../dev/compose.ts'
+import { composeArgs, composeFile, composeServices, pickCompose } from '../../dev/compose.ts'
 import { defaultPostgresUrl } from '../../dev/service-plan.ts'
 import { pinProblem } from '../deploy/pins.ts'
 
@@ -59,6 +59,18 @@ describe('dev/compose.yml', () => {
     }
     assert.equal(env['KAFKA_ADVERTISED_LISTENERS'], 'PLAINTEXT://127.0.0.1:9092')
     assert.equal(Buffer.from(env['CLUSTER_ID'] ?? '', 'base64url').length, 16, 'a Kafka Uuid')
+  })
+
+  it('is run by docker compose, else podman compose, else the standalone commands', () => {
+    const having =
+      (...commands: string[]) =>
+      (words: readonly string[]) =>
+        commands.includes(words.join(' '))
+    assert.deepEqual(pickCompose(having('docker compose', 'podman compose')), ['docker', 'compose'])
+    // docker without its compose plugin answers no `docker compose version`.
+    assert.deepEqual(pickCompose(having('podman compose', 'docker-compose')), ['podman', 'compose'])
+    assert.deepEqual(pickCompose(having('podman-compose')), ['podman-compose'])
+    assert.equal(pickCompose(having()), undefined)
   })
 
   it('is run with -f dev/compose.yml by any compose command', () => {

@@ -1,15 +1,15 @@
-// Tools the tests take from Debian's packages (promtool and prometheus from `prometheus`): found on the PATH, or
-// installed with apt-get when this process may (root, apt-get present), or else a clear error naming the package.
-// The one place that installs system packages, for `npm test` on a fresh machine and in CI alike.
+// Installing Debian's packages for the programs some tests run (dev/tools.ts finds them): only `npm test` calls
+// this, up front, and only when this process may (root, on Debian, apt-get present); test files never install.
+// The one place that installs system packages, for `npm test` on a fresh Debian machine and in CI alike.
 import { spawnSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { which } from './tools.ts'
 
 const installTimeoutMs = 10 * 60_000
 
-/** The absolute path of `binary` on the PATH, or undefined. */
-export function which(binary: string): string | undefined {
-  const r = spawnSync('sh', ['-c', 'command -v "$0"', binary], { encoding: 'utf8', timeout: 10_000 })
-  const path = r.stdout?.trim()
-  return r.status === 0 && path ? path : undefined
+/** Whether this process may install Debian's packages: root, on Debian, with apt-get. */
+export function mayInstallDebianPackages(): boolean {
+  return process.getuid?.() === 0 && existsSync('/etc/debian_version') && which('apt-get') !== undefined
 }
 
 let updated = false

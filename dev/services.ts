@@ -4,13 +4,19 @@
 import { Cluster, Redis } from 'ioredis'
 import pg from 'pg'
 import { hostAndPort, isClusterAddr, nodesOf, type RedisClient } from '../src/dlq/index.ts'
+import { defaultPostgresUrl } from './service-plan.ts'
+
+export { defaultPostgresUrl }
 
 const redisAddr = process.env['REDIS_ADDR'] ?? '127.0.0.1:6379'
 
 export const services = {
   kafkaBrokers: (process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092').split(',').map(s => s.trim()),
-  /** A PostgreSQL URL with rights to CREATE DATABASE: each test or bench run gets databases of its own. */
-  postgresAdminUrl: process.env['TEST_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+  /**
+   * A PostgreSQL URL of a login with CREATEDB and CREATEROLE: each test or bench run gets databases of its own, and
+   * some tests a login of their own.
+   */
+  postgresAdminUrl: process.env['TEST_POSTGRES_URL'] || defaultPostgresUrl,
   redisAddr,
   redisPassword: process.env['REDIS_PASSWORD'] ?? '',
   /** Whether Redis is a cluster: REDIS_CLUSTER set, or several nodes in REDIS_ADDR (what the pipeline reads). */
@@ -53,17 +59,23 @@ export async function mastersOf(redis: RedisClient): Promise<Redis[]> {
   return redis.nodes('master')
 }
 
-export async function postgresAnswers(url = services.postgresAdminUrl): Promise<boolean> {
+/** Why `url` cannot be used (its server's or the connection's error, one line), or undefined when it answers. */
+export async function postgresProblem(url = services.postgresAdminUrl): Promise<string | undefined> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 })
   try {
     await client.connect()
     await client.query('SELECT 1')
-    return true
-  } catch {
-    return false
+    return undefined
+  } catch (error) {
+    const e = error as Error & { code?: string }
+    return (e.message || e.code || String(error)).split('\n')[0]
   } finally {
     await client.end().catch(() => {})
   }
+}
+
+export async function postgresAnswers(url = services.postgresAdminUrl): Promise<boolean> {
+  return (await postgresProblem(url)) === undefined
 }
 
 export async function redisAnswers(): Promise<boolean> {

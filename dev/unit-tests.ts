@@ -10,7 +10,8 @@ const serviceModules = ['dev/services.ts', 'dev/resources.ts', 'dev/ensure.ts', 
 
 const importPattern = /^\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]|^\s*import\s+['"]([^'"]+)['"]/gm
 
-function importsOf(file: string): string[] {
+/** The modules `file` imports (static and dynamic), as written. */
+export function importsOf(file: string): string[] {
   const text = readFileSync(file, 'utf8')
   const found: string[] = []
   for (const m of text.matchAll(importPattern)) found.push((m[1] ?? m[2]) as string)

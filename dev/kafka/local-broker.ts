@@ -37,14 +37,23 @@ function has(command: string, args: string[]): boolean {
   return r.status === 0
 }
 
-export function requireTools(): void {
+/** Why a broker of these jars cannot run here (one line: what to install), or undefined when it can. */
+export function brokerToolsMissing(): string | undefined {
   const missing: string[] = []
-  if (!has('java', ['-version'])) missing.push('Java 17+ (e.g. `apt-get install openjdk-17-jre-headless`)')
-  if (!existsSync(paths.libMarker) && !has('mvn', ['-v'])) missing.push('Apache Maven (e.g. `apt-get install maven`)')
-  if (missing.length > 0) {
-    throw new Error(
-      `The local Kafka broker needs ${missing.join(' and ')}; install ${missing.length > 1 ? 'them' : 'it'}, or set KAFKA_BROKERS to an existing Kafka cluster.`,
-    )
+  if (!has('java', ['-version'])) {
+    missing.push('Java 17+ (brew install openjdk, sdk install java, or apt-get install openjdk-17-jre-headless)')
+  }
+  if (!existsSync(paths.libMarker) && !has('mvn', ['-v'])) {
+    missing.push('Apache Maven (brew install maven, sdk install maven, or apt-get install maven)')
+  }
+  if (missing.length === 0) return undefined
+  return `a Kafka broker of its own needs ${missing.join(' and ')}`
+}
+
+export function requireTools(): void {
+  const missing = brokerToolsMissing()
+  if (missing !== undefined) {
+    throw new Error(`The local broker: ${missing}; install it, or set KAFKA_BROKERS to an existing Kafka cluster.`)
   }
 }
 

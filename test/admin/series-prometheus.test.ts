@@ -7,6 +7,7 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { describe, it } from 'node:test'
 import { Registry } from 'prom-client'
+import { findTool } from '../../dev/tools.ts'
 import { registerSeriesRoutes } from '../../src/admin/index.ts'
 import {
   alignTo,
@@ -164,7 +165,7 @@ describe("this member's samples when Prometheus fails", () => {
   })
 })
 
-describe('a real Prometheus scraping a real consumer', () => {
+describe('a real Prometheus scraping a real consumer', { skip: findTool('prometheus').missing }, () => {
   it("answers the group's series through GET /admin/series, after saying when it holds none", async t => {
     const topic = await kafkaTopic(t, 3)
     const { prefix } = redisPrefix(t)

@@ -105,7 +105,7 @@ describe('start-up failures', () => {
   })
 
   it('a missing database the login may not create is DB_NOT_FOUND with what to run', async t => {
-    const { role, absentDatabase: name } = await postgresLoginWithoutCreatedb(t)
+    const { role, absentDatabase: name } = await postgresLoginWithoutCreatedb(t, secret)
     const url = new URL(testServices.postgresAdminUrl)
     url.username = role
     url.password = secret

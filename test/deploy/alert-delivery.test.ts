@@ -1,4 +1,4 @@
-// Alerts reach someone: a real Alertmanager (Debian's prometheus-alertmanager, installed when missing) runs
+// Alerts reach someone: a real Alertmanager (alertmanager on the PATH, or the test skips: dev/tools.ts) runs
 // deploy/alertmanager.yml as written, but for the webhook's address, which points at a receiver this test listens
 // with. It is given alerts as Prometheus sends them (the rules' labels and annotations of deploy/alerts.yml), and
 // the receiver gets a notification for each, with its runbook_url, after the file's own group_wait; the
@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import { it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { parse } from 'yaml'
-import { ensureDebianPackage } from '../../dev/debian.ts'
+import { findTool } from '../../dev/tools.ts'
 import { eventually } from '../helpers/kafka.ts'
 import { freePort } from '../helpers/pipeline.ts'
 
@@ -58,11 +58,15 @@ async function webhookReceiver(t: { after(fn: () => unknown): void }) {
   return { url: `http://127.0.0.1:${port}/alerts`, received }
 }
 
-it("delivers each firing alert, with its runbook, to the operator's webhook", { timeout: 120_000 }, async t => {
+const alertmanager = findTool('alertmanager')
+
+it("delivers each firing alert, with its runbook, to the operator's webhook", {
+  timeout: 120_000,
+  skip: alertmanager.missing,
+}, async t => {
   assert.ok(groupWaitSeconds > 0 && groupWaitSeconds <= 60, 'group_wait in seconds, at most a minute')
-  const binary = ensureDebianPackage('prometheus-alertmanager', 'prometheus-alertmanager', line =>
-    console.log(`alert delivery test: ${line}`),
-  )
+  const binary = alertmanager.path
+  assert.ok(binary !== undefined)
   const hook = await webhookReceiver(t)
   const dir = mkdtempSync(join(tmpdir(), 'alertmanager-'))
   t.after(() => rmSync(dir, { recursive: true, force: true }))

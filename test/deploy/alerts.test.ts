@@ -1,14 +1,14 @@
 // The alert rules shipped in deploy/: they name only metrics the roles export, cover what an operator must hear
 // about, pass `promtool check rules`, and behave as their unit tests (deploy/alerts.test.yml) say under
-// `promtool test rules`. promtool is Debian's (package prometheus), installed when missing.
+// `promtool test rules`; those two skip when promtool is not on the PATH (dev/tools.ts).
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { before, describe, it } from 'node:test'
+import { describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { Registry } from 'prom-client'
 import { parse } from 'yaml'
-import { ensureDebianPackage } from '../../dev/debian.ts'
+import { findTool } from '../../dev/tools.ts'
 import {
   consumerMetrics,
   dlqMetrics,
@@ -28,18 +28,14 @@ const prometheusSeries = new Set(['up', 'scrape_duration_seconds', 'scrape_sampl
 type Rule = { alert: string; expr: string; annotations?: Record<string, string> }
 const rules = (parse(read('deploy/alerts.yml')) as { groups: { rules: Rule[] }[] }).groups.flatMap(g => g.rules)
 
+const promtoolFound = findTool('promtool')
+
 function promtool(args: string[]): { status: number | null; output: string } {
-  const r = spawnSync(promtoolPath, args, { encoding: 'utf8', timeout: 60_000 })
+  const r = spawnSync(promtoolFound.path ?? 'promtool', args, { encoding: 'utf8', timeout: 60_000 })
   return { status: r.status, output: `${r.stdout ?? ''}${r.stderr ?? ''}${r.error?.message ?? ''}` }
 }
 
-let promtoolPath = 'promtool'
-
 describe('deploy/alerts.yml', () => {
-  before(() => {
-    promtoolPath = ensureDebianPackage('prometheus', 'promtool', line => console.log(`alerts test: ${line}`))
-  })
-
   it('uses only metrics the roles export, and prometheus.yml loads it', async () => {
     const registry = new Registry()
     consumerMetrics(registry)
@@ -89,13 +85,15 @@ describe('deploy/alerts.yml', () => {
     assert.ok(!markdownAnchors('```\n# not a heading\n```\n').has('not-a-heading'))
   })
 
-  it('passes promtool check rules', () => {
+  it('passes promtool check rules', { skip: promtoolFound.missing }, () => {
     const r = promtool(['check', 'rules', path('deploy/alerts.yml')])
     assert.equal(r.status, 0, r.output)
     assert.match(r.output, new RegExp(`SUCCESS: ${rules.length} rules found`))
   })
 
-  it('passes its unit tests (promtool test rules deploy/alerts.test.yml), in which every alert fires', () => {
+  it('passes its unit tests (promtool test rules deploy/alerts.test.yml), in which every alert fires', {
+    skip: promtoolFound.missing,
+  }, () => {
     const r = promtool(['test', 'rules', path('deploy/alerts.test.yml')])
     assert.equal(r.status, 0, r.output)
     assert.match(r.output, /SUCCESS/)

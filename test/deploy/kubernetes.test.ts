@@ -20,7 +20,7 @@ import { PodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBu
 import { ConfigMap } from 'kubernetes-models/v1/ConfigMap'
 import { Service } from 'kubernetes-models/v1/Service'
 import { parse } from 'yaml'
-import { which } from '../../dev/debian.ts'
+import { which } from '../../dev/tools.ts'
 import { loadConfig, type Role, spec } from '../../src/config/index.ts'
 import {
   containersOf,

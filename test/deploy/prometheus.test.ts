@@ -5,10 +5,10 @@
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { before, it } from 'node:test'
+import { it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { parse, stringify } from 'yaml'
-import { ensureDebianPackage } from '../../dev/debian.ts'
+import { findTool, skipUnless } from '../../dev/tools.ts'
 import { inventoryAdjusted, orderPlaced, userCreated } from '../helpers/events.ts'
 import { eventually } from '../helpers/kafka.ts'
 import { startPipeline } from '../helpers/pipeline.ts'
@@ -48,12 +48,11 @@ async function post(url: string, body: unknown): Promise<Response> {
   })
 }
 
-let promtool = 'promtool'
-before(() => {
-  promtool = ensureDebianPackage('prometheus', 'promtool', line => console.log(`prometheus test: ${line}`))
-})
+const promtool = findTool('promtool')
 
-it('the roles of npm start pass promtool, feed the dashboard, and a real Prometheus scrapes them', async t => {
+it('the roles of npm start pass promtool, feed the dashboard, and a real Prometheus scrapes them', {
+  skip: skipUnless(promtool, findTool('prometheus')),
+}, async t => {
   const topic = await kafkaTopic(t, 3)
   const { prefix } = redisPrefix(t)
   const pipeline = await startPipeline(t, 'all', {
@@ -88,7 +87,11 @@ it('the roles of npm start pass promtool, feed the dashboard, and a real Prometh
   const exported = new Set<string>()
   for (const [role, url] of Object.entries(pipeline.urls)) {
     const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) })).text()
-    const check = spawnSync(promtool, ['check', 'metrics'], { input: text, encoding: 'utf8', timeout: 30_000 })
+    const check = spawnSync(promtool.path ?? 'promtool', ['check', 'metrics'], {
+      input: text,
+      encoding: 'utf8',
+      timeout: 30_000,
+    })
     assert.equal(check.status, 0, `${role}: promtool check metrics: ${check.stdout}${check.stderr}`)
     for (const name of exportedNames(text)) exported.add(name)
   }

@@ -7,6 +7,7 @@ import { rmSync } from 'node:fs'
 import { it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { openCluster, startCluster } from '../../dev/kafka/cluster.ts'
+import { brokerToolsMissing } from '../../dev/kafka/local-broker.ts'
 import { committedOffsets, endOffsets, eventually, partitionReplicas, type RawRecord } from '../helpers/kafka.ts'
 import { freePort, startPipeline } from '../helpers/pipeline.ts'
 import { postgresDatabase, uniqueName } from '../helpers/resources.ts'
@@ -84,6 +85,7 @@ function interleave(a: readonly RawRecord[], b: readonly RawRecord[]): RawRecord
 
 it('fault 9: the leader of the busiest partition is killed with SIGKILL under load and restarted', {
   timeout: (full ? 330 : 240) * 1000,
+  skip: brokerToolsMissing(),
 }, async t => {
   const downMs = full ? 20_000 : 10_000
   const afterMs = full ? 15_000 : 5000

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict'
 import { it } from 'node:test'
 import pg from 'pg'
+import { brokerToolsMissing } from '../../dev/kafka/local-broker.ts'
 import { privateBroker } from '../helpers/broker.ts'
 import { orderPlaced, userCreated } from '../helpers/events.ts'
 import { eventually } from '../helpers/kafka.ts'
@@ -10,7 +11,9 @@ import { postgresDatabase, uniqueName } from '../helpers/resources.ts'
 import { assertClean, checkOutcome } from './checker.ts'
 import { full } from './workload.ts'
 
-it('fault 4: broker stopped and restarted: 503 while down, nothing acknowledged is lost, the consumer resumes', async t => {
+it('fault 4: broker stopped and restarted: 503 while down, nothing acknowledged is lost, the consumer resumes', {
+  skip: brokerToolsMissing(),
+}, async t => {
   const broker = await privateBroker(t)
   await broker.start()
   const url = await postgresDatabase(t)

@@ -1,10 +1,10 @@
-// A real Prometheus (Debian's binary) for one test: its own configuration and data directory under .tmp, a free
+// A real Prometheus (prometheus on the PATH: a test calling this skips first when findTool('prometheus') misses it) for one test: its own configuration and data directory under .tmp, a free
 // loopback port, stopped and removed after the test. Queries go through its HTTP API, each with a timeout.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { ensureDebianPackage } from '../../dev/debian.ts'
+import { findTool } from '../../dev/tools.ts'
 import { eventually } from './kafka.ts'
 import { freePort } from './pipeline.ts'
 import { type Cleanup, uniqueName } from './resources.ts'
@@ -38,7 +38,9 @@ function tail(max = 40) {
 }
 
 export async function startPrometheus(t: Cleanup, config: string): Promise<RunningPrometheus> {
-  const binary = ensureDebianPackage('prometheus', 'prometheus')
+  const found = findTool('prometheus')
+  if (found.missing !== undefined) throw new Error(found.missing)
+  const binary = found.path
   const dir = `${tmp}${uniqueName('prometheus')}`
   mkdirSync(`${dir}/data`, { recursive: true })
   writeFileSync(`${dir}/prometheus.yml`, config)

@@ -38,21 +38,26 @@ export async function postgresDatabase(t: Cleanup): Promise<string> {
 }
 
 /**
- * A PostgreSQL login that may not create databases, and a database name that does not exist yet; after the
- * test the role is dropped, and the database too should anyone have created it.
+ * A PostgreSQL login that may not create databases, with its password (a server that asks for passwords gets it
+ * right; one that trusts loopback ignores it), and a database name that does not exist yet; after the test the role
+ * is dropped, and the database too should anyone have created it.
  */
-export async function postgresLoginWithoutCreatedb(t: Cleanup): Promise<{ role: string; absentDatabase: string }> {
+export async function postgresLoginWithoutCreatedb(
+  t: Cleanup,
+  password = uniqueName('pw'),
+): Promise<{ role: string; password: string; absentDatabase: string }> {
+  if (!/^[\w-]+$/.test(password)) throw new Error('a password of letters, digits, _ and - only (it is not quoted)')
   const role = uniqueName('ep_nocreate')
   const absentDatabase = uniqueName('ep_absent')
   const admin = new pg.Client({ connectionString: testServices.postgresAdminUrl })
   await admin.connect()
-  await admin.query(`CREATE ROLE ${role} LOGIN`)
+  await admin.query(`CREATE ROLE ${role} LOGIN PASSWORD '${password}'`)
   t.after(async () => {
     await admin.query(`DROP DATABASE IF EXISTS ${absentDatabase} WITH (FORCE)`)
     await admin.query(`DROP ROLE IF EXISTS ${role}`)
     await admin.end()
   })
-  return { role, absentDatabase }
+  return { role, password, absentDatabase }
 }
 
 /** A path for a SQLite file in a fresh temporary directory, removed after the test. */

@@ -168,7 +168,7 @@ describe('postgres store specifics', () => {
 
   it('creates the database named in the URL when it does not exist, or says what to do when it may not', async t => {
     // The admin creates the absent database; the login without CREATEDB then meets another one.
-    const { role, absentDatabase: name } = await postgresLoginWithoutCreatedb(t)
+    const { role, password, absentDatabase: name } = await postgresLoginWithoutCreatedb(t)
     const url = new URL(testServices.postgresAdminUrl)
     url.pathname = `/${name}`
     const store = await openStore(t, { engine: 'postgres', url: url.toString() })
@@ -177,6 +177,7 @@ describe('postgres store specifics', () => {
 
     const other = new URL(url)
     other.username = role
+    other.password = password
     other.pathname = `/${name}_not_there`
     const denied = await openStore(t, { engine: 'postgres', url: other.toString() }, false)
     await assertPipelineError(denied.migrate(), {

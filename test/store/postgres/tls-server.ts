@@ -3,12 +3,29 @@
 // whose pg_hba.conf accepts TCP connections only over TLS (hostssl). Everything lives in one temporary
 // directory that stop() removes with the server.
 import { execFileSync, spawnSync } from 'node:child_process'
-import { appendFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
+import { which } from '../../../dev/tools.ts'
 
-const bin = '/usr/lib/postgresql/15/bin'
+/**
+ * The folder of PostgreSQL's server binaries: initdb's on the PATH (Homebrew's, or a distribution's that puts it
+ * there), else `pg_config --bindir`, else the newest of Debian's /usr/lib/postgresql/<major>/bin.
+ */
+function serverBinaries(): string {
+  const onPath = which('initdb')
+  if (onPath !== undefined) return dirname(onPath)
+  const config = spawnSync('pg_config', ['--bindir'], { encoding: 'utf8' })
+  const fromConfig = config.status === 0 ? config.stdout.trim() : ''
+  if (fromConfig !== '' && existsSync(join(fromConfig, 'initdb'))) return fromConfig
+  const debian = '/usr/lib/postgresql'
+  const majors = existsSync(debian) ? readdirSync(debian).filter(v => /^\d+$/.test(v)) : []
+  const newest = majors.sort((a, b) => Number(b) - Number(a))[0]
+  return newest === undefined ? join(debian, 'VERSION', 'bin') : join(debian, newest, 'bin')
+}
+
+const bin = serverBinaries()
 /** The OS user initdb and postgres run as when this process is root (both refuse to run as root). */
 const serverUser = 'postgres'
 
@@ -28,7 +45,9 @@ const asRoot = process.getuid?.() === 0
 /** Why the TLS server cannot be started on this machine, or undefined when it can. */
 export function tlsPostgresUnavailable(): string | undefined {
   for (const tool of ['initdb', 'pg_ctl', 'postgres']) {
-    if (!existsSync(join(bin, tool))) return `no PostgreSQL 15 binaries (${join(bin, tool)} is missing)`
+    if (!existsSync(join(bin, tool))) {
+      return `no PostgreSQL server binaries (${join(bin, tool)} is missing; initdb on the PATH is used first)`
+    }
   }
   if (spawnSync('openssl', ['version']).status !== 0) return 'no openssl command'
   if (asRoot && spawnSync('runuser', ['-u', serverUser, '--', 'true']).status !== 0) {

@@ -204,6 +204,10 @@ describe('pipeline rebuild', () => {
     assert.equal(help.code, 0)
     assert.match(help.stdout, /keeps following the log/)
 
+    const missing = await cli(t, { ...vars, KAFKA_TOPIC: `${topic}-absent` })(['start'])
+    assert.equal(missing.code, 1)
+    assert.match(missing.stderr, /pipeline rebuild start: failed: Unknown topic .*-absent/)
+
     await produceRaw(topic, records(history(0, 30)))
     const admin = new Admin({ clientId: 'test-admin', bootstrapBrokers: [...testServices.kafkaBrokers] })
     try {

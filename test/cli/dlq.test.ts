@@ -2,19 +2,15 @@
 // and PostgreSQL: find a dead letter, fix it, redrive it, see it applied; dry runs that change nothing; and a
 // redrive of 1,000 entries killed half-way and resumed, each entry sent and applied exactly once.
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
-import { fileURLToPath } from 'node:url'
 import pg from 'pg'
-import { nodeFlags } from '../../src/cli/node-flags.ts'
 import { createRedisDlq, type DeadLetter, encodePayload } from '../../src/dlq/index.ts'
 import { auditKeyOf } from '../../src/dlq-ops/index.ts'
 import { endOffsets } from '../../src/kafka/index.ts'
-import { cliEnv } from '../helpers/cli.ts'
+import { cliEnv, startCli } from '../helpers/cli.ts'
 import { userCreated } from '../helpers/events.ts'
 import { eventually, produceRaw, readTopic } from '../helpers/kafka.ts'
 import { startPipeline } from '../helpers/pipeline.ts'
@@ -22,7 +18,6 @@ import { checkCopies } from '../helpers/redrive-copies.ts'
 import { type Cleanup, kafkaTopic, postgresDatabase, redisPrefix, uniqueName } from '../helpers/resources.ts'
 import { testServices } from '../helpers/services.ts'
 
-const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
 const kafka = { clientId: 'test-dlq-cli', bootstrapBrokers: [...testServices.kafkaBrokers] }
 
 interface Cli {
@@ -36,33 +31,7 @@ interface Cli {
 
 function cli(t: Cleanup, env: Record<string, string>): Cli {
   const base = cliEnv(env)
-  const start = (args: string[]) => {
-    const child = spawn(process.execPath, [...nodeFlags, main, 'dlq', ...args], {
-      env: base,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString()
-    })
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString()
-    })
-    const exited = once(child, 'exit')
-    t.after(async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-      await exited
-    })
-    const done = exited.then(([code]) => ({ code: code as number | null, stdout, stderr }))
-    return {
-      done,
-      async kill() {
-        child.kill('SIGKILL')
-        await exited
-      },
-    }
-  }
+  const start = (args: string[]) => startCli(t, ['dlq', ...args], base)
   return { env: base, start, run: args => start(args).done }
 }
 

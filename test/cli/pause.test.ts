@@ -3,38 +3,20 @@
 // input refused with exit code 2 and nothing changed; every accepted request audited. The argument reading and
 // the text for people are unit-tested first.
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { describe, it } from 'node:test'
-import { fileURLToPath } from 'node:url'
 import { redisClient } from '../../dev/services.ts'
-import { nodeFlags } from '../../src/cli/node-flags.ts'
 import { parsePauseArgs, pauseStateText } from '../../src/cli/pause.ts'
 import type { PauseState } from '../../src/consumer/index.ts'
 import { readAudit } from '../../src/dlq-ops/audit.ts'
 import { pauseKeys } from '../../src/redis/keys.ts'
 import { createStore } from '../../src/store/index.ts'
 import { startConsumer } from '../consumer/harness.ts'
-import { cliEnv } from '../helpers/cli.ts'
+import { cliEnv, startCli } from '../helpers/cli.ts'
 import { eventually } from '../helpers/kafka.ts'
 import { type Cleanup, kafkaTopic, redisPrefix, sqliteFile, uniqueName } from '../helpers/resources.ts'
 
-const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
-
-function run(env: Record<string, string>, args: string[]) {
-  const child = spawn(process.execPath, [...nodeFlags, main, ...args], {
-    env: cliEnv(env),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (c: Buffer) => {
-    stdout += c.toString()
-  })
-  child.stderr.on('data', (c: Buffer) => {
-    stderr += c.toString()
-  })
-  return once(child, 'exit').then(([code]) => ({ code: code as number | null, stdout, stderr }))
+function run(t: Cleanup, env: Record<string, string>, args: string[]) {
+  return startCli(t, args, cliEnv(env)).done
 }
 
 describe('pipeline pause: arguments and text', () => {
@@ -123,7 +105,7 @@ describe('pipeline pause: against a live consumer', () => {
     const env = { KAFKA_TOPIC: topic, KAFKA_GROUP_ID: groupId, DLQ_KEY: dlqKey }
     await eventually('the member owns every partition', () => consumer.service.status().partitions?.length === 3)
 
-    const paused = await run(env, ['pause', '--partition', '1', '--reason', 'cli test', '--wait', '--json'])
+    const paused = await run(t, env, ['pause', '--partition', '1', '--reason', 'cli test', '--wait', '--json'])
     assert.equal(paused.code, 0, paused.stderr)
     const state = JSON.parse(paused.stdout)
     assert.equal(state.idle, true)
@@ -137,22 +119,22 @@ describe('pipeline pause: against a live consumer', () => {
     assert.match(state.partitions[0].by, /^cli /)
     assert.deepEqual(consumer.service.status().paused, [1])
 
-    const shown = await run(env, ['paused'])
+    const shown = await run(t, env, ['paused'])
     assert.equal(shown.code, 0, shown.stderr)
     assert.match(shown.stdout, /1\s+cli \S+\s+\S+\s+cli test/)
     assert.match(shown.stdout, /idle: every live member has stopped what is paused/)
 
     // Refused, nothing changed: a partition the topic does not have, a reason too long, part of a pause of all.
-    const outside = await run(env, ['pause', '--partition', '3'])
+    const outside = await run(t, env, ['pause', '--partition', '3'])
     assert.equal(outside.code, 2)
     assert.match(outside.stderr, /partition 3 is not a partition of the topic \(it has 3: 0 to 2\)/)
-    const long = await run(env, ['pause', '--reason', 'x'.repeat(201)])
+    const long = await run(t, env, ['pause', '--reason', 'x'.repeat(201)])
     assert.equal(long.code, 2)
     assert.match(long.stderr, /at most 200/)
-    const bad = await run(env, ['resume', '--partition', 'one'])
+    const bad = await run(t, env, ['resume', '--partition', 'one'])
     assert.equal(bad.code, 2)
 
-    const resumed = await run(env, ['resume', '--partition', '1'])
+    const resumed = await run(t, env, ['resume', '--partition', '1'])
     assert.equal(resumed.code, 0, resumed.stderr)
     assert.match(resumed.stdout, /nothing paused/)
     await assert.rejects(consumer.role.pause.waitIdle(100), /nothing is paused/)

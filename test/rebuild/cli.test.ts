@@ -2,27 +2,21 @@
 // generations over real SQLite files) through a whole rebuild, and the real CLI as a child process for what needs
 // no generations: status, usage errors and the retention refusal, with their exit codes.
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { DatabaseSync } from 'node:sqlite'
 import { describe, it } from 'node:test'
-import { fileURLToPath } from 'node:url'
 import { Admin } from '@platformatic/kafka'
-import { nodeFlags } from '../../src/cli/node-flags.ts'
 import { parseFrom, runRebuild } from '../../src/cli/rebuild.ts'
 import { loadConfig } from '../../src/config/index.ts'
 import { readAudit } from '../../src/dlq-ops/audit.ts'
 import { createOffsetsReader } from '../../src/kafka/index.ts'
 import { createGenerations, createStore } from '../../src/store/index.ts'
 import { startConsumer } from '../consumer/harness.ts'
-import { cliEnv } from '../helpers/cli.ts'
+import { cliEnv, startCli } from '../helpers/cli.ts'
 import { keyOfTest, orderPlaced, type TestEvent, userCreated } from '../helpers/events.ts'
 import { eventually, produceRaw } from '../helpers/kafka.ts'
 import { type Cleanup, kafkaTopic, redisPrefix, sqliteFile } from '../helpers/resources.ts'
 import { testServices } from '../helpers/services.ts'
 import { noPending } from './settled.ts'
-
-const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
 
 const records = (events: TestEvent[]) => events.map(e => ({ key: keyOfTest(e), value: JSON.stringify(e) }))
 
@@ -68,30 +62,7 @@ async function env(t: Cleanup) {
 }
 
 function cli(t: Cleanup, vars: Record<string, string>) {
-  const start = (args: string[]) => {
-    const child = spawn(process.execPath, [...nodeFlags, main, 'rebuild', ...args], {
-      env: cliEnv(vars),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString()
-    })
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString()
-    })
-    const exited = once(child, 'exit')
-    t.after(async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-      await exited
-    })
-    return {
-      child,
-      stderr: () => stderr,
-      done: exited.then(([code]) => ({ code: code as number | null, stdout, stderr })),
-    }
-  }
+  const start = (args: string[]) => startCli(t, ['rebuild', ...args], cliEnv(vars))
   const run = (args: string[]) => start(args).done
   return Object.assign(run, { start })
 }

@@ -304,15 +304,8 @@ export class Rebuilds {
    * look and the swap are applied to the new ones (every rule is idempotent and order-free, so applying them late
    * gives the same rows). The old tables are kept: `rollback` switches back, `drop-old` finishes.
    */
-  async swap(options: { by: string; signal?: AbortSignal }): Promise<RebuildStatus> {
-    const record = await this.#current()
-    const why = refusal('swap', record.state, record.id)
-    if (why !== undefined) throw new RebuildError('state', why)
-    await this.#live.refuseIfPaused('swap')
-    const meta = this.#metaOf(record)
-    const owner = await this.#takeLease(record, true)
-    const renew = this.#renewing(owner)
-    try {
+  swap(options: { by: string; signal?: AbortSignal }): Promise<RebuildStatus> {
+    return this.#command('swap', { stopFill: true, renew: true }, async (record, meta) => {
       await this.#store.write(record.id, 'swapping', { request: '' })
       let shadowMarks: Map<number, bigint>
       let paused: (() => Promise<void>) | undefined
@@ -340,11 +333,7 @@ export class Rebuilds {
       } finally {
         await paused?.()
       }
-    } finally {
-      clearInterval(renew)
-      await this.#store.release(owner)
-    }
-    return (await this.status()) as RebuildStatus
+    })
   }
 
   /** Renews the lease `owner` in the background until the interval is cleared: for work that may take minutes. */
@@ -356,15 +345,8 @@ export class Rebuilds {
    * Switches back to the tables the swap replaced, and applies to them what the live consumer applied to the
    * swapped-in ones meanwhile. The rebuilt generation is a shadow again: resume, swap again or abort it.
    */
-  async rollback(options: { by: string; signal?: AbortSignal }): Promise<RebuildStatus> {
-    const record = await this.#current()
-    const why = refusal('rollback', record.state, record.id)
-    if (why !== undefined) throw new RebuildError('state', why)
-    await this.#live.refuseIfPaused('rollback')
-    const meta = this.#metaOf(record)
-    const owner = await this.#takeLease(record, false)
-    const renew = this.#renewing(owner)
-    try {
+  rollback(options: { by: string; signal?: AbortSignal }): Promise<RebuildStatus> {
+    return this.#command('rollback', { stopFill: false, renew: true }, async (record, meta) => {
       const oldFrom = await this.#marksField('oldFrom')
       const paused = await this.#live.pause(record.id, 'rollback', options.by, options.signal)
       try {
@@ -375,21 +357,12 @@ export class Rebuilds {
       } finally {
         await paused?.()
       }
-    } finally {
-      clearInterval(renew)
-      await this.#store.release(owner)
-    }
-    return (await this.status()) as RebuildStatus
+    })
   }
 
   /** Stops the fill wherever it runs, drops the shadow generation and the rebuild's consumer groups. */
-  async abort(options: { by: string }): Promise<RebuildStatus> {
-    const record = await this.#current()
-    const why = refusal('abort', record.state, record.id)
-    if (why !== undefined) throw new RebuildError('state', why)
-    const meta = this.#metaOf(record)
-    const owner = await this.#takeLease(record, true)
-    try {
+  abort(options: { by: string }): Promise<RebuildStatus> {
+    return this.#command('abort', { stopFill: true, renew: false }, async (record, meta) => {
       // A shadow that was never made (its creation failed) or is gone already: nothing to drop.
       await this.#o.generations.drop(meta.generation).catch(error => {
         if (!(error instanceof GenerationError && error.reason === 'not-found')) throw error
@@ -397,25 +370,40 @@ export class Rebuilds {
       await this.#store.write(record.id, 'aborted', { request: '' })
       await this.#dropGroups(meta)
       await this.#audit('rebuild-abort', meta, options.by)
-    } finally {
-      await this.#store.release(owner)
-    }
-    return (await this.status()) as RebuildStatus
+    })
   }
 
   /** Drops the tables a swap replaced: the rebuild is done, and a new one may begin. */
-  async dropOld(options: { by: string }): Promise<RebuildStatus> {
-    const record = await this.#current()
-    const why = refusal('drop-old', record.state, record.id)
-    if (why !== undefined) throw new RebuildError('state', why)
-    const meta = this.#metaOf(record)
-    const owner = await this.#takeLease(record, false)
-    try {
+  dropOld(options: { by: string }): Promise<RebuildStatus> {
+    return this.#command('drop-old', { stopFill: false, renew: false }, async (record, meta) => {
       await this.#o.generations.dropOld(meta.generation)
       await this.#store.write(record.id, 'done')
       await this.#dropGroups(meta)
       await this.#audit('rebuild-drop-old', meta, options.by)
+    })
+  }
+
+  /**
+   * One command that changes the store or the rebuild: refused unless the rebuild's state allows it (and, for a
+   * swap or a rollback, unless an operator paused the live group), done under the rebuild's lease (renewed in the
+   * background for work that may take minutes), answered with the status after it.
+   */
+  async #command(
+    command: 'swap' | 'rollback' | 'abort' | 'drop-old',
+    how: { readonly stopFill: boolean; readonly renew: boolean },
+    work: (record: RebuildRecord, meta: RebuildMeta) => Promise<void>,
+  ): Promise<RebuildStatus> {
+    const record = await this.#current()
+    const why = refusal(command, record.state, record.id)
+    if (why !== undefined) throw new RebuildError('state', why)
+    if (command === 'swap' || command === 'rollback') await this.#live.refuseIfPaused(command)
+    const meta = this.#metaOf(record)
+    const owner = await this.#takeLease(record, how.stopFill)
+    const renew = how.renew ? this.#renewing(owner) : undefined
+    try {
+      await work(record, meta)
     } finally {
+      clearInterval(renew)
       await this.#store.release(owner)
     }
     return (await this.status()) as RebuildStatus

@@ -200,6 +200,25 @@ function mapped(error: unknown): never {
   throw new HttpError(409, 'CONFLICT', error.message)
 }
 
+/** What the route groups share: the control, the background runs, the shapes of a route and its answers. */
+interface Kit {
+  readonly rebuilds: RebuildControl
+  readonly background: Background
+  readonly tags: string[]
+  readonly security: ReturnType<typeof bearerSecurity>
+  readonly errors: ReturnType<typeof errorResponses>
+  /** The status, or 404 when there is no rebuild. */
+  current(): Promise<unknown>
+  /** A POST route answering the status with `status`. */
+  route(summary: string, status?: number, body?: Type.TSchema): object
+  /** Checks a command now, runs it in the background, and answers 202 with the status. */
+  later(
+    name: string,
+    check: () => Promise<void>,
+    work: (signal: AbortSignal, by: string) => Promise<unknown>,
+  ): (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>
+}
+
 export function registerRebuildRoutes(
   app: FastifyInstance,
   options: { rebuilds: RebuildControl; token: string; logger: Logger },
@@ -220,13 +239,18 @@ export function registerRebuildRoutes(
     if (status === undefined) throw new HttpError(404, 'NOT_FOUND', 'there is no rebuild of this store')
     return status
   }
-  /** Checks `command` now, runs it in the background, and answers 202 with the status. */
-  const later = (
-    name: string,
-    check: () => Promise<void>,
-    work: (signal: AbortSignal, by: string) => Promise<unknown>,
-  ) => {
-    return async (request: FastifyRequest, reply: FastifyReply) => {
+  const kit: Kit = {
+    rebuilds,
+    background,
+    tags,
+    security,
+    errors,
+    current,
+    route: (summary, status = 200, body = EmptyBody) => ({
+      bodyLimit: 1024,
+      schema: { summary, tags, ...security, body, response: { [status]: RebuildStatus, ...errors } },
+    }),
+    later: (name, check, work) => async (request, reply) => {
       try {
         await check()
       } catch (error) {
@@ -235,126 +259,125 @@ export function registerRebuildRoutes(
       const by = who(request.ip)
       background.launch(name, signal => work(signal, by))
       return reply.code(202).send(await current())
-    }
+    },
   }
   app.register(
     async scope => {
       scope.addHook('onRequest', requireBearer(options.token, 'ADMIN_TOKEN'))
-      const route = (summary: string, status = 200, body: Type.TSchema = EmptyBody, bodyLimit = 1024) => ({
-        bodyLimit,
-        schema: { summary, tags, ...security, body, response: { [status]: RebuildStatus, ...errors } },
-      })
-
-      scope.get(
-        '/rebuild',
-        {
-          schema: {
-            summary: "The store's rebuild and its progress",
-            tags,
-            ...security,
-            response: { 200: RebuildStatus, ...errors },
-          },
-        },
-        current,
-      )
-
-      scope.post<{ Body: Static<typeof StartBody> | undefined }>(
-        '/rebuild/start',
-        route(
-          'Start a rebuild: a shadow generation filled from the log in the background',
-          202,
-          Type.Optional(StartBody),
-        ),
-        async (request, reply) => {
-          const from = request.body?.from === undefined ? undefined : Date.parse(request.body.from)
-          if (from !== undefined && (!Number.isFinite(from) || from > Date.now())) {
-            throw new HttpError(400, 'BAD_REQUEST', 'from: not a time in the past (ISO-8601)')
-          }
-          try {
-            await rebuilds.start({ by: who(request.ip), ...(from === undefined ? {} : { from }) })
-          } catch (error) {
-            mapped(error)
-          }
-          background.launch('fill', signal => rebuilds.fill(signal))
-          return reply.code(202).send(await current())
-        },
-      )
-
-      scope.post(
-        '/rebuild/resume',
-        route('Resume filling a stopped, failed or rolled-back rebuild in the background', 202),
-        later(
-          'fill',
-          async () => {
-            const status = (await current()) as { state: string; worker: { active: boolean } }
-            if (status.worker.active) throw new HttpError(409, 'CONFLICT', 'another process works on the rebuild now')
-            if (status.state !== 'filling' && status.state !== 'caught-up') await rebuilds.check('resume')
-          },
-          signal => rebuilds.fill(signal),
-        ),
-      )
-
-      scope.post<{ Body: Static<typeof VerifyBody> | undefined }>(
-        '/rebuild/verify',
-        {
-          bodyLimit: 1024,
-          schema: {
-            summary: 'Compare the shadow with the live tables: counts, checksums, the first differing keys',
-            tags,
-            ...security,
-            body: Type.Optional(VerifyBody),
-            response: { 200: VerifyResponse, ...errors },
-          },
-        },
-        async request => {
-          try {
-            return await rebuilds.verify({ by: who(request.ip), limit: request.body?.limit ?? 20 })
-          } catch (error) {
-            mapped(error)
-          }
-        },
-      )
-
-      scope.post(
-        '/rebuild/swap',
-        route('Swap the shadow in (in the background): stop the fill, catch up, swap, close the gap', 202),
-        later(
-          'swap',
-          () => rebuilds.check('swap'),
-          // A fill running here stops when the swap asks; the swap then takes the rebuild over.
-          (signal, by) => rebuilds.swap({ by, signal }),
-        ),
-      )
-
-      scope.post(
-        '/rebuild/rollback',
-        route('Switch back to the tables the swap replaced (in the background)', 202),
-        later(
-          'rollback',
-          () => rebuilds.check('rollback'),
-          (signal, by) => rebuilds.rollback({ by, signal }),
-        ),
-      )
-
-      scope.post('/rebuild/abort', route('Stop the fill and drop the shadow generation'), async request => {
-        try {
-          const status = await rebuilds.abort({ by: who(request.ip) })
-          await background.idle()
-          return status
-        } catch (error) {
-          mapped(error)
-        }
-      })
-
-      scope.post('/rebuild/drop-old', route('After a swap: drop the old tables'), async request => {
-        try {
-          return await rebuilds.dropOld({ by: who(request.ip) })
-        } catch (error) {
-          mapped(error)
-        }
-      })
+      registerReads(scope, kit)
+      registerFills(scope, kit)
+      registerChanges(scope, kit)
     },
     { prefix: '/admin' },
   )
   return { close: () => background.close() }
+}
+
+/** GET /admin/rebuild and POST /admin/rebuild/verify: they change nothing. */
+function registerReads(scope: FastifyInstance, { rebuilds, tags, security, errors, current }: Kit): void {
+  scope.get(
+    '/rebuild',
+    {
+      schema: {
+        summary: "The store's rebuild and its progress",
+        tags,
+        ...security,
+        response: { 200: RebuildStatus, ...errors },
+      },
+    },
+    current,
+  )
+  scope.post<{ Body: Static<typeof VerifyBody> | undefined }>(
+    '/rebuild/verify',
+    {
+      bodyLimit: 1024,
+      schema: {
+        summary: 'Compare the shadow with the live tables: counts, checksums, the first differing keys',
+        tags,
+        ...security,
+        body: Type.Optional(VerifyBody),
+        response: { 200: VerifyResponse, ...errors },
+      },
+    },
+    async request => {
+      try {
+        return await rebuilds.verify({ by: who(request.ip), limit: request.body?.limit ?? 20 })
+      } catch (error) {
+        mapped(error)
+      }
+    },
+  )
+}
+
+/** POST /admin/rebuild/start and /resume: the fill, in the background of this process. */
+function registerFills(scope: FastifyInstance, { rebuilds, background, current, route, later }: Kit): void {
+  scope.post<{ Body: Static<typeof StartBody> | undefined }>(
+    '/rebuild/start',
+    route('Start a rebuild: a shadow generation filled from the log in the background', 202, Type.Optional(StartBody)),
+    async (request, reply) => {
+      const from = request.body?.from === undefined ? undefined : Date.parse(request.body.from)
+      if (from !== undefined && (!Number.isFinite(from) || from > Date.now())) {
+        throw new HttpError(400, 'BAD_REQUEST', 'from: not a time in the past (ISO-8601)')
+      }
+      try {
+        await rebuilds.start({ by: who(request.ip), ...(from === undefined ? {} : { from }) })
+      } catch (error) {
+        mapped(error)
+      }
+      background.launch('fill', signal => rebuilds.fill(signal))
+      return reply.code(202).send(await current())
+    },
+  )
+  scope.post(
+    '/rebuild/resume',
+    route('Resume filling a stopped, failed or rolled-back rebuild in the background', 202),
+    later(
+      'fill',
+      async () => {
+        const status = (await current()) as { state: string; worker: { active: boolean } }
+        if (status.worker.active) throw new HttpError(409, 'CONFLICT', 'another process works on the rebuild now')
+        if (status.state !== 'filling' && status.state !== 'caught-up') await rebuilds.check('resume')
+      },
+      signal => rebuilds.fill(signal),
+    ),
+  )
+}
+
+/** POST /admin/rebuild/swap, /rollback, /abort and /drop-old: they change which tables are live, or drop some. */
+function registerChanges(scope: FastifyInstance, { rebuilds, background, route, later }: Kit): void {
+  scope.post(
+    '/rebuild/swap',
+    route('Swap the shadow in (in the background): stop the fill, catch up, swap, close the gap', 202),
+    later(
+      'swap',
+      () => rebuilds.check('swap'),
+      // A fill running here stops when the swap asks; the swap then takes the rebuild over.
+      (signal, by) => rebuilds.swap({ by, signal }),
+    ),
+  )
+  scope.post(
+    '/rebuild/rollback',
+    route('Switch back to the tables the swap replaced (in the background)', 202),
+    later(
+      'rollback',
+      () => rebuilds.check('rollback'),
+      (signal, by) => rebuilds.rollback({ by, signal }),
+    ),
+  )
+  scope.post('/rebuild/abort', route('Stop the fill and drop the shadow generation'), async request => {
+    try {
+      const status = await rebuilds.abort({ by: who(request.ip) })
+      await background.idle()
+      return status
+    } catch (error) {
+      mapped(error)
+    }
+  })
+  scope.post('/rebuild/drop-old', route('After a swap: drop the old tables'), async request => {
+    try {
+      return await rebuilds.dropOld({ by: who(request.ip) })
+    } catch (error) {
+      mapped(error)
+    }
+  })
 }

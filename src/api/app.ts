@@ -117,32 +117,54 @@ export function buildApiApp(options: ApiAppOptions): FastifyInstance {
     max: options.readWaitersMax ?? 1000,
     perAddress: options.readWaitersPerAddress ?? 32,
   })
-  const endOffsets = options.endOffsets
-  // A Kafka that is down fails every read (up to ten a second under load): warn when it starts and say when it
-  // ends, rather than once per read.
-  let endsFailing = false
-  const ends =
-    endOffsets === undefined
-      ? undefined
-      : new LogEnds({
-          read: async () => {
-            const value = await endOffsets()
-            if (endsFailing) options.logger.info({}, 'reading the end offsets works again; after= is checked')
-            endsFailing = false
-            return value
-          },
-          onError: error => {
-            if (!endsFailing)
-              options.logger.warn({ err: error }, 'reading the end offsets failed; after= waits unchecked')
-            endsFailing = true
-          },
-        })
+  const ends = logEndsOf(options)
   // Waiting reads are answered (503, not applied yet) as the server starts closing, so they do not hold it open.
   app.addHook('preClose', async () => {
     ends?.close()
     applied.close()
   })
-  const deadLetters = options.deadLetters ?? noDeadLetterQueue
+  const reads: Reads = {
+    store,
+    recent,
+    deadLetters: options.deadLetters ?? noDeadLetterQueue,
+    summaries: options.keySummaries,
+    ...keyChecks(options),
+  }
+  // The read routes, behind READ_TOKEN when it is set; /health, /ready and /metrics stay open.
+  app.register(async scope => {
+    const token = options.readToken
+    if (token !== undefined) scope.addHook('onRequest', requireBearer(token, 'READ_TOKEN'))
+    scope.addHook('preHandler', readAfter(applied, { waitMs: options.readWaitMs ?? 2000, slots, ends }))
+    registerReads(scope, reads, token)
+  })
+
+  return app
+}
+
+/**
+ * The log's end offsets for ?after=. A Kafka that is down fails every read of them (up to ten a second under
+ * load): warn when that starts and say when it ends, rather than once per read.
+ */
+function logEndsOf(options: ApiAppOptions): LogEnds | undefined {
+  const endOffsets = options.endOffsets
+  if (endOffsets === undefined) return undefined
+  let failing = false
+  return new LogEnds({
+    read: async () => {
+      const value = await endOffsets()
+      if (failing) options.logger.info({}, 'reading the end offsets works again; after= is checked')
+      failing = false
+      return value
+    },
+    onError: error => {
+      if (!failing) options.logger.warn({ err: error }, 'reading the end offsets failed; after= waits unchecked')
+      failing = true
+    },
+  })
+}
+
+/** How a read tells its key's newer dead letters: the check (its header set) and the body with them. */
+function keyChecks(options: ApiAppOptions) {
   const summaries = options.keySummaries
   const keys =
     summaries === undefined
@@ -163,70 +185,74 @@ export function buildApiApp(options: ApiAppOptions): FastifyInstance {
   }
   const withDead = <T extends object>(body: T, check: KeyCheck | undefined) =>
     check?.checked && check.deadLettered !== undefined ? { ...body, deadLettered: check.deadLettered } : body
+  return { checkKey, withDead }
+}
 
-  // The read routes, behind READ_TOKEN when it is set; /health, /ready and /metrics stay open.
-  app.register(async scope => {
-    const token = options.readToken
-    if (token !== undefined) scope.addHook('onRequest', requireBearer(token, 'READ_TOKEN'))
-    scope.addHook('preHandler', readAfter(applied, { waitMs: options.readWaitMs ?? 2000, slots, ends }))
+/** What the read routes use. */
+interface Reads extends ReturnType<typeof keyChecks> {
+  readonly store: ApiAppOptions['store']
+  readonly recent: number
+  readonly deadLetters: NonNullable<ApiAppOptions['deadLetters']>
+  readonly summaries: ApiAppOptions['keySummaries']
+}
 
-    scope.get<{ Params: { id: string } }>(
-      '/users/:id',
-      { schema: readRouteSchema('user', 'id', userResponse, token), ...validatedByHandler },
-      async (request, reply) => {
-        const { id } = request.params
-        if (badId(reply, 'user id', id)) return reply
-        const [user, recentOrders] = await Promise.all([store.getUser(id), store.getRecentOrders(id, recent)])
-        const check = await checkKey(reply, id, { reader: 'user', user: offsetOf(user) })
-        if (user === undefined) return notFound(reply, 'user', id, check)
-        return withDead({ user, recentOrders }, check)
-      },
-    )
+/** GET /users/:id, /orders/:id, /inventory/:sku and /events/:eventId. */
+function registerReads(scope: FastifyInstance, reads: Reads, token: string | undefined): void {
+  const { store, recent, deadLetters, summaries, checkKey, withDead } = reads
+  scope.get<{ Params: { id: string } }>(
+    '/users/:id',
+    { schema: readRouteSchema('user', 'id', userResponse, token), ...validatedByHandler },
+    async (request, reply) => {
+      const { id } = request.params
+      if (badId(reply, 'user id', id)) return reply
+      const [user, recentOrders] = await Promise.all([store.getUser(id), store.getRecentOrders(id, recent)])
+      const check = await checkKey(reply, id, { reader: 'user', user: offsetOf(user) })
+      if (user === undefined) return notFound(reply, 'user', id, check)
+      return withDead({ user, recentOrders }, check)
+    },
+  )
 
-    scope.get<{ Params: { id: string } }>(
-      '/orders/:id',
-      { schema: readRouteSchema('order', 'id', orderResponse, token), ...validatedByHandler },
-      async (request, reply) => {
-        const { id } = request.params
-        if (badId(reply, 'order id', id)) return reply
-        const found = await store.getOrderWithPayment(id)
-        const rows = { reader: 'order', order: offsetOf(found?.order), payment: offsetOf(found?.payment) } as const
-        const check = await checkKey(reply, id, rows)
-        return found === undefined ? notFound(reply, 'order', id, check) : withDead(found, check)
-      },
-    )
+  scope.get<{ Params: { id: string } }>(
+    '/orders/:id',
+    { schema: readRouteSchema('order', 'id', orderResponse, token), ...validatedByHandler },
+    async (request, reply) => {
+      const { id } = request.params
+      if (badId(reply, 'order id', id)) return reply
+      const found = await store.getOrderWithPayment(id)
+      const rows = { reader: 'order', order: offsetOf(found?.order), payment: offsetOf(found?.payment) } as const
+      const check = await checkKey(reply, id, rows)
+      return found === undefined ? notFound(reply, 'order', id, check) : withDead(found, check)
+    },
+  )
 
-    scope.get<{ Params: { sku: string } }>(
-      '/inventory/:sku',
-      { schema: readRouteSchema('inventory', 'sku', inventoryResponse, token), ...validatedByHandler },
-      async (request, reply) => {
-        const { sku } = request.params
-        if (badId(reply, 'sku', sku)) return reply
-        // An inventory row is compared with no offset (every delta counts): the DLQ is asked beside the row.
-        const [inventory, check] = await Promise.all([
-          store.getInventory(sku),
-          checkKey(reply, sku, { reader: 'inventory' }),
-        ])
-        if (inventory === undefined) return notFound(reply, 'sku', sku, check)
-        return withDead(inventory, check)
-      },
-    )
+  scope.get<{ Params: { sku: string } }>(
+    '/inventory/:sku',
+    { schema: readRouteSchema('inventory', 'sku', inventoryResponse, token), ...validatedByHandler },
+    async (request, reply) => {
+      const { sku } = request.params
+      if (badId(reply, 'sku', sku)) return reply
+      // An inventory row is compared with no offset (every delta counts): the DLQ is asked beside the row.
+      const [inventory, check] = await Promise.all([
+        store.getInventory(sku),
+        checkKey(reply, sku, { reader: 'inventory' }),
+      ])
+      if (inventory === undefined) return notFound(reply, 'sku', sku, check)
+      return withDead(inventory, check)
+    },
+  )
 
-    // Always 200 with a status word, `unknown` included: the answer is about the event, not a resource.
-    scope.get<{ Params: { eventId: string } }>(
-      '/events/:eventId',
-      { schema: eventStatusSchema(options.readToken), ...validatedByHandler },
-      async (request, reply) => {
-        const { eventId } = request.params
-        if (badId(reply, 'eventId', eventId)) return reply
-        return eventStatus(eventId, {
-          store,
-          deadLetters,
-          ...(summaries === undefined ? {} : { keySummaries: summaries }),
-        })
-      },
-    )
-  })
-
-  return app
+  // Always 200 with a status word, `unknown` included: the answer is about the event, not a resource.
+  scope.get<{ Params: { eventId: string } }>(
+    '/events/:eventId',
+    { schema: eventStatusSchema(token), ...validatedByHandler },
+    async (request, reply) => {
+      const { eventId } = request.params
+      if (badId(reply, 'eventId', eventId)) return reply
+      return eventStatus(eventId, {
+        store,
+        deadLetters,
+        ...(summaries === undefined ? {} : { keySummaries: summaries }),
+      })
+    },
+  )
 }

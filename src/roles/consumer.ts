@@ -1,9 +1,8 @@
 // The consumer role: Kafka → store, bad records → Redis DLQ; its HTTP app serves /health, /ready and /metrics.
+import type { FastifyInstance } from 'fastify'
 import type { Registry } from 'prom-client'
 import {
-  type AdminRoutes,
   consolePage,
-  type RebuildRoutes,
   registerAdminRoutes,
   registerConsoleRoutes,
   registerPauseRoutes,
@@ -20,13 +19,13 @@ import {
   pauseBoardFromConfig,
 } from '../consumer/index.ts'
 import { type DeadLetterQueue, dlqFromConfig } from '../dlq/index.ts'
-import { adminFromConfig, type DlqAdmin, pauseAudit } from '../dlq-ops/index.ts'
+import { adminFromConfig, pauseAudit } from '../dlq-ops/index.ts'
 import { PipelineError } from '../errors.ts'
 import { deadLettersOf } from '../event-status/index.ts'
 import { buildBaseApp, type Check, httpLimitsOf } from '../http/index.ts'
-import { connectionOf, createOffsetsReader } from '../kafka/index.ts'
-import { type ConsumerMetrics, consumerMetrics } from '../observability/index.ts'
-import { lazyGenerations, type RebuildsFromConfig, rebuildsFromConfig } from '../rebuild/index.ts'
+import { connectionOf, createOffsetsReader, type OffsetsReader } from '../kafka/index.ts'
+import { type ConsumerMetrics, consumerMetrics, type Logger } from '../observability/index.ts'
+import { lazyGenerations, rebuildsFromConfig } from '../rebuild/index.ts'
 import { createGenerations, type Generations, type Store } from '../store/index.ts'
 import { watchDlq } from './dlq-watch.ts'
 import { observabilityOf, openStore, type RoleInstance, type RoleOverrides } from './role.ts'
@@ -65,9 +64,26 @@ const checked = (probe: Promise<unknown>): Promise<Check> =>
   )
 
 /** The /ready check of paused partitions: always ok (a pause is intended), the partitions in its details. */
-const pausedCheck = (partitions: readonly number[]): Check => {
-  const check = { ok: true, partitions: [...partitions] }
-  return check
+const pausedCheck = (partitions: readonly number[]): Check & { partitions: number[] } => ({
+  ok: true,
+  partitions: [...partitions],
+})
+
+/** The consumer's /ready checks: the group, the store, Redis, the processing, and what is paused. */
+async function readiness(service: ConsumerService, store: Store, dlq: DeadLetterQueue): Promise<Record<string, Check>> {
+  const status = service.status()
+  const [database, deadLetters] = await Promise.all([checked(store.ping()), checked(dlq.ping())])
+  return {
+    kafka: status.joined ? { ok: true } : { ok: false, error: 'not a member of the consumer group yet' },
+    database,
+    dlq: deadLetters,
+    processing: status.degraded
+      ? { ok: false, error: `retrying: ${status.degraded.code}: ${status.degraded.message}` }
+      : { ok: true },
+    // Paused on purpose: still ready. The details name what this member holds back, while it holds any.
+    ...(status.paused.length > 0 ? { paused: pausedCheck(status.paused) } : {}),
+    ...(status.pauseUnknown === undefined ? {} : { pauseRecord: { ok: false, error: status.pauseUnknown } }),
+  }
 }
 
 export async function createConsumerRole(config: Config, overrides: ConsumerRoleOverrides = {}): Promise<ConsumerRole> {
@@ -109,62 +125,14 @@ export async function createConsumerRole(config: Config, overrides: ConsumerRole
     // Without Redis nothing can be dead-lettered, and a bad record holds its partition: worth telling on
     // /health too, which orchestrators and people look at first.
     health: () => ({ dlq: { state: dlqWatch.state, detail: `Redis ${config.redisAddr}` } }),
-    ready: async () => {
-      const status = service.status()
-      const [database, deadLetters] = await Promise.all([checked(store.ping()), checked(dlq.ping())])
-      return {
-        kafka: status.joined ? { ok: true } : { ok: false, error: 'not a member of the consumer group yet' },
-        database,
-        dlq: deadLetters,
-        processing: status.degraded
-          ? { ok: false, error: `retrying: ${status.degraded.code}: ${status.degraded.message}` }
-          : { ok: true },
-        // Paused on purpose: still ready. The details name what this member holds back, while it holds any.
-        ...(status.paused.length > 0 ? { paused: pausedCheck(status.paused) } : {}),
-        ...(status.pauseUnknown === undefined ? {} : { pauseRecord: { ok: false, error: status.pauseUnknown } }),
-      }
-    },
+    ready: () => readiness(service, store, dlq),
   })
-  // The DLQ admin API and the console exist only with ADMIN_TOKEN: without it, /admin/… is a plain 404.
-  if (config.adminToken !== undefined) {
-    registerSeriesRoutes(app, config.adminToken, {
-      memory: () => service.series(),
-      ...(config.prometheusUrl === undefined
-        ? {}
-        : { prometheus: { url: config.prometheusUrl, topic: config.kafkaTopic } }),
-    })
-  }
-  let admin: { service: DlqAdmin; routes: AdminRoutes } | undefined
-  let rebuild: { built: RebuildsFromConfig; routes: RebuildRoutes; generations: Generations } | undefined
-  if (config.adminToken !== undefined) {
-    const service = adminFromConfig(config, dlq)
-    const routes = registerAdminRoutes(app, {
-      admin: service,
-      token: config.adminToken,
-      bodyLimitBytes: config.bodyLimitBytes,
-      logger,
-    })
-    admin = { service, routes }
-    // The rebuild of this store over HTTP: its fill, swap and rollback run in the background of this process.
-    const generations =
-      overrides.generations ??
-      lazyGenerations(() => createGenerations(config.database, { timeoutMs: config.dbTimeoutMs }))
-    const built = rebuildsFromConfig(config, { generations, live: store, logger, pause })
-    const rebuildRoutes = registerRebuildRoutes(app, { rebuilds: built.rebuilds, token: config.adminToken, logger })
-    rebuild = { built, routes: rebuildRoutes, generations }
-    registerPauseRoutes(app, { board: pause, token: config.adminToken })
-    registerConsoleRoutes(app, config.adminToken, {
-      topic: config.kafkaTopic,
-      group: config.kafkaGroupId,
-      producerUrl: config.consoleProducerUrl ?? `http://127.0.0.1:${config.producerPort}`,
-      apiUrl: config.consoleApiUrl ?? `http://127.0.0.1:${config.apiPort}`,
-      selfUrl: '(this process)',
-      offsets,
-      pendingStats: () => store.pendingStats(),
-      timeoutMs: consoleTimeoutMs,
-      events: { store, deadLetters: deadLettersOf(dlq), keySummaries: questions => dlq.keySummaries(questions) },
-    })
-  }
+  // The DLQ admin API, the rebuild, the pause, the charts and the console exist only with ADMIN_TOKEN: without it,
+  // /admin/… is a plain 404.
+  const surface =
+    config.adminToken === undefined
+      ? undefined
+      : adminSurface(app, config, config.adminToken, { overrides, service, store, dlq, pause, offsets, logger })
   return {
     role: 'consumer',
     app,
@@ -190,11 +158,7 @@ export async function createConsumerRole(config: Config, overrides: ConsumerRole
     },
     close: async () => {
       dlqWatch.stop()
-      await admin?.routes.close()
-      await rebuild?.routes.close()
-      await rebuild?.built.close()
-      if (overrides.generations === undefined) await rebuild?.generations.close()
-      await admin?.service.close()
+      await surface?.close()
       await app.close()
       await offsets.close()
       await pause.close()
@@ -202,6 +166,56 @@ export async function createConsumerRole(config: Config, overrides: ConsumerRole
         overrides.store === undefined ? store.close() : undefined,
         overrides.dlq === undefined ? dlq.close() : undefined,
       ])
+    },
+  }
+}
+
+interface SurfaceParts {
+  readonly overrides: ConsumerRoleOverrides
+  readonly service: ConsumerService
+  readonly store: Store
+  readonly dlq: DeadLetterQueue
+  readonly pause: PauseBoard
+  readonly offsets: OffsetsReader
+  readonly logger: Logger
+}
+
+/** Registers the admin routes, the rebuild's, the pause's, the charts' and the console; answers how to close them. */
+function adminSurface(app: FastifyInstance, config: Config, token: string, parts: SurfaceParts) {
+  const { overrides, service, store, dlq, pause, offsets, logger } = parts
+  registerSeriesRoutes(app, token, {
+    memory: () => service.series(),
+    ...(config.prometheusUrl === undefined
+      ? {}
+      : { prometheus: { url: config.prometheusUrl, topic: config.kafkaTopic } }),
+  })
+  const admin = adminFromConfig(config, dlq)
+  const adminRoutes = registerAdminRoutes(app, { admin, token, bodyLimitBytes: config.bodyLimitBytes, logger })
+  // The rebuild of this store over HTTP: its fill, swap and rollback run in the background of this process.
+  const generations =
+    overrides.generations ??
+    lazyGenerations(() => createGenerations(config.database, { timeoutMs: config.dbTimeoutMs }))
+  const built = rebuildsFromConfig(config, { generations, live: store, logger, pause })
+  const rebuildRoutes = registerRebuildRoutes(app, { rebuilds: built.rebuilds, token, logger })
+  registerPauseRoutes(app, { board: pause, token })
+  registerConsoleRoutes(app, token, {
+    topic: config.kafkaTopic,
+    group: config.kafkaGroupId,
+    producerUrl: config.consoleProducerUrl ?? `http://127.0.0.1:${config.producerPort}`,
+    apiUrl: config.consoleApiUrl ?? `http://127.0.0.1:${config.apiPort}`,
+    selfUrl: '(this process)',
+    offsets,
+    pendingStats: () => store.pendingStats(),
+    timeoutMs: consoleTimeoutMs,
+    events: { store, deadLetters: deadLettersOf(dlq), keySummaries: questions => dlq.keySummaries(questions) },
+  })
+  return {
+    async close() {
+      await adminRoutes.close()
+      await rebuildRoutes.close()
+      await built.close()
+      if (overrides.generations === undefined) await generations.close()
+      await admin.close()
     },
   }
 }

@@ -2,11 +2,12 @@
 // `pipeline rebuild`, each audited under `admin-api <address>`. What lasts (the fill, a swap, a rollback) runs in
 // the background of this process, one at a time, after the rebuild's state was checked, and the route answers
 // 202 with the status; GET /admin/rebuild follows it. The operations come from the consumer role (src/rebuild/,
-// on this floor), as the RebuildControl this file describes.
+// the floor below), as the RebuildControl this file describes.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import Type, { type Static } from 'typebox'
 import { bearerSecurity, errorResponses, HttpError, requireBearer } from '../http/index.ts'
 import type { Logger } from '../observability/index.ts'
+import { rebuildStates } from '../rebuild/index.ts'
 
 /** What the rebuild's errors carry (src/rebuild/errors.ts): the kind decides the status. */
 interface RebuildFailure extends Error {
@@ -60,21 +61,7 @@ const VerifySummary = Type.Object({
 export const RebuildStatus = Type.Object(
   {
     id: Type.Integer(),
-    state: Type.Union(
-      [
-        'creating',
-        'filling',
-        'caught-up',
-        'verifying',
-        'stopped',
-        'swapping',
-        'swapped',
-        'rolled-back',
-        'aborted',
-        'failed',
-        'done',
-      ].map(s => Type.Literal(s)),
-    ),
+    state: Type.Union([...rebuildStates, 'verifying'].map(s => Type.Literal(s))),
     generation: Nullable(Type.String()),
     group: Nullable(Type.String()),
     topic: Nullable(Type.String()),

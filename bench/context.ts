@@ -16,6 +16,7 @@ export const scenarioNames = [
   'drain',
   'naive',
   'copy',
+  'rebuild',
   'latency',
   'http',
   'java',

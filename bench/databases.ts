@@ -84,6 +84,18 @@ export function inspectPostgres(url: string, fingerprint: boolean): Promise<Foun
   })
 }
 
+/**
+ * The URL of a connection to `url` whose unqualified tables are those of PostgreSQL generation `name` (a schema of
+ * the same database, src/store/postgres/generations.ts): search_path set by the startup options, so inspectPostgres
+ * reads a shadow with the same SQL as the live tables. Only a generation's name rules' characters are accepted.
+ */
+export function generationUrl(url: string, name: string): string {
+  if (!/^[a-z][a-z0-9_]*$/.test(name)) throw new Error(`not a generation name: ${JSON.stringify(name)}`)
+  const parsed = new URL(url)
+  parsed.searchParams.set('options', `-c search_path=${name}`)
+  return parsed.toString()
+}
+
 export function inspectSqlite(path: string): Found {
   const db = new DatabaseSync(path, { readOnly: true })
   try {

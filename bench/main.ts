@@ -5,7 +5,7 @@
 //                                      a 1,000,000-entry dead-letter queue
 //   npm run bench -- --quick           50,000 events, shorter HTTP runs, no INFO drain, no 1M memory check,
 //                                      a 100,000-entry dead-letter queue
-//   options: --events N  --runs N  --only drain,naive,copy,latency,http,java,read,rss,scale,dlq  --rss-events N
+//   options: --events N  --runs N  --only drain,naive,copy,rebuild,latency,http,java,read,rss,scale,dlq  --rss-events N
 //            --dlq-entries N
 //            --http-seconds N  --log-level info|warn  --cpu-prof (a profile of every worker in .tmp/bench-profiles/)
 //            --history (append to bench/history.tsv even from a --quick or --only run)
@@ -31,6 +31,7 @@ import * as java from './scenarios/java.ts'
 import * as latency from './scenarios/latency.ts'
 import * as naive from './scenarios/naive.ts'
 import * as read from './scenarios/read.ts'
+import * as rebuild from './scenarios/rebuild.ts'
 import * as rss from './scenarios/rss.ts'
 import * as scale from './scenarios/scale.ts'
 import { compareProjections } from './scenarios/shared.ts'
@@ -42,21 +43,23 @@ const historyFile = fileURLToPath(new URL('./history.tsv', import.meta.url))
 const profilesDir = fileURLToPath(new URL('../.tmp/bench-profiles/', import.meta.url))
 
 /** Every scenario's measurements, in the order the report lists them. */
-const scenarios = [drain, naive, copy, latency, http, java, read, rss, scale, dlq]
+const scenarios = [drain, naive, copy, rebuild, latency, http, java, read, rss, scale, dlq]
 
 /**
- * The chosen scenarios, in a fixed order. drain, naive and copy measure the same pre-filled topic and their
+ * The chosen scenarios, in a fixed order. drain, naive, copy and rebuild measure the same pre-filled topic and their
  * rounds are interleaved (1 of each, then 2 of each, …) so a noisy neighbour hurts every measurement alike; the
  * others run their rounds back to back, latency after the drains whose rates it offers half of.
  */
 async function runScenarios(ctx: Context): Promise<void> {
   const chosen = ctx.options.scenarios
   const { runs, logLevel } = ctx.settings
-  if (['drain', 'naive', 'copy'].some(s => chosen.has(s))) ctx.workloadTopic = await ctx.freshTopic(ctx.workload)
+  if (['drain', 'naive', 'copy', 'rebuild'].some(s => chosen.has(s)))
+    ctx.workloadTopic = await ctx.freshTopic(ctx.workload)
   for (let round = 1; round <= runs; round++) {
     if (chosen.has('naive')) await naive.run(ctx, round)
     if (chosen.has('drain')) await drain.run(ctx, round, 'postgres')
     if (chosen.has('copy')) await copy.run(ctx, round)
+    if (chosen.has('rebuild')) await rebuild.run(ctx, round)
     if (chosen.has('drain')) await drain.run(ctx, round, 'sqlite')
     // The INFO drain only shows what logging costs; --quick leaves it out to stay under three minutes.
     if (chosen.has('drain') && !ctx.options.quick && logLevel !== 'info') await drain.run(ctx, round, 'postgres-info')

@@ -1,7 +1,9 @@
 // Messages between bench/main.ts and its worker processes (child_process IPC).
+import type { Found } from '../databases.ts'
 
 export interface DrainRequest {
-  readonly kind: 'pipeline' | 'naive'
+  /** rebuild: the projection rebuild's fill of a PostgreSQL shadow generation (bench/workers/rebuild.ts). */
+  readonly kind: 'pipeline' | 'naive' | 'rebuild'
   readonly topic: string
   readonly partitions: number
   readonly groupId: string
@@ -40,6 +42,8 @@ export interface DrainResult {
   /** Date.now() at the group join and at the end of the measured interval (the drain's `ms` lies between). */
   readonly startedAt: number
   readonly finishedAt: number
+  /** rebuild only: what the shadow generation held at the end, inspected before the rebuild was aborted. */
+  readonly shadow?: Found
 }
 
 export type ServerKind = 'producer' | 'noop' | 'api' | 'constant'

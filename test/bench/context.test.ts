@@ -82,6 +82,11 @@ describe('bench options', () => {
     assert.equal(parseOptions(['--quick', '--history'], {}, '/p/').history, true)
   })
 
+  it('knows the rebuild scenario, and runs it by default', () => {
+    assert.deepEqual([...parseOptions(['--only', 'copy,rebuild'], {}, '/p/').scenarios], ['copy', 'rebuild'])
+    assert.ok(parseOptions([], {}, '/p/').scenarios.has('rebuild'))
+  })
+
   it('refuses a scenario it does not know, naming the ones it does', () => {
     assert.throws(() => parseOptions(['--only', 'drain,rsss'], {}, '/p/'), /no scenario named rsss; .*scale/)
   })

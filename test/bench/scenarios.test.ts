@@ -12,11 +12,14 @@ import * as java from '../../bench/scenarios/java.ts'
 import * as latency from '../../bench/scenarios/latency.ts'
 import * as naive from '../../bench/scenarios/naive.ts'
 import * as read from '../../bench/scenarios/read.ts'
+import * as rebuild from '../../bench/scenarios/rebuild.ts'
 import * as rss from '../../bench/scenarios/rss.ts'
 import * as scale from '../../bench/scenarios/scale.ts'
 
 const options = parseOptions([], { BENCH_RSS_FLAGS: '--max-old-space-size=200' }, '/p/')
-const definitions = [drain, naive, copy, latency, http, java, read, rss, scale].flatMap(s => s.measurements(options))
+const definitions = [drain, naive, copy, rebuild, latency, http, java, read, rss, scale].flatMap(s =>
+  s.measurements(options),
+)
 
 describe('bench scenarios', () => {
   it('declare each measurement once, in report order', () => {
@@ -28,6 +31,7 @@ describe('bench scenarios', () => {
         'drain.sqlite',
         'naive.postgres',
         'copy.postgres',
+        'rebuild.postgres',
         'latency.postgres',
         'latency.sqlite',
         'http.produce.single',
@@ -64,6 +68,12 @@ describe('bench scenarios', () => {
     for (const d of definitions) results.add(d.id, 2, { p99Ms: 1, cpuUsPerEvent: 1 })
     for (const g of goals(results, { rssEvents: options.settings.rssEvents, history: true }))
       assert.notEqual(g.status, 'not measured', g.name)
+  })
+
+  it('show the rebuild against the COPY ceiling of the same run', () => {
+    const rebuilt = definitions.find(d => d.id === 'rebuild.postgres')
+    assert.deepEqual(rebuilt?.compareTo, [{ id: 'copy.postgres', kind: 'ceiling' }])
+    assert.equal(rebuilt?.unit, 'events/s')
   })
 
   it('name the other heap flags in the memory check', () => {

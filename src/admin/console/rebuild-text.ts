@@ -60,12 +60,15 @@ type Shown = Pick<RebuildStatus, 'state' | 'worker'>
 /**
  * Whether `command` may run on the rebuild `status` shows (undefined: there is none). Start needs no rebuild or
  * a finished one; resume also takes a filling or caught-up rebuild that no process works on any more (its
- * process stopped), as the resume route does.
+ * process stopped), as the resume route does; rollback and drop-old wait until no process works on it.
  */
 export function allowed(command: RebuildCommand, status: Shown | undefined): boolean {
   if (command === 'start') return status === undefined || finished.includes(status.state)
   if (status === undefined) return false
   if (command === 'resume' && (status.state === 'filling' || status.state === 'caught-up')) return !status.worker.active
+  // Rollback and drop-old take the rebuild's lease without asking its holder to stop: after a swap, the process
+  // that swapped holds it until it has applied what the live consumer applied meanwhile.
+  if ((command === 'rollback' || command === 'drop-old') && status.worker.active) return false
   return needs[command].includes(status.state)
 }
 
@@ -77,7 +80,11 @@ export function stateText(status: RebuildStatus | undefined): string {
   const from = status.from === null ? 'from the earliest record' : `from ${formatTime(status.from)}`
   const worker = status.worker.active ? '' : ' No process works on it now.'
   const running = ['filling', 'caught-up', 'swapping', 'creating', 'verifying'].includes(status.state)
-  return `${name} is ${status.state}${by}, ${from}.${running ? worker : ''}`
+  const settling =
+    (status.state === 'swapped' || status.state === 'rolled-back') && status.worker.active
+      ? ' Applying what the live consumer applied meanwhile…'
+      : ''
+  return `${name} is ${status.state}${by}, ${from}.${running ? worker : settling}`
 }
 
 type Progress = NonNullable<RebuildStatus['progress']>

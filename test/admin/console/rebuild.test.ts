@@ -96,6 +96,18 @@ describe('the rebuild view: which commands the state allows', () => {
     )
   })
 
+  it('rolls back or drops the old tables only once the swap has closed its gap (released the lease)', () => {
+    const swapped = status({ state: 'swapped' })
+    assert.equal(allowed('rollback', swapped), false)
+    assert.equal(allowed('drop-old', swapped), false)
+    assert.match(stateText(swapped), /Applying what the live consumer applied meanwhile…$/)
+    const settled = status({ state: 'swapped', worker: { active: false, leaseLeftMs: 0 } })
+    assert.deepEqual(
+      rebuildCommands.filter(c => allowed(c, settled)),
+      ['rollback', 'drop-old'],
+    )
+  })
+
   it('resumes a filling rebuild only when no process works on it', () => {
     assert.equal(allowed('resume', status({ state: 'filling' })), false)
     assert.equal(allowed('resume', status({ state: 'caught-up', worker: { active: false, leaseLeftMs: 0 } })), true)

@@ -51,17 +51,18 @@ export class RebuildView {
       event.preventDefault()
       context.guarded(async () => {
         const body = startBody(byId(ids.rebuildFrom, HTMLInputElement).value)
-        this.#show(await api.startRebuild(body))
+        this.#done(await api.startRebuild(body))
       })
     })
     byId(ids.rebuildResume, HTMLButtonElement).addEventListener('click', () =>
-      context.guarded(async () => this.#show(await api.rebuildCommand('resume'))),
+      context.guarded(async () => this.#done(await api.rebuildCommand('resume'))),
     )
     byId(ids.rebuildVerify, HTMLButtonElement).addEventListener('click', () =>
       context.guarded(async () => {
         byId(ids.rebuildVerdict, HTMLParagraphElement).textContent = 'Comparing the shadow with the live tables…'
         byId(ids.rebuildReport, HTMLElement).hidden = false
         this.#report(await api.verifyRebuild())
+        context.alert('')
         await this.refresh()
       }),
     )
@@ -125,6 +126,16 @@ export class RebuildView {
     byId(ids.rebuildFrom, HTMLInputElement).disabled = !allowed('start', status)
   }
 
+  /**
+   * A command the server accepted: its status shown, a refusal shown before cleared, and the verify report hidden
+   * (it compared the tables as they were before the command).
+   */
+  #done(status: RebuildStatus): void {
+    this.#context.alert('')
+    byId(ids.rebuildReport, HTMLElement).hidden = true
+    this.#show(status)
+  }
+
   #report(report: RebuildVerify): void {
     byId(ids.rebuildReport, HTMLElement).hidden = false
     byId(ids.rebuildVerdict, HTMLParagraphElement).textContent = verifyText(report)
@@ -167,7 +178,7 @@ export class RebuildView {
   #ask(command: 'swap' | 'rollback' | 'abort' | 'drop-old'): void {
     const status = this.#status
     if (status === undefined) return
-    this.#confirmed = async () => this.#show(await this.#context.api.rebuildCommand(command))
+    this.#confirmed = async () => this.#done(await this.#context.api.rebuildCommand(command))
     byId(ids.rebuildQuestion, HTMLParagraphElement).textContent = confirmText(command, status)
     const confirm = byId(ids.rebuildConfirm, HTMLButtonElement)
     confirm.textContent = { swap: 'Swap', rollback: 'Roll back', abort: 'Abort', 'drop-old': 'Drop old tables' }[

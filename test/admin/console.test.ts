@@ -2,7 +2,8 @@
 // Kafka, Redis and a SQLite file: sign in, see the roles and the dead letters, find one, fix it, dry-run then
 // redrive it, and see it applied and the DLQ count drop; then watch the charts drawn and moving while a stream is
 // applied; then pause a partition and see it acknowledged, rebuild the projection (start, progress to caught-up,
-// verify: match), see a swap refused while the partition is paused, resume, swap, roll back and abort. What the
+// verify: match), see a swap refused while the partition is paused, resume, swap, roll back, verify a row changed
+// by hand (differ, both versions shown) and abort. What the
 // page shows is checked against an independent look at Redis, Kafka and the SQLite file. Screenshots of the main
 // views go to .tmp/test-output/console/ (and the overview, the charts and the rebuild to docs/console.png,
 // docs/console-charts.png and docs/console-rebuild.png when CONSOLE_SCREENSHOT_DOCS=1).
@@ -387,6 +388,27 @@ describe('the console in a browser', { skip: chromiumFound.missing }, () => {
     await page.locator('#rebuild-abort:enabled').waitFor()
     assert.equal(count(), total)
     assert.ok((await audit()).includes('rebuild-rollback'))
+
+    // A row changed by hand in the live tables: verify says they differ, and shows that key's two versions.
+    const changed = `rebuild-${suffix}-0-7`
+    const db = new DatabaseSync(databasePath)
+    try {
+      db.exec('PRAGMA busy_timeout = 10000')
+      db.prepare("UPDATE users SET email = 'changed-by-hand@example.com' WHERE user_id = ?").run(changed)
+    } finally {
+      db.close()
+    }
+    await button('Verify').click()
+    await page.locator('#rebuild-verdict', { hasText: /^Differ: users\. Verified at / }).waitFor()
+    const diff = page.locator('#rebuild-diffs table', { hasText: 'users: differing keys' })
+    const [key, columns, live, shadow] = await diff.locator('tbody tr').first().locator('td').allTextContents()
+    assert.equal(key, changed)
+    assert.equal(columns, 'email')
+    assert.match(live ?? '', /"email": "changed-by-hand@example\.com"/)
+    assert.match(shadow ?? '', new RegExp(`"email": "${changed}@example\\.com"`))
+    assert.doesNotMatch(shadow ?? '', /changed-by-hand/)
+    await page.screenshot({ path: join(outputDir, 'rebuild-differ.png'), fullPage: true })
+
     await button('Abort…').click()
     await button('Abort').click()
     await state('aborted')

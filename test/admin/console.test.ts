@@ -3,10 +3,10 @@
 // redrive it, and see it applied and the DLQ count drop; then watch the charts drawn and moving while a stream is
 // applied; then pause a partition and see it acknowledged, rebuild the projection (start, progress to caught-up,
 // verify: match), see a swap refused while the partition is paused, resume, swap, roll back, verify a row changed
-// by hand (differ, both versions shown) and abort. What the
-// page shows is checked against an independent look at Redis, Kafka and the SQLite file. Screenshots of the main
-// views go to .tmp/test-output/console/ (and the overview, the charts and the rebuild to docs/console.png,
-// docs/console-charts.png and docs/console-rebuild.png when CONSOLE_SCREENSHOT_DOCS=1).
+// by hand (differ, both versions shown) and abort. What the page shows is checked against an independent look at
+// Redis, Kafka and the SQLite file. Screenshots of the main views go to .tmp/test-output/console/ (and the
+// overview, the charts and the rebuild to docs/console.png, docs/console-charts.png and docs/console-rebuild.png
+// when CONSOLE_SCREENSHOT_DOCS=1).
 import assert from 'node:assert/strict'
 import { copyFileSync, mkdirSync } from 'node:fs'
 import { join } from 'node:path'

@@ -11,6 +11,9 @@ import type {
   PauseRequest,
   PauseState,
   PurgeResult,
+  RebuildStart,
+  RebuildStatus,
+  RebuildVerify,
   RedriveJob,
   RedrivePreview,
   RedriveRequest,
@@ -175,5 +178,28 @@ export class AdminApi {
 
   resume(request: ResumeRequest): Promise<PauseState> {
     return this.call('POST', '/admin/consumer/resume', request)
+  }
+
+  /** The store's rebuild; undefined when there is none (the route answers 404). */
+  async rebuildStatus(): Promise<RebuildStatus | undefined> {
+    try {
+      return await this.call<RebuildStatus>('GET', '/admin/rebuild')
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) return undefined
+      throw error
+    }
+  }
+
+  startRebuild(body: RebuildStart): Promise<RebuildStatus> {
+    return this.call('POST', '/admin/rebuild/start', body)
+  }
+
+  verifyRebuild(limit = 20): Promise<RebuildVerify> {
+    return this.call('POST', '/admin/rebuild/verify', { limit })
+  }
+
+  /** The other commands: each answers the status (202 for resume, swap and rollback, which run in the background). */
+  rebuildCommand(command: 'resume' | 'swap' | 'rollback' | 'abort' | 'drop-old'): Promise<RebuildStatus> {
+    return this.call('POST', `/admin/rebuild/${command}`, {})
   }
 }

@@ -64,8 +64,41 @@ export const ids = {
   pauseQuestion: 'pause-question',
   pauseConfirm: 'pause-confirm',
   pauseCancel: 'pause-cancel',
+  rebuild: 'rebuild',
+  rebuildState: 'rebuild-state',
+  rebuildBar: 'rebuild-bar',
+  rebuildProgress: 'rebuild-progress',
+  rebuildPartitions: 'rebuild-partitions',
+  rebuildBadCount: 'rebuild-bad-count',
+  rebuildBad: 'rebuild-bad',
+  rebuildError: 'rebuild-error',
+  rebuildStartForm: 'rebuild-start-form',
+  rebuildFrom: 'rebuild-from',
+  rebuildStart: 'rebuild-start',
+  rebuildResume: 'rebuild-resume',
+  rebuildVerify: 'rebuild-verify',
+  rebuildSwap: 'rebuild-swap',
+  rebuildRollback: 'rebuild-rollback',
+  rebuildAbort: 'rebuild-abort',
+  rebuildDropOld: 'rebuild-drop-old',
+  rebuildConfirmation: 'rebuild-confirmation',
+  rebuildQuestion: 'rebuild-question',
+  rebuildConfirm: 'rebuild-confirm',
+  rebuildCancel: 'rebuild-cancel',
+  rebuildReport: 'rebuild-report',
+  rebuildVerdict: 'rebuild-verdict',
+  rebuildTables: 'rebuild-tables',
+  rebuildDiffs: 'rebuild-diffs',
 } as const
 
 /** The sections the navigation shows one at a time, by the URL's hash. */
-export const sections = [ids.overview, ids.charts, ids.deadLetters, ids.event, ids.audit, ids.pause] as const
+export const sections = [
+  ids.overview,
+  ids.charts,
+  ids.deadLetters,
+  ids.event,
+  ids.audit,
+  ids.pause,
+  ids.rebuild,
+] as const
 export type Section = (typeof sections)[number]

@@ -14,6 +14,7 @@ import { OverviewView } from './views/overview.ts'
 import { PauseView } from './views/pause.ts'
 import { PreviewPanel } from './views/preview.ts'
 import { PurgeView } from './views/purge.ts'
+import { RebuildView } from './views/rebuild.ts'
 import { RedriveView } from './views/redrive.ts'
 
 const tokenKey = 'event-pipeline.admin-token'
@@ -33,6 +34,7 @@ class Console {
   readonly #deadLetters: DeadLettersView
   readonly #audit: AuditView
   readonly #pause: PauseView
+  readonly #rebuild: RebuildView
 
   constructor() {
     const api = new AdminApi({
@@ -52,6 +54,7 @@ class Console {
     this.#charts = new ChartsView(context)
     this.#audit = new AuditView(context)
     this.#pause = new PauseView(context)
+    this.#rebuild = new RebuildView(context)
     new EventStatusView(context)
 
     byId(ids.redrivePreview, HTMLButtonElement).addEventListener('click', () =>
@@ -89,6 +92,7 @@ class Console {
     this.#overview.stop()
     this.#charts.stop()
     this.#pause.stop()
+    this.#rebuild.stop()
     this.#context.alert(message)
     this.route()
   }
@@ -115,6 +119,8 @@ class Console {
     if (current === ids.audit) this.#context.guarded(() => this.#audit.load())
     if (current === ids.pause) this.#pause.start()
     else this.#pause.stop()
+    if (current === ids.rebuild) this.#rebuild.start()
+    else this.#rebuild.stop()
     if (!signedIn) byId(ids.token, HTMLInputElement).focus()
   }
 }

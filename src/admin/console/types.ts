@@ -4,6 +4,7 @@ import type { Static } from 'typebox'
 import type { EventStatusBody } from '../../event-status/index.ts'
 import type { OverviewSchema } from '../overview.ts'
 import type { PauseBody, PauseStateResponse, ResumeBody } from '../pause-routes.ts'
+import type { RebuildStatus as RebuildStatusSchema, StartBody, VerifyResponse } from '../rebuild-routes.ts'
 import type {
   AuditResponse,
   DeadLetter as DeadLetterSchema,
@@ -18,6 +19,7 @@ import type {
   StatsResponse,
 } from '../schemas.ts'
 import type { SeriesResponse } from '../series-routes.ts'
+import type { ShownState } from './rebuild-text.ts'
 
 export type Overview = Static<typeof OverviewSchema>
 export type PartitionRow = NonNullable<Overview['partitions']>[number]
@@ -39,3 +41,8 @@ export type PauseState = Static<typeof PauseStateResponse>
 export type PauseRequest = Static<typeof PauseBody>
 export type ResumeRequest = Static<typeof ResumeBody>
 export type Series = Static<typeof SeriesResponse>
+/** The schema's state is a union built from a list, which TypeBox types as never: the
+ * states as the rebuild view lists them here (rebuild-text.ts). */
+export type RebuildStatus = Omit<Static<typeof RebuildStatusSchema>, 'state'> & { state: ShownState }
+export type RebuildVerify = Static<typeof VerifyResponse>
+export type RebuildStart = Static<typeof StartBody>

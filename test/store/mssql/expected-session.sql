@@ -341,31 +341,31 @@ WHEN NOT MATCHED BY TARGET THEN
 select 1
 
 -- events (@1 varchar(8000))
-select "user_id", "name", "email", "created_at", "updated_at" from "users" where "user_id" = @1
+select "user_id", "name", "email", "created_at", "updated_at", "source_partition", "source_offset" from "users" where "user_id" = @1
 
 -- events
 select 1
 
 -- events (@1 varchar(8000), @2 int)
-select "order_id", "user_id", "total", "status", "created_at", "updated_at" from "orders" where "user_id" = @1 order by "created_at" desc, "order_id" desc offset 0 rows fetch next @2 rows only
+select "order_id", "user_id", "total", "status", "created_at", "updated_at", "source_partition", "source_offset" from "orders" where "user_id" = @1 order by "created_at" desc, "order_id" desc offset 0 rows fetch next @2 rows only
 
 -- events
 select 1
 
 -- events (@1 varchar(8000))
-select "order_id", "user_id", "total", "status", "created_at", "updated_at" from "orders" where "order_id" = @1
+select "order_id", "user_id", "total", "status", "created_at", "updated_at", "source_partition", "source_offset" from "orders" where "order_id" = @1
 
 -- events
 select 1
 
 -- events (@1 varchar(8000))
-select "order_id", "status", "amount", "settled_at", "updated_at" from "payments" where "order_id" = @1
+select "order_id", "status", "amount", "settled_at", "updated_at", "source_partition", "source_offset" from "payments" where "order_id" = @1
 
 -- events
 select 1
 
 -- events (@1 varchar(8000))
-select "sku", "quantity", "last_adjusted_at" from "inventory" where "sku" = @1
+select "sku", "quantity", "last_adjusted_at", "source_partition", "source_offset" from "inventory" where "sku" = @1
 
 -- events
 select 1

@@ -27,3 +27,31 @@ export function createContext(api: AdminApi): Context {
     },
   }
 }
+
+/**
+ * A view's refresh while it is shown: once at start, then every `everyMs`, each run guarded (its error shown in
+ * the alert region); a second start while running does nothing.
+ */
+export class Refresher {
+  readonly #context: Context
+  readonly #everyMs: number
+  readonly #refresh: () => Promise<void>
+  #timer: ReturnType<typeof setInterval> | undefined
+
+  constructor(context: Context, everyMs: number, refresh: () => Promise<void>) {
+    this.#context = context
+    this.#everyMs = everyMs
+    this.#refresh = refresh
+  }
+
+  start(): void {
+    if (this.#timer !== undefined) return
+    this.#context.guarded(this.#refresh)
+    this.#timer = setInterval(() => this.#context.guarded(this.#refresh), this.#everyMs)
+  }
+
+  stop(): void {
+    clearInterval(this.#timer)
+    this.#timer = undefined
+  }
+}

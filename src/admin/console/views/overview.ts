@@ -1,6 +1,6 @@
 // The overview: every role's probes, each partition's offsets, lag and applied rate, the pending events and the
 // DLQ's counts, refreshed every 2 seconds while the section is shown.
-import type { Context } from '../context.ts'
+import { type Context, Refresher } from '../context.ts'
 import { byId, fillRows, h } from '../dom.ts'
 import { entryCount, formatDuration, formatNumber, formatTime } from '../format.ts'
 import { ids } from '../ids.ts'
@@ -24,23 +24,21 @@ export function pendingText(overview: Overview): string {
 
 export class OverviewView {
   readonly #context: Context
-  #timer: ReturnType<typeof setInterval> | undefined
+  readonly #refresher: Refresher
   /** The previous refresh's committed offsets, for the applied rate. */
   #previous: Sample | undefined
 
   constructor(context: Context) {
     this.#context = context
+    this.#refresher = new Refresher(context, refreshMs, () => this.refresh())
   }
 
   start(): void {
-    if (this.#timer !== undefined) return
-    this.#context.guarded(() => this.refresh())
-    this.#timer = setInterval(() => this.#context.guarded(() => this.refresh()), refreshMs)
+    this.#refresher.start()
   }
 
   stop(): void {
-    clearInterval(this.#timer)
-    this.#timer = undefined
+    this.#refresher.stop()
   }
 
   async refresh(): Promise<void> {

@@ -1,6 +1,6 @@
 // Pausing the consumer: what is paused (by whom, when, why), each live member's acknowledgement, and pause and
 // resume buttons that ask for a confirmation first. Refreshed every 2 seconds while the section is shown.
-import type { Context } from '../context.ts'
+import { type Context, Refresher } from '../context.ts'
 import { byId, fillRows, h } from '../dom.ts'
 import { formatTime } from '../format.ts'
 import { ids } from '../ids.ts'
@@ -11,13 +11,14 @@ const refreshMs = 2000
 
 export class PauseView {
   readonly #context: Context
-  #timer: ReturnType<typeof setInterval> | undefined
+  readonly #refresher: Refresher
   #state: PauseState | undefined
   /** What the confirm button does; cleared once used or cancelled. */
   #confirmed: (() => Promise<void>) | undefined
 
   constructor(context: Context) {
     this.#context = context
+    this.#refresher = new Refresher(context, refreshMs, () => this.refresh())
     byId(ids.pauseForm, HTMLFormElement).addEventListener('submit', event => {
       event.preventDefault()
       context.guarded(async () => this.#ask('pause'))
@@ -36,14 +37,11 @@ export class PauseView {
   }
 
   start(): void {
-    if (this.#timer !== undefined) return
-    this.#context.guarded(() => this.refresh())
-    this.#timer = setInterval(() => this.#context.guarded(() => this.refresh()), refreshMs)
+    this.#refresher.start()
   }
 
   stop(): void {
-    clearInterval(this.#timer)
-    this.#timer = undefined
+    this.#refresher.stop()
   }
 
   async refresh(): Promise<void> {

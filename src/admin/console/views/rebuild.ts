@@ -2,7 +2,7 @@
 // seconds while the section is shown. A button is enabled only when the rebuild's state allows its command (the
 // server's own table, mirrored in rebuild-text.ts); the server decides, and its refusal (409) shows in the alert.
 // Swap, rollback, abort and drop-old ask for a confirmation naming what they do first.
-import type { Context } from '../context.ts'
+import { type Context, Refresher } from '../context.ts'
 import { byId, fillRows, h } from '../dom.ts'
 import { ids } from '../ids.ts'
 import {
@@ -39,13 +39,14 @@ const row = (cells: readonly string[], numeric = 0) =>
 
 export class RebuildView {
   readonly #context: Context
-  #timer: ReturnType<typeof setInterval> | undefined
+  readonly #refresher: Refresher
   #status: RebuildStatus | undefined
   /** What the confirm button does; cleared once used or cancelled. */
   #confirmed: (() => Promise<void>) | undefined
 
   constructor(context: Context) {
     this.#context = context
+    this.#refresher = new Refresher(context, refreshMs, () => this.refresh())
     const api = context.api
     byId(ids.rebuildStartForm, HTMLFormElement).addEventListener('submit', event => {
       event.preventDefault()
@@ -80,14 +81,11 @@ export class RebuildView {
   }
 
   start(): void {
-    if (this.#timer !== undefined) return
-    this.#context.guarded(() => this.refresh())
-    this.#timer = setInterval(() => this.#context.guarded(() => this.refresh()), refreshMs)
+    this.#refresher.start()
   }
 
   stop(): void {
-    clearInterval(this.#timer)
-    this.#timer = undefined
+    this.#refresher.stop()
   }
 
   async refresh(): Promise<void> {

@@ -283,6 +283,13 @@ class RedriveRun {
     })
   }
 
+  /** The job's status at the end of the run; a job purged meanwhile (its keys removed) is an error, not a status. */
+  async #finalStatus(): Promise<JobStatus> {
+    const status = await this.#store.status(this.#id)
+    if (status === undefined) throw new UsageError(`redrive job ${this.#id} was removed while it ran`)
+    return status
+  }
+
   async run(): Promise<JobStatus> {
     try {
       const job = await this.#store.load(this.#id)
@@ -294,7 +301,7 @@ class RedriveRun {
       if (job.state === 'failed') await this.#store.reopen(this.#id, this.#lease)
       try {
         const ended = await this.#sendAll()
-        if (ended === 'stopped') return (await this.#store.status(this.#id)) as JobStatus
+        if (ended === 'stopped') return await this.#finalStatus()
       } catch (error) {
         // Claims stay: entries in doubt must not be sent by another job; `--resume` completes this one.
         const message = (error as Error).message
@@ -303,7 +310,7 @@ class RedriveRun {
         await this.#audit('redrive-finish', message).catch(() => {})
         throw error
       }
-      return (await this.#store.status(this.#id)) as JobStatus
+      return await this.#finalStatus()
     } finally {
       this.#holder.stop()
       if (!this.#sendInDoubt) await this.#store.release(this.#id, this.#lease).catch(() => {})

@@ -269,5 +269,11 @@ describe('admin API', () => {
     assert.equal(dry.json().count, 20 - sent)
     const again = await role.app.inject({ method: 'POST', url: '/admin/dlq/redrive', headers: auth, payload: {} })
     assert.equal(again.json().count, 20 - sent, 'the cancelled job let go of its entries')
+    // The second job runs in the background: it ends before the test's keys are removed.
+    const second = again.json().redriveId
+    await eventually('the second redrive is done', async () => {
+      const res = await role.app.inject({ url: `/admin/dlq/redrives/${second}`, headers: auth })
+      return res.json().state === 'done'
+    })
   })
 })

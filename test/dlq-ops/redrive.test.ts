@@ -6,7 +6,7 @@ import { describe, it } from 'node:test'
 import { Producer } from '@platformatic/kafka'
 import { createRedisClient, createRedisDlq, type DeadLetter, type DeadLetterQueue } from '../../src/dlq/index.ts'
 import { createDlqAdmin, type DlqAdmin, RedriveBusy } from '../../src/dlq-ops/index.ts'
-import { createJobStore, jobsKeyOf } from '../../src/dlq-ops/job-store.ts'
+import { createJobStore, jobKeyOf, jobsKeyOf } from '../../src/dlq-ops/job-store.ts'
 import { move } from '../../src/dlq-ops/redrive-plan.ts'
 import { endOffsets, partitionOf } from '../../src/kafka/index.ts'
 import { readTopic } from '../helpers/kafka.ts'
@@ -17,7 +17,11 @@ import { testServices } from '../helpers/services.ts'
 
 const connection = { clientId: 'test-redrive', bootstrapBrokers: [...testServices.kafkaBrokers] }
 
-function setup(t: Cleanup, key: string, topic: string): { dlq: DeadLetterQueue; admin: DlqAdmin } {
+function setup(
+  t: Cleanup,
+  key: string,
+  topic: string,
+): { dlq: DeadLetterQueue; admin: DlqAdmin; redis: ReturnType<typeof createRedisClient> } {
   const dlq = createRedisDlq({ addr: testServices.redisAddr, password: testServices.redisPassword, key })
   const redis = createRedisClient({ addr: testServices.redisAddr, password: testServices.redisPassword })
   const admin = createDlqAdmin({
@@ -36,7 +40,7 @@ function setup(t: Cleanup, key: string, topic: string): { dlq: DeadLetterQueue; 
     },
   })
   t.after(() => admin.close())
-  return { dlq, admin }
+  return { dlq, admin, redis }
 }
 
 const dead = (n: number, topic: string): DeadLetter => letter(n, { topic, key: `key-${n % 7}` })
@@ -201,6 +205,30 @@ describe('redrive', () => {
     assert.equal(await dlq.length(), 2, 'a cancelled job leaves its unsent entries in the DLQ')
     const third = await admin.create({ filter: {}, who: 'test' }, await admin.select({ filter: {}, who: 'test' }))
     assert.equal(third.count, 2, 'and frees them for the next redrive')
+  })
+
+  it('ends with a clear error, not a status, when its job is removed while it runs', async t => {
+    const topic = await kafkaTopic(t, 1)
+    const { prefix } = redisPrefix(t)
+    const key = `${prefix}dlq`
+    const { dlq, admin, redis } = setup(t, key, topic)
+    await dlq.push([dead(1, topic), dead(2, topic)])
+    const request = { filter: {}, who: 'test' }
+    const job = await admin.create(request, await admin.select(request))
+    // Stopped (as by a shutdown) once the job's keys are gone: the run writes nothing more, so only the final
+    // status read meets the missing job. The removal goes over the run's own connection, so it comes first.
+    const stop = new AbortController()
+    const run = admin.run(job.id, {
+      who: 'test',
+      resumed: false,
+      signal: stop.signal,
+      onProgress: () => {
+        if (stop.signal.aborted) return
+        stop.abort()
+        void redis.del(jobKeyOf(key, job.id))
+      },
+    })
+    await assert.rejects(run, new RegExp(`redrive job ${job.id} was removed while it ran`))
   })
 
   it('deletes finished jobs past their retention when a new one is created, and keeps open ones', async t => {

@@ -16,7 +16,10 @@ export interface Lane {
   readonly key: string
   readonly topic: string
   readonly partition: number
-  /** Waiting records are records[head…]; taken ones are dropped in bulk, not shifted one by one. */
+  /**
+   * Waiting records are records[head…]; the slots before head are emptied as records are taken, and dropped in
+   * bulk, not shifted one by one.
+   */
   records: RawMessage[]
   head: number
   /** When the oldest waiting record arrived (Date.now()), for the batch wait. */
@@ -103,6 +106,11 @@ export class PartitionReader {
       end++
     }
     const batch = lane.records.slice(lane.head, end)
+    // The lane lets go of what it hands out: a taken record must not stay reachable from records[…head] until
+    // the lane empties or compacts, or a lane that never empties holds up to 4,096 taken records whatever their
+    // size (400 MB of 1 MB records), past the byte bound the reader keeps on what waits.
+    const slots = lane.records as (RawMessage | undefined)[]
+    for (let i = lane.head; i < end; i++) slots[i] = undefined
     lane.head = end
     if (lane.head === lane.records.length) {
       lane.records = []

@@ -2,6 +2,8 @@
 import assert from 'node:assert/strict'
 import { Readable } from 'node:stream'
 import { describe, it } from 'node:test'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { PartitionReader, type RawMessage, type RawStream } from '../../src/consumer/batch-reader.ts'
 
 function message(partition: number, offset: number, bytes: number): RawMessage {
@@ -60,5 +62,25 @@ describe('PartitionReader', () => {
     assert.equal(stream.isPaused(), true, '6,000 bytes still wait: not below half')
     r.take(lanes[0]!, 1)
     assert.equal(stream.isPaused(), false, '3,000 bytes: below half, fetching resumes')
+  })
+
+  it('holds no taken record while its lane still has records waiting', async () => {
+    setFlagsFromString('--expose-gc')
+    const gc = runInNewContext('gc') as () => void
+    const { r, push } = reader({ records: 1000, bytes: 1 << 30 })
+    const taken: WeakRef<Buffer>[] = []
+    for (let offset = 0; offset < 20; offset++) {
+      const m = message(0, offset, 1 << 20)
+      if (offset < 10) taken.push(new WeakRef(m.value))
+      await push(m)
+    }
+    const lane = r.lanes.get([...r.lanes.keys()][0]!)!
+    for (let i = 0; i < 10; i++) assert.equal(r.take(lane, 1).length, 1)
+    assert.equal(r.waiting(lane), 10)
+    gc()
+    await new Promise(resolve => setImmediate(resolve))
+    gc()
+    const held = taken.filter(w => w.deref() !== undefined).length
+    assert.equal(held, 0, `the reader still holds ${held} of the 10 records it handed out`)
   })
 })

@@ -22,7 +22,7 @@ import { fileURLToPath } from 'node:url'
 import { Context, machine, type Options, Progress, parseOptions } from './context.ts'
 import { goals, goalsTable } from './goals.ts'
 import { appendHistory, currentCommit, historyLine } from './history.ts'
-import { table, targets, targetsTable, writeJson } from './report.ts'
+import { perCore, perCoreTable, table, targets, targetsTable, writeJson } from './report.ts'
 import * as copy from './scenarios/copy.ts'
 import * as dlq from './scenarios/dlq.ts'
 import * as drain from './scenarios/drain.ts'
@@ -118,12 +118,14 @@ function report({ ctx, startedAt, host }: Awaited<ReturnType<typeof prepare>>): 
     workload: { counts: workload.counts, expected: workload.expected },
     measurements: results.toJSON(),
     targets: targets(results),
+    perCore: perCore(results),
     goals: goalList,
     problems: results.problems,
   }
   const path = `${resultsDir}latest.json`
   writeJson(path, body)
-  process.stdout.write(`\n${table(results)}\n\ntargets:\n${targetsTable(body.targets)}\n`)
+  process.stdout.write(`\n${table(results)}\n\nper busy core:\n${perCoreTable(body.perCore)}\n`)
+  process.stdout.write(`\ntargets:\n${targetsTable(body.targets)}\n`)
   process.stdout.write(`\ngoals:\n${goalsTable(goalList)}\n`)
   if (history) {
     const machineSummary =

@@ -130,6 +130,49 @@ export function table(results: Results): string {
   return [line(rows[0]!), widths.map(w => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)].join('\n')
 }
 
+/** What one busy core does on a drain: events/s of the consumer's and of PostgreSQL's own CPU time. */
+export interface PerCore {
+  readonly id: string
+  readonly label: string
+  /** 1,000,000 / the consumer's CPU µs per event: what one core running only the consumer would apply. */
+  readonly consumer: number
+  /** 1,000,000 / PostgreSQL's CPU µs per event (its server processes), when measured. */
+  readonly postgres: number | undefined
+}
+
+/**
+ * The capacity planner's figure, from each event-counting measurement's CPU per event: events/s per busy core
+ * of the consumer and of PostgreSQL. Derived from the medians of measured CPU, never from the wall clock, so it
+ * holds on a machine whose cores are shared.
+ */
+export function perCore(results: Results): PerCore[] {
+  const rows: PerCore[] = []
+  for (const m of results.all()) {
+    if (m.unit !== 'events/s') continue
+    const consumerUs = results.extra(m.id, 'cpuUsPerEvent')
+    if (consumerUs === undefined || !(consumerUs > 0)) continue
+    const postgresUs = results.extra(m.id, 'postgresCpuUsPerEvent')
+    rows.push({
+      id: m.id,
+      label: m.label,
+      consumer: 1e6 / consumerUs,
+      postgres: postgresUs !== undefined && postgresUs > 0 ? 1e6 / postgresUs : undefined,
+    })
+  }
+  return rows
+}
+
+export function perCoreTable(rows: readonly PerCore[]): string {
+  if (rows.length === 0) return '(no drain measured its CPU)'
+  const width = Math.max(...rows.map(r => r.label.length))
+  return rows
+    .map(r => {
+      const postgres = r.postgres === undefined ? '' : `, PostgreSQL ${number(r.postgres)}`
+      return `${r.label.padEnd(width)}  consumer ${number(r.consumer)}${postgres} events/s per busy core`
+    })
+    .join('\n')
+}
+
 /** The issue's targets, each met or not by this run's medians and ratios (unknown when not measured). */
 export function targets(results: Results): Target[] {
   const t = (name: string, wanted: string, actual: number | undefined, ok: (v: number) => boolean): Target => ({

@@ -33,7 +33,11 @@ function run(figures: Record<string, [number, Record<string, number>?]>) {
 describe('bench history', () => {
   it('puts every figure under its column and "-" where nothing was measured', () => {
     const line = historyLine(
-      run({ 'drain.postgres': [45_123.4, { cpuUsPerEvent: 38.26 }], 'copy.postgres': [70_000], 'rss.drain': [231.44] }),
+      run({
+        'drain.postgres': [45_123.4, { cpuUsPerEvent: 38.26, postgresCpuUsPerEvent: 16 }],
+        'copy.postgres': [70_000],
+        'rss.drain': [231.44],
+      }),
     )
     const cells = line.split('\t')
     assert.equal(cells.length, historyColumns.length)
@@ -41,6 +45,9 @@ describe('bench history', () => {
     assert.equal(row['machine'], '2 cores Some CPU with a line break')
     assert.equal(row['drain_eps'], '45123')
     assert.equal(row['drain_cpu_us'], '38.3')
+    assert.equal(row['drain_pg_cpu_us'], '16.0')
+    assert.equal(row['consumer_eps_per_core'], '26137', '1,000,000 / 38.26 µs')
+    assert.equal(row['postgres_eps_per_core'], '62500')
     assert.equal(row['drain_vs_copy'], '0.645')
     assert.equal(row['rss_mb'], '231.4')
     assert.equal(row['java_eps'], '-')
@@ -54,6 +61,11 @@ describe('bench history', () => {
   it('writes the header once, then one line per run', () => {
     const path = join(dir, 'new.tsv')
     appendHistory(path, historyLine(run({})))
+    assert.equal(
+      historyLine(run({})).split('\t')[historyColumns.indexOf('consumer_eps_per_core')],
+      '-',
+      'no drain, no figure per core',
+    )
     appendHistory(path, historyLine(run({ 'java.producer': [1] })))
     const lines = readFileSync(path, 'utf8').trimEnd().split('\n')
     assert.equal(lines.length, 3)

@@ -78,7 +78,8 @@ export async function drain(
     `${label}: ${result.handled.toLocaleString()} records in ${(result.ms / 1000).toFixed(2)} s = ` +
       `${Math.round(rate).toLocaleString()} events/s, consumer CPU ${perEvent(result.cpuMs)} µs/event ` +
       `(PostgreSQL ${perEvent(costs.postgresCpuMs)}, broker ${perEvent(costs.brokerCpuMs)}), ` +
-      `peak RSS ${(result.peakRssBytes / 2 ** 20).toFixed(0)} MB`,
+      `peak RSS ${(result.peakRssBytes / 2 ** 20).toFixed(0)} MB` +
+      (result.batches > 0 ? `, ${Math.round(result.handled / result.batches).toLocaleString()} events per batch` : ''),
   )
   return { ...result, ...costs }
 }
@@ -96,6 +97,8 @@ export function costsPerEvent(result: DrainResult & DrainCosts): Record<string, 
     cpuUsPerEvent: per(result.cpuMs),
     ...(result.postgresCpuMs === undefined ? {} : { postgresCpuUsPerEvent: per(result.postgresCpuMs) }),
     brokerCpuUsPerEvent: per(result.brokerCpuMs),
+    // Unknown where the worker counts no batches (the rebuild's fill).
+    ...(result.batches > 0 ? { eventsPerBatch: result.handled / result.batches } : {}),
   }
 }
 

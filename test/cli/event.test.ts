@@ -7,6 +7,7 @@ import { parseEvent } from '../../src/events/index.ts'
 import { createStore } from '../../src/store/index.ts'
 import { cliEnv, startCli } from '../helpers/cli.ts'
 import { userCreated } from '../helpers/events.ts'
+import { letter } from '../helpers/letters.ts'
 import { redisPrefix, sqliteFile } from '../helpers/resources.ts'
 import { testServices } from '../helpers/services.ts'
 
@@ -29,24 +30,9 @@ describe('pipeline event', () => {
     assert.doesNotMatch(current.stdout, /may not be current/)
 
     const later = userCreated('u1')
-    const { data: _, ...rest } = later
     const dlq = createRedisDlq({ addr: testServices.redisAddr, password: testServices.redisPassword, key })
     t.after(() => dlq.close())
-    await dlq.push([
-      {
-        eventId: later.eventId,
-        topic: 'events',
-        partition: 0,
-        offset: '9',
-        key: 'u1',
-        payload: JSON.stringify(rest),
-        payloadEncoding: 'utf8',
-        error: { code: 'SCHEMA_VIOLATION', message: '/data: required' },
-        attempts: 1,
-        failedAt: new Date().toISOString(),
-        source: 'consumer',
-      },
-    ])
+    await dlq.push([letter(9, { eventId: later.eventId, partition: 0, key: 'u1' })])
 
     const stale = await run()
     assert.equal(stale.code, 0, stale.stderr)

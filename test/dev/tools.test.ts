@@ -107,6 +107,7 @@ describe('findTool', () => {
       ['amtool', 'brew install alertmanager', 'prometheus-alertmanager'],
       ['alertmanager', 'brew install alertmanager', 'prometheus-alertmanager'],
       ['redis-server', 'brew install redis', 'redis-server'],
+      ['redis-cli', 'brew install redis', 'redis-tools'],
     ] as const) {
       const { missing } = findTool(tool, machine({}))
       assert.ok(missing?.startsWith(`no ${tool} on the PATH: `), missing)

@@ -56,9 +56,9 @@ export const browserNames = ['chromium', 'chromium-browser', 'google-chrome', 'g
 export const browserHowTo =
   'set CHROME_PATH to a Chromium or Chrome, put chromium on the PATH, or run `npx playwright-core install chromium`'
 
-/** The absolute path of `binary` on the PATH, or undefined. */
-export function which(binary: string): string | undefined {
-  const r = spawnSync('/bin/sh', ['-c', 'command -v "$0"', binary], { encoding: 'utf8', timeout: 10_000 })
+/** The absolute path of `binary` on the PATH of `env` (this process's by default), or undefined. */
+export function which(binary: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const r = spawnSync('/bin/sh', ['-c', 'command -v "$0"', binary], { encoding: 'utf8', timeout: 10_000, env })
   const path = r.stdout?.trim()
   return r.status === 0 && path?.startsWith('/') ? path : undefined
 }

@@ -1,7 +1,8 @@
 // The outside programs some tests run: a Chromium for the console's browser test, promtool and prometheus for
-// the Prometheus tests, amtool and alertmanager for the Alertmanager tests. Each is found, never installed, here
-// (only `npm test` installs, up front, and only as root on Debian: dev/debian.ts): a test whose program is
-// missing is skipped with `missing` as its reason, which says in one line how to get the program.
+// the Prometheus tests, amtool and alertmanager for the Alertmanager tests, redis-server and redis-cli for the
+// tests that start Redis servers of their own. Each is found, never installed, here (only `npm test` installs, up
+// front, and only as root on Debian: dev/debian.ts): a test whose program is missing is skipped with `missing` as
+// its reason, which says in one line how to get the program.
 import { spawnSync } from 'node:child_process'
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
@@ -13,7 +14,7 @@ export type Lookup =
   | { readonly path: string; readonly missing?: undefined }
   | { readonly path?: undefined; readonly missing: string }
 
-export type ToolName = 'promtool' | 'prometheus' | 'amtool' | 'alertmanager' | 'redis-server'
+export type ToolName = 'promtool' | 'prometheus' | 'amtool' | 'alertmanager' | 'redis-server' | 'redis-cli'
 
 interface ToolSpec {
   /** Names to look for on the PATH, in order (Debian names Alertmanager's server prometheus-alertmanager). */
@@ -31,6 +32,9 @@ const alertmanagerHowTo =
   'brew install alertmanager on macOS; on Linux the alertmanager-*.linux-*.tar.gz of https://prometheus.io/download/ ' +
   'unpacked with its folder on the PATH'
 
+const redisHowTo =
+  "brew install redis on macOS; on Linux your distribution's redis package, or redis built from its sources"
+
 export const toolSpecs: Readonly<Record<ToolName, ToolSpec>> = {
   promtool: { names: ['promtool'], debian: 'prometheus', howTo: prometheusHowTo },
   prometheus: { names: ['prometheus'], debian: 'prometheus', howTo: prometheusHowTo },
@@ -41,11 +45,9 @@ export const toolSpecs: Readonly<Record<ToolName, ToolSpec>> = {
     howTo: alertmanagerHowTo,
   },
   // For the tests that start Redis servers of their own (a private one, a cluster).
-  'redis-server': {
-    names: ['redis-server'],
-    debian: 'redis-server',
-    howTo: "brew install redis on macOS; on Linux your distribution's redis package, or redis built from its sources",
-  },
+  'redis-server': { names: ['redis-server'], debian: 'redis-server', howTo: redisHowTo },
+  // For the cluster test, which joins its servers into a Redis Cluster with redis-cli.
+  'redis-cli': { names: ['redis-cli'], debian: 'redis-tools', howTo: redisHowTo },
 }
 
 /** Names a browser has on the PATH, in the order they are preferred. */
@@ -54,9 +56,9 @@ export const browserNames = ['chromium', 'chromium-browser', 'google-chrome', 'g
 export const browserHowTo =
   'set CHROME_PATH to a Chromium or Chrome, put chromium on the PATH, or run `npx playwright-core install chromium`'
 
-/** The absolute path of `binary` on the PATH, or undefined. */
-export function which(binary: string): string | undefined {
-  const r = spawnSync('/bin/sh', ['-c', 'command -v "$0"', binary], { encoding: 'utf8', timeout: 10_000 })
+/** The absolute path of `binary` on the PATH of `env` (this process's by default), or undefined. */
+export function which(binary: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const r = spawnSync('/bin/sh', ['-c', 'command -v "$0"', binary], { encoding: 'utf8', timeout: 10_000, env })
   const path = r.stdout?.trim()
   return r.status === 0 && path?.startsWith('/') ? path : undefined
 }

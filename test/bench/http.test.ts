@@ -9,7 +9,10 @@ const wrkInstalled = onPath('wrk')
 
 for (const generator of ['autocannon', 'wrk'] as const) {
   describe(`bench HTTP runner with ${generator}`, () => {
-    const skip = generator === 'wrk' && !wrkInstalled ? 'wrk is not installed (apt-get install wrk)' : false
+    const skip =
+      generator === 'wrk' && !wrkInstalled
+        ? "no wrk on the PATH: brew install wrk on macOS; on Linux your distribution's wrk package, or wrk built from its sources"
+        : false
     it('counts answers, error statuses, and sends the bodies and paths it was given', { skip }, async t => {
       const previous = process.env['BENCH_LOAD_GENERATOR']
       process.env['BENCH_LOAD_GENERATOR'] = generator

@@ -394,7 +394,10 @@ describe('deploy/kubernetes: the checks catch a broken manifest', () => {
 describe('deploy/kubernetes rendered by kubectl kustomize', () => {
   const kubectl = which('kubectl')
   it('renders the example overlay into objects that pass the same checks', {
-    skip: kubectl === undefined ? 'kubectl is not on the PATH' : false,
+    skip:
+      kubectl === undefined
+        ? 'no kubectl on the PATH: brew install kubectl on macOS; on Linux the kubectl binary of https://kubernetes.io/docs/tasks/tools/ on the PATH'
+        : false,
   }, () => {
     const r = spawnSync(kubectl!, ['kustomize', join(kube, 'overlays/example')], { encoding: 'utf8', timeout: 60_000 })
     assert.equal(r.status, 0, r.stderr)

@@ -1,6 +1,8 @@
 // Finding the programs some tests run (dev/tools.ts) on made-up machines: the order of the places looked at, the
 // Playwright cache's layouts on Linux and macOS, and the one-line reasons the tests skip with.
 import assert from 'node:assert/strict'
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
@@ -12,6 +14,8 @@ import {
   programsNamedIn,
   programsNeeded,
   skipUnless,
+  thisMachine,
+  which,
 } from '../../dev/tools.ts'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
@@ -107,12 +111,30 @@ describe('findTool', () => {
       ['amtool', 'brew install alertmanager', 'prometheus-alertmanager'],
       ['alertmanager', 'brew install alertmanager', 'prometheus-alertmanager'],
       ['redis-server', 'brew install redis', 'redis-server'],
+      ['redis-cli', 'brew install redis', 'redis-tools'],
     ] as const) {
       const { missing } = findTool(tool, machine({}))
       assert.ok(missing?.startsWith(`no ${tool} on the PATH: `), missing)
       assert.ok(missing?.includes(brew) && missing.includes(`apt-get install ${pkg}`), missing)
       assert.ok(!missing?.includes('\n'))
     }
+  })
+
+  it('looks on the real PATH it is given: a redis-server there is found, a PATH without one gives the reason', t => {
+    const bin = mkdtempSync(join(tmpdir(), 'ep-tools-'))
+    t.after(() => rmSync(bin, { recursive: true, force: true }))
+    const empty = mkdtempSync(join(tmpdir(), 'ep-tools-empty-'))
+    t.after(() => rmSync(empty, { recursive: true, force: true }))
+    writeFileSync(join(bin, 'redis-server'), '#!/bin/sh\n')
+    chmodSync(join(bin, 'redis-server'), 0o755)
+    const onPath = (PATH: string): Machine => ({ ...thisMachine, which: name => which(name, { PATH }) })
+    assert.deepEqual(findTool('redis-server', onPath(bin)), { path: join(bin, 'redis-server') })
+    const { missing } = findTool('redis-server', onPath(empty))
+    assert.match(
+      missing ?? '',
+      /^no redis-server on the PATH: brew install redis on macOS; .*apt-get install redis-server\)$/,
+    )
+    assert.equal(skipUnless(findTool('redis-server', onPath(empty)), findTool('redis-cli', onPath(empty))), missing)
   })
 
   it('skipUnless gives the first reason, or undefined when everything is there', () => {
@@ -136,6 +158,10 @@ describe('the programs the chosen tests need', () => {
     assert.deepEqual([...programsNeeded(root, ['test/admin/series-prometheus.test.ts'])], ['prometheus'])
     assert.deepEqual([...programsNeeded(root, ['test/admin/console.test.ts'])], ['chromium'])
     assert.deepEqual([...programsNeeded(root, ['test/deploy/prometheus.test.ts'])].sort(), ['prometheus', 'promtool'])
+    // The private Redis helper asks for redis-server on behalf of the tests that import it.
+    assert.deepEqual([...programsNeeded(root, ['test/dlq/caps.test.ts'])], ['redis-server'])
+    assert.deepEqual([...programsNeeded(root, ['test/dlq/cluster.test.ts'])].sort(), ['redis-cli', 'redis-server'])
+    assert.deepEqual([...programsNeeded(root, ['test/consumer/redis-restart.test.ts'])], ['redis-server'])
     assert.deepEqual([...programsNeeded(root, ['test/config/config.test.ts', 'test/dev/tools.test.ts'])], [])
   })
 

@@ -16,7 +16,7 @@ import { PipelineError } from '../../src/errors.ts'
 import { createRegistry } from '../../src/observability/index.ts'
 import { type Cleanup, redisPrefix } from '../helpers/resources.ts'
 import { testServices } from '../helpers/services.ts'
-import { privateRedis } from './private-redis.ts'
+import { noPrivateRedis, privateRedis } from './private-redis.ts'
 
 const refused = (n: number, bytes = 100): DeadLetter => ({
   eventId: `e-${n}`,
@@ -132,7 +132,7 @@ describe('producer caps', () => {
   })
 })
 
-describe('a full Redis', () => {
+describe('a full Redis', { skip: noPrivateRedis }, () => {
   it('fails the push with "Redis is full (maxmemory)", sets the metric, logs once, and writes nothing', async t => {
     const redis = await privateRedis(t, ['--maxmemory', '2mb', '--maxmemory-policy', 'noeviction'])
     const key = 'dlq:events'

@@ -3,12 +3,13 @@
 // client, and the DLQ and admin suites pass against the cluster (run again in a child with REDIS_ADDR naming
 // the three nodes). Needs redis-server and redis-cli, and Kafka for the admin suites.
 import assert from 'node:assert/strict'
-import { spawn, spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { readdirSync } from 'node:fs'
 import { after, before, describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { Cluster } from 'ioredis'
 import { type LocalRedisCluster, startRedisCluster } from '../../dev/redis-cluster.ts'
+import { findTool, skipUnless } from '../../dev/tools.ts'
 import {
   connected,
   createRedisClient,
@@ -31,10 +32,7 @@ const suiteMs = 150_000
 /** Why this file cannot run here, if it cannot. */
 function unable(): string | undefined {
   if (testServices.redisCluster) return 'the suite already runs against a Redis Cluster'
-  for (const tool of ['redis-server', 'redis-cli']) {
-    if (spawnSync(tool, ['--version'], { stdio: 'ignore' }).status !== 0) return `${tool} is not installed`
-  }
-  return undefined
+  return skipUnless(findTool('redis-server'), findTool('redis-cli'))
 }
 
 /** The test files of the Redis-backed DLQ and admin suites (this one aside). */

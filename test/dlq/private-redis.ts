@@ -1,7 +1,9 @@
 // A private redis-server on a free loopback port, for tests that fill Redis up: the shared one is never touched.
+// It keeps nothing on disk (no RDB, no AOF), so it writes nowhere and needs no privilege.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { Redis } from 'ioredis'
+import { findTool } from '../../dev/tools.ts'
 import { eventually } from '../helpers/kafka.ts'
 import { freePort } from '../helpers/pipeline.ts'
 import type { Cleanup } from '../helpers/resources.ts'
@@ -13,11 +15,16 @@ export interface PrivateRedis {
   readonly process: ChildProcess
 }
 
+const redisServer = findTool('redis-server')
+/** Why a private Redis cannot be started here (no redis-server on the PATH), for a test's `skip`. */
+export const noPrivateRedis: string | undefined = redisServer.missing
+
 /** Starts redis-server with `args` (e.g. --maxmemory 2mb); killed after the test. */
 export async function privateRedis(t: Cleanup, args: string[] = []): Promise<PrivateRedis> {
+  if (redisServer.path === undefined) throw new Error(noPrivateRedis)
   const port = await freePort()
   const child = spawn(
-    'redis-server',
+    redisServer.path,
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...args],
     { stdio: 'ignore' },
   )

@@ -56,4 +56,21 @@ describe('npm test on a machine that lacks things', () => {
     assert.match(out, /ℹ skipped 2/)
     assert.match(out, /ℹ fail 0/)
   })
+
+  it('skips the tests that start Redis servers of their own when there is no redis-server, saying why', () => {
+    const { status, out } = runTests(
+      ['--no-services', 'test/consumer/redis-restart.test.ts', 'test/dlq/cluster.test.ts'],
+      {
+        PATH: dirname(process.execPath),
+      },
+    )
+    assert.equal(status, 0, out)
+    const reason = /^test: skipping the tests that need redis-server: (no redis-server on the PATH: .+)$/m.exec(
+      out,
+    )?.[1]
+    assert.ok(reason !== undefined, out)
+    assert.match(out, /^test: skipping the tests that need redis-cli: no redis-cli on the PATH: /m)
+    assert.equal(out.split(`# ${reason}`).length - 1, 2, 'the restart test and the cluster suite skip with the reason')
+    assert.match(out, /ℹ fail 0/)
+  })
 })

@@ -10,7 +10,10 @@ export const composeFile = fileURLToPath(new URL('./compose.yml', import.meta.ur
 export type ComposeService = 'kafka' | 'postgres' | 'redis'
 export const composeServices: readonly ComposeService[] = ['kafka', 'postgres', 'redis']
 
-/** The compose commands tried, in order: a machine may have several; the first that answers `version` is used. */
+/**
+ * The compose commands tried, in order: a machine may have several; the first that answers `version` and reads
+ * the Compose Specification (readsComposeSpec) is used.
+ */
 export const composeCandidates: readonly (readonly string[])[] = [
   ['docker', 'compose'],
   ['podman', 'compose'],
@@ -23,15 +26,31 @@ export function pickCompose(works: (words: readonly string[]) => boolean): reado
   return composeCandidates.find(works)
 }
 
+/**
+ * Whether `command`, which answered `version --short` with `version`, reads the Compose Specification the files
+ * use (a top-level `name`, secrets from the environment). The standalone docker-compose 1.x (Python, end of life)
+ * does not: it refuses both files, so it is passed over rather than failing `npm run dev:services`.
+ */
+export function readsComposeSpec(command: readonly string[], version: string): boolean {
+  if (command.join(' ') !== 'docker-compose') return true
+  const major = Number(/^v?(\d+)\./.exec(version.trim())?.[1])
+  return major >= 2
+}
+
 let found: readonly string[] | null | undefined
 
 /** This machine's compose command (its words), or undefined when it has none. Asked once per process. */
 export function composeCommand(): readonly string[] | undefined {
   if (found === undefined) {
     found =
-      pickCompose(([command, ...args]) => {
-        const r = spawnSync(command as string, [...args, 'version'], { stdio: 'ignore', timeout: 20_000 })
-        return r.status === 0
+      pickCompose(words => {
+        const [command, ...args] = words
+        const r = spawnSync(command as string, [...args, 'version', '--short'], {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'ignore'],
+          timeout: 20_000,
+        })
+        return r.status === 0 && readsComposeSpec(words, r.stdout)
       }) ?? null
   }
   return found ?? undefined

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { parse } from 'yaml'
-import { composeArgs, composeFile, composeServices, pickCompose } from '../../dev/compose.ts'
+import { composeArgs, composeFile, composeServices, pickCompose, readsComposeSpec } from '../../dev/compose.ts'
 import { defaultPostgresUrl } from '../../dev/service-plan.ts'
 import { pinProblem } from '../deploy/pins.ts'
 
@@ -71,6 +71,14 @@ describe('dev/compose.yml', () => {
     assert.deepEqual(pickCompose(having('podman compose', 'docker-compose')), ['podman', 'compose'])
     assert.deepEqual(pickCompose(having('podman-compose')), ['podman-compose'])
     assert.equal(pickCompose(having()), undefined)
+  })
+
+  it('passes over the standalone docker-compose 1.x, which refuses the Compose Specification', () => {
+    assert.equal(readsComposeSpec(['docker-compose'], '1.29.2\n'), false)
+    assert.equal(readsComposeSpec(['docker-compose'], 'v2.29.7\n'), true)
+    assert.equal(readsComposeSpec(['docker-compose'], 'garbage'), false)
+    assert.equal(readsComposeSpec(['docker', 'compose'], '2.29.7'), true)
+    assert.equal(readsComposeSpec(['podman-compose'], '1.0.6'), true)
   })
 
   it('is run with -f dev/compose.yml by any compose command', () => {

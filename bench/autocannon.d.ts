@@ -17,6 +17,8 @@ declare module 'autocannon' {
     requests?: Request[]
     pipelining?: number
     timeout?: number
+    /** Each connection is closed and opened again after this many requests. */
+    reconnectRate?: number
   }
   interface Histogram {
     average: number

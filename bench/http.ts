@@ -10,6 +10,7 @@ import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os'
 import { delimiter, join } from 'node:path'
 import autocannon from 'autocannon'
+import { spec } from '../src/config/index.ts'
 
 export interface HttpRun {
   readonly rps: number
@@ -63,6 +64,10 @@ async function runAutocannon(load: HttpLoad): Promise<HttpRun> {
     connections: load.connections,
     duration: load.seconds,
     method: load.method,
+    // The servers close a keep-alive connection after HTTP_MAX_REQUESTS_PER_SOCKET requests (Node answers 503 to
+    // any sent on it after that), and autocannon does not reconnect on `Connection: close` as wrk does: it opens
+    // a new connection itself after as many requests, so a run longer than that measures answers, not refusals.
+    reconnectRate: Number(spec.httpMaxRequestsPerSocket.default),
     headers: load.method === 'POST' ? { 'content-type': 'application/json' } : {},
     requests: [
       {

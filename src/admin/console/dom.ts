@@ -1,7 +1,7 @@
 // The few DOM helpers the views share. Every value from the server goes on the page as text, never as HTML.
 import type { ids } from './ids.ts'
 
-type Id = (typeof ids)[keyof typeof ids]
+export type Id = (typeof ids)[keyof typeof ids]
 
 /** The element of `id`, checked to be of the kind the caller expects (a renamed id fails loudly, once). */
 export function byId<T extends HTMLElement>(id: Id, kind: new () => T): T {

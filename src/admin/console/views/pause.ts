@@ -6,15 +6,15 @@ import { formatTime } from '../format.ts'
 import { ids } from '../ids.ts'
 import { confirmText, idleText, memberCells, partitionsOf, pauseSummary } from '../pause-text.ts'
 import type { PauseState } from '../types.ts'
+import { Confirmation } from './confirmation.ts'
 
 const refreshMs = 2000
 
 export class PauseView {
   readonly #context: Context
   readonly #refresher: Refresher
+  readonly #confirmation: Confirmation
   #state: PauseState | undefined
-  /** What the confirm button does; cleared once used or cancelled. */
-  #confirmed: (() => Promise<void>) | undefined
 
   constructor(context: Context) {
     this.#context = context
@@ -26,14 +26,11 @@ export class PauseView {
     byId(ids.resumeButton, HTMLButtonElement).addEventListener('click', () =>
       context.guarded(async () => this.#ask('resume')),
     )
-    byId(ids.pauseCancel, HTMLButtonElement).addEventListener('click', () => this.#hide())
-    byId(ids.pauseConfirm, HTMLButtonElement).addEventListener('click', () =>
-      context.guarded(async () => {
-        const action = this.#confirmed
-        this.#hide()
-        await action?.()
-      }),
-    )
+    this.#confirmation = new Confirmation(context, {
+      panel: ids.pauseConfirmation,
+      confirm: ids.pauseConfirm,
+      cancel: ids.pauseCancel,
+    })
   }
 
   start(): void {
@@ -80,27 +77,18 @@ export class PauseView {
     const scope = partitionsOf(byId(ids.pausePartitions, HTMLInputElement).value)
     const reason = byId(ids.pauseReason, HTMLInputElement).value.trim()
     const partitions = scope === 'all' ? {} : { partitions: scope }
-    this.#confirmed = async () => {
+    byId(ids.pauseQuestion, HTMLParagraphElement).textContent = confirmText(
+      action,
+      scope,
+      this.#state?.groupId ?? 'of this consumer',
+    )
+    this.#confirmation.ask(action === 'pause' ? 'Pause' : 'Resume', async () => {
       const api = this.#context.api
       this.#show(
         action === 'pause'
           ? await api.pause({ ...partitions, ...(reason === '' ? {} : { reason }) })
           : await api.resume(partitions),
       )
-    }
-    byId(ids.pauseQuestion, HTMLParagraphElement).textContent = confirmText(
-      action,
-      scope,
-      this.#state?.groupId ?? 'of this consumer',
-    )
-    const confirm = byId(ids.pauseConfirm, HTMLButtonElement)
-    confirm.textContent = action === 'pause' ? 'Pause' : 'Resume'
-    byId(ids.pauseConfirmation, HTMLElement).hidden = false
-    confirm.focus()
-  }
-
-  #hide(): void {
-    this.#confirmed = undefined
-    byId(ids.pauseConfirmation, HTMLElement).hidden = true
+    })
   }
 }

@@ -3,6 +3,7 @@ import type { Context } from '../context.ts'
 import { byId, h } from '../dom.ts'
 import { entryCount, formatNumber } from '../format.ts'
 import { ids } from '../ids.ts'
+import { Confirmation } from './confirmation.ts'
 
 /** At most this many eventIds are listed; the rest is counted. */
 const listed = 50
@@ -10,24 +11,17 @@ const listed = 50
 export type Kind = 'redrive' | 'purge'
 
 export class PreviewPanel {
-  readonly #context: Context
-  /** What the confirm button does; cleared once used or cancelled, so a second click does nothing. */
-  #confirmed: (() => Promise<void>) | undefined
+  readonly #confirmation: Confirmation
 
   constructor(context: Context) {
-    this.#context = context
-    byId(ids.previewCancel, HTMLButtonElement).addEventListener('click', () => this.hide())
-    byId(ids.previewConfirm, HTMLButtonElement).addEventListener('click', () =>
-      this.#context.guarded(async () => {
-        const action = this.#confirmed
-        this.hide()
-        await action?.()
-      }),
-    )
+    this.#confirmation = new Confirmation(context, {
+      panel: ids.preview,
+      confirm: ids.previewConfirm,
+      cancel: ids.previewCancel,
+    })
   }
 
   show(kind: Kind, count: number, shownIds: readonly string[], action: () => Promise<void>): void {
-    this.#confirmed = action
     byId(ids.previewTitle, HTMLHeadingElement).textContent =
       kind === 'redrive' ? 'Redrive preview (dry run)' : 'Purge preview (dry run)'
     byId(ids.previewSummary, HTMLParagraphElement).textContent =
@@ -36,15 +30,10 @@ export class PreviewPanel {
     const list = byId(ids.previewList, HTMLUListElement)
     list.replaceChildren(...shownIds.slice(0, listed).map(id => h('li', { className: 'mono' }, id)))
     if (shownIds.length > listed) list.append(h('li', {}, `… and ${formatNumber(shownIds.length - listed)} more`))
-    const confirm = byId(ids.previewConfirm, HTMLButtonElement)
-    confirm.textContent = `${kind === 'redrive' ? 'Redrive' : 'Purge'} ${entryCount(count)}`
-    confirm.disabled = count === 0
-    byId(ids.preview, HTMLElement).hidden = false
-    confirm.focus()
+    this.#confirmation.ask(`${kind === 'redrive' ? 'Redrive' : 'Purge'} ${entryCount(count)}`, action, count === 0)
   }
 
   hide(): void {
-    this.#confirmed = undefined
-    byId(ids.preview, HTMLElement).hidden = true
+    this.#confirmation.hide()
   }
 }

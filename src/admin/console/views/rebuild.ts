@@ -21,6 +21,7 @@ import {
   verifyText,
 } from '../rebuild-text.ts'
 import type { RebuildStatus, RebuildVerify } from '../types.ts'
+import { Confirmation } from './confirmation.ts'
 
 const refreshMs = 2000
 
@@ -40,9 +41,8 @@ const row = (cells: readonly string[], numeric = 0) =>
 export class RebuildView {
   readonly #context: Context
   readonly #refresher: Refresher
+  readonly #confirmation: Confirmation
   #status: RebuildStatus | undefined
-  /** What the confirm button does; cleared once used or cancelled. */
-  #confirmed: (() => Promise<void>) | undefined
 
   constructor(context: Context) {
     this.#context = context
@@ -70,14 +70,11 @@ export class RebuildView {
     for (const command of ['swap', 'rollback', 'abort', 'drop-old'] as const) {
       byId(buttons[command], HTMLButtonElement).addEventListener('click', () => this.#ask(command))
     }
-    byId(ids.rebuildCancel, HTMLButtonElement).addEventListener('click', () => this.#hide())
-    byId(ids.rebuildConfirm, HTMLButtonElement).addEventListener('click', () =>
-      context.guarded(async () => {
-        const action = this.#confirmed
-        this.#hide()
-        await action?.()
-      }),
-    )
+    this.#confirmation = new Confirmation(context, {
+      panel: ids.rebuildConfirmation,
+      confirm: ids.rebuildConfirm,
+      cancel: ids.rebuildCancel,
+    })
   }
 
   start(): void {
@@ -176,18 +173,8 @@ export class RebuildView {
   #ask(command: 'swap' | 'rollback' | 'abort' | 'drop-old'): void {
     const status = this.#status
     if (status === undefined) return
-    this.#confirmed = async () => this.#done(await this.#context.api.rebuildCommand(command))
     byId(ids.rebuildQuestion, HTMLParagraphElement).textContent = confirmText(command, status)
-    const confirm = byId(ids.rebuildConfirm, HTMLButtonElement)
-    confirm.textContent = { swap: 'Swap', rollback: 'Roll back', abort: 'Abort', 'drop-old': 'Drop old tables' }[
-      command
-    ]
-    byId(ids.rebuildConfirmation, HTMLElement).hidden = false
-    confirm.focus()
-  }
-
-  #hide(): void {
-    this.#confirmed = undefined
-    byId(ids.rebuildConfirmation, HTMLElement).hidden = true
+    const label = { swap: 'Swap', rollback: 'Roll back', abort: 'Abort', 'drop-old': 'Drop old tables' }[command]
+    this.#confirmation.ask(label, async () => this.#done(await this.#context.api.rebuildCommand(command)))
   }
 }

@@ -1,14 +1,13 @@
 // A consumer in a process of its own (so its CPU, memory and GC are its own), driven by bench/main.ts over IPC.
 //   pipeline  the consumer role (src/roles), built as `pipeline consumer` builds it; its HTTP app is not listened on
-//   naive     the seed-style baseline of bench/naive-consumer.ts
+//   naive     the record-at-a-time baseline of bench/naive-consumer.ts
 // Offset commits are observed on @platformatic/kafka's diagnostics channel, so the time a record is "done" is
 // the time its offset commit was acknowledged, the same instrument for both consumers.
-import { tracingChannel } from 'node:diagnostics_channel'
 import { services } from '../../dev/services.ts'
-import { loadConfig } from '../../src/config/index.ts'
 import { createConsumerRole } from '../../src/roles/index.ts'
 import { createStore } from '../../src/store/index.ts'
 import { runNaiveConsumer } from '../naive-consumer.ts'
+import { CommitWatch, configOf, noPendingLeft, rssPeak } from './observe.ts'
 import type { DrainRequest, DrainResult, WorkerMessage } from './protocol.ts'
 
 const request = JSON.parse(process.argv[2] ?? '{}') as DrainRequest
@@ -16,51 +15,15 @@ const send = (message: WorkerMessage) => process.send?.(message)
 
 /** One acknowledged commit: when, and the offset it moved each partition to. */
 const commits: [number, number, number][] = []
-const committed = new Map<number, number>()
-let onCommit: (() => void) | undefined
-
-interface CommitContext {
-  options?: { offsets?: { topic: string; partition: number; offset: bigint }[] }
-  error?: unknown
-}
-tracingChannel('plt:kafka:consumer:commits').subscribe({
-  start() {},
-  end() {},
-  asyncStart(message: unknown) {
-    const context = message as CommitContext
-    if (context.error !== undefined) return
-    const at = Date.now()
-    for (const o of context.options?.offsets ?? []) {
-      if (o.topic !== request.topic) continue
-      const offset = Number(o.offset)
-      if ((committed.get(o.partition) ?? -1) < offset) committed.set(o.partition, offset)
-      if (request.recordCommits) commits.push([at, o.partition, offset])
-      if (request.member) send({ type: 'committed', partition: o.partition, offset })
-    }
-    onCommit?.()
-  },
-  asyncEnd() {},
-  error() {},
+const watch = new CommitWatch(request.topic, (at, partition, offset) => {
+  if (request.recordCommits) commits.push([at, partition, offset])
+  if (request.member) send({ type: 'committed', partition, offset })
 })
-
-let peakRss = 0
-const sampler = setInterval(() => {
-  peakRss = Math.max(peakRss, process.memoryUsage.rss())
-}, 100)
+const peakRss = rssPeak()
 
 function cpuMsSince(before: NodeJS.CpuUsage): number {
   const used = process.cpuUsage(before)
   return (used.user + used.system) / 1000
-}
-
-function committedTotal(): number {
-  let n = 0
-  for (const v of committed.values()) n += v
-  return n
-}
-
-function reached(end: Record<string, number>): boolean {
-  return Object.entries(end).every(([partition, offset]) => (committed.get(Number(partition)) ?? 0) >= offset)
 }
 
 /** Resolves with Date.now() of the commit that covered `end`, whenever `end` becomes known. */
@@ -68,12 +31,12 @@ function whenCommitted(end: () => Record<string, number> | undefined): Promise<n
   return new Promise(resolve => {
     const check = () => {
       const target = end()
-      if (target !== undefined && reached(target)) {
-        onCommit = undefined
+      if (target !== undefined && watch.reached(target)) {
+        watch.onCommit = undefined
         resolve(Date.now())
       }
     }
-    onCommit = check
+    watch.onCommit = check
     check()
   })
 }
@@ -86,22 +49,12 @@ const stopped = new Promise<number>(resolve => {
 process.on('message', (message: WorkerMessage) => {
   if (message.type === 'end') {
     endOffsets = message.endOffsets
-    onCommit?.()
+    watch.onCommit?.()
   } else if (message.type === 'stop') stop()
 })
 
 async function pipeline(): Promise<DrainResult> {
-  const config = loadConfig({
-    ...process.env,
-    KAFKA_BROKERS: services.kafkaBrokers.join(','),
-    KAFKA_TOPIC: request.topic,
-    KAFKA_GROUP_ID: request.groupId,
-    KAFKA_PARTITIONS: String(request.partitions),
-    DATABASE_URL: request.databaseUrl,
-    DLQ_KEY: request.dlqKey,
-    LOG_LEVEL: request.logLevel,
-  })
-  const role = await createConsumerRole(config)
+  const role = await createConsumerRole(configOf(request))
   const { service } = role
   const done = request.member ? stopped : whenCommitted(() => endOffsets)
   await role.start()
@@ -119,16 +72,9 @@ async function pipeline(): Promise<DrainResult> {
   const started = Date.now()
   const cpuBefore = process.cpuUsage()
   send({ type: 'joined' })
-  const progress = setInterval(() => send({ type: 'progress', handled: committedTotal() }), 500)
+  const progress = setInterval(() => send({ type: 'progress', handled: watch.total() }), 500)
   await done
-  // Drained means every record stored: an order whose user another lane stored at the same moment waits as a
-  // pending event until the consumer's next look (within tens of milliseconds), so the clock stops only when no
-  // pending event is left (the workload's orders all have their users).
-  let pending = (await role.store.pendingStats()).count
-  for (let i = 0; pending > 0 && i < 500; i++) {
-    await new Promise(resolve => setTimeout(resolve, 10))
-    pending = (await role.store.pendingStats()).count
-  }
+  const pending = await noPendingLeft(role.store)
   const finished = Date.now()
   const cpuMs = cpuMsSince(cpuBefore)
   clearInterval(progress)
@@ -139,12 +85,12 @@ async function pipeline(): Promise<DrainResult> {
   const deadLettered = await role.dlq.length()
   await role.close()
   return {
-    handled: committedTotal(),
+    handled: watch.total(),
     ms: finished - started,
     deadLettered,
     pendingAtEnd: pending,
     batches: status.batches,
-    peakRssBytes: peakRss,
+    peakRssBytes: peakRss(),
     maxRssBytes: process.resourceUsage().maxRSS * 1024,
     commits: request.recordCommits ? commits : undefined,
     cpuMs,
@@ -177,7 +123,7 @@ async function naive(): Promise<DrainResult> {
     pendingAtEnd: 0,
     // The naive consumer applies one record at a time.
     batches: result.handled,
-    peakRssBytes: peakRss,
+    peakRssBytes: peakRss(),
     maxRssBytes: process.resourceUsage().maxRSS * 1024,
     cpuMs: cpuMsSince(cpuBefore),
     startedAt,
@@ -187,7 +133,6 @@ async function naive(): Promise<DrainResult> {
 
 try {
   const result = request.kind === 'naive' ? await naive() : await pipeline()
-  clearInterval(sampler)
   send({ type: 'result', result })
   process.disconnect?.()
 } catch (error) {

@@ -5,65 +5,24 @@
 // start an operator sees) to the commit that covers the end offsets, and stops only when the shadow holds no
 // pending event. Then the shadow's rows are counted for the parent's check and the rebuild is aborted, which
 // drops the shadow and the rebuild's groups; the rebuild's Redis keys are deleted last.
-import { tracingChannel } from 'node:diagnostics_channel'
 import { Redis } from 'ioredis'
-import { services } from '../../dev/services.ts'
-import { loadConfig } from '../../src/config/index.ts'
 import { createLogger } from '../../src/observability/index.ts'
 import { rebuildsFromConfig } from '../../src/rebuild/index.ts'
 import { companionPrefixOf, pauseKeys } from '../../src/redis/keys.ts'
 import { createGenerations, createStore } from '../../src/store/index.ts'
 import { generationUrl, inspectPostgres } from '../databases.ts'
+import { CommitWatch, configOf, noPendingLeft, rssPeak } from './observe.ts'
 import type { DrainRequest, DrainResult, WorkerMessage } from './protocol.ts'
 
 const request = JSON.parse(process.argv[2] ?? '{}') as DrainRequest
 const send = (message: WorkerMessage) => process.send?.(message)
 
-/** The offset each partition's acknowledged commits reached, seen on @platformatic/kafka's diagnostics channel. */
-const committed = new Map<number, number>()
-let onCommit: (() => void) | undefined
-interface CommitContext {
-  options?: { groupId?: string; offsets?: { topic: string; partition: number; offset: bigint }[] }
-  error?: unknown
-}
-tracingChannel('plt:kafka:consumer:commits').subscribe({
-  start() {},
-  end() {},
-  asyncStart(message: unknown) {
-    const context = message as CommitContext
-    if (context.error !== undefined) return
-    for (const o of context.options?.offsets ?? []) {
-      if (o.topic !== request.topic) continue
-      const offset = Number(o.offset)
-      if ((committed.get(o.partition) ?? -1) < offset) committed.set(o.partition, offset)
-    }
-    onCommit?.()
-  },
-  asyncEnd() {},
-  error() {},
-})
-
-let peakRss = 0
-const sampler = setInterval(() => {
-  peakRss = Math.max(peakRss, process.memoryUsage.rss())
-}, 100)
-
-const committedTotal = () => [...committed.values()].reduce((a, b) => a + b, 0)
+const watch = new CommitWatch(request.topic)
+const peakRss = rssPeak()
 const end = request.endOffsets ?? {}
-const reached = () =>
-  Object.entries(end).every(([partition, offset]) => (committed.get(Number(partition)) ?? 0) >= offset)
 
 async function rebuild(): Promise<DrainResult> {
-  const config = loadConfig({
-    ...process.env,
-    KAFKA_BROKERS: services.kafkaBrokers.join(','),
-    KAFKA_TOPIC: request.topic,
-    KAFKA_GROUP_ID: request.groupId,
-    KAFKA_PARTITIONS: String(request.partitions),
-    DATABASE_URL: request.databaseUrl,
-    DLQ_KEY: request.dlqKey,
-    LOG_LEVEL: request.logLevel,
-  })
+  const config = configOf(request)
   const live = await createStore(config.database)
   await live.migrate()
   const generations = await createGenerations(config.database)
@@ -75,8 +34,8 @@ async function rebuild(): Promise<DrainResult> {
     if (generation === null) throw new Error('the rebuild started without a generation')
     const stop = new AbortController()
     const done = new Promise<void>(resolve => {
-      onCommit = () => {
-        if (reached()) resolve()
+      watch.onCommit = () => {
+        if (watch.reached(end)) resolve()
       }
     })
     const cpuBefore = process.cpuUsage()
@@ -85,13 +44,9 @@ async function rebuild(): Promise<DrainResult> {
     const filling = rebuilds.fill(stop.signal)
     // A fill that fails ends the wait too: its error is the run's.
     await Promise.race([done, filling.then(f => Promise.reject(new Error(`the fill ended early: ${f.state}`)))])
-    const progress = setInterval(() => send({ type: 'progress', handled: committedTotal() }), 500)
+    const progress = setInterval(() => send({ type: 'progress', handled: watch.total() }), 500)
     const shadow = await generations.open(generation)
-    let pending = (await shadow.pendingStats()).count
-    for (let i = 0; pending > 0 && i < 500; i++) {
-      await new Promise(resolve => setTimeout(resolve, 10))
-      pending = (await shadow.pendingStats()).count
-    }
+    const pending = await noPendingLeft(shadow)
     const finishedAt = Date.now()
     const used = process.cpuUsage(cpuBefore)
     clearInterval(progress)
@@ -102,12 +57,12 @@ async function rebuild(): Promise<DrainResult> {
     const found = await inspectPostgres(generationUrl(url, generation), true)
     await rebuilds.abort({ by: 'bench' })
     return {
-      handled: committedTotal(),
+      handled: watch.total(),
       ms: finishedAt - startedAt,
       deadLettered: ended.badRecords.count,
       pendingAtEnd: pending,
       batches: 0,
-      peakRssBytes: peakRss,
+      peakRssBytes: peakRss(),
       maxRssBytes: process.resourceUsage().maxRSS * 1024,
       cpuMs: (used.user + used.system) / 1000,
       startedAt,
@@ -144,7 +99,6 @@ async function forgetRedisKeys(dlqKey: string, groupId: string, topic: string): 
 
 try {
   const result = await rebuild()
-  clearInterval(sampler)
   send({ type: 'result', result })
   process.disconnect?.()
 } catch (error) {

@@ -62,13 +62,16 @@ const needs: Readonly<Record<RebuildCommand, readonly RebuildState[]>> = {
   'drop-old': follows.done,
 }
 
+/** Whether `command` may run on a rebuild in `state` (the console enables its buttons by it). */
+export const allowsCommand = (command: RebuildCommand, state: RebuildState): boolean => needs[command].includes(state)
+
 /**
  * Why `command` cannot run on a rebuild in `state` (undefined: it can). The reason names what would help, so an
  * operator reading a refusal knows the next command.
  */
 export function refusal(command: RebuildCommand, state: RebuildState | undefined, id?: number): string | undefined {
   if (state === undefined) return `there is no rebuild of this store: \`rebuild start\` begins one`
-  if (needs[command].includes(state)) return undefined
+  if (allowsCommand(command, state)) return undefined
   const which = id === undefined ? 'the rebuild' : `rebuild ${id}`
   const next: Partial<Record<RebuildState, string>> = {
     creating: 'wait until it fills, or abort it',

@@ -1,30 +1,22 @@
 // The rebuild view's pure parts: which commands the rebuild's state allows, its state in one line, the progress
 // table and bar, the bad records, the verify report (counts, checksums, differing keys side by side, bounded),
 // the question asked before a command that changes what is live, and the start form read as a request body.
+import {
+  allowsCommand,
+  finishedStates,
+  rebuildStates,
+  type RebuildCommand as ServerCommand,
+  type ShownState,
+} from '../../rebuild/state.ts'
 import { formatDuration, formatNumber, formatTime, plural, truncate } from './format.ts'
 import type { RebuildStatus, RebuildVerify } from './types.ts'
 
-/**
- * The states status shows: the rebuild's stored states (src/rebuild/state.ts, on the same floor as the console,
- * so copied; a unit test holds the two equal) and `verifying` while a comparison runs.
- */
-export const shownStates = [
-  'creating',
-  'filling',
-  'caught-up',
-  'stopped',
-  'swapping',
-  'swapped',
-  'rolled-back',
-  'aborted',
-  'failed',
-  'done',
-  'verifying',
-] as const
+/** The states status shows: the rebuild's stored states, and `verifying` while a comparison runs. */
+export const shownStates = [...rebuildStates, 'verifying'] as const
 
-export type ShownState = (typeof shownStates)[number]
-type RebuildState = ShownState
-export type RebuildCommand = 'start' | 'resume' | 'verify' | 'swap' | 'rollback' | 'abort' | 'drop-old'
+export type { ShownState }
+/** The server's commands, and start. */
+export type RebuildCommand = 'start' | ServerCommand
 
 export const rebuildCommands: readonly RebuildCommand[] = [
   'start',
@@ -36,24 +28,6 @@ export const rebuildCommands: readonly RebuildCommand[] = [
   'drop-old',
 ]
 
-/**
- * The states each command needs: a copy of the server's table (src/rebuild/state.ts; a unit test holds the two
- * equal), so a button is disabled when the server would refuse it. The server stays the authority: a command it
- * refuses anyway (another process moved the rebuild meanwhile) answers 409, and the page shows its message.
- * `verifying` is in no list: while a comparison runs, the page waits for it to end.
- */
-const needs: Readonly<Record<Exclude<RebuildCommand, 'start'>, readonly RebuildState[]>> = {
-  resume: ['creating', 'stopped', 'failed', 'rolled-back'],
-  verify: ['filling', 'caught-up', 'stopped', 'rolled-back'],
-  swap: ['filling', 'caught-up', 'stopped', 'rolled-back'],
-  rollback: ['swapped'],
-  abort: ['creating', 'filling', 'caught-up', 'stopped', 'failed', 'rolled-back'],
-  'drop-old': ['swapped'],
-}
-
-/** States after which a new rebuild of the store may begin (the server's finishedStates). */
-const finished: readonly RebuildState[] = ['aborted', 'done']
-
 /** What the commands need of a status: its state, and whether a process works on it (holds its lease). */
 type Shown = Pick<RebuildStatus, 'state' | 'worker'>
 
@@ -63,13 +37,16 @@ type Shown = Pick<RebuildStatus, 'state' | 'worker'>
  * process stopped), as the resume route does; rollback and drop-old wait until no process works on it.
  */
 export function allowed(command: RebuildCommand, status: Shown | undefined): boolean {
-  if (command === 'start') return status === undefined || finished.includes(status.state)
+  if (command === 'start') return status === undefined || finishedStates.some(state => state === status.state)
   if (status === undefined) return false
   if (command === 'resume' && (status.state === 'filling' || status.state === 'caught-up')) return !status.worker.active
   // Rollback and drop-old take the rebuild's lease without asking its holder to stop: after a swap, the process
   // that swapped holds it until it has applied what the live consumer applied meanwhile.
   if ((command === 'rollback' || command === 'drop-old') && status.worker.active) return false
-  return needs[command].includes(status.state)
+  // The server's own table: a command it would refuse is disabled. It stays the authority: one it refuses anyway
+  // (another process moved the rebuild meanwhile) answers 409, and the page shows its message. While a verify
+  // runs (`verifying`, not a stored state) the page waits for it to end.
+  return status.state !== 'verifying' && allowsCommand(command, status.state)
 }
 
 /** One line on the rebuild: which, its state, who started it when, and from where in the log. */

@@ -1,6 +1,6 @@
 // The rebuild: its state, progress per partition with a bar, the bad records, and its commands. Refreshed every 2
 // seconds while the section is shown. A button is enabled only when the rebuild's state allows its command (the
-// server's own table, mirrored in rebuild-text.ts); the server decides, and its refusal (409) shows in the alert.
+// server's own table, src/rebuild/state.ts); the server decides, and its refusal (409) shows in the alert.
 // Swap, rollback, abort and drop-old ask for a confirmation naming what they do first.
 import { type Context, Refresher } from '../context.ts'
 import { byId, fillRows, h } from '../dom.ts'

@@ -4,31 +4,16 @@
 // under a loop of reads that must never fail or come back empty, the live rows then equal a model of the log, a
 // rollback brings the corrupted rows back, and a second start is refused while one is under way.
 import assert from 'node:assert/strict'
-import { DatabaseSync } from 'node:sqlite'
 import { describe, it } from 'node:test'
 import { Redis } from 'ioredis'
-import pg from 'pg'
 import type { Database } from '../../src/config/index.ts'
 import { companionPrefixOf, pauseKeys } from '../../src/redis/keys.ts'
 import { createStore } from '../../src/store/index.ts'
-import {
-  inventoryAdjusted,
-  keyOfTest,
-  orderPlaced,
-  paymentSettled,
-  type TestEvent,
-  userCreated,
-} from '../helpers/events.ts'
+import { keyOfTest, type TestEvent } from '../helpers/events.ts'
 import { endOffsets, eventually, produceAtRate, produceRaw } from '../helpers/kafka.ts'
 import { startPipeline } from '../helpers/pipeline.ts'
-import {
-  type Cleanup,
-  kafkaTopic,
-  keysMatching,
-  postgresDatabase,
-  sqliteFile,
-  uniqueName,
-} from '../helpers/resources.ts'
+import { type Query, type Rows, rawSql, userHistory } from '../helpers/rebuild-history.ts'
+import { kafkaTopic, keysMatching, postgresDatabase, sqliteFile, uniqueName } from '../helpers/resources.ts'
 import { redisHostPort, testServices } from '../helpers/services.ts'
 import { noPending } from '../rebuild/settled.ts'
 
@@ -37,18 +22,6 @@ const loadUsers = 10_000
 const loadEvents = loadUsers * 10
 /** Users produced while the shadow fills: new keys only, so the corrupted rows stay as corrupted in the live tables. */
 const laterUsers = 600
-
-/** Users u<from>…: 4 orders, 2 payments and 3 inventory deltas each, on skus `<skuPrefix><u % 100>`. */
-function history(from: number, users: number, skuPrefix: string): TestEvent[] {
-  const events: TestEvent[] = []
-  for (let u = from; u < from + users; u++) {
-    events.push(userCreated(`u${u}`, { name: `User ${u}` }))
-    for (let o = 0; o < 4; o++) events.push(orderPlaced(`o${u}-${o}`, `u${u}`, { total: u + o / 4 }))
-    for (let o = 0; o < 2; o++) events.push(paymentSettled(`o${u}-${o}`, { amount: u + o / 4 }))
-    for (let d = 0; d < 3; d++) events.push(inventoryAdjusted(`${skuPrefix}${u % 100}`, d + 1))
-  }
-  return events
-}
 
 /**
  * What the log says the tables hold, written from the events alone: every key is created once, so a row is its
@@ -67,30 +40,6 @@ function truthOf(events: readonly TestEvent[]) {
     else inventory.set(String(d['sku']), (inventory.get(String(d['sku'])) ?? 0) + Number(d['delta']))
   }
   return { users, orders, payments, inventory }
-}
-
-type Rows = Record<string, unknown>[]
-type Query = (text: string) => Promise<Rows>
-
-/** Plain SQL on the live tables behind the pipeline's back, for reading them and corrupting them by hand. */
-async function rawSql(t: Cleanup, database: Database): Promise<Query> {
-  if (database.engine === 'sqlite') {
-    const { path } = database
-    return async text => {
-      const db = new DatabaseSync(path)
-      try {
-        db.exec('PRAGMA busy_timeout = 10000')
-        return db.prepare(text).all() as Rows
-      } finally {
-        db.close()
-      }
-    }
-  }
-  const client = new pg.Client({ connectionString: (database as { url: string }).url })
-  client.on('error', () => {})
-  await client.connect()
-  t.after(() => client.end().catch(() => {}))
-  return async text => (await client.query(text)).rows as Rows
 }
 
 /** The live tables in the model's shape (numbers read as numbers whatever type the engine answers). */
@@ -187,7 +136,7 @@ for (const engine of ['postgres', 'sqlite'] as const) {
       }
 
       // The load, straight to the topic as the bench pre-fills it.
-      const load = history(0, loadUsers, 's')
+      const load = userHistory(0, loadUsers, { sku: u => `s${u % 100}` })
       assert.equal(load.length, loadEvents)
       const toRecords = (events: TestEvent[]) => events.map(e => ({ key: keyOfTest(e), value: JSON.stringify(e) }))
       await produceRaw(topic, toRecords(load))
@@ -219,7 +168,7 @@ for (const engine of ['postgres', 'sqlite'] as const) {
       assert.equal(started.status, 202, await started.clone().text())
       const generation = ((await started.json()) as { generation: string }).generation
       assert.equal(generation, 'rebuild_1')
-      const later = history(loadUsers, laterUsers, 't')
+      const later = userHistory(loadUsers, laterUsers, { sku: u => `t${u % 100}` })
       const more = produceAtRate(topic, toRecords(later), 3000)
       const second = await admin('/start', {})
       assert.equal(second.status, 409, await second.text())

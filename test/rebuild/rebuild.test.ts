@@ -3,10 +3,8 @@
 // swap puts the truth live, the events the live consumer applied meanwhile survive the swap and the rollback, a
 // second rebuild is refused while one is under way, and every command is audited.
 import assert from 'node:assert/strict'
-import { DatabaseSync } from 'node:sqlite'
 import { describe, it } from 'node:test'
 import { Admin } from '@platformatic/kafka'
-import pg from 'pg'
 import { type Database, loadConfig } from '../../src/config/index.ts'
 import { consumerSettingsOf } from '../../src/consumer/index.ts'
 import { readAudit } from '../../src/dlq-ops/audit.ts'
@@ -16,55 +14,19 @@ import { RebuildError, type RebuildStatus, Rebuilds, storeIdOf } from '../../src
 import { rebuildKeyOf } from '../../src/redis/keys.ts'
 import { createGenerations, createStore, type Store } from '../../src/store/index.ts'
 import { startConsumer } from '../consumer/harness.ts'
-import {
-  inventoryAdjusted,
-  keyOfTest,
-  orderPlaced,
-  paymentSettled,
-  type TestEvent,
-  userCreated,
-} from '../helpers/events.ts'
+import { keyOfTest, type TestEvent } from '../helpers/events.ts'
 import { eventually, produceAtRate, produceRaw } from '../helpers/kafka.ts'
+import { rawSql, userHistory } from '../helpers/rebuild-history.ts'
 import { type Cleanup, kafkaTopic, postgresDatabase, redisPrefix, sqliteFile } from '../helpers/resources.ts'
 import { testServices } from '../helpers/services.ts'
 import { noPending } from './settled.ts'
 
 const records = (events: TestEvent[]) => events.map(e => ({ key: keyOfTest(e), value: JSON.stringify(e) }))
 
-/** Users u<from>…, each with 4 orders, 2 payments and 3 inventory deltas: 10 events per user. */
-function history(from: number, users: number, tag: string): TestEvent[] {
-  const events: TestEvent[] = []
-  for (let u = from; u < from + users; u++) {
-    events.push(userCreated(`u${u}`, { name: `User ${u} ${tag}` }))
-    for (let o = 0; o < 4; o++) events.push(orderPlaced(`o${u}-${o}`, `u${u}`, { total: u + o / 4 }))
-    for (let o = 0; o < 2; o++) events.push(paymentSettled(`o${u}-${o}`, { amount: u + o / 4 }))
-    for (let d = 0; d < 3; d++) events.push(inventoryAdjusted(`s${u % 50}`, d + 1))
-  }
-  return events
-}
+const history = (from: number, users: number, tag: string) =>
+  userHistory(from, users, { nameTag: tag, sku: u => `s${u % 50}` })
 
 type Engine = 'sqlite' | 'postgres'
-
-/** Plain SQL on the live tables behind the pipeline's back: counts, and corruption by hand. */
-async function rawSql(t: Cleanup, database: Database) {
-  if (database.engine === 'sqlite') {
-    const run = (text: string) => {
-      const db = new DatabaseSync(database.path)
-      try {
-        db.exec('PRAGMA busy_timeout = 10000')
-        return db.prepare(text).all()
-      } finally {
-        db.close()
-      }
-    }
-    return async (text: string) => run(text) as Record<string, unknown>[]
-  }
-  const client = new pg.Client({ connectionString: (database as { url: string }).url })
-  client.on('error', () => {})
-  await client.connect()
-  t.after(() => client.end().catch(() => {}))
-  return async (text: string) => (await client.query(text)).rows as Record<string, unknown>[]
-}
 
 async function setup(t: Cleanup, engine: Engine = 'sqlite', pauseLive = false) {
   const topic = await kafkaTopic(t, 3)

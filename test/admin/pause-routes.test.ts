@@ -4,13 +4,11 @@
 // the answer, and each accepted request in the audit trail.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { redisClient } from '../../dev/services.ts'
 import { loadConfig } from '../../src/config/index.ts'
 import { createLogger } from '../../src/observability/index.ts'
-import { pauseKeys } from '../../src/redis/keys.ts'
 import { createConsumerRole, stopRoles } from '../../src/roles/index.ts'
 import { eventually } from '../helpers/kafka.ts'
-import { type Cleanup, kafkaTopic, redisPrefix, sqliteFile, uniqueName } from '../helpers/resources.ts'
+import { type Cleanup, dropPauseKeys, kafkaTopic, redisPrefix, sqliteFile, uniqueName } from '../helpers/resources.ts'
 import { testServices } from '../helpers/services.ts'
 
 const token = 'admin-token-for-the-pause-routes-0123'
@@ -19,12 +17,7 @@ const auth = { authorization: `Bearer ${token}` }
 async function consumer(t: Cleanup, topic: string, adminToken: string | undefined, start: boolean) {
   const { prefix } = redisPrefix(t)
   const groupId = uniqueName('group')
-  t.after(async () => {
-    const client = redisClient()
-    const keys = pauseKeys(groupId, topic)
-    await client.del(keys.record, keys.members)
-    client.disconnect()
-  })
+  dropPauseKeys(t, groupId, topic)
   const config = loadConfig({
     KAFKA_BROKERS: testServices.kafkaBrokers.join(','),
     KAFKA_TOPIC: topic,

@@ -4,16 +4,14 @@
 // the text for people are unit-tested first.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { redisClient } from '../../dev/services.ts'
 import { parsePauseArgs, pauseStateText } from '../../src/cli/pause.ts'
 import type { PauseState } from '../../src/consumer/index.ts'
 import { readAudit } from '../../src/dlq-ops/audit.ts'
-import { pauseKeys } from '../../src/redis/keys.ts'
 import { createStore } from '../../src/store/index.ts'
 import { startConsumer } from '../consumer/harness.ts'
 import { cliEnv, startCli } from '../helpers/cli.ts'
 import { eventually } from '../helpers/kafka.ts'
-import { type Cleanup, kafkaTopic, redisPrefix, sqliteFile, uniqueName } from '../helpers/resources.ts'
+import { type Cleanup, dropPauseKeys, kafkaTopic, redisPrefix, sqliteFile, uniqueName } from '../helpers/resources.ts'
 
 function run(t: Cleanup, env: Record<string, string>, args: string[]) {
   return startCli(t, args, cliEnv(env)).done
@@ -93,12 +91,7 @@ describe('pipeline pause: against a live consumer', () => {
     const { prefix, redis } = redisPrefix(t)
     const dlqKey = `${prefix}dlq:events`
     const groupId = uniqueName('group')
-    t.after(async () => {
-      const client = redisClient()
-      const keys = pauseKeys(groupId, topic)
-      await client.del(keys.record, keys.members)
-      client.disconnect()
-    })
+    dropPauseKeys(t, groupId, topic)
     const store = await createStore({ engine: 'sqlite', path: sqliteFile(t as Cleanup) })
     t.after(() => store.close())
     const consumer = await startConsumer(t, { topic, store, dlqKey, groupId })

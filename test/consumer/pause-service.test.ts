@@ -5,14 +5,12 @@
 // (exactly once: the ledger keeps one row per eventId).
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
-import { redisClient } from '../../dev/services.ts'
 import type { PauseBoard } from '../../src/consumer/index.ts'
 import { readAudit } from '../../src/dlq-ops/audit.ts'
-import { pauseKeys } from '../../src/redis/keys.ts'
 import { createStore, type Store } from '../../src/store/index.ts'
 import { inventoryAdjusted } from '../helpers/events.ts'
 import { committedOffsets, eventually, produceRaw } from '../helpers/kafka.ts'
-import { type Cleanup, kafkaTopic, redisPrefix, sqliteFile, uniqueName } from '../helpers/resources.ts'
+import { type Cleanup, dropPauseKeys, kafkaTopic, redisPrefix, sqliteFile, uniqueName } from '../helpers/resources.ts'
 import { type Harness, startConsumer } from './harness.ts'
 
 const token = 'admin-token-for-the-pause-tests-0123'
@@ -23,16 +21,6 @@ async function sqliteStore(t: Cleanup): Promise<Store> {
   await store.migrate()
   t.after(() => store.close())
   return store
-}
-
-/** Deletes the group's pause keys after the test (they live outside the test's Redis prefix). */
-function dropPauseKeys(t: Cleanup, groupId: string, topic: string): void {
-  t.after(async () => {
-    const redis = redisClient()
-    const keys = pauseKeys(groupId, topic)
-    await redis.del(keys.record, keys.members)
-    redis.disconnect()
-  })
 }
 
 /** One SKU per partition of a 3-partition topic; `produce(n)` adds n deltas of +1 to each. */

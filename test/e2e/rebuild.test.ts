@@ -70,6 +70,18 @@ function differing<V>(a: ReadonlyMap<string, V>, b: ReadonlyMap<string, V>): str
   return [...keys].filter(k => a.get(k) !== b.get(k)).sort()
 }
 
+type Tables = Awaited<ReturnType<typeof tablesOf>>
+
+/** Per table, the keys whose rows differ from the model's. */
+function differingKeys(tables: Tables, truth: ReturnType<typeof truthOf>) {
+  return {
+    users: differing(tables.users, truth.users),
+    orders: differing(tables.orders, truth.orders),
+    payments: differing(tables.payments, truth.payments),
+    inventory: differing(tables.inventory, truth.inventory),
+  }
+}
+
 for (const engine of ['postgres', 'sqlite'] as const) {
   describe(`rebuild end to end (pipeline all, Kafka, Redis, ${engine})`, () => {
     it(`rebuilds ${loadEvents.toLocaleString()} events under traffic and reads, swaps and rolls back`, async t => {
@@ -181,20 +193,12 @@ for (const engine of ['postgres', 'sqlite'] as const) {
       // Verify names exactly the corrupted keys: the model's difference from the live tables, computed here too.
       const truth = truthOf([...load, ...later])
       const before = await tablesOf(sql)
-      assert.deepEqual(
-        {
-          users: differing(before.users, truth.users),
-          orders: differing(before.orders, truth.orders),
-          payments: differing(before.payments, truth.payments),
-          inventory: differing(before.inventory, truth.inventory),
-        },
-        {
-          users: corrupted.users,
-          orders: corrupted.orders,
-          payments: corrupted.payments,
-          inventory: corrupted.inventory,
-        },
-      )
+      assert.deepEqual(differingKeys(before, truth), {
+        users: corrupted.users,
+        orders: corrupted.orders,
+        payments: corrupted.payments,
+        inventory: corrupted.inventory,
+      })
       const verified = await admin('/verify', { limit: 50 })
       assert.equal(verified.status, 200)
       const report = (await verified.json()) as { tables: { table: string; differing: { key: string }[] }[] }
@@ -241,15 +245,7 @@ for (const engine of ['postgres', 'sqlite'] as const) {
       // The live tables now say what the log says, row for row.
       await liveDrained()
       const after = await tablesOf(sql)
-      assert.deepEqual(
-        {
-          users: differing(after.users, truth.users),
-          orders: differing(after.orders, truth.orders),
-          payments: differing(after.payments, truth.payments),
-          inventory: differing(after.inventory, truth.inventory),
-        },
-        { users: [], orders: [], payments: [], inventory: [] },
-      )
+      assert.deepEqual(differingKeys(after, truth), { users: [], orders: [], payments: [], inventory: [] })
       assert.equal(after.users.size, loadUsers + laterUsers)
       assert.equal(after.orders.size, (loadUsers + laterUsers) * 4)
 
@@ -261,20 +257,12 @@ for (const engine of ['postgres', 'sqlite'] as const) {
       assert.equal(rolling.status, 202, await rolling.clone().text())
       await stateIs('rolled-back')
       const restored = await tablesOf(sql)
-      assert.deepEqual(
-        {
-          users: differing(restored.users, truth.users),
-          orders: differing(restored.orders, truth.orders),
-          payments: differing(restored.payments, truth.payments),
-          inventory: differing(restored.inventory, truth.inventory),
-        },
-        {
-          users: corrupted.users,
-          orders: corrupted.orders,
-          payments: corrupted.payments,
-          inventory: corrupted.inventory,
-        },
-      )
+      assert.deepEqual(differingKeys(restored, truth), {
+        users: corrupted.users,
+        orders: corrupted.orders,
+        payments: corrupted.payments,
+        inventory: corrupted.inventory,
+      })
       assert.equal(restored.users.get('u1')?.split('|')[0], 'corrupt')
       assert.equal(restored.payments.has('o9-1'), false)
       assert.equal(restored.inventory.get('s3'), (truth.inventory.get('s3') ?? 0) + 1000)

@@ -13,6 +13,7 @@ import {
 } from '../../dev/resources.ts'
 import { mastersOf, redisClient } from '../../dev/services.ts'
 import type { RedisClient } from '../../src/dlq/index.ts'
+import { pauseKeys } from '../../src/redis/keys.ts'
 import { testServices } from './services.ts'
 
 export { uniqueName }
@@ -79,6 +80,16 @@ export function redisPrefix(t: Cleanup): { redis: RedisClient; prefix: string } 
     redis.disconnect()
   })
   return { redis, prefix }
+}
+
+/** Deletes the group's pause keys after the test (they live outside the test's Redis prefix). */
+export function dropPauseKeys(t: Cleanup, groupId: string, topic: string): void {
+  t.after(async () => {
+    const redis = redisClient()
+    const keys = pauseKeys(groupId, topic)
+    await redis.del(keys.record, keys.members)
+    redis.disconnect()
+  })
 }
 
 /**

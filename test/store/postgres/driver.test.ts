@@ -1,6 +1,7 @@
 // The PostgreSQL driver's pure pieces: the array literals the write statements and lookups send.
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
+import fc from 'fast-check'
 import { arrayLiteral, arrayLiteralOf } from '../../../src/store/postgres/driver.ts'
 
 describe('array literals', () => {
@@ -26,6 +27,29 @@ describe('array literals', () => {
     assert.equal(
       arrayLiteralOf(rows, r => r.id),
       '{"u1","q\\"\\\\"}',
+    )
+  })
+
+  it('builds what an element-by-element literal builds, for any mix of strings, numbers and nulls', () => {
+    // The reference: every element on its own, quoted and escaped, or NULL.
+    const reference = (values: readonly unknown[]) =>
+      `{${values.map(v => (v === null || v === undefined ? 'NULL' : `"${String(v).replace(/[\\"]/g, m => `\\${m}`)}"`)).join(',')}}`
+    const element = fc.oneof(
+      fc.string({ unit: fc.constantFrom('a', ',', '"', '\\', '{', '}', ' ', 'N', 'é') }),
+      fc.string(),
+      fc.integer(),
+      fc.double({ noNaN: true }),
+      fc.constant(null),
+      fc.constant(undefined),
+    )
+    fc.assert(
+      fc.property(fc.array(element, { maxLength: 40 }), values => {
+        assert.equal(
+          arrayLiteralOf(values, v => v),
+          reference(values),
+        )
+      }),
+      { numRuns: 2000 },
     )
   })
 })

@@ -2,6 +2,7 @@
 // lines on stderr, and the clean-up registry through which every topic, group, database, file and Redis key the
 // bench creates is made, so that it is removed at the end, also when a scenario fails.
 import { cpus, freemem, totalmem } from 'node:os'
+import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { Redis } from 'ioredis'
 import { nodeFlags } from '../src/cli/node-flags.ts'
@@ -11,6 +12,8 @@ import { brokers, createTopic, deleteGroups, deleteTopics, prefill } from './kaf
 import { Results } from './report.ts'
 import type { SpawnOptions } from './spawn.ts'
 import type { Workload } from './workload.ts'
+
+const allocSampler = fileURLToPath(new URL('./alloc-sampler.ts', import.meta.url))
 
 export const scenarioNames = [
   'drain',
@@ -85,6 +88,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv, pr
       'http-seconds': { type: 'string' },
       'log-level': { type: 'string' },
       'cpu-prof': { type: 'boolean', default: false },
+      'alloc-prof': { type: 'boolean', default: false },
       history: { type: 'boolean', default: false },
     },
   })
@@ -128,6 +132,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv, pr
       execArgv: [
         ...nodeFlags,
         ...(args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profilesDir}`] : []),
+        ...(args['alloc-prof'] ? ['--import', allocSampler] : []),
         ...words(env['BENCH_NODE_FLAGS']),
       ],
     },

@@ -8,6 +8,7 @@
 //   options: --events N  --runs N  --only drain,naive,copy,rebuild,latency,http,java,read,rss,scale,dlq  --rss-events N
 //            --dlq-entries N
 //            --http-seconds N  --log-level info|warn  --cpu-prof (a profile of every worker in .tmp/bench-profiles/)
+//            --alloc-prof (where every worker allocates, garbage included: bench/alloc-summary.ts reads it)
 //            --history (append to bench/history.tsv even from a --quick or --only run)
 //   npm run bench -- --compare REF [--pairs N] [options]
 //                                      the working tree against a git ref, alternated runs (bench/compare.ts)

@@ -2,6 +2,7 @@
 // package or source folder, so a missed target can name its hot spot.
 //   node bench/profile-summary.ts <file.cpuprofile> [top N] [skip the first N ms, e.g. the start-up]
 import { readFileSync } from 'node:fs'
+import { area } from './source-area.ts'
 
 interface Node {
   id: number
@@ -36,19 +37,6 @@ for (let i = 0; i < samples.length; i++) {
   self.set(samples[i]!, (self.get(samples[i]!) ?? 0) + (deltas[i] ?? 0))
 }
 const total = [...self.values()].reduce((a, b) => a + b, 0)
-
-function area(url: string): string {
-  if (url === '') return '(native/V8)'
-  const nm = url.lastIndexOf('node_modules/')
-  if (nm >= 0) {
-    const rest = url.slice(nm + 'node_modules/'.length).split('/')
-    return rest[0]!.startsWith('@') ? `${rest[0]}/${rest[1]}` : rest[0]!
-  }
-  if (url.startsWith('node:')) return url
-  const src = url.indexOf('/src/')
-  if (src >= 0) return url.slice(src + 1)
-  return url.replace(/^file:\/\//, '')
-}
 
 const functions = new Map<string, number>()
 const areas = new Map<string, number>()

@@ -105,6 +105,9 @@ describe('bench options', () => {
     assert.deepEqual(o.spawnOptions.execArgv, [...nodeFlags, '--cpu-prof', '--cpu-prof-dir=/p/', '--trace-gc'])
     assert.deepEqual(o.otherHeapFlags, ['--max-old-space-size=200'])
     assert.deepEqual(parseOptions([], {}, '/p/').otherHeapFlags, [])
+    const alloc = parseOptions(['--alloc-prof'], {}, '/p/').spawnOptions.execArgv ?? []
+    assert.deepEqual(alloc.slice(0, -1), [...nodeFlags, '--import'])
+    assert.match(alloc.at(-1) ?? '', /bench\/alloc-sampler\.ts$/)
   })
 
   it('refuses an unknown option', () => {

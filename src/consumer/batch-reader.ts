@@ -11,8 +11,17 @@ import type { Message, MessagesStream } from '@platformatic/kafka'
 export type RawMessage = Message<Buffer, Buffer, Buffer, Buffer>
 export type RawStream = MessagesStream<Buffer, Buffer, Buffer, Buffer>
 
+/** What the reader needs of a record it keeps: where it comes from, its size and its Kafka timestamp. */
+export interface WaitingRecord {
+  readonly topic: string
+  readonly partition: number
+  readonly key?: Uint8Array | null
+  readonly value?: Uint8Array | null
+  readonly timestamp?: bigint
+}
+
 /** The records of one partition waiting to be applied, oldest first. */
-export interface Lane {
+export interface Lane<R extends WaitingRecord = RawMessage> {
   readonly key: string
   readonly topic: string
   readonly partition: number
@@ -20,14 +29,14 @@ export interface Lane {
    * Waiting records are records[head…]; the slots before head are emptied as records are taken, and dropped in
    * bulk, not shifted one by one.
    */
-  records: RawMessage[]
+  records: R[]
   head: number
   /** When the oldest waiting record arrived (Date.now()), for the batch wait. */
   since: number
 }
 
 /** What one record holds in memory, as far as the reader counts it: its key and value. */
-export const recordBytes = (m: RawMessage): number => (m.key?.length ?? 0) + (m.value?.length ?? 0)
+export const recordBytes = (m: WaitingRecord): number => (m.key?.length ?? 0) + (m.value?.length ?? 0)
 
 export interface ReaderLimits {
   /** Records waiting in the lanes at which the stream pauses (it resumes below half). */
@@ -38,11 +47,11 @@ export interface ReaderLimits {
 
 export const laneKey = (topic: string, partition: number) => `${topic}\u0000${partition}`
 
-export class PartitionReader {
+export class PartitionReader<R extends WaitingRecord = RawMessage> {
   readonly #stream: RawStream
   readonly #highWater: number
   readonly #highWaterBytes: number
-  readonly lanes = new Map<string, Lane>()
+  readonly lanes = new Map<string, Lane<R>>()
   #buffered = 0
   #bufferedBytes = 0
   #pausing = false
@@ -52,12 +61,21 @@ export class PartitionReader {
   /** The caller wants nothing fetched (every partition it owns is paused): the stream stays paused. */
   #held = false
 
-  /** Pauses the stream once `limits` records or bytes wait in the lanes (see #mayPause), resumes it below half. */
-  constructor(stream: RawStream, limits: ReaderLimits) {
+  /**
+   * Pauses the stream once `limits` records or bytes wait in the lanes (see #mayPause), resumes it below half.
+   *
+   * `adopt` turns each message into the record the lanes keep, as it arrives. The client's message carries a
+   * headers map, a bound commit function and a copy of the decoded record, and a record waits in a lane for
+   * longer than the young generation lives: kept whole, all of that is copied and promoted by the garbage
+   * collector before it dies. Adopted at once, only the small record survives (docs/performance.md, "What the
+   * consumer's garbage collector copies").
+   */
+  constructor(stream: RawStream, limits: ReaderLimits, adopt: (message: RawMessage) => R = m => m as unknown as R) {
     this.#stream = stream
     this.#highWater = limits.records
     this.#highWaterBytes = limits.bytes
-    stream.on('data', (message: RawMessage) => {
+    stream.on('data', (raw: RawMessage) => {
+      const message = adopt(raw)
       const key = laneKey(message.topic, message.partition)
       let lane = this.lanes.get(key)
       if (lane === undefined) {
@@ -85,17 +103,17 @@ export class PartitionReader {
     return this.#error ?? (this.#ended ? new Error('message stream closed') : undefined)
   }
 
-  waiting(lane: Lane): number {
+  waiting(lane: Lane<R>): number {
     return lane.records.length - lane.head
   }
 
   /** The Kafka timestamp of the lane's oldest waiting record, if one waits. */
-  oldest(lane: Lane): bigint | undefined {
+  oldest(lane: Lane<R>): bigint | undefined {
     return lane.head < lane.records.length ? lane.records[lane.head]!.timestamp : undefined
   }
 
   /** Takes up to `max` of the lane's oldest records and at most `maxBytes` of them, but always at least one. */
-  take(lane: Lane, max: number, maxBytes = Number.POSITIVE_INFINITY): RawMessage[] {
+  take(lane: Lane<R>, max: number, maxBytes = Number.POSITIVE_INFINITY): R[] {
     let end = lane.head
     let bytes = 0
     const last = Math.min(lane.records.length, lane.head + max)
@@ -109,7 +127,7 @@ export class PartitionReader {
     // The lane lets go of what it hands out: a taken record must not stay reachable from records[…head] until
     // the lane empties or compacts, or a lane that never empties holds up to 4,096 taken records whatever their
     // size (400 MB of 1 MB records), past the byte bound the reader keeps on what waits.
-    const slots = lane.records as (RawMessage | undefined)[]
+    const slots = lane.records as (R | undefined)[]
     for (let i = lane.head; i < end; i++) slots[i] = undefined
     lane.head = end
     if (lane.head === lane.records.length) {
@@ -145,7 +163,7 @@ export class PartitionReader {
   }
 
   /** Discards the lane and its waiting records (its partition went to another member). */
-  drop(lane: Lane): void {
+  drop(lane: Lane<R>): void {
     for (let i = lane.head; i < lane.records.length; i++) this.#bufferedBytes -= recordBytes(lane.records[i]!)
     this.#buffered -= this.waiting(lane)
     this.lanes.delete(lane.key)

@@ -83,7 +83,13 @@ export interface ConsumerStatus {
   pauseUnknown: string | undefined
 }
 
-function toRecord(m: RawMessage, topicId: string | undefined): InboundRecord {
+/** A record as a lane keeps it: what the processor reads, and the leader epoch its offset's commit names. */
+interface LaneRecord extends InboundRecord {
+  readonly timestamp: bigint
+  readonly leaderEpoch: number
+}
+
+function toRecord(m: RawMessage, topicId: string | undefined): LaneRecord {
   const record = {
     topic: m.topic,
     partition: m.partition,
@@ -91,6 +97,7 @@ function toRecord(m: RawMessage, topicId: string | undefined): InboundRecord {
     key: m.key ?? null,
     value: m.value ?? null,
     timestamp: m.timestamp,
+    leaderEpoch: m.leaderEpoch,
     topicId,
   }
   // A redriven copy names its original; a copy without a valid header is its own record.
@@ -128,7 +135,7 @@ export class ConsumerService {
   readonly #consumer: GroupConsumer
   readonly #stop = new AbortController()
   #loop: Promise<void> | undefined
-  #reader: PartitionReader | undefined
+  #reader: PartitionReader<LaneRecord> | undefined
 
   readonly #progress: PartitionProgress
   readonly #scheduler: LaneScheduler
@@ -381,17 +388,13 @@ export class ConsumerService {
     return revoked.length > 0
   }
 
-  async #work(lane: Lane): Promise<void> {
+  async #work(lane: Lane<LaneRecord>): Promise<void> {
     const batch = this.#reader!.take(lane, this.#options.batchMax, this.#batchMaxBytes)
     const ticket = this.#progress.begin(lane.partition)
     if (ticket === undefined || batch.length === 0) return
     this.#heldInFlight.set(lane.partition, batch[0]!.timestamp)
     try {
-      const topicId = this.#topicId
-      const outcome = await this.#processorOf(lane.partition).process(
-        batch.map(m => toRecord(m, topicId)),
-        this.#stop.signal,
-      )
+      const outcome = await this.#processorOf(lane.partition).process(batch, this.#stop.signal)
       const last = batch[batch.length - 1]!
       const status = this.#status
       status.applied += outcome.applied
@@ -413,7 +416,7 @@ export class ConsumerService {
     }
   }
 
-  #launch(lane: Lane): void {
+  #launch(lane: Lane<LaneRecord>): void {
     this.#busy.add(lane.partition)
     const task = this.#work(lane).finally(() => {
       this.#busy.delete(lane.partition)
@@ -424,7 +427,7 @@ export class ConsumerService {
   }
 
   /** Starts the batches the scheduler picks; returns how long until it should be asked again. */
-  #schedule(current: PartitionReader): number {
+  #schedule(current: PartitionReader<LaneRecord>): number {
     // Until the pause record is read, or while the last read is stale, nothing starts (see pause-board.ts).
     if (this.#pause !== undefined && !this.#pause.fresh()) return 100
     if (this.#pause !== undefined) {
@@ -501,14 +504,16 @@ export class ConsumerService {
   }
 
   /** The reader of the current stream, opened (with the topic's ID read again) when there is none. */
-  async #openReader(): Promise<PartitionReader> {
+  async #openReader(): Promise<PartitionReader<LaneRecord>> {
     if (this.#reader !== undefined) return this.#reader
     const { connection, batchMax } = this.#options
-    this.#topicId = await topicIdOf(connection, this.#topic)
-    this.#reader = new PartitionReader(await consumeTopic(this.#consumer, this.#topic, batchMax * 2), {
-      records: batchMax * Math.max(4, this.#concurrency * 2),
-      bytes: this.#bufferMaxBytes,
-    })
+    const topicId = await topicIdOf(connection, this.#topic)
+    this.#topicId = topicId
+    this.#reader = new PartitionReader(
+      await consumeTopic(this.#consumer, this.#topic, batchMax * 2),
+      { records: batchMax * Math.max(4, this.#concurrency * 2), bytes: this.#bufferMaxBytes },
+      message => toRecord(message, topicId),
+    )
     return this.#reader
   }
 

@@ -83,4 +83,40 @@ describe('PartitionReader', () => {
     const held = taken.filter(w => w.deref() !== undefined).length
     assert.equal(held, 0, `the reader still holds ${held} of the 10 records it handed out`)
   })
+  it('keeps what adopt makes of a message, and lets the message itself go at once', async () => {
+    setFlagsFromString('--expose-gc')
+    const gc = runInNewContext('gc') as () => void
+    const stream = new Readable({ objectMode: true, read() {} })
+    const r = new PartitionReader(stream as unknown as RawStream, { records: 1000, bytes: 1 << 30 }, m => ({
+      topic: m.topic,
+      partition: m.partition,
+      offset: m.offset,
+      value: m.value,
+    }))
+    // In a function of its own, so that no variable of this test's frame keeps the last message alive.
+    const pushAll = () => {
+      const refs: WeakRef<object>[] = []
+      for (let offset = 0; offset < 5; offset++) {
+        const m = message(0, offset, 100)
+        refs.push(new WeakRef(m))
+        stream.push(m)
+      }
+      return refs
+    }
+    const messages = pushAll()
+    await new Promise(resolve => setImmediate(resolve))
+    gc()
+    await new Promise(resolve => setImmediate(resolve))
+    gc()
+    const lane = r.lanes.get([...r.lanes.keys()][0]!)!
+    assert.equal(r.waiting(lane), 5)
+    const held = messages.filter(w => w.deref() !== undefined).length
+    assert.equal(held, 0, `the lanes still hold ${held} of the 5 messages they adopted`)
+    const taken = r.take(lane, 10)
+    assert.deepEqual(
+      taken.map(m => [m.offset, m.value?.length]),
+      [0n, 1n, 2n, 3n, 4n].map(o => [o, 99]),
+    )
+    assert.deepEqual(Object.keys(taken[0]!), ['topic', 'partition', 'offset', 'value'])
+  })
 })

@@ -69,4 +69,11 @@ function main(argv: readonly string[]): void {
   print('allocated by function (native frames charged to their caller)', functions)
 }
 
-if (import.meta.main) main(process.argv.slice(2))
+if (import.meta.main) {
+  // Piped into head, the pipe may close first: that ends the summary, it is not an error.
+  process.stdout.on('error', error => {
+    if ((error as NodeJS.ErrnoException).code === 'EPIPE') process.exit(0)
+    throw error
+  })
+  main(process.argv.slice(2))
+}

@@ -3,24 +3,16 @@
 // with, and the statuses it lists are the ones the code answers.
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { readdirSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { errorCodes, PipelineError } from '../src/errors.ts'
 import { buildBaseApp, errorRows, errorTable, httpOnlyCodes, mapError } from '../src/http/index.ts'
 import { createLogger, createRegistry } from '../src/observability/index.ts'
+import { sourceFiles } from './helpers/sources.ts'
 
 const src = fileURLToPath(new URL('../src', import.meta.url))
 const docPath = fileURLToPath(new URL('../docs/errors.md', import.meta.url))
-
-function sources(folder: string): string[] {
-  return readdirSync(folder, { withFileTypes: true }).flatMap(entry => {
-    const path = join(folder, entry.name)
-    if (entry.isDirectory()) return sources(path)
-    return entry.name.endsWith('.ts') ? [path] : []
-  })
-}
 
 /** The `enum` of the first object under `schema` that has one (the error body's `code`). */
 function enumIn(schema: unknown): unknown[] | undefined {
@@ -118,7 +110,7 @@ describe('the error reference', () => {
     const statusesOf = new Map(errorRows().map(r => [r.code as string, r.statuses]))
     const unlisted: string[] = []
     const wrongStatus: string[] = []
-    for (const file of sources(src)) {
+    for (const file of sourceFiles(src)) {
       const text = readFileSync(file, 'utf8')
       const where = file.slice(src.length + 1)
       // Errors thrown (PipelineError, HttpError) and answers sent by hand ({ error: { code: 'X', … } }).

@@ -3,23 +3,16 @@
 // from the line of a function's first token to the line of its last, so comments inside count and a long argument
 // list counts too.
 import assert from 'node:assert/strict'
-import { readdirSync, readFileSync } from 'node:fs'
-import { join, relative } from 'node:path'
+import { readFileSync } from 'node:fs'
+import { relative } from 'node:path'
 import { it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import ts from 'typescript'
+import { sourceFiles } from './helpers/sources.ts'
 
 export const MAX_FUNCTION_LINES = 120
 
 const src = fileURLToPath(new URL('../src', import.meta.url))
-
-function files(folder: string): string[] {
-  return readdirSync(folder, { withFileTypes: true }).flatMap(entry => {
-    const path = join(folder, entry.name)
-    if (entry.isDirectory()) return files(path)
-    return entry.name.endsWith('.ts') ? [path] : []
-  })
-}
 
 /** Every function-like node of one source text longer than `max` lines, as "name:line (n lines)". */
 export function longFunctions(fileName: string, text: string, max = MAX_FUNCTION_LINES): string[] {
@@ -52,7 +45,7 @@ it('finds a function over the limit, and not one at it', () => {
 })
 
 it(`has no function in src/ over ${MAX_FUNCTION_LINES} lines`, () => {
-  const long = files(src).flatMap(file =>
+  const long = sourceFiles(src).flatMap(file =>
     longFunctions(file, readFileSync(file, 'utf8')).map(found => `${relative(src, file)} ${found}`),
   )
   assert.deepEqual(long, [])

@@ -2,10 +2,11 @@
 // folders on lower floors, so the graph has no cycle and no arrow upwards. A new folder, or a new arrow, is a
 // decision: make it here and in the map together.
 import assert from 'node:assert/strict'
-import { readdirSync, readFileSync } from 'node:fs'
-import { dirname, join, relative, resolve, sep } from 'node:path'
+import { readFileSync } from 'node:fs'
+import { dirname, relative, resolve, sep } from 'node:path'
 import { it } from 'node:test'
 import { fileURLToPath } from 'node:url'
+import { sourceFiles } from './helpers/sources.ts'
 
 /** Floor of each top-level folder (or file) of src/: higher floors build on lower ones. */
 export const floors: Readonly<Record<string, number>> = {
@@ -33,19 +34,11 @@ export const floors: Readonly<Record<string, number>> = {
 
 const src = fileURLToPath(new URL('../src', import.meta.url))
 
-function files(folder: string): string[] {
-  return readdirSync(folder, { withFileTypes: true }).flatMap(entry => {
-    const path = join(folder, entry.name)
-    if (entry.isDirectory()) return files(path)
-    return entry.name.endsWith('.ts') ? [path] : []
-  })
-}
-
 const topOf = (path: string) => (relative(src, path).split(sep)[0] as string).replace(/\.ts$/, '')
 
 it('imports only downwards between the folders of src/', () => {
   const wrong: string[] = []
-  for (const file of files(src)) {
+  for (const file of sourceFiles(src)) {
     const from = topOf(file)
     if (floors[from] === undefined) wrong.push(`${relative(src, file)}: folder "${from}" is not on the map`)
     // Static and dynamic imports and re-exports alike.

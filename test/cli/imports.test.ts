@@ -1,18 +1,13 @@
 // The container image ships src/ and the production dependencies only: the product must import nothing else.
 import assert from 'node:assert/strict'
-import { readdirSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
 import { it } from 'node:test'
 import { fileURLToPath } from 'node:url'
+import { sourceFiles } from '../helpers/sources.ts'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const src = join(root, 'src')
-
-function sources(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap(entry =>
-    entry.isDirectory() ? sources(join(dir, entry.name)) : entry.name.endsWith('.ts') ? [join(dir, entry.name)] : [],
-  )
-}
 
 /** The relative specifiers of a file's static and dynamic imports and re-exports. */
 function relativeImports(text: string): string[] {
@@ -21,7 +16,7 @@ function relativeImports(text: string): string[] {
 }
 
 it('src/ imports nothing outside src/ but packages (no dev/, bench/, test/ or scripts/ code)', () => {
-  const files = sources(src)
+  const files = sourceFiles(src)
   assert.ok(files.length > 50, `found ${files.length} source files`)
   const outside: string[] = []
   for (const file of files) {

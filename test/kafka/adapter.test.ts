@@ -1,20 +1,15 @@
 // src/kafka/ is the one adapter for Kafka: every client (producer, consumer, admin) is built there, and the rest
 // of the product asks it. A client built anywhere else is a second place that partitions, sends or reads offsets.
 import assert from 'node:assert/strict'
-import { readdirSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { it } from 'node:test'
 import { fileURLToPath } from 'node:url'
+import { sourceFiles } from '../helpers/sources.ts'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const src = join(root, 'src')
 const adapter = join(src, 'kafka')
-
-function sources(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap(entry =>
-    entry.isDirectory() ? sources(join(dir, entry.name)) : entry.name.endsWith('.ts') ? [join(dir, entry.name)] : [],
-  )
-}
 
 const clients = ['Producer', 'Consumer', 'Admin', 'Base']
 
@@ -31,7 +26,7 @@ function kafkaClientUses(text: string): string[] {
 }
 
 it('builds Kafka clients only under src/kafka/', () => {
-  const files = sources(src)
+  const files = sourceFiles(src)
   assert.ok(files.length > 50, `found ${files.length} source files`)
   const outside: string[] = []
   for (const file of files) {

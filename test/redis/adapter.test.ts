@@ -6,19 +6,12 @@ import { join, relative } from 'node:path'
 import { describe, it } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { luaScript } from '../../src/redis/scripts.ts'
+import { sourceFiles } from '../helpers/sources.ts'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
 
-function sources(folder: string): string[] {
-  return readdirSync(folder, { withFileTypes: true }).flatMap(entry => {
-    const path = join(folder, entry.name)
-    if (entry.isDirectory()) return sources(path)
-    return /\.(ts|js)$/.test(entry.name) ? [path] : []
-  })
-}
-
 const offenders = (pattern: RegExp, allowed: string) =>
-  sources(join(root, 'src'))
+  sourceFiles(join(root, 'src'), /\.(ts|js)$/)
     .map(file => relative(root, file))
     .filter(file => file !== allowed && pattern.test(readFileSync(join(root, file), 'utf8')))
 

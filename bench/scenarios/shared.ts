@@ -79,7 +79,11 @@ export async function drain(
       `${Math.round(rate).toLocaleString()} events/s, consumer CPU ${perEvent(result.cpuMs)} µs/event ` +
       `(PostgreSQL ${perEvent(costs.postgresCpuMs)}, broker ${perEvent(costs.brokerCpuMs)}), ` +
       `peak RSS ${(result.peakRssBytes / 2 ** 20).toFixed(0)} MB` +
-      (result.batches > 0 ? `, ${Math.round(result.handled / result.batches).toLocaleString()} events per batch` : ''),
+      (result.batches > 0 ? `, ${Math.round(result.handled / result.batches).toLocaleString()} events per batch` : '') +
+      (result.gc === undefined
+        ? ''
+        : `, GC ${result.gc.scavenges} scavenges + ${result.gc.others} others, ` +
+          `pauses ${perEvent(result.gc.pauseMs)} µs/event, tenured ${Math.round(result.gc.tenuredBytes / Math.max(1, result.handled))} B/event`),
   )
   return { ...result, ...costs }
 }
@@ -99,6 +103,13 @@ export function costsPerEvent(result: DrainResult & DrainCosts): Record<string, 
     brokerCpuUsPerEvent: per(result.brokerCpuMs),
     // Unknown where the worker counts no batches (the rebuild's fill).
     ...(result.batches > 0 ? { eventsPerBatch: result.handled / result.batches } : {}),
+    // The main thread's GC: its pauses, and what entered the old generation (steadier than CPU; gc-summary.ts).
+    ...(result.gc === undefined
+      ? {}
+      : {
+          gcPauseUsPerEvent: per(result.gc.pauseMs),
+          tenuredBytesPerEvent: result.gc.tenuredBytes / Math.max(1, result.handled),
+        }),
   }
 }
 

@@ -3,9 +3,11 @@
 //   naive     the record-at-a-time baseline of bench/naive-consumer.ts
 // Offset commits are observed on @platformatic/kafka's diagnostics channel, so the time a record is "done" is
 // the time its offset commit was acknowledged, the same instrument for both consumers.
+import { GCProfiler } from 'node:v8'
 import { services } from '../../dev/services.ts'
 import { createConsumerRole } from '../../src/roles/index.ts'
 import { createStore } from '../../src/store/index.ts'
+import { summariseGc } from '../gc-summary.ts'
 import { runNaiveConsumer } from '../naive-consumer.ts'
 import { CommitWatch, configOf, noPendingLeft, rssPeak } from './observe.ts'
 import type { DrainRequest, DrainResult, WorkerMessage } from './protocol.ts'
@@ -71,12 +73,15 @@ async function pipeline(): Promise<DrainResult> {
   while (!service.status().joined) await new Promise(resolve => setTimeout(resolve, 2))
   const started = Date.now()
   const cpuBefore = process.cpuUsage()
+  const gcProfiler = new GCProfiler()
+  gcProfiler.start()
   send({ type: 'joined' })
   const progress = setInterval(() => send({ type: 'progress', handled: watch.total() }), 500)
   await done
   const pending = await noPendingLeft(role.store)
   const finished = Date.now()
   const cpuMs = cpuMsSince(cpuBefore)
+  const gc = summariseGc(gcProfiler.stop().statistics)
   clearInterval(progress)
   clearInterval(assignment)
   const status = service.status()
@@ -94,6 +99,7 @@ async function pipeline(): Promise<DrainResult> {
     maxRssBytes: process.resourceUsage().maxRSS * 1024,
     commits: request.recordCommits ? commits : undefined,
     cpuMs,
+    gc,
     startedAt: started,
     finishedAt: finished,
   }

@@ -1,5 +1,6 @@
 // Messages between bench/main.ts and its worker processes (child_process IPC).
 import type { Found } from '../databases.ts'
+import type { GcSummary } from '../gc-summary.ts'
 
 export interface DrainRequest {
   /** rebuild: the projection rebuild's fill of a PostgreSQL shadow generation (bench/workers/rebuild.ts). */
@@ -42,6 +43,8 @@ export interface DrainResult {
   /** Date.now() at the group join and at the end of the measured interval (the drain's `ms` lies between). */
   readonly startedAt: number
   readonly finishedAt: number
+  /** pipeline only: the main thread's garbage collections during the measured interval (bench/gc-summary.ts). */
+  readonly gc?: GcSummary
   /** rebuild only: what the shadow generation held at the end, inspected before the rebuild was aborted. */
   readonly shadow?: Found
 }

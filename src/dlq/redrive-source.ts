@@ -40,12 +40,17 @@ export function parseRedriveSource(
 
 /**
  * The `x-redrive-source` header among a record's headers, decoded. Most records carry one or two headers (the
- * producer's eventId), so this is a short scan comparing lengths first.
+ * producer's eventId), so this is a short scan comparing lengths first. Kafka lets a header's name and value be
+ * null, and the client hands those over as null or undefined whatever its types say: such a header is skipped,
+ * or, named `x-redrive-source` with no value, names no original ('').
  */
-export function redriveSourceOf(headers: ReadonlyMap<Buffer, Buffer> | undefined): string | undefined {
+export function redriveSourceOf(
+  headers: ReadonlyMap<Buffer | null | undefined, Buffer | null | undefined> | undefined,
+): string | undefined {
   if (headers === undefined || headers.size === 0) return undefined
   for (const [name, value] of headers) {
-    if (name.length !== headerBytes.length || !name.equals(headerBytes)) continue
+    if (name == null || name.length !== headerBytes.length || !name.equals(headerBytes)) continue
+    if (value == null) return ''
     // Longer than any valid `topic/partition/offset`: not decoded at all, whatever its size.
     return value.length > maxValueBytes ? '' : value.toString('utf8')
   }

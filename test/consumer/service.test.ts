@@ -121,6 +121,22 @@ describe('consumer', () => {
     assert.equal((await store.getOrder(orderId))?.total, 3)
   })
 
+  it('applies records whose headers have no value, an x-redrive-source among them, as their own records', async t => {
+    // Kafka allows a header without a value (the broker refuses one without a name).
+    const topic = await kafkaTopic(t, 1)
+    const store = await sqliteStore(t)
+    const { prefix } = redisPrefix(t)
+    const users = [1, 2].map(i => userCreated(uniqueName(`u${i}`)))
+    await produceRaw(topic, [
+      { ...json(users[0]!), rawHeaders: [[Buffer.from('x-redrive-source'), null]] },
+      { ...json(users[1]!), rawHeaders: [[Buffer.from('eventId'), null]] },
+    ])
+    const consumer = await startConsumer(t, { topic, store, dlqKey: `${prefix}dlq:events` })
+    await committedInAll(consumer, topic, 2n)
+    for (const u of users) assert.equal((await store.getUser(u.data.userId))?.name, u.data.name)
+    assert.equal(consumer.service.status().degraded, undefined)
+  })
+
   it('skips what the store handled when a new group reads the topic again: no entry twice, nothing re-applied', async t => {
     // A group whose offsets expired (Kafka forgets an idle group's offsets after offsets.retention.minutes) starts
     // from the earliest record, as a new group does.

@@ -50,6 +50,21 @@ describe('redriveSourceOf', () => {
     assert.equal(redriveSourceOf(undefined), undefined)
   })
 
+  it('passes over a header without a name, and reads one without a value as naming no original', () => {
+    // What the Kafka client hands over for a header whose name or value is null on the wire.
+    const nameless = new Map<Buffer | null | undefined, Buffer | null | undefined>([
+      [undefined, Buffer.from('x')],
+      [null, null],
+    ])
+    assert.equal(redriveSourceOf(nameless), undefined)
+    const valueless = new Map<Buffer | null | undefined, Buffer | null | undefined>([
+      [undefined, undefined],
+      [Buffer.from(redriveSourceHeader), undefined],
+    ])
+    assert.equal(redriveSourceOf(valueless), '')
+    assert.equal(redriveSourceOf(new Map([[Buffer.from(redriveSourceHeader), null]])), '')
+  })
+
   it('does not decode a value longer than any valid one', () => {
     const huge = Buffer.alloc(1024 * 1024, 0x31)
     assert.equal(redriveSourceOf(new Map([header(redriveSourceHeader, huge)])), '')

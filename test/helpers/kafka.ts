@@ -8,6 +8,8 @@ export interface RawRecord {
   value: string | Buffer | null
   partition?: number
   headers?: Record<string, string>
+  /** Headers exactly as given, in order: a value may be null, as Kafka allows (a name may not). */
+  rawHeaders?: [Buffer, Buffer | null][]
 }
 
 const toBuffer = (v: string | Buffer) => (typeof v === 'string' ? Buffer.from(v) : v)
@@ -44,6 +46,7 @@ export async function produceRaw(topic: string, records: RawRecord[]): Promise<v
           ...(r.headers === undefined
             ? {}
             : { headers: new Map(Object.entries(r.headers).map(([k, v]) => [Buffer.from(k), Buffer.from(v)])) }),
+          ...(r.rawHeaders === undefined ? {} : { headers: new Map(r.rawHeaders) as Map<Buffer, Buffer> }),
         })),
       })
       start = end

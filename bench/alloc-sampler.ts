@@ -1,9 +1,9 @@
 // Loaded into a bench worker by `npm run bench -- --alloc-prof` (as `node --import`): samples where the worker
-// allocates, garbage included, and writes a .heapprofile into BENCH_ALLOC_PROF_DIR when the worker ends.
+// allocates, garbage included, and writes alloc.<pid>.heapprofile into .tmp/bench-profiles/ when the worker ends.
 // Node's own --heap-prof keeps only the objects still alive when the profile is taken, which hides exactly the
 // short-lived garbage that makes the young-generation collections a consumer pays for; V8's sampling heap
 // profiler keeps the collected ones too when asked (includeObjectsCollectedByMajorGC/MinorGC). Summarise with
-// `node bench/profile-summary.ts <file.heapprofile> [top N] [events]`.
+// `node bench/alloc-summary.ts <file.heapprofile> [top N] [events]`.
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { Session } from 'node:inspector'
 import { join } from 'node:path'

@@ -73,6 +73,7 @@ export async function drain(
   }
   const perEvent = (ms: number | undefined) =>
     ms === undefined ? '–' : ((ms * 1000) / Math.max(1, result.handled)).toFixed(1)
+  const { gcPauseUsPerEvent, tenuredBytesPerEvent } = costsPerEvent({ ...result, ...costs })
   const rate = (result.handled / result.ms) * 1000
   ctx.say(
     `${label}: ${result.handled.toLocaleString()} records in ${(result.ms / 1000).toFixed(2)} s = ` +
@@ -83,7 +84,7 @@ export async function drain(
       (result.gc === undefined
         ? ''
         : `, GC ${result.gc.scavenges} scavenges + ${result.gc.others} others, ` +
-          `pauses ${perEvent(result.gc.pauseMs)} µs/event, tenured ${Math.round(result.gc.tenuredBytes / Math.max(1, result.handled))} B/event`),
+          `pauses ${gcPauseUsPerEvent?.toFixed(1)} µs/event, tenured ${Math.round(tenuredBytesPerEvent ?? 0)} B/event`),
   )
   return { ...result, ...costs }
 }
@@ -103,7 +104,7 @@ export function costsPerEvent(result: DrainResult & DrainCosts): Record<string, 
     brokerCpuUsPerEvent: per(result.brokerCpuMs),
     // Unknown where the worker counts no batches (the rebuild's fill).
     ...(result.batches > 0 ? { eventsPerBatch: result.handled / result.batches } : {}),
-    // The main thread's GC: its pauses, and what entered the old generation (steadier than CPU; gc-summary.ts).
+    // The main thread's GC: its pauses, and what entered the old generation (gc-summary.ts).
     ...(result.gc === undefined
       ? {}
       : {

@@ -70,7 +70,7 @@ export class PartitionReader<R extends WaitingRecord = RawMessage> {
    * collector before it dies. Adopted at once, only the small record survives (docs/performance.md, "What the
    * consumer's garbage collector copies").
    */
-  constructor(stream: RawStream, limits: ReaderLimits, adopt: (message: RawMessage) => R = m => m as unknown as R) {
+  constructor(stream: RawStream, limits: ReaderLimits, adopt: (message: RawMessage) => R) {
     this.#stream = stream
     this.#highWater = limits.records
     this.#highWaterBytes = limits.bytes

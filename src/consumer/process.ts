@@ -290,8 +290,7 @@ export class Processor {
       const item = items[position]
       if (item !== undefined) stored.pending.add(item)
     }
-    for (let i = 0; i < items.length; i++)
-      if (refused.size === 0 || !refused.has(i)) stored.items.push(items[i] as Item)
+    for (let i = 0; i < items.length; i++) if (!refused.has(i)) stored.items.push(items[i] as Item)
     for (const mark of marks) {
       if (mark.offset > (stored.marked.get(mark.partition) ?? -1n)) stored.marked.set(mark.partition, mark.offset)
     }

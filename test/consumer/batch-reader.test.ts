@@ -20,7 +20,7 @@ function message(partition: number, offset: number, bytes: number): RawMessage {
 
 function reader(limits: { records: number; bytes: number }) {
   const stream = new Readable({ objectMode: true, read() {} })
-  const r = new PartitionReader(stream as unknown as RawStream, limits)
+  const r = new PartitionReader(stream as unknown as RawStream, limits, m => m)
   // The reader listens for 'data', which puts the stream in flowing mode.
   const push = async (...ms: RawMessage[]) => {
     for (const m of ms) stream.push(m)

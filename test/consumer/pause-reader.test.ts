@@ -20,7 +20,7 @@ const message = (partition: number, offset: number): RawMessage =>
 describe('PartitionReader.hold', () => {
   it('keeps the stream paused while held, and lets back-pressure decide when released', async () => {
     const stream = new Readable({ objectMode: true, read() {} })
-    const reader = new PartitionReader(stream as unknown as RawStream, { records: 4, bytes: 1 << 20 })
+    const reader = new PartitionReader(stream as unknown as RawStream, { records: 4, bytes: 1 << 20 }, m => m)
     const flush = () => new Promise(resolve => setImmediate(resolve))
     stream.push(message(0, 0))
     await flush()

@@ -1,4 +1,4 @@
-// The baseline: a consumer written the way the seed system works. One record at a time: parse it, open a
+// The baseline: a consumer written the way the reference Go system works. One record at a time: parse it, open a
 // transaction, write its one row with the same idempotency rules as the pipeline (newer event wins, each delta
 // once through the ledger), commit the transaction, then commit that record's offset to Kafka and wait for it.
 // Same broker, same database server, same schema (migrated by the real store), same validation (parseRecord).

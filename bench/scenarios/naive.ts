@@ -24,8 +24,8 @@ export async function run(ctx: Context, round: number): Promise<void> {
     maxMs: naiveMaxMs,
   }
   const result = await drain(ctx, `naive → PostgreSQL ${round}`, request, naiveMaxRecords)
-  // Like the seed, the baseline gives up on an order whose user (on another partition) is not stored yet;
-  // giving up is cheaper than the seed's retries, so this only flatters the baseline.
+  // Like the reference Go system, the baseline gives up on an order whose user (on another partition) is not stored yet;
+  // giving up is cheaper than its retries, so this only flatters the baseline.
   if (result.deadLettered > 0) {
     ctx.say(`naive → PostgreSQL ${round}: ${result.deadLettered} records failed (foreign key)`)
   }

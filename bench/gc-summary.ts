@@ -14,7 +14,7 @@ export interface GcSummary {
   readonly pauseMs: number
   /**
    * Bytes that entered the old generation: its growth across each scavenge (promotion) and between collections
-   * (pretenured allocation). Only a mark-compact shrinks it, and that is not counted.
+   * (pretenured allocation). A mark-compact is not counted: its promotions cannot be told from what it frees.
    */
   readonly tenuredBytes: number
 }

@@ -40,8 +40,9 @@ it('counts far more tenured bytes in a process that keeps objects alive across s
       const o = { i, s: `v${i}` }
       if (keep) kept.push(o)
     }
-    // Garbage after it, so that young-generation collections run while the kept objects are alive.
-    for (let j = 0; j < 3_000_000; j++) sink = { j }
+    // Garbage after it, enough for every kept object to survive the two young-generation collections that
+    // promote it.
+    for (let j = 0; j < 8_000_000; j++) sink = { j }
     const summary = summariseGc(profiler.stop().statistics)
     return { summary, kept: kept.length, sink }
   }
@@ -50,10 +51,12 @@ it('counts far more tenured bytes in a process that keeps objects alive across s
   const kept = run(true)
   assert.ok(kept.summary.scavenges > 0, 'scavenges happened')
   // 400,000 objects of at least 32 bytes each, kept across the collections; the rest of the process (compiled
-  // code, the test runner) enters the old generation in both runs alike.
+  // code, the test runner) enters the old generation in both runs alike. Objects a mark-compact promotes are not
+  // counted (its growth cannot be told from what it frees), and V8 runs one now and then, so only part of the
+  // kept objects' 12.8 MB or more is sure to show: runs read 9 to 15 MB more when keeping them.
   const extra = kept.summary.tenuredBytes - dropped.summary.tenuredBytes
   assert.ok(
-    extra > 10_000_000,
+    extra > 4_000_000,
     `keeping 400,000 objects tenured ${kept.summary.tenuredBytes} bytes, keeping none ${dropped.summary.tenuredBytes}`,
   )
 })

@@ -107,3 +107,68 @@ export const hostileBytes = fc
     ),
   )
   .map(b => new Bytes(b))
+
+type Header = [Buffer, Buffer | null]
+
+const redrive = (value: string | Buffer | null): Header => [
+  Buffer.from('x-redrive-source'),
+  value === null ? null : Buffer.from(value),
+]
+
+/**
+ * The headers of a record from "any producer": mostly none; else an `x-redrive-source` of every kind — naming a
+ * record of `topic` before or after the copy (offsets up to `offsets`, partitions up to one past the topic's),
+ * another topic, partitions and offsets out of range, malformed text, binary, 20 KB, no value at all, two of them
+ * (the first counts), names that only look like it, and hundreds of other headers around it.
+ */
+export function hostileHeaders(topic: string, partitions: number, offsets: number): fc.Arbitrary<Header[]> {
+  const place = fc.tuple(fc.integer({ min: 0, max: partitions }), fc.integer({ min: 0, max: offsets }))
+  const named = place.map(([p, o]) => `${topic}/${p}/${o}`)
+  const value = fc.oneof(
+    { weight: 4, arbitrary: named },
+    place.map(([p, o]) => `other.topic_2/${p}/${o}`),
+    fc.constantFrom(
+      `${topic}/2147483647/0`,
+      `${topic}/2147483648/0`,
+      `${topic}/0/9223372036854775807`,
+      `${topic}/0/9223372036854775808`,
+      `${topic}/0/12345678901234567890`,
+      `${topic}/-1/0`,
+      `${topic}/0/`,
+      `${topic}//0`,
+      `/0/0`,
+      `${'t'.repeat(250)}/0/0`,
+      `${topic}/0/0/0`,
+      ` ${topic}/0/0`,
+      `${topic}/0/0\n`,
+      'producer',
+      '',
+    ),
+    fc.string({ maxLength: 40 }),
+    named.map(v => v.replace('/', '\u2215')),
+  )
+  const header = fc.oneof(
+    value.map(v => redrive(v)),
+    fc.constant(redrive(null)),
+    fc.uint8Array({ maxLength: 300 }).map(b => redrive(Buffer.from(b))),
+    fc.constant(redrive(Buffer.alloc(20_000, 0x31))),
+    named.map((v): Header => [Buffer.from('X-Redrive-Source'), Buffer.from(v)]),
+    named.map((v): Header => [Buffer.from('x-redrive-source\u0000'), Buffer.from(v)]),
+    fc
+      .tuple(fc.uint8Array({ maxLength: 30 }), fc.option(fc.uint8Array({ maxLength: 30 })))
+      .map(([n, v]): Header => [Buffer.from(n), v === null ? null : Buffer.from(v)]),
+  )
+  return fc.oneof(
+    { weight: 8, arbitrary: fc.constant<Header[]>([]) },
+    { weight: 6, arbitrary: fc.array(header, { minLength: 1, maxLength: 3 }) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(fc.integer({ min: 100, max: 400 }), header)
+        .map(([n, last]) => [
+          ...Array.from({ length: n }, (_, i): Header => [Buffer.from(`h-${i}`), Buffer.from(String(i))]),
+          last,
+        ]),
+    },
+  )
+}

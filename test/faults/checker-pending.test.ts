@@ -16,6 +16,7 @@ const records: TopicRecord[] = [older, newer].map((e, offset) => ({
   key: Buffer.from('o-1'),
   value: Buffer.from(JSON.stringify(e)),
   headers: new Map([['eventId', e.eventId]]),
+  rawHeaders: [[Buffer.from('eventId'), Buffer.from(e.eventId)]],
   timestamp: BigInt(Date.parse(at)),
 }))
 const pendingRow = (offset: number, eventId: string) => ({

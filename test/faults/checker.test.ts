@@ -122,6 +122,7 @@ it('the checker holds expiry and redriven copies to their rules, and can fail on
     key: Buffer.from('k'),
     value: Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)),
     headers: new Map(Object.entries(headers)),
+    rawHeaders: Object.entries(headers).map(([name, value]) => [Buffer.from(name), Buffer.from(value)]),
     timestamp: BigInt(Date.parse(at(0))),
   })
   const user = userCreated('u', { timestamp: at(1) })

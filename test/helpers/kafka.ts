@@ -142,6 +142,8 @@ export interface TopicRecord {
   readonly value: Buffer | null
   /** Header names and values as UTF-8 text. */
   readonly headers: ReadonlyMap<string, string>
+  /** The headers exactly as the record carries them, in order (a name or a value may be null). */
+  readonly rawHeaders: readonly (readonly [Buffer | null, Buffer | null])[]
   /** The record's Kafka timestamp (ms since the epoch; -1 when it has none). */
   readonly timestamp: bigint
 }
@@ -170,13 +172,18 @@ export async function readTopic(
         const end = ends[m.partition] ?? 0n
         if (m.offset < end) {
           const headers = new Map<string, string>()
-          for (const [name, value] of m.headers ?? []) headers.set(String(name), String(value))
+          const rawHeaders: [Buffer | null, Buffer | null][] = []
+          for (const [name, value] of m.headers ?? []) {
+            headers.set(String(name), String(value))
+            rawHeaders.push([name ?? null, value ?? null])
+          }
           out.push({
             partition: m.partition,
             offset: m.offset,
             key: m.key ?? null,
             value: m.value ?? null,
             headers,
+            rawHeaders,
             timestamp: m.timestamp,
           })
         }

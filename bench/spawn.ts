@@ -3,6 +3,7 @@
 // for reading them back.
 import { type ChildProcess, fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { nodeEnv } from '../src/cli/node-flags.ts'
 import type { DrainRequest, DrainResult, ServerRequest, WorkerMessage } from './workers/protocol.ts'
 
 const drainWorker = fileURLToPath(new URL('./workers/drain.ts', import.meta.url))
@@ -20,6 +21,8 @@ export interface SpawnOptions {
 function start(file: string, request: unknown, options: SpawnOptions): ChildProcess {
   return fork(file, [JSON.stringify(request)], {
     execArgv: [...(options.execArgv ?? [])],
+    // The pipeline's environment (nodeEnv), unless the bench's own environment sets a variable otherwise.
+    env: { ...nodeEnv, ...process.env },
     stdio: ['ignore', process.env['BENCH_WORKER_STDOUT'] === 'inherit' ? 'inherit' : 'ignore', 'inherit', 'ipc'],
   })
 }

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=16 --heap-growing-percent=100
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=16 --heap-growing-percent=100
 // The installed `event-pipeline` command: the bundled pipeline (dist/main.js, built by `npm run build` before
 // packing) started with the heap flags it is measured with (src/cli/node-flags.ts; V8 reads them only at start,
 // hence the shebang). The bundle needs Node 24: on an older Node it says so instead of failing on a missing API.

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
-import { nodeFlags } from '../../src/cli/node-flags.ts'
+import { nodeEnv, nodeFlags } from '../../src/cli/node-flags.ts'
 
 const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8')
 
@@ -11,13 +11,19 @@ describe('node flags', () => {
     const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts
     // npm's scripts go through the development launcher, which runs the pipeline in its own process; `exec`
     // makes node npm's own child, so the SIGTERM npm forwards reaches the pipeline (test/cli/signals.test.ts).
-    const command = ['exec', 'node', ...nodeFlags, 'dev/start.ts'].join(' ')
+    const assignments = Object.entries(nodeEnv).map(([name, value]) => `${name}=${value}`)
+    const command = [...assignments, 'exec', 'node', ...nodeFlags, 'dev/start.ts'].join(' ')
     assert.equal(scripts['start'], `${command} all`)
     assert.equal(scripts['pipeline'], command)
     const entrypoint = /^ENTRYPOINT (.+)$/m.exec(read('deploy/Dockerfile'))?.[1]
     assert.deepEqual(JSON.parse(entrypoint ?? 'null'), ['node', ...nodeFlags, 'dist/main.js'])
+    for (const assignment of assignments)
+      assert.match(read('deploy/Dockerfile'), new RegExp(`^ENV ${assignment}$`, 'm'))
     // The installed command's shebang (bin/event-pipeline.js).
-    assert.equal(read('bin/event-pipeline.js').split('\n')[0], `#!/usr/bin/env -S ${['node', ...nodeFlags].join(' ')}`)
+    assert.equal(
+      read('bin/event-pipeline.js').split('\n')[0],
+      `#!/usr/bin/env -S ${[...assignments, 'node', ...nodeFlags].join(' ')}`,
+    )
   })
 
   it('are accepted by this Node and keep the young generation at 2 × 16 MB under allocation', () => {

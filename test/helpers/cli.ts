@@ -3,7 +3,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
-import { nodeFlags } from '../../src/cli/node-flags.ts'
+import { nodeEnv, nodeFlags } from '../../src/cli/node-flags.ts'
 import type { Cleanup } from './resources.ts'
 import { testServices } from './services.ts'
 
@@ -38,7 +38,10 @@ export interface CliRun {
 
 /** Starts `pipeline <args>` with `env` (cliEnv's services are the caller's to add); killed at the test's end. */
 export function startCli(t: Cleanup, args: readonly string[], env: Record<string, string>): CliRun {
-  const child = spawn(process.execPath, [...nodeFlags, main, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [...nodeFlags, main, ...args], {
+    env: { ...nodeEnv, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (c: Buffer) => {

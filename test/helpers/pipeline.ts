@@ -3,7 +3,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import { freePort } from '../../dev/ports.ts'
-import { nodeFlags } from '../../src/cli/node-flags.ts'
+import { nodeEnv, nodeFlags } from '../../src/cli/node-flags.ts'
 import { eventually } from './kafka.ts'
 import type { Cleanup } from './resources.ts'
 import { testServices } from './services.ts'
@@ -38,6 +38,7 @@ export async function startPipeline(
   const child = spawn(process.execPath, [...nodeFlags, launch.entry ?? main, command], {
     ...(launch.cwd === undefined ? {} : { cwd: launch.cwd }),
     env: {
+      ...nodeEnv,
       PATH: process.env['PATH'] ?? '',
       KAFKA_BROKERS: testServices.kafkaBrokers.join(','),
       REDIS_ADDR: testServices.redisAddr,

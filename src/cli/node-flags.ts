@@ -14,8 +14,8 @@ export const nodeFlags: readonly string[] = ['--max-semi-space-size=16', '--heap
  * The environment every pipeline process starts with, set where the flags are (the npm scripts, the container, the
  * installed command, the tests and the benchmark). glibc's malloc gives threads that allocate their own arenas, up
  * to eight per core, and Node's threads (V8's collector and compiler helpers, libuv's pool) leave freed memory
- * spread over them, counted in the RSS until it is reused. Two arenas held the 1,000,000-event drain's peak about
- * 10 MB lower at the same CPU per event (docs/performance.md, "Memory: malloc arenas"). Like the heap flags it is
- * read once, at start; C libraries other than glibc (musl, macOS) ignore it.
+ * spread over them, counted in the RSS until it is reused. Two arenas keep a draining consumer's peak lower at the
+ * same CPU per event (the figures: docs/performance.md, "Memory: malloc arenas"). Like the heap flags it is read
+ * once, at start; C libraries other than glibc (musl, macOS) ignore it.
  */
 export const nodeEnv: Readonly<Record<string, string>> = { MALLOC_ARENA_MAX: '2' }

@@ -2,6 +2,7 @@
 // types, out-of-range numbers, invalid dates, unknown fields, invalid UTF-8 and SQL-injection text, plus valid
 // events whose strings are arbitrary unicode (they must be stored literally).
 import fc from 'fast-check'
+import type { RawRecord } from '../helpers/kafka.ts'
 
 const injection = fc.constantFrom(
   "'; DROP TABLE users;--",
@@ -108,9 +109,10 @@ export const hostileBytes = fc
   )
   .map(b => new Bytes(b))
 
-type Header = [Buffer, Buffer | null]
+type Header = NonNullable<RawRecord['rawHeaders']>[number]
 
-const redrive = (value: string | Buffer | null): Header => [
+/** An x-redrive-source header with this value (null: the header without a value). */
+export const redrive = (value: string | Buffer | null): Header => [
   Buffer.from('x-redrive-source'),
   value === null ? null : Buffer.from(value),
 ]

@@ -8,7 +8,7 @@ import { createStore } from '../../src/store/index.ts'
 import { startConsumer } from '../consumer/harness.ts'
 import { produceRaw } from '../helpers/kafka.ts'
 import { kafkaTopic, postgresDatabase, uniqueName } from '../helpers/resources.ts'
-import { hostileBytes, hostileHeaders, validDelta, validUser } from './arbitraries.ts'
+import { hostileBytes, hostileHeaders, redrive, validDelta, validUser } from './arbitraries.ts'
 import { assertClean, checkOutcome } from './checker.ts'
 import { full, waitCommitted } from './workload.ts'
 
@@ -41,13 +41,11 @@ it('raw hostile records are each applied or dead-lettered, and strings are store
   for (let i = 5; i < deltas.length; i += 6) deltas[i] = { ...(deltas[i - 1] as (typeof deltas)[number]) }
   const total = users.length + deltas.length + n
   const hostile = fc.sample(hostileHeaders(topic, 3, total), { numRuns: total, seed })
-  // A user's records share a partition, and every other round of them names a record of that partition, before or after
-  // them, as the one they copy: that place, not their own offset, must decide between equal timestamps.
+  // A user's records share a partition, and every other round of them names a record of that partition, before or
+  // after them, as the one they copy: that place, not their own offset, must decide between equal timestamps.
   const userRecords = users.map((e, i) => {
     const partition = (i % userIds) % 3
-    const copy: [Buffer, Buffer | null][] = [
-      [Buffer.from('x-redrive-source'), Buffer.from(`${topic}/${partition}/${(i * 7919) % Math.ceil(total / 6)}`)],
-    ]
+    const copy = [redrive(`${topic}/${partition}/${(i * 7919) % Math.ceil(total / 6)}`)]
     return {
       key: e.data.userId,
       partition,

@@ -149,16 +149,19 @@ export function check(produced: Produced, observed: Observed): CheckResult {
   }
   // A record's place in the log: a redriven copy's is the original's. Places compare by partition and offset;
   // the topic takes no part (a pipeline reads one topic, and the stores keep no topic in the comparison).
-  const place = (r: TopicRecord) => originOf(r, observed.topic) ?? r
+  // Read once per record: a record may carry hundreds of headers, and places are compared pair by pair.
+  const origins = new Map(observed.records.map(r => [r, originOf(r, observed.topic)]))
+  const place = (r: TopicRecord) => origins.get(r) ?? r
   const later = (a: TopicRecord, b: TopicRecord) => {
     const [x, y] = [place(a), place(b)]
     return x.partition === y.partition && x.offset > y.offset
   }
   // Records that were redriven: their own entries may have left the DLQ once their copies were in Kafka.
   const redriven = new Set<string>()
-  for (const r of produced.noRedrive === true ? [] : observed.records) {
-    const origin = originOf(r, observed.topic)
-    if (origin !== undefined && origin.topic === observed.topic) redriven.add(pos(origin))
+  if (produced.noRedrive !== true) {
+    for (const origin of origins.values()) {
+      if (origin !== undefined && origin.topic === observed.topic) redriven.add(pos(origin))
+    }
   }
   // Order records dead-lettered as expired pending events, by position (only looked at when they may expire).
   const expiredAt = new Set<string>()
@@ -181,7 +184,7 @@ export function check(produced: Produced, observed: Observed): CheckResult {
     ordersExpired: 0,
     copies: 0,
   }
-  stats.copies = observed.records.filter(r => originOf(r, observed.topic) !== undefined).length
+  stats.copies = [...origins.values()].filter(origin => origin !== undefined).length
 
   // What must be dead-lettered, by position, with its code; everything else in the topic must be applied.
   const mustDlq = new Map<string, string>()
